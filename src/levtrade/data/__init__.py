@@ -1,0 +1,105 @@
+"""Market data: validated candles, mark and index prices and funding on one time axis.
+
+Time is int64 milliseconds UTC and a candle's timestamp is its open time. The main types:
+
+* :class:`MarketData` - one symbol: trade OHLCV, optional mark/index OHLC, funding events and
+  their per-bar view, as numpy arrays on one axis;
+* :class:`Portfolio` - several symbols on the union (or common) axis with an ``active`` mask;
+* :class:`Store` - levtrade's Parquet store; :func:`load_freqtrade` - FreqTrade data dirs;
+* :class:`Downloader` - CCXT download with pagination, retries and resume;
+* :func:`demo_market` / :func:`demo_portfolio` - deterministic synthetic perpetuals.
+"""
+
+from __future__ import annotations
+
+from levtrade.data.demo import DEMO_SYMBOLS, demo_market, demo_portfolio
+from levtrade.data.download import Downloader, DownloadResult, ProgressUpdate, make_exchange
+from levtrade.data.errors import (
+    CoverageError,
+    DataValidationError,
+    DownloadError,
+    GapError,
+    MissingColumnError,
+    TimeframeError,
+)
+from levtrade.data.freqtrade import (
+    FreqtradeFile,
+    freqtrade_path,
+    list_freqtrade,
+    load_freqtrade,
+    load_freqtrade_portfolio,
+    pair_to_filename,
+    save_freqtrade,
+)
+from levtrade.data.io import (
+    atomic_write,
+    convert_file,
+    detect_format,
+    guess_kind,
+    load_market,
+    read_candles,
+    read_funding,
+    write_candles,
+    write_funding,
+)
+from levtrade.data.market import OHLC, MarketData, align_funding
+from levtrade.data.portfolio import Portfolio
+from levtrade.data.resample import resample_arrays
+from levtrade.data.series import Candles, FundingEvents, make_candles, make_funding
+from levtrade.data.store import DatasetInfo, Store, symbol_to_dirname
+from levtrade.data.ticks import Ticks, read_ticks, ticks_to_candles
+from levtrade.data.timeframes import format_timeframe, format_ts, parse_time, parse_timeframe
+from levtrade.data.validate import GapReport, find_gaps
+
+__all__ = [
+    "DEMO_SYMBOLS",
+    "OHLC",
+    "Candles",
+    "CoverageError",
+    "DataValidationError",
+    "DatasetInfo",
+    "DownloadError",
+    "DownloadResult",
+    "Downloader",
+    "FreqtradeFile",
+    "FundingEvents",
+    "GapError",
+    "GapReport",
+    "MarketData",
+    "MissingColumnError",
+    "Portfolio",
+    "ProgressUpdate",
+    "Store",
+    "Ticks",
+    "TimeframeError",
+    "align_funding",
+    "atomic_write",
+    "convert_file",
+    "demo_market",
+    "demo_portfolio",
+    "detect_format",
+    "find_gaps",
+    "format_timeframe",
+    "format_ts",
+    "freqtrade_path",
+    "guess_kind",
+    "list_freqtrade",
+    "load_freqtrade",
+    "load_freqtrade_portfolio",
+    "load_market",
+    "make_candles",
+    "make_exchange",
+    "make_funding",
+    "pair_to_filename",
+    "parse_time",
+    "parse_timeframe",
+    "read_candles",
+    "read_funding",
+    "read_ticks",
+    "resample_arrays",
+    "save_freqtrade",
+    "symbol_to_dirname",
+    "ticks_to_candles",
+    "write_candles",
+    "write_funding",
+]

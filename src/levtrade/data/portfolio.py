@@ -1,0 +1,230 @@
+"""Several symbols on one time axis for portfolio (cross-margin) runs.
+
+The axis is the **union** of the members' bar times by default, because listings start at
+different dates and a portfolio must see every bar of every symbol. Arrays are 2-D with shape
+``(bars, symbols)``; where a symbol has no bar (before its listing, after its data ends, or in
+a kept gap) ``active`` is False, its prices and volume are NaN and its funding rate 0.0. The
+``"intersection"`` axis keeps only the bars every symbol has, so ``active`` is all True.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from levtrade.data._types import BoolArray, FloatArray, IntArray
+from levtrade.data.errors import DataValidationError, TimeframeError
+from levtrade.data.market import OHLC, MarketData
+from levtrade.data.timeframes import format_timeframe, format_ts
+
+__all__ = ["AxisPolicy", "Portfolio"]
+
+AxisPolicy = Literal["union", "intersection"]
+
+
+def _spread(values: FloatArray, rows: IntArray, size: int) -> FloatArray:
+    out = np.full(size, np.nan)
+    out[rows] = values
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class Portfolio:
+    """Members aligned on one axis; ``[:, j]`` of every 2-D array is ``symbols[j]``.
+
+    ``mark`` and ``index`` are present when at least one member has them; ``has_mark[j]``
+    says whether column *j* is real (NaN otherwise). ``markets`` keeps each member as loaded.
+    """
+
+    symbols: tuple[str, ...]
+    timeframe_ms: int
+    timestamps: IntArray
+    active: BoolArray
+    open: FloatArray
+    high: FloatArray
+    low: FloatArray
+    close: FloatArray
+    volume: FloatArray
+    mark: OHLC | None
+    index: OHLC | None
+    has_mark: BoolArray
+    has_index: BoolArray
+    funding_rate: FloatArray
+    funding_mask: BoolArray
+    markets: tuple[MarketData, ...]
+    axis: AxisPolicy = "union"
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_markets(
+        cls, markets: Iterable[MarketData], *, axis: AxisPolicy = "union"
+    ) -> Portfolio:
+        """Align members (same timeframe, distinct symbols) on the union or common axis."""
+        members = tuple(markets)
+        if not members:
+            raise DataValidationError("a portfolio needs at least one symbol")
+        if axis not in ("union", "intersection"):
+            raise DataValidationError(f"unknown axis {axis!r}; use 'union' or 'intersection'")
+        symbols = tuple(m.symbol for m in members)
+        duplicates = sorted({s for s in symbols if symbols.count(s) > 1})
+        if duplicates:
+            raise DataValidationError(f"symbol(s) given twice: {', '.join(duplicates)}")
+        timeframe = members[0].timeframe_ms
+        for member in members[1:]:
+            if member.timeframe_ms != timeframe:
+                raise TimeframeError(
+                    f"{member.symbol} has {member.timeframe} bars but {members[0].symbol} has "
+                    f"{format_timeframe(timeframe)}; resample them to one timeframe first",
+                    file=str(member.metadata.get("source", member.symbol)),
+                )
+        if axis == "union":
+            stamps = np.unique(np.concatenate([m.timestamps for m in members]))
+        else:
+            stamps = members[0].timestamps
+            for member in members[1:]:
+                stamps = np.intersect1d(stamps, member.timestamps, assume_unique=True)
+            if stamps.size == 0:
+                raise DataValidationError(
+                    "the symbols share no bar: the intersection axis is empty "
+                    f"({', '.join(symbols)})"
+                )
+            members = tuple(m.take(np.searchsorted(m.timestamps, stamps)) for m in members)
+        stamps = stamps.astype(np.int64)
+        rows = [np.searchsorted(stamps, m.timestamps) for m in members]
+        size = stamps.size
+
+        def stack(get: Any) -> FloatArray:
+            return np.column_stack(
+                [_spread(get(m), r, size) for m, r in zip(members, rows, strict=True)]
+            )
+
+        def stack_optional(label: str) -> tuple[OHLC | None, BoolArray]:
+            present = np.array([getattr(m, label) is not None for m in members], dtype=np.bool_)
+            if not present.any():
+                return None, present
+            nan = np.full(size, np.nan)
+
+            def part(name: str) -> FloatArray:
+                columns = []
+                for m, r in zip(members, rows, strict=True):
+                    ohlc = getattr(m, label)
+                    columns.append(nan if ohlc is None else _spread(getattr(ohlc, name), r, size))
+                return np.column_stack(columns)
+
+            return OHLC(part("open"), part("high"), part("low"), part("close")), present
+
+        active = np.zeros((size, len(members)), dtype=np.bool_)
+        funding_rate = np.zeros((size, len(members)), dtype=np.float64)
+        funding_mask = np.zeros((size, len(members)), dtype=np.bool_)
+        for j, (member, r) in enumerate(zip(members, rows, strict=True)):
+            active[r, j] = True
+            funding_rate[r, j] = member.funding_rate
+            funding_mask[r, j] = member.funding_mask
+        mark, has_mark = stack_optional("mark")
+        index, has_index = stack_optional("index")
+        synthetic = any(m.synthetic for m in members)
+        return cls(
+            symbols=symbols,
+            timeframe_ms=timeframe,
+            timestamps=stamps,
+            active=active,
+            open=stack(lambda m: m.open),
+            high=stack(lambda m: m.high),
+            low=stack(lambda m: m.low),
+            close=stack(lambda m: m.close),
+            volume=stack(lambda m: m.volume),
+            mark=mark,
+            index=index,
+            has_mark=has_mark,
+            has_index=has_index,
+            funding_rate=funding_rate,
+            funding_mask=funding_mask,
+            markets=members,
+            axis=axis,
+            metadata={
+                "synthetic": synthetic,
+                "sources": {m.symbol: m.metadata.get("source") for m in members},
+            },
+        )
+
+    def __len__(self) -> int:
+        return int(self.timestamps.size)
+
+    @property
+    def timeframe(self) -> str:
+        """Timeframe as a string such as ``"1h"``."""
+        return format_timeframe(self.timeframe_ms)
+
+    @property
+    def synthetic(self) -> bool:
+        """True when any member is generated (demo) data."""
+        return bool(self.metadata.get("synthetic", False))
+
+    def column(self, symbol: str) -> int:
+        """Column index of ``symbol``."""
+        try:
+            return self.symbols.index(symbol)
+        except ValueError:
+            raise DataValidationError(
+                f"{symbol!r} is not in the portfolio ({', '.join(self.symbols)})"
+            ) from None
+
+    def __getitem__(self, symbol: str) -> MarketData:
+        """The member as loaded (its own axis, no NaN padding)."""
+        return self.markets[self.column(symbol)]
+
+    def select(self, symbols: Sequence[str]) -> Portfolio:
+        """A portfolio of some members, re-aligned."""
+        return Portfolio.from_markets([self[s] for s in symbols], axis=self.axis)
+
+    def between(self, start: int | str | None = None, end: int | str | None = None) -> Portfolio:
+        """Members cut to ``start <= t < end`` and re-aligned; members left empty are dropped."""
+        cut = [m.between(start, end) for m in self.markets]
+        kept = [m for m in cut if len(m)]
+        if not kept:
+            raise DataValidationError("no bars in the requested time range")
+        return Portfolio.from_markets(kept, axis=self.axis)
+
+    def to_frame(self) -> pd.DataFrame:
+        """Wide DataFrame: UTC open-time index, columns ``(field, symbol)``."""
+        fields: dict[str, np.ndarray[Any, Any]] = {
+            "open": self.open,
+            "high": self.high,
+            "low": self.low,
+            "close": self.close,
+            "volume": self.volume,
+        }
+        if self.mark is not None:
+            fields.update(self.mark.as_dict("mark_"))
+        if self.index is not None:
+            fields.update(self.index.as_dict("index_"))
+        fields["funding_rate"] = self.funding_rate
+        fields["funding_event"] = self.funding_mask
+        fields["active"] = self.active
+        parts = {
+            (name, symbol): values[:, j]
+            for name, values in fields.items()
+            for j, symbol in enumerate(self.symbols)
+        }
+        index = pd.DatetimeIndex(pd.to_datetime(self.timestamps, unit="ms", utc=True), name="date")
+        frame = pd.DataFrame(parts, index=index)
+        frame.columns = pd.MultiIndex.from_tuples(list(parts), names=["field", "symbol"])
+        frame.attrs.update({**self.metadata, "timeframe": self.timeframe})
+        return frame
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-friendly description of the axis and each member's coverage."""
+        return {
+            "symbols": list(self.symbols),
+            "timeframe": self.timeframe,
+            "axis": self.axis,
+            "bars": len(self),
+            "start": format_ts(self.timestamps[0]) if len(self) else None,
+            "end": format_ts(self.timestamps[-1]) if len(self) else None,
+            "active_bars": {s: int(self.active[:, j].sum()) for j, s in enumerate(self.symbols)},
+            "synthetic": self.synthetic,
+        }

@@ -1,0 +1,250 @@
+"""Validated single series: a candle series (trade, mark or index) and funding events.
+
+Readers produce these; :class:`~levtrade.data.market.MarketData` aligns them on one axis.
+Building one runs every validation rule, so an instance is always clean.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from levtrade.data._types import CANDLE_KINDS, CandleKind, FloatArray, GapPolicy, IntArray
+from levtrade.data.errors import DataValidationError
+from levtrade.data.resample import PartialPolicy, resample_arrays
+from levtrade.data.timeframes import format_timeframe, parse_time, parse_timeframe
+from levtrade.data.validate import (
+    FUNDING_GRID_MS,
+    FUNDING_SNAP_TOLERANCE_MS,
+    GapReport,
+    Origin,
+    apply_gap_policy,
+    check_ohlc,
+    check_rates,
+    check_timestamps,
+    check_volume,
+    detect_timeframe,
+    find_gaps,
+    snap_funding_times,
+)
+
+__all__ = [
+    "Candles",
+    "FundingEvents",
+    "TimeBound",
+    "last_wins",
+    "make_candles",
+    "make_funding",
+    "time_window",
+]
+
+TimeBound = int | str | None
+
+
+def _float(values: Any) -> FloatArray:
+    return np.ascontiguousarray(values, dtype=np.float64)
+
+
+def _int(values: Any) -> IntArray:
+    return np.ascontiguousarray(values, dtype=np.int64)
+
+
+def last_wins(stamps: IntArray) -> IntArray:
+    """Positions keeping, for each timestamp, its last occurrence, in time order (dedup where
+    later rows replace earlier ones)."""
+    order = np.argsort(stamps, kind="stable")
+    ordered = stamps[order]
+    return order[np.r_[ordered[1:] != ordered[:-1], True]]
+
+
+def time_window(timestamps: IntArray, start: TimeBound, end: TimeBound) -> slice:
+    """Index range of ``timestamps`` (sorted) with ``start <= t < end``."""
+    lo = 0 if start is None else int(np.searchsorted(timestamps, parse_time(start), "left"))
+    hi = (
+        timestamps.size
+        if end is None
+        else int(np.searchsorted(timestamps, parse_time(end), "left"))
+    )
+    return slice(lo, max(lo, hi))
+
+
+@dataclass(frozen=True, eq=False)
+class Candles:
+    """One validated candle series; ``volume`` is ``None`` for mark and index candles."""
+
+    kind: CandleKind
+    timestamps: IntArray
+    open: FloatArray
+    high: FloatArray
+    low: FloatArray
+    close: FloatArray
+    volume: FloatArray | None
+    timeframe_ms: int
+    source: str
+    gaps: GapReport
+    metadata: dict[str, Any] = field(default_factory=dict)
+    time_column: str = "timestamp"
+
+    def __len__(self) -> int:
+        return int(self.timestamps.size)
+
+    @property
+    def timeframe(self) -> str:
+        """Timeframe as a string such as ``"1h"``."""
+        return format_timeframe(self.timeframe_ms)
+
+    def prices(self) -> dict[str, FloatArray]:
+        """The OHLC arrays by name."""
+        return {"open": self.open, "high": self.high, "low": self.low, "close": self.close}
+
+    def take(self, index: slice | IntArray) -> Candles:
+        """Rows at ``index`` (a slice or integer positions), same metadata."""
+        return replace(
+            self,
+            timestamps=self.timestamps[index],
+            open=self.open[index],
+            high=self.high[index],
+            low=self.low[index],
+            close=self.close[index],
+            volume=None if self.volume is None else self.volume[index],
+        )
+
+    def between(self, start: TimeBound = None, end: TimeBound = None) -> Candles:
+        """Bars with ``start <= open time < end``."""
+        return self.take(time_window(self.timestamps, start, end))
+
+    def resample(self, timeframe: str | int, partial: PartialPolicy = "drop") -> Candles:
+        """Aggregated to a coarser timeframe (see :func:`resample_arrays`)."""
+        target = parse_timeframe(timeframe)
+        if target == self.timeframe_ms:
+            return self
+        ts, prices, volume, _ = resample_arrays(
+            self.timestamps, self.prices(), self.volume, self.timeframe_ms, target, partial
+        )
+        return replace(
+            self,
+            timestamps=ts,
+            open=prices["open"],
+            high=prices["high"],
+            low=prices["low"],
+            close=prices["close"],
+            volume=volume,
+            timeframe_ms=target,
+            gaps=find_gaps(ts, target),
+        )
+
+
+def make_candles(
+    timestamps: Any,
+    open_: Any,
+    high: Any,
+    low: Any,
+    close: Any,
+    volume: Any | None,
+    *,
+    kind: CandleKind = "trade",
+    origin: Origin | str = "<arrays>",
+    timeframe: str | int | None = None,
+    gaps: GapPolicy = "error",
+    names: tuple[str, str, str, str, str] = ("open", "high", "low", "close", "volume"),
+    metadata: dict[str, Any] | None = None,
+    strict_timeframe: bool = True,
+) -> Candles:
+    """Validate raw arrays into :class:`Candles`.
+
+    Checks, in order: timestamps strictly increasing; prices finite and positive with
+    high >= max(open, close) and low <= min(open, close); volume finite and >= 0 (trade
+    candles only; mark and index volume is dropped); one timeframe; gaps by ``gaps``.
+    ``names`` are the column names used in error messages; ``strict_timeframe`` is passed to
+    :func:`~levtrade.data.validate.detect_timeframe`.
+    """
+    if kind not in CANDLE_KINDS:
+        raise DataValidationError(f"unknown candle kind {kind!r}; use {', '.join(CANDLE_KINDS)}")
+    where = origin if isinstance(origin, Origin) else Origin(origin)
+    ts = _int(timestamps)
+    if ts.size == 0:
+        raise where.fail("no rows")
+    o, h, lo, c = _float(open_), _float(high), _float(low), _float(close)
+    check_timestamps(ts, where)
+    check_ohlc(o, h, lo, c, where, names[:4])
+    vol: FloatArray | None = None
+    if kind == "trade":
+        if volume is None:
+            raise where.fail("trade candles need a volume column", column=names[4])
+        vol = _float(volume)
+        check_volume(vol, where, names[4])
+    declared = None if timeframe is None else parse_timeframe(timeframe)
+    tf = detect_timeframe(ts, where, declared, strict=strict_timeframe)
+    prices = {"open": o, "high": h, "low": lo, "close": c}
+    ts, prices, vol, report = apply_gap_policy(ts, prices, vol, tf, gaps, where)
+    return Candles(
+        kind=kind,
+        timestamps=ts,
+        open=prices["open"],
+        high=prices["high"],
+        low=prices["low"],
+        close=prices["close"],
+        volume=vol,
+        timeframe_ms=tf,
+        source=where.file,
+        gaps=report,
+        metadata=dict(metadata or {}),
+        time_column=where.time_column,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class FundingEvents:
+    """Funding settlements: times snapped to the hour grid, rates as fractions per interval.
+
+    ``max_snap_ms`` is the largest exchange jitter removed when snapping (Binance stamps
+    events like ``08:00:00.001``); a positive rate means longs pay shorts.
+    """
+
+    timestamps: IntArray
+    rates: FloatArray
+    source: str = ""
+    max_snap_ms: int = 0
+
+    def __len__(self) -> int:
+        return int(self.timestamps.size)
+
+    @classmethod
+    def empty(cls, source: str = "") -> FundingEvents:
+        """No funding events (spot data, or funding not supplied)."""
+        return cls(np.zeros(0, np.int64), np.zeros(0, np.float64), source)
+
+    def interval_ms(self) -> int | None:
+        """The most common spacing between events, or ``None`` with fewer than two."""
+        if self.timestamps.size < 2:
+            return None
+        values, counts = np.unique(np.diff(self.timestamps), return_counts=True)
+        return int(values[int(np.argmax(counts))])
+
+    def between(self, start: TimeBound = None, end: TimeBound = None) -> FundingEvents:
+        """Events with ``start <= t < end``."""
+        window = time_window(self.timestamps, start, end)
+        return replace(self, timestamps=self.timestamps[window], rates=self.rates[window])
+
+
+def make_funding(
+    timestamps: Any,
+    rates: Any,
+    *,
+    origin: Origin | str = "<arrays>",
+    rate_column: str = "funding_rate",
+    grid_ms: int = FUNDING_GRID_MS,
+    tolerance_ms: int = FUNDING_SNAP_TOLERANCE_MS,
+) -> FundingEvents:
+    """Validate raw funding rows: sorted unique times, finite rates, snapped to the grid."""
+    where = origin if isinstance(origin, Origin) else Origin(origin)
+    ts = _int(timestamps)
+    values = _float(rates)
+    if ts.size == 0:
+        raise where.fail("no rows")
+    check_timestamps(ts, where)
+    check_rates(values, where, rate_column)
+    snapped, largest = snap_funding_times(ts, where, grid_ms, tolerance_ms)
+    return FundingEvents(snapped, values, where.file, largest)

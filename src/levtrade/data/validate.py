@@ -1,0 +1,379 @@
+"""Validation rules for candles and funding events, vectorised over numpy arrays.
+
+Each check reports the first offending row (and how many rows break the same rule), so a
+user can fix the file; nothing here repairs data silently except the gap policy ``"fill"``
+and funding-time snapping, which are explicit choices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from levtrade.data._types import GAP_POLICIES, FloatArray, GapPolicy, IntArray
+from levtrade.data.errors import DataValidationError, GapError, TimeframeError
+from levtrade.data.timeframes import format_timeframe, format_ts
+
+__all__ = [
+    "FUNDING_GRID_MS",
+    "FUNDING_SNAP_TOLERANCE_MS",
+    "GapReport",
+    "Origin",
+    "apply_gap_policy",
+    "check_ohlc",
+    "check_rates",
+    "check_timestamps",
+    "check_volume",
+    "detect_timeframe",
+    "find_gaps",
+    "snap_funding_times",
+]
+
+FUNDING_GRID_MS = 3_600_000
+"""Funding settles on the hour on every supported venue (8h, 4h, 2h and 1h intervals)."""
+
+FUNDING_SNAP_TOLERANCE_MS = 60_000
+"""Largest offset from the grid that is taken as exchange jitter (Binance shows up to ~30 ms)."""
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where rows come from, so errors can name the file and, for text files, the line."""
+
+    file: str
+    line_offset: int | None = None
+    time_column: str = "timestamp"
+
+    def fail(
+        self,
+        reason: str,
+        *,
+        column: str | None = None,
+        row: int | None = None,
+        value: object = None,
+        cls: type[DataValidationError] = DataValidationError,
+    ) -> DataValidationError:
+        """Build the error for ``row`` (0-based data row) of this origin."""
+        line = None
+        if row is not None and self.line_offset is not None:
+            line = row + self.line_offset
+        return cls(reason, file=self.file, column=column, row=row, value=value, line=line)
+
+
+def ts_text(ms: int | np.integer) -> str:
+    """A timestamp as ISO text plus the raw milliseconds, for error messages."""
+    return f"{format_ts(ms)} ({int(ms)})"
+
+
+def _duration(ms: int) -> str:
+    return format_timeframe(ms) if ms > 0 and ms % 1000 == 0 else f"{ms} ms"
+
+
+def _more(count: int) -> str:
+    return f" ({count - 1} more rows break this rule)" if count > 1 else ""
+
+
+def check_timestamps(ts: IntArray, origin: Origin) -> None:
+    """Timestamps must be strictly increasing: no duplicates, no rows out of order."""
+    if ts.size < 2:
+        return
+    step = np.diff(ts)
+    bad = np.flatnonzero(step <= 0)
+    if bad.size == 0:
+        return
+    row = int(bad[0]) + 1
+    if step[bad[0]] == 0:
+        reason = f"duplicate timestamp: same as row {row - 1}"
+    else:
+        reason = f"timestamps are not sorted: earlier than row {row - 1} ({ts_text(ts[row - 1])})"
+    raise origin.fail(
+        reason + _more(int(bad.size)),
+        column=origin.time_column,
+        row=row,
+        value=ts_text(ts[row]),
+    )
+
+
+def _check_finite_positive(values: FloatArray, column: str, origin: Origin) -> None:
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        row = int(bad[0])
+        raise origin.fail(
+            "missing or not finite (NaN/inf)" + _more(int(bad.size)),
+            column=column,
+            row=row,
+            value=repr(float(values[row])),
+        )
+    bad = np.flatnonzero(values <= 0.0)
+    if bad.size:
+        row = int(bad[0])
+        raise origin.fail(
+            "price must be positive" + _more(int(bad.size)),
+            column=column,
+            row=row,
+            value=repr(float(values[row])),
+        )
+
+
+def check_ohlc(
+    open_: FloatArray,
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
+    origin: Origin,
+    names: tuple[str, str, str, str] = ("open", "high", "low", "close"),
+) -> None:
+    """Prices finite and positive; high at or above, low at or below both open and close."""
+    for values, name in zip((open_, high, low, close), names, strict=True):
+        _check_finite_positive(values, name, origin)
+    top = np.maximum(open_, close)
+    bad = np.flatnonzero(high < top)
+    if bad.size:
+        row = int(bad[0])
+        raise origin.fail(
+            f"high is below max(open, close) = {float(top[row])!r}" + _more(int(bad.size)),
+            column=names[1],
+            row=row,
+            value=repr(float(high[row])),
+        )
+    bottom = np.minimum(open_, close)
+    bad = np.flatnonzero(low > bottom)
+    if bad.size:
+        row = int(bad[0])
+        raise origin.fail(
+            f"low is above min(open, close) = {float(bottom[row])!r}" + _more(int(bad.size)),
+            column=names[2],
+            row=row,
+            value=repr(float(low[row])),
+        )
+
+
+def check_volume(volume: FloatArray, origin: Origin, name: str = "volume") -> None:
+    """Volume finite and not negative (zero is a legitimate quiet bar)."""
+    bad = np.flatnonzero(~np.isfinite(volume))
+    if bad.size:
+        row = int(bad[0])
+        raise origin.fail(
+            "missing or not finite (NaN/inf)" + _more(int(bad.size)),
+            column=name,
+            row=row,
+            value=repr(float(volume[row])),
+        )
+    bad = np.flatnonzero(volume < 0.0)
+    if bad.size:
+        row = int(bad[0])
+        raise origin.fail(
+            "volume must not be negative" + _more(int(bad.size)),
+            column=name,
+            row=row,
+            value=repr(float(volume[row])),
+        )
+
+
+def check_rates(rates: FloatArray, origin: Origin, name: str = "funding_rate") -> None:
+    """Funding rates finite and within ±1 (a fraction per interval; 0.0001 = 0.01 %)."""
+    bad = np.flatnonzero(~np.isfinite(rates))
+    if bad.size:
+        row = int(bad[0])
+        raise origin.fail(
+            "missing or not finite (NaN/inf)" + _more(int(bad.size)),
+            column=name,
+            row=row,
+            value=repr(float(rates[row])),
+        )
+    bad = np.flatnonzero(np.abs(rates) > 1.0)
+    if bad.size:
+        row = int(bad[0])
+        raise origin.fail(
+            "funding rate outside [-1, 1]: rates are fractions per interval "
+            "(0.0001 = 0.01 %), not percent" + _more(int(bad.size)),
+            column=name,
+            row=row,
+            value=repr(float(rates[row])),
+        )
+
+
+def detect_timeframe(
+    ts: IntArray, origin: Origin, declared: int | None = None, *, strict: bool = True
+) -> int:
+    """The bar spacing in ms; every interval must be a whole number of bars.
+
+    Without ``declared`` the most common interval is the timeframe. With it, every interval
+    must be a multiple of it (a file named ``-8m`` holding 1m candles is refused) and, when
+    ``strict``, the smallest interval must equal it (a ``-1h`` file holding 4h candles is
+    refused). Sparse series known to have the declared timeframe (stored or downloaded data)
+    pass ``strict=False``.
+    """
+    if ts.size < 2:
+        if declared is None:
+            raise origin.fail(
+                f"cannot detect the timeframe from {ts.size} row(s); pass the timeframe",
+                column=origin.time_column,
+                cls=TimeframeError,
+            )
+        return declared
+    step = np.diff(ts)
+    if declared is None:
+        values, counts = np.unique(step, return_counts=True)
+        timeframe = int(values[int(np.argmax(counts))])
+    else:
+        timeframe = declared
+    off_grid = np.flatnonzero(step % timeframe != 0)
+    if off_grid.size:
+        row = int(off_grid[0]) + 1
+        raise origin.fail(
+            f"interval of {_duration(int(step[row - 1]))} from row {row - 1} is not a whole "
+            f"number of {format_timeframe(timeframe)} bars (mixed timeframes)"
+            + _more(int(off_grid.size)),
+            column=origin.time_column,
+            row=row,
+            value=ts_text(ts[row]),
+            cls=TimeframeError,
+        )
+    smallest = int(step.min())
+    if declared is not None and strict and smallest != declared:
+        row = int(np.argmin(step)) + 1
+        raise origin.fail(
+            f"bars are at least {format_timeframe(smallest)} apart, but the timeframe "
+            f"{format_timeframe(declared)} was declared",
+            column=origin.time_column,
+            row=row,
+            value=ts_text(ts[row]),
+            cls=TimeframeError,
+        )
+    return timeframe
+
+
+@dataclass(frozen=True)
+class GapReport:
+    """Missing bars in a series: how many holes, how many bars, the largest and where.
+
+    ``largest_at`` is the open time of the first missing bar of the largest hole; ``policy``
+    records what was done (``"fill"`` inserted flat bars, ``"keep"`` left the holes).
+    """
+
+    timeframe_ms: int
+    count: int = 0
+    missing_bars: int = 0
+    largest_missing_bars: int = 0
+    largest_at: int | None = None
+    policy: str = "keep"
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-friendly summary."""
+        return {
+            "gaps": self.count,
+            "missing_bars": self.missing_bars,
+            "largest_missing_bars": self.largest_missing_bars,
+            "largest_at": None if self.largest_at is None else format_ts(self.largest_at),
+            "policy": self.policy,
+        }
+
+
+def find_gaps(ts: IntArray, timeframe_ms: int, policy: str = "keep") -> GapReport:
+    """Holes in a sorted series whose intervals are whole numbers of bars."""
+    if ts.size < 2:
+        return GapReport(timeframe_ms, policy=policy)
+    step = np.diff(ts)
+    holes = np.flatnonzero(step > timeframe_ms)
+    if holes.size == 0:
+        return GapReport(timeframe_ms, policy=policy)
+    missing = step[holes] // timeframe_ms - 1
+    biggest = int(np.argmax(missing))
+    return GapReport(
+        timeframe_ms=timeframe_ms,
+        count=int(holes.size),
+        missing_bars=int(missing.sum()),
+        largest_missing_bars=int(missing[biggest]),
+        largest_at=int(ts[holes[biggest]]) + timeframe_ms,
+        policy=policy,
+    )
+
+
+def apply_gap_policy(
+    ts: IntArray,
+    prices: dict[str, FloatArray],
+    volume: FloatArray | None,
+    timeframe_ms: int,
+    policy: GapPolicy,
+    origin: Origin,
+) -> tuple[IntArray, dict[str, FloatArray], FloatArray | None, GapReport]:
+    """Report gaps and act: raise (``error``), insert flat bars (``fill``) or leave (``keep``).
+
+    A filled bar repeats the previous close as open, high, low and close with zero volume,
+    as FreqTrade does, so no price move is invented. ``prices`` must hold a ``"close"`` array.
+    """
+    if policy not in GAP_POLICIES:
+        raise origin.fail(f"unknown gap policy {policy!r}; use one of {', '.join(GAP_POLICIES)}")
+    report = find_gaps(ts, timeframe_ms, policy)
+    if report.count == 0 or policy == "keep":
+        return ts, prices, volume, report
+    if policy == "error":
+        step = np.diff(ts)
+        row = int(np.flatnonzero(step > timeframe_ms)[0]) + 1
+        first_missing = int(step[row - 1] // timeframe_ms - 1)
+        largest_at = format_ts(report.largest_at or 0)
+        raise origin.fail(
+            f"gap of {first_missing} missing {format_timeframe(timeframe_ms)} bar(s) before "
+            f"this row; {report.count} gap(s), {report.missing_bars} missing bar(s) in total, "
+            f"the largest {report.largest_missing_bars} bar(s) from {largest_at}"
+            "; choose gap policy 'fill' or 'keep' to accept them",
+            column=origin.time_column,
+            row=row,
+            value=ts_text(ts[row]),
+            cls=GapError,
+        )
+    full = np.arange(int(ts[0]), int(ts[-1]) + timeframe_ms, timeframe_ms, dtype=np.int64)
+    present = np.zeros(full.size, dtype=np.bool_)
+    present[(ts - ts[0]) // timeframe_ms] = True
+    source = np.cumsum(present) - 1
+    previous_close = prices["close"][source]
+    filled: dict[str, FloatArray] = {}
+    for name, values in prices.items():
+        out = previous_close.copy()
+        out[present] = values
+        filled[name] = out
+    filled_volume = None
+    if volume is not None:
+        filled_volume = np.zeros(full.size, dtype=np.float64)
+        filled_volume[present] = volume
+    return full, filled, filled_volume, report
+
+
+def snap_funding_times(
+    ts: IntArray,
+    origin: Origin,
+    grid_ms: int = FUNDING_GRID_MS,
+    tolerance_ms: int = FUNDING_SNAP_TOLERANCE_MS,
+) -> tuple[IntArray, int]:
+    """Round funding times to the grid; refuse offsets beyond the tolerance or collisions.
+
+    Returns the snapped times and the largest absolute offset removed (ms).
+    """
+    snapped = ((ts + grid_ms // 2) // grid_ms) * grid_ms
+    offset = np.abs(ts - snapped)
+    bad = np.flatnonzero(offset > tolerance_ms)
+    if bad.size:
+        row = int(bad[0])
+        raise origin.fail(
+            f"funding time is {int(offset[row])} ms off the {format_timeframe(grid_ms)} grid "
+            f"(tolerance {tolerance_ms} ms)" + _more(int(bad.size)),
+            column=origin.time_column,
+            row=row,
+            value=ts_text(ts[row]),
+        )
+    if snapped.size > 1:
+        same = np.flatnonzero(np.diff(snapped) == 0)
+        if same.size:
+            row = int(same[0]) + 1
+            raise origin.fail(
+                f"two funding events in one {format_timeframe(grid_ms)} slot: row {row - 1} "
+                f"({ts_text(ts[row - 1])}) and this row both snap to {format_ts(snapped[row])}",
+                column=origin.time_column,
+                row=row,
+                value=ts_text(ts[row]),
+            )
+    largest = int(offset.max()) if offset.size else 0
+    return snapped.astype(np.int64), largest

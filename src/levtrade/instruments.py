@@ -1,0 +1,146 @@
+"""Instruments: CCXT unified symbols with the contract arithmetic of linear and inverse swaps.
+
+``BTC/USDT:USDT`` is a linear perpetual settled in USDT, ``BTC/USD:BTC`` an inverse perpetual
+settled in BTC, ``BTC/USDT`` spot (DESIGN.md §2). Sizes are signed contracts; base amount =
+contracts × contract size. Rounding to lot and tick happens only where orders are created.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Any
+
+from levtrade.errors import ConfigError, UnknownSymbolError
+from levtrade.margin import formulas
+
+_SYMBOL = re.compile(
+    r"^(?P<base>[A-Za-z0-9]+)/(?P<quote>[A-Za-z0-9]+)(?::(?P<settle>[A-Za-z0-9]+))?"
+    r"(?:-(?P<expiry>\d{6}))?$"
+)
+
+
+class ContractKind(StrEnum):
+    """How a contract's PnL and notional are computed."""
+
+    LINEAR = "linear"
+    INVERSE = "inverse"
+    SPOT = "spot"
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """A tradable market and its contract specification."""
+
+    symbol: str
+    base: str
+    quote: str
+    settle: str | None
+    kind: ContractKind
+    contract_size: float = 1.0
+    tick_size: float = 0.0
+    """Price increment; 0 means prices are not rounded."""
+    lot_size: float = 0.0
+    """Size increment in contracts; 0 means sizes are not rounded."""
+    min_notional: float = 0.0
+    maker_fee: float = 0.0002
+    taker_fee: float = 0.0005
+    funding_interval_hours: float = 8.0
+    venue: str = ""
+    expiry: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("contract_size",):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value > 0):
+                raise ConfigError(f"{self.symbol}: {name} must be > 0, got {value!r}")
+        for name in ("tick_size", "lot_size", "min_notional"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and value >= 0):
+                raise ConfigError(f"{self.symbol}: {name} must be ≥ 0, got {value!r}")
+        for name in ("maker_fee", "taker_fee"):
+            value = getattr(self, name)
+            if not (math.isfinite(value) and -0.01 < value < 0.1):
+                raise ConfigError(f"{self.symbol}: {name} must be a fee rate, got {value!r}")
+        if not (math.isfinite(self.funding_interval_hours) and self.funding_interval_hours > 0):
+            raise ConfigError(
+                f"{self.symbol}: funding_interval_hours must be > 0, "
+                f"got {self.funding_interval_hours!r}"
+            )
+
+    @classmethod
+    def parse(cls, symbol: str, **overrides: Any) -> Instrument:
+        """Parse a CCXT unified symbol; ``overrides`` set the contract specification."""
+        match = _SYMBOL.match(symbol.strip()) if isinstance(symbol, str) else None
+        if match is None:
+            raise UnknownSymbolError(
+                f"symbol: {symbol!r} is not a CCXT unified symbol "
+                "(BTC/USDT:USDT linear, BTC/USD:BTC inverse, BTC/USDT spot)"
+            )
+        base, quote, settle = match["base"], match["quote"], match["settle"]
+        if settle is None:
+            kind = ContractKind.SPOT
+        elif settle == quote:
+            kind = ContractKind.LINEAR
+        elif settle == base:
+            kind = ContractKind.INVERSE
+        else:
+            raise UnknownSymbolError(
+                f"symbol: {symbol!r} settles in {settle}, neither its base {base} nor its "
+                f"quote {quote}"
+            )
+        instrument = cls(
+            symbol=symbol.strip(),
+            base=base,
+            quote=quote,
+            settle=settle,
+            kind=kind,
+            expiry=match["expiry"],
+        )
+        return replace(instrument, **overrides) if overrides else instrument
+
+    @property
+    def is_inverse(self) -> bool:
+        return self.kind is ContractKind.INVERSE
+
+    @property
+    def is_derivative(self) -> bool:
+        return self.kind is not ContractKind.SPOT
+
+    @property
+    def margin_currency(self) -> str:
+        """The currency money is counted in: the settle currency (quote for spot)."""
+        return self.settle or self.quote
+
+    def notional(self, size: float, price: float) -> float:
+        """Position notional in the margin currency."""
+        if self.is_inverse:
+            return formulas.inverse_notional(size, self.contract_size, price)
+        return formulas.linear_notional(size, self.contract_size, price)
+
+    def upnl(self, size: float, entry_price: float, price: float) -> float:
+        """Unrealized PnL of ``size`` contracts entered at ``entry_price``, valued at ``price``."""
+        if self.is_inverse:
+            return formulas.inverse_upnl(size, self.contract_size, entry_price, price)
+        return formulas.linear_upnl(size, self.contract_size, entry_price, price)
+
+    def funding_payment(self, size: float, price: float, rate: float) -> float:
+        """Funding received (negative when paid) by ``size`` contracts at ``price``."""
+        if self.is_inverse:
+            return formulas.inverse_funding_payment(size, self.contract_size, price, rate)
+        return formulas.funding_payment(size, self.contract_size, price, rate)
+
+    def round_size(self, size: float) -> float:
+        """Round a size toward zero to the lot (orders only, never inside formulas)."""
+        if self.lot_size <= 0:
+            return size
+        lots = math.floor(abs(size) / self.lot_size + 1e-9)
+        return math.copysign(lots * self.lot_size, size)
+
+    def round_price(self, price: float) -> float:
+        """Round a price to the nearest tick (orders only)."""
+        if self.tick_size <= 0:
+            return price
+        return round(price / self.tick_size) * self.tick_size

@@ -1,0 +1,76 @@
+"""Venues: each venue's published rules (:class:`VenueProfile`), symbol mapping, and tier tables
+versioned by venue, symbol and effective date — shipped defaults, parsers for venue responses
+and files, and a dated fetch cache.
+
+>>> from levtrade.venues import get_venue, default_tiers
+>>> get_venue("Binance").taker_fee
+0.0005
+>>> default_tiers("binance", "BTC/USDT:USDT").tier_at(100_000).max_leverage
+150.0
+"""
+
+from __future__ import annotations
+
+from levtrade.venues.base import (
+    FundingPrice,
+    LiquidationPriceRule,
+    OutcomeModel,
+    SymbolParts,
+    TransferRule,
+    VenueProfile,
+    split_ccxt_symbol,
+)
+from levtrade.venues.registry import (
+    VENUES,
+    TierRegistry,
+    ccxt_symbol,
+    default_tiers,
+    get_venue,
+    instrument_for,
+    unified_symbol,
+    venue_name,
+    venue_symbol,
+)
+from levtrade.venues.sources import (
+    cache_path,
+    dydx_tier_table,
+    fetch_tiers,
+    load_cached_tiers,
+    load_tier_file,
+    parse_binance_leverage_brackets,
+    parse_bybit_risk_limits,
+    parse_ccxt_leverage_tiers,
+    parse_dydx_liquidity_tier,
+    parse_hyperliquid_meta,
+    parse_okx_position_tiers,
+)
+
+__all__ = [
+    "VENUES",
+    "FundingPrice",
+    "LiquidationPriceRule",
+    "OutcomeModel",
+    "SymbolParts",
+    "TierRegistry",
+    "TransferRule",
+    "VenueProfile",
+    "cache_path",
+    "ccxt_symbol",
+    "default_tiers",
+    "dydx_tier_table",
+    "fetch_tiers",
+    "get_venue",
+    "instrument_for",
+    "load_cached_tiers",
+    "load_tier_file",
+    "parse_binance_leverage_brackets",
+    "parse_bybit_risk_limits",
+    "parse_ccxt_leverage_tiers",
+    "parse_dydx_liquidity_tier",
+    "parse_hyperliquid_meta",
+    "parse_okx_position_tiers",
+    "split_ccxt_symbol",
+    "unified_symbol",
+    "venue_name",
+    "venue_symbol",
+]
