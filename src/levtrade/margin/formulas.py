@@ -489,3 +489,41 @@ def impact_notional(margin: float, initial_margin_rate: float) -> float:
     Binance: 200 USDT ÷ IMR at maximum leverage; dYdX: 500 USDC ÷ IMF.
     """
     return margin / initial_margin_rate
+
+
+# --------------------------------------------------------------------------------------------
+# Auto-deleveraging rankings (MARGIN_SPEC.md §3 Bybit, §2.6 Hyperliquid)
+# --------------------------------------------------------------------------------------------
+
+
+@compiled
+def effective_leverage(mark_value: float, bankruptcy_value: float) -> float:
+    """BitMEX/Bybit effective leverage: |mark value| / (mark value − bankruptcy value).
+
+    Values are signed (long > 0); for a short both are negative, so the gap keeps its sign.
+    """
+    gap = abs(mark_value - bankruptcy_value)
+    if gap == 0.0:
+        return math.inf
+    return abs(mark_value) / gap
+
+
+@compiled
+def bybit_adl_score(pnl_ratio: float, leverage: float) -> float:
+    """Bybit/BitMEX ADL ranking: PnL % × effective leverage in profit, ÷ it in loss."""
+    if pnl_ratio >= 0.0:
+        return pnl_ratio * leverage
+    return pnl_ratio / leverage
+
+
+@compiled
+def hyperliquid_adl_score(
+    side: float, mark_price: float, entry_price: float, notional: float, account_value: float
+) -> float:
+    """Hyperliquid ADL ranking: (mark/entry) × (notional/account value), highest first.
+
+    The docs state mark/entry; for a short the profitable direction is entry/mark, which is what
+    this uses (MARGIN_SPEC.md §9.5 lists it as unpinned).
+    """
+    price_ratio = mark_price / entry_price if side > 0.0 else entry_price / mark_price
+    return price_ratio * notional / account_value

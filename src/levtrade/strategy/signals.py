@@ -1,0 +1,129 @@
+"""Signals: the table a signal strategy produces and both engines execute.
+
+A signal table holds, per symbol and bar of the market data's axis, the FreqTrade-style columns
+``enter_long``, ``exit_long``, ``enter_short``, ``exit_short`` and optional per-entry
+``leverage`` and ``stake`` (NaN = the run's default). ``SignalRules`` carries the exits a
+FreqTrade strategy declares as attributes. Semantics: docs/backtest.md, "Signal strategies".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from levtrade.errors import ConfigError
+
+BoolArray = NDArray[np.bool_]
+FloatArray = NDArray[np.float64]
+
+SIGNAL_COLUMNS = ("enter_long", "exit_long", "enter_short", "exit_short")
+
+
+@dataclass(frozen=True)
+class SymbolSignals:
+    """One symbol's signals, aligned to the market data's bars."""
+
+    enter_long: BoolArray
+    exit_long: BoolArray
+    enter_short: BoolArray
+    exit_short: BoolArray
+    leverage: FloatArray
+    stake: FloatArray
+
+    def __post_init__(self) -> None:
+        n = self.enter_long.shape[0]
+        for name in (*SIGNAL_COLUMNS, "leverage", "stake"):
+            array = getattr(self, name)
+            if array.ndim != 1 or array.shape[0] != n:
+                raise ConfigError(
+                    f"signals.{name}: expected {n} bars like enter_long, got shape {array.shape}"
+                )
+        bad = self.leverage[~np.isnan(self.leverage)]
+        if bad.size and not (bad >= 1.0).all():
+            raise ConfigError(f"signals.leverage: must be ≥ 1, got {float(bad.min())!r}")
+        bad = self.stake[~np.isnan(self.stake)]
+        if bad.size and not (bad > 0.0).all():
+            raise ConfigError(f"signals.stake: must be > 0, got {float(bad.min())!r}")
+
+    @property
+    def bars(self) -> int:
+        return int(self.enter_long.shape[0])
+
+    @classmethod
+    def from_arrays(
+        cls,
+        bars: int,
+        *,
+        enter_long: object = None,
+        exit_long: object = None,
+        enter_short: object = None,
+        exit_short: object = None,
+        leverage: object = None,
+        stake: object = None,
+    ) -> SymbolSignals:
+        """Build from array-likes; a missing signal column is all False, a missing
+        ``leverage``/``stake`` all NaN."""
+
+        def flags(value: object, name: str) -> BoolArray:
+            if value is None:
+                return np.zeros(bars, dtype=np.bool_)
+            array = np.asarray(value)
+            if array.dtype.kind == "f" and np.isnan(array).any():
+                array = np.nan_to_num(array, nan=0.0)
+            if array.dtype.kind not in "biuf":
+                raise ConfigError(f"signals.{name}: expected booleans, got dtype {array.dtype}")
+            return array.astype(np.bool_)
+
+        def numbers(value: object) -> FloatArray:
+            if value is None:
+                return np.full(bars, math.nan)
+            return np.asarray(value, dtype=np.float64)
+
+        return cls(
+            enter_long=flags(enter_long, "enter_long"),
+            exit_long=flags(exit_long, "exit_long"),
+            enter_short=flags(enter_short, "enter_short"),
+            exit_short=flags(exit_short, "exit_short"),
+            leverage=numbers(leverage),
+            stake=numbers(stake),
+        )
+
+
+@dataclass(frozen=True)
+class SignalRules:
+    """Exits declared with the signals (FreqTrade's strategy attributes)."""
+
+    can_short: bool = False
+    stoploss: float | None = None
+    """Negative ratio of the stake, e.g. -0.10: the stop sits |stoploss|/leverage from entry."""
+    trailing_stop: bool = False
+    trailing_stop_positive: float | None = None
+    trailing_stop_positive_offset: float = 0.0
+    trailing_only_offset_is_reached: bool = False
+    minimal_roi: Mapping[int, float] = field(default_factory=dict)
+    """Minutes since entry → profit ratio of the stake that exits the trade."""
+
+    def __post_init__(self) -> None:
+        if self.stoploss is not None and not (-1.0 <= self.stoploss < 0.0):
+            raise ConfigError(f"stoploss: must be in [-1, 0), got {self.stoploss!r}")
+        if self.trailing_stop_positive is not None and not self.trailing_stop_positive > 0:
+            raise ConfigError(
+                f"trailing_stop_positive: must be > 0, got {self.trailing_stop_positive!r}"
+            )
+        for minutes, ratio in self.minimal_roi.items():
+            if minutes < 0:
+                raise ConfigError(f"minimal_roi: minutes must be ≥ 0, got {minutes!r}")
+            if not math.isfinite(ratio):
+                raise ConfigError(f"minimal_roi[{minutes}]: must be finite, got {ratio!r}")
+
+
+@dataclass(frozen=True)
+class Signals:
+    """Signals for every symbol of a run, plus the exit rules."""
+
+    by_symbol: Mapping[str, SymbolSignals]
+    rules: SignalRules = SignalRules()
