@@ -9,78 +9,24 @@ the account is tested against the spec itself. Tier rows are copied from
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 from levtrade.instruments import Instrument
 from levtrade.margin import Account, TierTable
 from levtrade.margin.tiers import Tier
-from levtrade.venues.base import (
-    FundingPrice,
-    LiquidationPriceRule,
-    OutcomeModel,
-    TransferRule,
-    VenueProfile,
-)
+from levtrade.venues import get_venue
+from levtrade.venues.base import VenueProfile
 
-BINANCE = VenueProfile(
-    name="binance-like",
-    funding_price=FundingPrice.MARK,
-    funding_interval_hours=8.0,
-    liquidation_price_rule=LiquidationPriceRule.TIER_AT_LIQUIDATION,
-    transfer_rule=TransferRule.BINANCE,
-    outcome_model=OutcomeModel.BANKRUPTCY_CLOSE,
-    maker_fee=0.0002,
-    taker_fee=0.0005,
+# The shipped profiles, renamed, with the clearance fee set to zero so that hand calculations
+# isolate the rule under test; tests of the fee set it explicitly.
+BINANCE = replace(
+    get_venue("binance"), name="binance-like", clearance_fee_rate=0.0, clearance_fee_rates={}
 )
-HYPERLIQUID = VenueProfile(
-    name="hyperliquid-like",
-    funding_price=FundingPrice.ORACLE,
-    funding_interval_hours=1.0,
-    liquidation_price_rule=LiquidationPriceRule.TIER_AT_LIQUIDATION,
-    transfer_rule=TransferRule.HYPERLIQUID,
-    outcome_model=OutcomeModel.MARKET_CLOSE,
-    maker_fee=0.00015,
-    taker_fee=0.00045,
-    partial_liquidation_notional=100_000.0,
-    partial_liquidation_fraction=0.2,
-    backstop_mm_fraction=2.0 / 3.0,
-    integer_leverage=True,
-    supports_hedge_mode=False,
-    funding_rate_cap=0.04,
-)
-BYBIT = VenueProfile(
-    name="bybit-like",
-    funding_price=FundingPrice.MARK,
-    funding_interval_hours=8.0,
-    liquidation_price_rule=LiquidationPriceRule.MM_AT_ENTRY,
-    transfer_rule=TransferRule.BINANCE,
-    outcome_model=OutcomeModel.BANKRUPTCY_CLOSE,
-    maker_fee=0.0002,
-    taker_fee=0.00055,
-)
-OKX = VenueProfile(
-    name="okx-like",
-    funding_price=FundingPrice.MARK,
-    funding_interval_hours=8.0,
-    liquidation_price_rule=LiquidationPriceRule.TIER_AT_LIQUIDATION,
-    transfer_rule=TransferRule.BINANCE,
-    outcome_model=OutcomeModel.BANKRUPTCY_CLOSE,
-    maker_fee=0.0002,
-    taker_fee=0.0005,
-    mm_adds_taker_fee=True,
-)
-DYDX = VenueProfile(
-    name="dydx-like",
-    funding_price=FundingPrice.ORACLE,
-    funding_interval_hours=1.0,
-    liquidation_price_rule=LiquidationPriceRule.TIER_AT_LIQUIDATION,
-    transfer_rule=TransferRule.BINANCE,
-    outcome_model=OutcomeModel.PENALTY_CLOSE,
-    maker_fee=0.0001,
-    taker_fee=0.0005,
-    liquidation_penalty_rate=0.015,
-    supports_hedge_mode=False,
-)
+HYPERLIQUID = replace(get_venue("hyperliquid"), name="hyperliquid-like")
+BYBIT = replace(get_venue("bybit"), name="bybit-like")
+OKX = replace(get_venue("okx"), name="okx-like", clearance_fee_rate=0.0, clearance_fee_rates={})
+DYDX = replace(get_venue("dydx"), name="dydx-like")
 VENUES = {"binance": BINANCE, "hyperliquid": HYPERLIQUID, "bybit": BYBIT, "okx": OKX, "dydx": DYDX}
 
 # Binance BTCUSDT brackets, venue_tiers.json (2026-03-26): notionalFloor, initialLeverage,

@@ -7,12 +7,13 @@ and funding-time snapping, which are explicit choices.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from levtrade.data._types import GAP_POLICIES, FloatArray, GapPolicy, IntArray
+from levtrade.data._types import GAP_POLICIES, BoolArray, FloatArray, GapPolicy, IntArray
 from levtrade.data.errors import DataValidationError, GapError, TimeframeError
 from levtrade.data.timeframes import format_timeframe, format_ts
 
@@ -96,25 +97,27 @@ def check_timestamps(ts: IntArray, origin: Origin) -> None:
     )
 
 
+def _reject_rows(
+    mask: BoolArray,
+    values: FloatArray,
+    origin: Origin,
+    column: str,
+    reason: str | Callable[[int], str],
+) -> None:
+    """Fail on the first row where ``mask`` holds, counting the others that break the rule."""
+    bad = np.flatnonzero(mask)
+    if bad.size == 0:
+        return
+    row = int(bad[0])
+    text = reason(row) if callable(reason) else reason
+    raise origin.fail(
+        text + _more(int(bad.size)), column=column, row=row, value=repr(float(values[row]))
+    )
+
+
 def _check_finite_positive(values: FloatArray, column: str, origin: Origin) -> None:
-    bad = np.flatnonzero(~np.isfinite(values))
-    if bad.size:
-        row = int(bad[0])
-        raise origin.fail(
-            "missing or not finite (NaN/inf)" + _more(int(bad.size)),
-            column=column,
-            row=row,
-            value=repr(float(values[row])),
-        )
-    bad = np.flatnonzero(values <= 0.0)
-    if bad.size:
-        row = int(bad[0])
-        raise origin.fail(
-            "price must be positive" + _more(int(bad.size)),
-            column=column,
-            row=row,
-            value=repr(float(values[row])),
-        )
+    _reject_rows(~np.isfinite(values), values, origin, column, "missing or not finite (NaN/inf)")
+    _reject_rows(values <= 0.0, values, origin, column, "price must be positive")
 
 
 def check_ohlc(
@@ -129,70 +132,40 @@ def check_ohlc(
     for values, name in zip((open_, high, low, close), names, strict=True):
         _check_finite_positive(values, name, origin)
     top = np.maximum(open_, close)
-    bad = np.flatnonzero(high < top)
-    if bad.size:
-        row = int(bad[0])
-        raise origin.fail(
-            f"high is below max(open, close) = {float(top[row])!r}" + _more(int(bad.size)),
-            column=names[1],
-            row=row,
-            value=repr(float(high[row])),
-        )
+    _reject_rows(
+        high < top,
+        high,
+        origin,
+        names[1],
+        lambda row: f"high is below max(open, close) = {float(top[row])!r}",
+    )
     bottom = np.minimum(open_, close)
-    bad = np.flatnonzero(low > bottom)
-    if bad.size:
-        row = int(bad[0])
-        raise origin.fail(
-            f"low is above min(open, close) = {float(bottom[row])!r}" + _more(int(bad.size)),
-            column=names[2],
-            row=row,
-            value=repr(float(low[row])),
-        )
+    _reject_rows(
+        low > bottom,
+        low,
+        origin,
+        names[2],
+        lambda row: f"low is above min(open, close) = {float(bottom[row])!r}",
+    )
 
 
 def check_volume(volume: FloatArray, origin: Origin, name: str = "volume") -> None:
     """Volume finite and not negative (zero is a legitimate quiet bar)."""
-    bad = np.flatnonzero(~np.isfinite(volume))
-    if bad.size:
-        row = int(bad[0])
-        raise origin.fail(
-            "missing or not finite (NaN/inf)" + _more(int(bad.size)),
-            column=name,
-            row=row,
-            value=repr(float(volume[row])),
-        )
-    bad = np.flatnonzero(volume < 0.0)
-    if bad.size:
-        row = int(bad[0])
-        raise origin.fail(
-            "volume must not be negative" + _more(int(bad.size)),
-            column=name,
-            row=row,
-            value=repr(float(volume[row])),
-        )
+    _reject_rows(~np.isfinite(volume), volume, origin, name, "missing or not finite (NaN/inf)")
+    _reject_rows(volume < 0.0, volume, origin, name, "volume must not be negative")
 
 
 def check_rates(rates: FloatArray, origin: Origin, name: str = "funding_rate") -> None:
     """Funding rates finite and within ±1 (a fraction per interval; 0.0001 = 0.01 %)."""
-    bad = np.flatnonzero(~np.isfinite(rates))
-    if bad.size:
-        row = int(bad[0])
-        raise origin.fail(
-            "missing or not finite (NaN/inf)" + _more(int(bad.size)),
-            column=name,
-            row=row,
-            value=repr(float(rates[row])),
-        )
-    bad = np.flatnonzero(np.abs(rates) > 1.0)
-    if bad.size:
-        row = int(bad[0])
-        raise origin.fail(
-            "funding rate outside [-1, 1]: rates are fractions per interval "
-            "(0.0001 = 0.01 %), not percent" + _more(int(bad.size)),
-            column=name,
-            row=row,
-            value=repr(float(rates[row])),
-        )
+    _reject_rows(~np.isfinite(rates), rates, origin, name, "missing or not finite (NaN/inf)")
+    _reject_rows(
+        np.abs(rates) > 1.0,
+        rates,
+        origin,
+        name,
+        "funding rate outside [-1, 1]: rates are fractions per interval (0.0001 = 0.01 %), "
+        "not percent",
+    )
 
 
 def detect_timeframe(
