@@ -41,3 +41,15 @@ class TransferRejected(LevtradeError):
 
 class DataError(LevtradeError, ValueError):
     """Market data that fails validation (names file, column, row and value)."""
+
+
+class BacktestError(LevtradeError):
+    """A backtest that cannot run as asked (data and config that do not fit together, ...)."""
+
+
+class StrategyError(BacktestError):
+    """A strategy misused the API (an order without size, an unknown data feed, ...)."""
+
+
+class LookaheadError(StrategyError, IndexError):
+    """A strategy read a bar after the current one (``close[1]``): a look-ahead bug."""

@@ -20,12 +20,13 @@ are methods of the account taking a position reference: a :class:`Position`, a
 from __future__ import annotations
 
 import math
+from bisect import bisect_right
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from numbers import Real
-from typing import Literal, NamedTuple, TypeVar
+from typing import Any, Literal, NamedTuple, TypeVar, cast
 
 import numpy as np
 
@@ -51,6 +52,7 @@ from levtrade.margin.ledger import (
     Checkpoint,
     EntryKind,
     Ledger,
+    _not_finite,
     isolated_book,
 )
 from levtrade.margin.liquidation import (
@@ -68,6 +70,31 @@ CROSS_POOL = "cross"
 Liquidity = Literal["taker", "maker"]
 TierProvider = Callable[[Instrument], TierTable]
 _E = TypeVar("_E", bound=StrEnum)
+_F = TypeVar("_F", bound=Callable[..., Any])
+_INF = math.inf
+
+
+def _plain(func: _F) -> _F:
+    """The plain-Python original of a compiled scalar formula (``func.py_func``).
+
+    The account calls the scalar formulas (notional, PnL, IM, funding, average entry) from
+    Python, where Numba's per-call dispatch costs more than the arithmetic. The original is
+    the very same function, and Numba compiles it without fast-math (no reassociation, no
+    fused multiply-add), so both give bit-identical results: the few IEEE operations run in
+    the same order. tests/margin run every formula on both paths.
+    """
+    return cast(_F, getattr(func, "py_func", func))
+
+
+_LINEAR_NOTIONAL = _plain(formulas.linear_notional)
+_INVERSE_NOTIONAL = _plain(formulas.inverse_notional)
+_LINEAR_UPNL = _plain(formulas.linear_upnl)
+_INVERSE_UPNL = _plain(formulas.inverse_upnl)
+_LINEAR_FUNDING = _plain(formulas.funding_payment)
+_INVERSE_FUNDING = _plain(formulas.inverse_funding_payment)
+_LINEAR_AVERAGE = _plain(formulas.average_entry)
+_INVERSE_AVERAGE = _plain(formulas.inverse_average_entry)
+_INITIAL_MARGIN = _plain(formulas.initial_margin)
 
 
 class MarginMode(StrEnum):
@@ -92,6 +119,13 @@ class Leg(StrEnum):
 class PositionKey(NamedTuple):
     symbol: str
     leg: Leg
+
+
+# enum members as module constants: identity tests against them skip the class look-up
+_CROSS = MarginMode.CROSS
+_BOTH = Leg.BOTH
+_LONG = Leg.LONG
+_new_tuple = tuple.__new__
 
 
 class PositionNotFound(LevtradeError, LookupError):
@@ -120,7 +154,8 @@ class Position:
 
     @property
     def key(self) -> PositionKey:
-        return PositionKey(self.instrument.symbol, self.leg)
+        # = PositionKey(symbol, leg), without the named tuple's Python-level __new__
+        return _new_tuple(PositionKey, (self.instrument.symbol, self.leg))
 
     @property
     def side(self) -> str:
@@ -128,7 +163,7 @@ class Position:
 
     @property
     def is_isolated(self) -> bool:
-        return self.margin_mode is not MarginMode.CROSS
+        return self.margin_mode is not _CROSS
 
     @property
     def book(self) -> str:
@@ -196,6 +231,31 @@ class _Settings:
     margin_mode: MarginMode
 
 
+class _Spec:
+    """An instrument's contract arithmetic, resolved once: contract size and the plain scalar
+    formulas of its kind (linear or inverse)."""
+
+    __slots__ = ("average", "contract_size", "funding", "instrument", "inverse", "notional", "upnl")
+
+    def __init__(self, instrument: Instrument) -> None:
+        inverse = instrument.is_inverse
+        self.instrument = instrument
+        self.inverse = inverse
+        self.contract_size: float = instrument.contract_size
+        self.notional: Callable[[float, float, float], float] = (
+            _INVERSE_NOTIONAL if inverse else _LINEAR_NOTIONAL
+        )
+        self.upnl: Callable[[float, float, float, float], float] = (
+            _INVERSE_UPNL if inverse else _LINEAR_UPNL
+        )
+        self.funding: Callable[[float, float, float, float], float] = (
+            _INVERSE_FUNDING if inverse else _LINEAR_FUNDING
+        )
+        self.average: Callable[[float, float, float, float], float] = (
+            _INVERSE_AVERAGE if inverse else _LINEAR_AVERAGE
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class _Snapshot:
     time: int
@@ -260,6 +320,17 @@ class Account:
         self._mm_tables: dict[tuple[str, float], TierTable] = {}
         self._book_keys: dict[str, PositionKey] = {}
         self._last_partial: int | None = None
+        # -- caches (derived from the state above; never part of it) --
+        self._version = 0
+        """Bumped on every change of ``_positions``: caches of derived figures check it."""
+        self._cross_list: list[Position] = []
+        self._cross_specs: list[tuple[Position, _Spec, str]] = []
+        self._cross_version = -1
+        self._specs: dict[int, _Spec] = {}
+        self._key_cache: dict[tuple[str, Leg | str | None], PositionKey] = {}
+        self._key_mode = self.position_mode
+        self._leverage_caps: dict[str, tuple[TierTable, list[float], list[float], float]] = {}
+        self._buffers: dict[int, tuple[formulas.FloatArray, formulas.FloatArray]] = {}
         self._post(EntryKind.DEPOSIT, EXTERNAL, CROSS, float(wallet_balance))
 
     # ========================================================================================
@@ -367,6 +438,10 @@ class Account:
 
     def position(self, ref: PositionRef) -> Position:
         """The current state of the position ``ref`` names."""
+        if type(ref) is PositionKey:
+            held = self._positions.get(ref)
+            if held is not None:
+                return held
         return self._positions[self._resolve(ref)]
 
     def has_position(self, symbol: str, leg: Leg | str | None = None) -> bool:
@@ -478,9 +553,31 @@ class Account:
             raise ConfigError(f"liquidity: must be 'taker' or 'maker', got {liquidity!r}")
         if fee_rate is not None:
             _finite(fee_rate, "fee_rate", ConfigError)
-        with self._transaction(time):
-            self._register(instrument, None)
-            symbol = instrument.symbol
+        moment = None if time is None else _time(time)
+        symbol = instrument.symbol
+        # an instrument registered as this very object needs no registration: skip it, and
+        # with it the snapshot of the registry
+        registered = (
+            self._instruments.get(symbol) is instrument
+            and instrument.margin_currency == self.currency
+        )
+        # what a fill can change, saved so that a rejection restores it exactly
+        saved_time = self.time
+        saved_wallet = self._wallet
+        saved_positions = self._positions.copy()
+        saved_ledger = self.ledger._save()
+        had_mark = symbol in self._marks
+        saved_settings = (
+            self._settings.copy() if leverage is not None or margin_mode is not None else None
+        )
+        saved_registry = (
+            None if registered else (self.currency, self._instruments.copy(), self._tiers.copy())
+        )
+        if moment is not None:
+            self.time = moment
+        try:
+            if not registered:
+                self._register(instrument, None)
             key = self._key(symbol, leg)
             self._marks.setdefault(symbol, float(price))
             if margin_mode is not None:
@@ -492,28 +589,43 @@ class Account:
                 rate = instrument.taker_fee if liquidity == "taker" else instrument.maker_fee
 
             held = self._positions.get(key)
-            current = held.size if held is not None else 0.0
-            cross_pool = (
-                held.margin_mode if held is not None else self._settings_for(key).margin_mode
-            ) is MarginMode.CROSS
+            if held is not None:
+                current = held.size
+                mode = held.margin_mode
+            else:
+                current = 0.0
+                settings = self._settings.get(key)
+                mode = settings.margin_mode if settings is not None else self.default_margin_mode
+            cross_pool = mode is _CROSS
             closing = 0.0
             if current != 0.0 and (current > 0) != (size > 0):
                 closing = -current if abs(size) >= abs(current) else size
             opening = size - closing
-            wrong_side = (opening > 0) != (key.leg is Leg.LONG)
-            if opening != 0.0 and key.leg is not Leg.BOTH and wrong_side:
+            wrong_side = (opening > 0) != (key.leg is _LONG)
+            if opening != 0.0 and key.leg is not _BOTH and wrong_side:
                 raise OrderRejected(
                     f"size: {size!r} on the {key.leg} leg of {symbol} would cross zero "
                     f"(open {current!r}); hedge legs do not flip"
                 )
-            available_before = self.available_balance
+            # The available balance before the fill is only quoted when an opening fill is
+            # refused for margin. Without a leverage change, nothing done so far moves it (a
+            # new mark or instrument touches no open position), so it is read after the
+            # rollback then; with one, it is read here.
+            available_before = (
+                self.available_balance if opening != 0.0 and leverage is not None else None
+            )
             realized = fee = 0.0
             if closing != 0.0:
                 realized, fee = self._reduce(key, closing, price, rate)
             if opening != 0.0:
                 open_fee, margin_needed = self._increase(key, opening, price, rate)
                 fee += open_fee
-                self._check_open(key, price, margin_needed, open_fee, available_before)
+                if not self._affordable(key, price):
+                    if available_before is None:
+                        raise _Unaffordable(self._positions[key], margin_needed, open_fee)
+                    raise _insufficient(
+                        self._positions[key], margin_needed, open_fee, available_before
+                    )
             if closing != 0.0 and cross_pool and self.equity < 0.0:
                 raise OrderRejected(
                     f"price: the fill on {symbol} at {price!r} leaves the cross pool with equity "
@@ -530,6 +642,26 @@ class Account:
                 opening,
                 self._positions.get(key),
             )
+        except BaseException as error:
+            self.time = saved_time
+            self._wallet = saved_wallet
+            self._positions = saved_positions
+            self._version += 1
+            self.ledger._restore(saved_ledger)
+            if not had_mark:
+                self._marks.pop(symbol, None)
+            if saved_settings is not None:
+                self._settings = saved_settings
+            if saved_registry is not None:
+                self.currency, self._instruments, self._tiers = saved_registry
+            self.ledger.currency = self.currency
+            self._mm_tables.clear()
+            if isinstance(error, _Unaffordable):
+                # the state is back to before the fill: its available balance is the one
+                raise _insufficient(
+                    error.position, error.margin, error.fee, self.available_balance
+                ) from None
+            raise
 
     def close(
         self,
@@ -580,7 +712,7 @@ class Account:
             raise ConfigError(f"size: must be non-zero, got {size!r} ({instrument.symbol})")
         _positive(entry_price, "entry_price", ConfigError)
         mode = _parse(MarginMode, margin_mode, "margin_mode")
-        if mode is MarginMode.CROSS:
+        if mode is _CROSS:
             if isolated_margin is not None:
                 raise ConfigError(
                     f"isolated_margin: a cross position has none, got {isolated_margin!r} "
@@ -716,18 +848,30 @@ class Account:
         if price is not None:
             _positive(price, "price", ConfigError)
         instrument = self._instrument(symbol)
-        with self._transaction(time):
-            total = 0.0
-            for pos in [p for p in self._positions.values() if p.symbol == instrument.symbol]:
-                at = price
-                if at is None:
-                    at = settlement_price(
-                        self.venue, self._marks[pos.symbol], self._oracles.get(pos.symbol)
-                    )
-                amount = instrument.funding_payment(pos.size, at, rate)
-                self._post(EntryKind.FUNDING, MARKET, pos.book, amount, pos.symbol)
-                total += amount
-            return total
+        moment = None if time is None else _time(time)
+        # every payment is worked out and checked before the first is booked, so a rejected
+        # settlement changes nothing
+        name = instrument.symbol
+        spec = self._spec(instrument)
+        payments = []
+        for pos in self._positions.values():
+            if pos.instrument.symbol != name:
+                continue
+            at = price
+            if at is None:
+                at = settlement_price(self.venue, self._marks[name], self._oracles.get(name))
+            amount = spec.funding(pos.size, spec.contract_size, at, rate)
+            book = pos.book
+            if not math.isfinite(amount):  # what posting it would raise
+                raise _not_finite(EntryKind.FUNDING, MARKET, book, amount)
+            payments.append((book, amount))
+        if moment is not None:
+            self.time = moment
+        total = 0.0
+        for book, amount in payments:
+            self._post(EntryKind.FUNDING, MARKET, book, amount, name)
+            total += amount
+        return total
 
     # ========================================================================================
     # Liquidation
@@ -817,22 +961,27 @@ class Account:
     @property
     def cross_unrealized_pnl(self) -> float:
         """Σ uPnL of cross positions at their marks."""
-        return math.fsum(self._upnl(p) for p in self._cross())
+        return math.fsum(self._cross_upnls())
 
     @property
     def equity(self) -> float:
         """Cross wallet + uPnL of cross positions."""
-        return self._wallet + self.cross_unrealized_pnl
+        return self._wallet + math.fsum(self._cross_upnls())
 
     @property
     def initial_margin(self) -> float:
         """Σ IM of cross positions (notional at mark / leverage)."""
-        return math.fsum(self._im(p) for p in self._cross())
+        marks = self._marks
+        ims = []
+        for p, spec, symbol in self._cross_items():
+            notional = spec.notional(p.size, spec.contract_size, marks[symbol])
+            ims.append(_INITIAL_MARGIN(notional, p.leverage))
+        return math.fsum(ims)
 
     @property
     def maintenance_margin(self) -> float:
         """Σ tiered MM of cross positions at their marks."""
-        return math.fsum(self._mm(p) for p in self._cross())
+        return math.fsum([self._mm(p) for p in self._cross()])
 
     @property
     def margin_ratio(self) -> float:
@@ -848,7 +997,17 @@ class Account:
     @property
     def available_balance(self) -> float:
         """Cross equity not tied up as cross initial margin: what new positions can use."""
-        return self.equity - self.initial_margin
+        marks = self._marks
+        upnls = []
+        ims = []
+        for p, spec, symbol in self._cross_items():
+            size = p.size
+            mark = marks[symbol]
+            upnls.append(spec.upnl(size, spec.contract_size, p.entry_price, mark))
+            notional = spec.notional(size, spec.contract_size, mark)
+            ims.append(_INITIAL_MARGIN(notional, p.leverage))
+        # = self.equity - self.initial_margin
+        return (self._wallet + math.fsum(upnls)) - math.fsum(ims)
 
     @property
     def withdrawable(self) -> float:
@@ -856,7 +1015,7 @@ class Account:
         cross = self._cross()
         if self.venue.transfer_rule is TransferRule.HYPERLIQUID:
             return formulas.hyperliquid_max_removable(
-                self.equity, self.initial_margin, math.fsum(self._notional(p) for p in cross)
+                self.equity, self.initial_margin, math.fsum([self._notional(p) for p in cross])
             )
         return formulas.binance_cross_withdrawable(
             self._wallet,
@@ -870,7 +1029,7 @@ class Account:
     def total_equity(self) -> float:
         """Cross equity plus every isolated position's margin + uPnL."""
         return self.equity + math.fsum(
-            self._iso_equity(p) for p in self._positions.values() if p.is_isolated
+            [self._iso_equity(p) for p in self._positions.values() if p.is_isolated]
         )
 
     # ========================================================================================
@@ -878,18 +1037,55 @@ class Account:
     # ========================================================================================
 
     def _cross(self) -> list[Position]:
-        return [p for p in self._positions.values() if not p.is_isolated]
+        """Cross positions in opening order (cached until the positions change; read only)."""
+        if self._cross_version != self._version:
+            self._refresh_cross()
+        return self._cross_list
+
+    def _cross_items(self) -> list[tuple[Position, _Spec, str]]:
+        """:meth:`_cross` with each position's contract arithmetic and symbol."""
+        if self._cross_version != self._version:
+            self._refresh_cross()
+        return self._cross_specs
+
+    def _refresh_cross(self) -> None:
+        self._cross_list = [p for p in self._positions.values() if p.margin_mode is _CROSS]
+        self._cross_specs = [
+            (p, self._spec(p.instrument), p.instrument.symbol) for p in self._cross_list
+        ]
+        self._cross_version = self._version
+
+    def _cross_upnls(self) -> list[float]:
+        marks = self._marks
+        return [
+            spec.upnl(p.size, spec.contract_size, p.entry_price, marks[symbol])
+            for p, spec, symbol in self._cross_items()
+        ]
+
+    def _spec(self, instrument: Instrument) -> _Spec:
+        """The contract arithmetic of ``instrument`` (cached per instrument object; the
+        identity check guards against an id reused after a copy of the account)."""
+        spec = self._specs.get(id(instrument))
+        if spec is None or spec.instrument is not instrument:
+            if len(self._specs) >= 256:
+                self._specs.clear()
+            spec = self._specs[id(instrument)] = _Spec(instrument)
+        return spec
 
     def _notional(self, pos: Position, price: float | None = None) -> float:
-        at = self._marks[pos.symbol] if price is None else price
-        return pos.instrument.notional(pos.size, at)
+        instrument = pos.instrument
+        at = self._marks[instrument.symbol] if price is None else price
+        spec = self._spec(instrument)
+        return spec.notional(pos.size, spec.contract_size, at)
 
     def _upnl(self, pos: Position, price: float | None = None) -> float:
-        at = self._marks[pos.symbol] if price is None else price
-        return pos.instrument.upnl(pos.size, pos.entry_price, at)
+        instrument = pos.instrument
+        at = self._marks[instrument.symbol] if price is None else price
+        spec = self._spec(instrument)
+        return spec.upnl(pos.size, spec.contract_size, pos.entry_price, at)
 
     def _im(self, pos: Position) -> float:
-        return formulas.initial_margin(self._notional(pos), pos.leverage)
+        return _INITIAL_MARGIN(self._notional(pos), pos.leverage)
 
     def _mm_table(self, symbol: str, factor: float = 1.0) -> TierTable:
         """The table maintenance margin is tested with: the symbol's tiers, plus the taker fee
@@ -912,11 +1108,15 @@ class Account:
             notional = self._notional(pos, pos.entry_price)
         else:
             notional = self._notional(pos, price)
-        return self._mm_table(pos.symbol, factor).maintenance_margin(notional)
+        table = self._mm_table(pos.instrument.symbol, factor)
+        # = table.maintenance_margin(notional)
+        return formulas.maintenance_margin(float(notional), table.floors, table.mmrs, table.amounts)
 
     def _mm_at_entry(self, pos: Position) -> bool:
-        rule = self.venue.liquidation_price_rule
-        return pos.is_isolated and rule is LiquidationPriceRule.MM_AT_ENTRY
+        return (
+            pos.margin_mode is not _CROSS
+            and self.venue.liquidation_price_rule is LiquidationPriceRule.MM_AT_ENTRY
+        )
 
     def _iso_equity(self, pos: Position) -> float:
         return pos.isolated_margin + self._upnl(pos)
@@ -930,22 +1130,28 @@ class Account:
         Isolated: the position's margin alone. Cross: the wallet plus the other symbols' uPnL
         at their marks, and the other symbols' MM; the symbol's cross legs move together.
         """
-        if pos.is_isolated:
+        if pos.margin_mode is not _CROSS:
             return pos.isolated_margin, [pos], 0.0
-        legs = [p for p in self._cross() if p.symbol == pos.symbol]
-        others = [p for p in self._cross() if p.symbol != pos.symbol]
-        const = self._wallet + math.fsum(self._upnl(p) for p in others)
-        return const, legs, math.fsum(self._mm(p, factor=factor) for p in others)
+        symbol = pos.instrument.symbol
+        legs: list[Position] = []
+        others: list[Position] = []
+        for p in self._cross():
+            (legs if p.instrument.symbol == symbol else others).append(p)
+        if not others:  # math.fsum([]) is 0.0
+            return self._wallet + 0.0, legs, 0.0
+        const = self._wallet + math.fsum([self._upnl(p) for p in others])
+        return const, legs, math.fsum([self._mm(p, factor=factor) for p in others])
 
     def _liquidation_price(self, pos: Position, factor: float = 1.0) -> float:
         """Price where the pool's equity equals ``factor``·MM, with the tier at that price."""
         const, legs, other_mm = self._pool(pos, factor)
         if self._mm_at_entry(pos):
             return self._bankruptcy_of(const - self._mm(pos, factor=factor), legs)
-        table = self._mm_table(pos.symbol, factor)
-        qtys, entries = _leg_arrays(legs)
-        mark = self._marks[pos.symbol]
-        if pos.instrument.is_inverse:
+        symbol = pos.instrument.symbol
+        table = self._mm_table(symbol, factor)
+        qtys, entries = self._leg_arrays(legs)
+        mark = self._marks[symbol]
+        if self._spec(pos.instrument).inverse:
             return formulas.inverse_liquidation_price(
                 const - other_mm, qtys, entries, table.floors, table.mmrs, table.amounts, mark
             )
@@ -957,12 +1163,23 @@ class Account:
         const, legs, _ = self._pool(pos, 1.0)
         return self._bankruptcy_of(const, legs)
 
-    @staticmethod
-    def _bankruptcy_of(const: float, legs: list[Position]) -> float:
-        qtys, entries = _leg_arrays(legs)
-        if legs[0].instrument.is_inverse:
+    def _bankruptcy_of(self, const: float, legs: list[Position]) -> float:
+        qtys, entries = self._leg_arrays(legs)
+        if self._spec(legs[0].instrument).inverse:
             return formulas.inverse_bankruptcy_price(const, qtys, entries)
         return formulas.bankruptcy_price(const, qtys, entries)
+
+    def _leg_arrays(self, legs: list[Position]) -> tuple[formulas.FloatArray, formulas.FloatArray]:
+        """Signed base quantities (inverse: contract values) and entries of one symbol's legs,
+        written into arrays kept per leg count (the compiled formulas only read them)."""
+        buffers = self._buffers.get(len(legs))
+        if buffers is None:
+            buffers = self._buffers[len(legs)] = (np.empty(len(legs)), np.empty(len(legs)))
+        qtys, entries = buffers
+        for i, p in enumerate(legs):
+            qtys[i] = p.size * p.instrument.contract_size
+            entries[i] = p.entry_price
+        return qtys, entries
 
     def _max_removable(self, pos: Position) -> float:
         if pos.margin_mode is not MarginMode.ISOLATED:
@@ -1003,17 +1220,12 @@ class Account:
         symbol: str | None = None,
     ) -> None:
         """Post one ledger entry and apply it to the balances the account mirrors."""
-        entry = self.ledger.post(
-            time=self.time,
-            kind=kind,
-            source=source,
-            destination=destination,
-            amount=amount,
-            symbol=symbol,
-        )
-        if entry is not None:
-            self._apply(entry.source, -entry.amount)
-            self._apply(entry.destination, entry.amount)
+        row = self.ledger._record(self.time, kind, source, destination, amount, symbol)
+        if row is not None:
+            # the stored row: (time, kind, source, destination, amount, symbol), amount > 0
+            moved = row[4]
+            self._apply(row[2], -moved)
+            self._apply(row[3], moved)
 
     def _apply(self, book: str, delta: float) -> None:
         if book == CROSS:
@@ -1023,12 +1235,37 @@ class Account:
         elif book in self._book_keys:
             key = self._book_keys[book]
             pos = self._positions[key]
-            self._positions[key] = replace(pos, isolated_margin=pos.isolated_margin + delta)
+            self._set_position(
+                key,
+                Position(
+                    pos.instrument,
+                    pos.leg,
+                    pos.size,
+                    pos.entry_price,
+                    pos.leverage,
+                    pos.margin_mode,
+                    pos.isolated_margin + delta,
+                    pos.opened_at,
+                ),
+            )
 
-    def _add_position(self, pos: Position) -> None:
-        self._positions[pos.key] = pos
-        if pos.is_isolated:
-            self._book_keys[pos.book] = pos.key
+    def _set_position(self, key: PositionKey, pos: Position) -> None:
+        """Put ``pos`` at ``key`` (every change of ``_positions`` goes through here or
+        :meth:`_drop_position`, so caches see it)."""
+        self._positions[key] = pos
+        self._version += 1
+
+    def _drop_position(self, key: PositionKey) -> None:
+        del self._positions[key]
+        self._version += 1
+
+    def _add_position(self, pos: Position, key: PositionKey | None = None) -> None:
+        """Open ``pos`` (at ``key``, its key when given)."""
+        if key is None:
+            key = pos.key
+        self._set_position(key, pos)
+        if pos.margin_mode is not _CROSS:
+            self._book_keys[pos.book] = key
 
     def _reduce(
         self, key: PositionKey, closing: float, price: float, rate: float
@@ -1036,14 +1273,17 @@ class Account:
         """Close ``-closing`` contracts of the position: PnL and fee through its book; an
         isolated position then releases the closed fraction of its margin to cross."""
         pos = self._positions[key]
+        spec = self._spec(pos.instrument)
+        symbol = pos.instrument.symbol
+        book = pos.book
         closed = -closing
         fraction = abs(closed) / abs(pos.size)
         remaining = pos.size + closing
-        pnl = pos.instrument.upnl(closed, pos.entry_price, price)
-        fee = rate * pos.instrument.notional(closed, price)
-        self._post(EntryKind.REALIZED_PNL, MARKET, pos.book, pnl, pos.symbol)
-        self._post(EntryKind.FEE, pos.book, FEES, fee, pos.symbol)
-        if pos.is_isolated:
+        pnl = spec.upnl(closed, spec.contract_size, pos.entry_price, price)
+        fee = rate * spec.notional(closed, spec.contract_size, price)
+        self._post(EntryKind.REALIZED_PNL, MARKET, book, pnl, symbol)
+        self._post(EntryKind.FEE, book, FEES, fee, symbol)
+        if pos.margin_mode is not _CROSS:
             margin = self._positions[key].isolated_margin
             if margin < 0:
                 raise OrderRejected(
@@ -1053,11 +1293,24 @@ class Account:
                     "and must be liquidated"
                 )
             release = margin if remaining == 0.0 else margin * fraction
-            self._post(EntryKind.TRANSFER, pos.book, CROSS, release, pos.symbol)
+            self._post(EntryKind.TRANSFER, book, CROSS, release, symbol)
         if remaining == 0.0:
-            del self._positions[key]
+            self._drop_position(key)
         else:
-            self._positions[key] = replace(self._positions[key], size=remaining)
+            now = self._positions[key]
+            self._set_position(
+                key,
+                Position(
+                    now.instrument,
+                    now.leg,
+                    remaining,
+                    now.entry_price,
+                    now.leverage,
+                    now.margin_mode,
+                    now.isolated_margin,
+                    now.opened_at,
+                ),
+            )
         return pnl, fee
 
     def _increase(
@@ -1065,53 +1318,46 @@ class Account:
     ) -> tuple[float, float]:
         """Open or add ``opening`` contracts; returns (fee, IM moved into isolated margin)."""
         instrument = self._instruments[key.symbol]
+        spec = self._spec(instrument)
         pos = self._positions.get(key)
         if pos is None:
-            settings = self._settings_for(key)
+            settings = self._settings.get(key)
+            if settings is None:
+                leverage, mode = self.default_leverage, self.default_margin_mode
+            else:
+                leverage, mode = settings.leverage, settings.margin_mode
             pos = Position(
-                instrument,
-                key.leg,
-                opening,
-                float(price),
-                settings.leverage,
-                settings.margin_mode,
-                0.0,
-                self.time,
+                instrument, key.leg, opening, float(price), leverage, mode, 0.0, self.time
             )
-            self._add_position(pos)
+            self._add_position(pos, key)
         else:
-            average = (
-                formulas.inverse_average_entry if instrument.is_inverse else formulas.average_entry
+            pos = Position(
+                pos.instrument,
+                pos.leg,
+                pos.size + opening,
+                spec.average(pos.size, pos.entry_price, opening, price),
+                pos.leverage,
+                pos.margin_mode,
+                pos.isolated_margin,
+                pos.opened_at,
             )
-            pos = replace(
-                pos,
-                size=pos.size + opening,
-                entry_price=average(pos.size, pos.entry_price, opening, price),
-            )
-            self._positions[key] = pos
-        added = instrument.notional(opening, price)
+            self._set_position(key, pos)
+        added = spec.notional(opening, spec.contract_size, price)
         fee = rate * added
-        margin = formulas.initial_margin(added, pos.leverage)
-        if pos.is_isolated:
+        margin = _INITIAL_MARGIN(added, pos.leverage)
+        if pos.margin_mode is not _CROSS:
             self._post(EntryKind.TRANSFER, CROSS, pos.book, margin, key.symbol)
         self._post(EntryKind.FEE, CROSS, FEES, fee, key.symbol)
         return fee, margin
 
-    def _check_open(
-        self,
-        key: PositionKey,
-        price: float,
-        margin_needed: float,
-        fee: float,
-        available_before: float,
-    ) -> None:
+    def _affordable(self, key: PositionKey, price: float) -> bool:
+        """After an opening fill: its leverage within the tier maximum at the new notional
+        (else :class:`LeverageError`), and whether the available balance is still ≥ 0."""
         pos = self._positions[key]
-        self._validate_leverage(pos.symbol, pos.leverage, pos.instrument.notional(pos.size, price))
-        if self.available_balance < 0.0:
-            raise InsufficientMargin(
-                f"size: {_label(pos)} needs initial margin {margin_needed:.8g} + fee {fee:.8g}; "
-                f"available balance is {available_before:.8g}"
-            )
+        spec = self._spec(pos.instrument)
+        notional = spec.notional(pos.size, spec.contract_size, price)
+        self._validate_leverage(pos.instrument.symbol, pos.leverage, notional)
+        return not self.available_balance < 0.0
 
     def _apply_leverage(self, key: PositionKey, leverage: float) -> None:
         pos = self._positions.get(key)
@@ -1121,7 +1367,7 @@ class Account:
         if pos is None:
             return
         updated = replace(pos, leverage=float(leverage))
-        self._positions[key] = updated
+        self._set_position(key, updated)
         if leverage >= pos.leverage:
             return
         if pos.is_isolated:
@@ -1147,20 +1393,42 @@ class Account:
         self._settings[key] = replace(self._settings_for(key), margin_mode=mode)
 
     def _validate_leverage(self, symbol: str, leverage: float, notional: float) -> None:
-        if isinstance(leverage, bool) or not (
-            isinstance(leverage, Real) and math.isfinite(leverage) and leverage >= 1
+        if not (type(leverage) is float and 1.0 <= leverage < _INF) and (
+            isinstance(leverage, bool)
+            or not (isinstance(leverage, Real) and math.isfinite(leverage) and leverage >= 1)
         ):
             raise LeverageError(f"leverage: must be ≥ 1, got {leverage!r} ({symbol})")
         if self.venue.integer_leverage and leverage != int(leverage):
             raise LeverageError(
                 f"leverage: {self.venue.name} takes whole numbers, got {leverage!r} ({symbol})"
             )
-        maximum = self._tiers[symbol].max_leverage_at(notional)
+        maximum = self._max_leverage_at(symbol, notional)
         if leverage > maximum:
             raise LeverageError(
                 f"leverage: {leverage!r} is above the tier maximum {maximum!r} at notional "
                 f"{notional:.8g} ({symbol})"
             )
+
+    def _max_leverage_at(self, symbol: str, notional: float) -> float:
+        """``self._tiers[symbol].max_leverage_at(notional)``, with the table's floors, maximum
+        leverages and last cap kept as Python lists: ``bisect_right(floors, n) - 1`` is
+        :func:`formulas.tier_index` (``searchsorted(..., side="right") - 1``, at least 0)."""
+        table = self._tiers[symbol]
+        cached = self._leverage_caps.get(symbol)
+        if cached is None or cached[0] is not table:
+            tiers = table.tiers
+            cached = (
+                table,
+                [float(t.floor) for t in tiers],
+                [t.max_leverage for t in tiers],
+                tiers[-1].cap,
+            )
+            self._leverage_caps[symbol] = cached
+        n = abs(notional)
+        if n >= cached[3]:
+            return 0.0
+        k = bisect_right(cached[1], float(n)) - 1
+        return cached[2][k if k > 0 else 0]
 
     def _liquidate(
         self,
@@ -1229,9 +1497,9 @@ class Account:
         for pos, liquidated in zip(legs, done, strict=True):
             remaining = pos.size - liquidated.size_closed
             if liquidated.size_closed == pos.size:
-                del self._positions[pos.key]
+                self._drop_position(pos.key)
             else:
-                self._positions[pos.key] = replace(self._positions[pos.key], size=remaining)
+                self._set_position(pos.key, replace(self._positions[pos.key], size=remaining))
         return LiquidationResult(
             time=self.time,
             pool=CROSS_POOL if book == CROSS else book,
@@ -1300,9 +1568,26 @@ class Account:
         return instrument
 
     def _settings_for(self, key: PositionKey) -> _Settings:
-        return self._settings.get(key, _Settings(self.default_leverage, self.default_margin_mode))
+        settings = self._settings.get(key)
+        if settings is None:
+            return _Settings(self.default_leverage, self.default_margin_mode)
+        return settings
 
     def _key(self, symbol: str, leg: Leg | str | None) -> PositionKey:
+        cache = self._key_cache
+        if self._key_mode is not self.position_mode:
+            cache.clear()
+            self._key_mode = self.position_mode
+        if type(symbol) is str and (leg is None or type(leg) is str or type(leg) is Leg):
+            key = cache.get((symbol, leg))
+            if key is None:
+                key = self._parse_key(symbol, leg)
+                if len(cache) < 4096:
+                    cache[(symbol, leg)] = key
+            return key
+        return self._parse_key(symbol, leg)
+
+    def _parse_key(self, symbol: str, leg: Leg | str | None) -> PositionKey:
         if self.position_mode is PositionMode.ONE_WAY:
             parsed = Leg.BOTH if leg is None else _parse_leg(leg)
             if parsed is not Leg.BOTH:
@@ -1322,6 +1607,8 @@ class Account:
         return [self._key(symbol, leg)]
 
     def _resolve(self, ref: PositionRef) -> PositionKey:
+        if type(ref) is PositionKey and self._positions.get(ref) is not None:
+            return ref  # an open position's key (legs compare equal to their names)
         if isinstance(ref, Position):
             key = ref.key
         elif isinstance(ref, tuple):
@@ -1367,6 +1654,7 @@ class Account:
             self.ledger.currency = saved.currency
             self._wallet = saved.wallet
             self._positions = saved.positions
+            self._version += 1
             self._settings = saved.settings
             self._marks = saved.marks
             self._oracles = saved.oracles
@@ -1384,11 +1672,24 @@ class Account:
 # ============================================================================================
 
 
-def _leg_arrays(legs: list[Position]) -> tuple[formulas.FloatArray, formulas.FloatArray]:
-    """Signed base quantities (inverse: contract values) and entries of one symbol's legs."""
-    qtys = np.array([p.size * p.instrument.contract_size for p in legs], dtype=np.float64)
-    entries = np.array([p.entry_price for p in legs], dtype=np.float64)
-    return qtys, entries
+class _Unaffordable(Exception):
+    """Internal to :meth:`Account.fill`: an opening fill the available balance cannot cover;
+    it becomes :class:`InsufficientMargin` once the fill is rolled back."""
+
+    def __init__(self, position: Position, margin: float, fee: float) -> None:
+        super().__init__(position.symbol)
+        self.position = position
+        self.margin = margin
+        self.fee = fee
+
+
+def _insufficient(
+    pos: Position, margin_needed: float, fee: float, available_before: float
+) -> InsufficientMargin:
+    return InsufficientMargin(
+        f"size: {_label(pos)} needs initial margin {margin_needed:.8g} + fee {fee:.8g}; "
+        f"available balance is {available_before:.8g}"
+    )
 
 
 def _price(value: float) -> float | None:
@@ -1407,22 +1708,39 @@ def _parse(cls: type[_E], value: _E | str, field: str) -> _E:
         raise ConfigError(f"{field}: must be one of {choices}, got {value!r}") from None
 
 
+_LEGS: dict[str, Leg] = {
+    **{leg.value: leg for leg in Leg},
+    **{leg.value.lower(): leg for leg in Leg},
+}
+"""Exact spellings :func:`_parse_leg` accepts without the enum look-up."""
+
+
 def _parse_leg(value: Leg | str) -> Leg:
+    if type(value) is str or type(value) is Leg:
+        known = _LEGS.get(value)
+        if known is not None:
+            return known
     return _parse(Leg, value.upper() if isinstance(value, str) else value, "leg")
 
 
 def _finite(value: float, field: str, error: type[LevtradeError]) -> None:
+    if type(value) is float and -_INF < value < _INF:
+        return  # the common case, without the ABC check
     if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
         raise error(f"{field}: must be a finite number, got {value!r}")
 
 
 def _positive(value: float, field: str, error: type[LevtradeError]) -> None:
+    if type(value) is float and 0.0 < value < _INF:
+        return
     _finite(value, field, error)
     if value <= 0:
         raise error(f"{field}: must be > 0, got {value!r}")
 
 
 def _time(value: int) -> int:
+    if type(value) is int:
+        return value
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
         raise ConfigError(f"time: must be int milliseconds, got {value!r}")
     return int(value)

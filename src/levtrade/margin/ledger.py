@@ -79,11 +79,17 @@ class LedgerError(LevtradeError):
 
 
 class Ledger:
-    """Entries in posting order and the running balance of every book."""
+    """Entries in posting order and the running balance of every book.
+
+    Entries are stored as plain rows and become :class:`Entry` objects only when asked for
+    (:attr:`entries`), so posting stays cheap on the account's hot paths.
+    """
 
     def __init__(self, currency: str | None = None) -> None:
         self.currency = currency
-        self._entries: list[Entry] = []
+        self._rows: list[_Row] = []
+        self._objects: list[Entry] = []
+        """``Entry`` objects of the first rows, built on demand (same objects every time)."""
         self._balances: dict[str, float] = {}
 
     def post(
@@ -101,21 +107,43 @@ class Ledger:
         A negative amount moves the other way (stored with the books swapped, so every stored
         amount is positive); a zero amount records nothing and returns ``None``.
         """
+        row = self._record(time, kind, source, destination, amount, symbol)
+        if row is None:
+            return None
+        return self._materialize()[-1]
+
+    def _record(
+        self,
+        time: int,
+        kind: EntryKind,
+        source: str,
+        destination: str,
+        amount: float,
+        symbol: str | None,
+    ) -> _Row | None:
+        """:meth:`post` without building the :class:`Entry`: the stored row, or None for a
+        zero amount. The account posts through this."""
         if not math.isfinite(amount):
-            raise LedgerError(
-                f"amount: must be finite, got {amount!r} ({kind} {source} -> {destination})"
-            )
+            raise _not_finite(kind, source, destination, amount)
         if source == destination:
             raise LedgerError(f"destination: book {source!r} cannot pay itself")
         if amount == 0.0:
             return None
         if amount < 0.0:
             source, destination, amount = destination, source, -amount
-        entry = Entry(int(time), EntryKind(kind), source, destination, float(amount), symbol)
-        self._entries.append(entry)
-        self._balances[source] = self._balances.get(source, 0.0) - amount
-        self._balances[destination] = self._balances.get(destination, 0.0) + amount
-        return entry
+        row = (
+            int(time),
+            kind if type(kind) is EntryKind else EntryKind(kind),
+            source,
+            destination,
+            float(amount),
+            symbol,
+        )
+        self._rows.append(row)
+        balances = self._balances
+        balances[source] = balances.get(source, 0.0) - amount
+        balances[destination] = balances.get(destination, 0.0) + amount
+        return row
 
     def balance(self, book: str) -> float:
         """Current balance of ``book`` (0 for a book never used)."""
@@ -128,35 +156,64 @@ class Ledger:
 
     @property
     def entries(self) -> tuple[Entry, ...]:
-        return tuple(self._entries)
+        return tuple(self._materialize())
+
+    def _materialize(self) -> list[Entry]:
+        """The ``Entry`` of every row, built once per row."""
+        objects = self._objects
+        rows = self._rows
+        if len(objects) < len(rows):
+            objects.extend(Entry(*row) for row in rows[len(objects) :])
+        return objects
 
     def total(self) -> float:
         """Σ over all books: zero up to float rounding, by construction."""
         return math.fsum(self._balances.values())
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._rows)
 
     def checkpoint(self) -> Checkpoint:
-        return Checkpoint(len(self._entries), dict(self._balances))
+        return Checkpoint(len(self._rows), dict(self._balances))
 
     def rollback(self, checkpoint: Checkpoint) -> None:
         """Drop every entry posted after ``checkpoint`` and restore the balances it saw."""
-        del self._entries[checkpoint.length :]
+        self._truncate(checkpoint.length)
         self._balances = dict(checkpoint.balances)
+
+    def _save(self) -> tuple[int, dict[str, float]]:
+        """:meth:`checkpoint` as a plain tuple (the account's per-action snapshot)."""
+        return len(self._rows), self._balances.copy()
+
+    def _restore(self, saved: tuple[int, dict[str, float]]) -> None:
+        """Return to a :meth:`_save` (the saved balances are taken over, not copied)."""
+        self._truncate(saved[0])
+        self._balances = saved[1]
+
+    def _truncate(self, length: int) -> None:
+        del self._rows[length:]
+        del self._objects[length:]
 
     def to_frame(self) -> pd.DataFrame:
         """Entries as a DataFrame: time (int64 ms), kind, symbol, source, destination, amount,
         currency."""
-        entries = self._entries
+        rows = self._rows
         return pd.DataFrame(
             {
-                "time": np.array([e.time for e in entries], dtype=np.int64),
-                "kind": pd.Series([str(e.kind) for e in entries], dtype=object),
-                "symbol": pd.Series([e.symbol for e in entries], dtype=object),
-                "source": pd.Series([e.source for e in entries], dtype=object),
-                "destination": pd.Series([e.destination for e in entries], dtype=object),
-                "amount": np.array([e.amount for e in entries], dtype=np.float64),
-                "currency": pd.Series([self.currency] * len(entries), dtype=object),
+                "time": np.array([r[0] for r in rows], dtype=np.int64),
+                "kind": pd.Series([str(r[1]) for r in rows], dtype=object),
+                "symbol": pd.Series([r[5] for r in rows], dtype=object),
+                "source": pd.Series([r[2] for r in rows], dtype=object),
+                "destination": pd.Series([r[3] for r in rows], dtype=object),
+                "amount": np.array([r[4] for r in rows], dtype=np.float64),
+                "currency": pd.Series([self.currency] * len(rows), dtype=object),
             }
         )
+
+
+_Row = tuple[int, EntryKind, str, str, float, str | None]
+"""A stored entry: the fields of :class:`Entry`, in its order."""
+
+
+def _not_finite(kind: EntryKind, source: str, destination: str, amount: float) -> LedgerError:
+    return LedgerError(f"amount: must be finite, got {amount!r} ({kind} {source} -> {destination})")

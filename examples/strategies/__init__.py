@@ -1,0 +1,1 @@
+"""Example strategies built on the risk toolkit (docs/risk.md, "Example strategies")."""

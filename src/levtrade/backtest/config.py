@@ -1,0 +1,200 @@
+"""BacktestConfig: every setting of a run (docs/backtest.md, "Inputs").
+
+A pydantic model so a run loads from TOML/JSON and accepts FreqTrade's key names
+(``dry_run_wallet``, ``futures_funding_rate``, ``trading_mode``, ``max_open_trades = -1``). A
+bad value raises :class:`~levtrade.errors.ConfigError` naming the field and the value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from levtrade.errors import ConfigError, LevtradeError, UnknownSymbolError
+from levtrade.instruments import Instrument
+from levtrade.margin.tiers import TierTable
+from levtrade.venues import default_tiers, get_venue, instrument_for
+from levtrade.venues.base import VenueProfile
+from levtrade.venues.registry import venue_name
+
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+FeeRate = Annotated[float, Field(gt=-0.01, lt=0.1, allow_inf_nan=False)]
+
+
+class InstrumentOverrides(BaseModel):
+    """Per-symbol contract specification overriding the venue's (tick, lot, minimum notional,
+    contract size, fees)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    contract_size: Positive | None = None
+    tick_size: NonNegative | None = None
+    lot_size: NonNegative | None = None
+    min_notional: NonNegative | None = None
+    maker_fee: FeeRate | None = None
+    taker_fee: FeeRate | None = None
+
+
+class BacktestConfig(BaseModel):
+    """Settings of one backtest run; see docs/backtest.md for each field's meaning."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    venue: str = "binance"
+    wallet: Positive = Field(
+        default=10_000.0, validation_alias=AliasChoices("wallet", "dry_run_wallet")
+    )
+    """Starting cross wallet, in the settle currency."""
+    trading_mode: Literal["futures"] = "futures"
+    margin_mode: Literal["cross", "isolated"] = "cross"
+    position_mode: Literal["one_way", "hedge"] = "one_way"
+    leverage: Annotated[float, Field(ge=1, allow_inf_nan=False)] = 1.0
+    liquidation_buffer: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)] = 0.0
+    slippage_bps: NonNegative = 0.0
+    """Adverse slippage on market and stop fills, in basis points."""
+    volume_slippage_bps: NonNegative = 0.0
+    """Extra slippage per unit of participation: bps × fill quantity / bar volume (≤ 1)."""
+    maker_fee: FeeRate | None = None
+    taker_fee: FeeRate | None = None
+    funding_rate: Annotated[float, Field(allow_inf_nan=False)] | None = Field(
+        default=None, validation_alias=AliasChoices("funding_rate", "futures_funding_rate")
+    )
+    """Constant rate for symbols without funding data (None: they pay no funding)."""
+    funding_interval_hours: Positive = 8.0
+    clearance_fee_rate: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)] | None = None
+    liquidation_slippage_bps: NonNegative = 0.0
+    stake_amount: Positive | Literal["unlimited"] = "unlimited"
+    """Margin per entry, or ``"unlimited"``: available balance × tradable_balance_ratio /
+    free slots."""
+    tradable_balance_ratio: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 0.99
+    max_open_trades: Annotated[int, Field(ge=1)] | None = None
+    """At most this many open positions (None: no limit; FreqTrade's -1 is read as None)."""
+    instruments: dict[str, InstrumentOverrides] = Field(default_factory=dict)
+    tiers: dict[str, list[dict[str, float]]] = Field(default_factory=dict)
+    """Tier tables by symbol (rows as in the margin scenario); others use the venue's."""
+
+    def __init__(self, **data: Any) -> None:
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            raise ConfigError(describe_error(exc)) from None
+
+    @field_validator("venue")
+    @classmethod
+    def _known_venue(cls, value: str) -> str:
+        return venue_name(value)
+
+    @field_validator("max_open_trades", mode="before")
+    @classmethod
+    def _freqtrade_unlimited(cls, value: Any) -> Any:
+        return None if value == -1 else value
+
+    @field_validator("tiers")
+    @classmethod
+    def _valid_tiers(cls, value: dict[str, list[dict[str, float]]]) -> dict[str, Any]:
+        for symbol, rows in value.items():
+            TierTable.from_rows(rows, venue="config", symbol=symbol)
+        return value
+
+    # -- construction -----------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> BacktestConfig:
+        """Build from a mapping (a parsed TOML/JSON document)."""
+        if not isinstance(values, Mapping):
+            raise ConfigError(f"config: expected a mapping of settings, got {values!r}")
+        return cls(**dict(values))
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> BacktestConfig:
+        """Load a ``.toml`` or ``.json`` file; a ``[backtest]`` table is used when present."""
+        file = Path(path)
+        try:
+            text = file.read_text("utf-8")
+        except OSError as exc:
+            raise ConfigError(f"config: cannot read {str(file)!r}: {exc.strerror}") from None
+        try:
+            if file.suffix.lower() == ".toml":
+                document: Any = tomllib.loads(text)
+            elif file.suffix.lower() == ".json":
+                document = json.loads(text)
+            else:
+                raise ConfigError(f"config: {str(file)!r} is neither .toml nor .json")
+        except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"config: {str(file)!r} does not parse: {exc}") from None
+        if isinstance(document, dict) and isinstance(document.get("backtest"), dict):
+            document = document["backtest"]
+        return cls.from_dict(document)
+
+    # -- what a run is built from --------------------------------------------------------------
+    def venue_profile(self) -> VenueProfile:
+        """The venue's profile with the clearance fee override applied."""
+        profile = get_venue(self.venue)
+        if self.clearance_fee_rate is None:
+            return profile
+        return dataclasses.replace(
+            profile, clearance_fee_rate=self.clearance_fee_rate, clearance_fee_rates={}
+        )
+
+    def instrument(self, symbol: str) -> Instrument:
+        """The instrument traded for ``symbol``: the venue's, with the fee overrides and the
+        symbol's own overrides."""
+        fields: dict[str, float] = {}
+        if self.maker_fee is not None:
+            fields["maker_fee"] = self.maker_fee
+        if self.taker_fee is not None:
+            fields["taker_fee"] = self.taker_fee
+        spec = self.instruments.get(symbol)
+        if spec is not None:
+            fields.update(spec.model_dump(exclude_none=True))
+        return instrument_for(self.venue, symbol, **fields)
+
+    def tier_table(self, instrument: Instrument) -> TierTable:
+        """The tier table for an instrument: the config's rows, else the venue's shipped one."""
+        rows = self.tiers.get(instrument.symbol)
+        if rows is not None:
+            return TierTable.from_rows(
+                rows, venue=self.venue, symbol=instrument.symbol, source="config"
+            )
+        try:
+            return default_tiers(self.venue, instrument.symbol)
+        except LevtradeError as exc:
+            raise UnknownSymbolError(
+                f"tiers: no tier table for {instrument.symbol} on {self.venue}; give one in "
+                f"BacktestConfig.tiers ({exc})"
+            ) from None
+
+    @property
+    def slippage(self) -> float:
+        """Fixed slippage as a fraction."""
+        return self.slippage_bps / 10_000.0
+
+    @property
+    def volume_slippage(self) -> float:
+        return self.volume_slippage_bps / 10_000.0
+
+    @property
+    def liquidation_slippage(self) -> float:
+        return self.liquidation_slippage_bps / 10_000.0
+
+
+def describe_error(exc: ValidationError) -> str:
+    """One line naming the first offending field and its value."""
+    error = exc.errors()[0]
+    # drop the names of union branches pydantic tried ("constrained-float", "literal[...]")
+    parts = [str(p) for p in error["loc"] if not (isinstance(p, str) and ("-" in p or "[" in p))]
+    field = ".".join(parts) or "config"
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "missing":
+        return f"{field}: missing required setting"
+    if error["type"] == "extra_forbidden":
+        return f"{field}: unknown setting (value {error['input']!r})"
+    if error["type"] == "value_error":
+        return message if message.startswith(f"{field}:") else f"{field}: {message}"
+    return f"{field}: {message}, got {error['input']!r}"

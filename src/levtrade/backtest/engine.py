@@ -1,0 +1,1301 @@
+"""The event-driven engine: one bar at a time, in the order of docs/backtest.md.
+
+For bar *i* (open time *t*): (1) funding settles for positions held at a funding time; a pool
+whose liquidation price the mark opens beyond is liquidated at the mark open (the path's first
+point, where liquidation wins ties); (2) pending market orders fill at the open, exits first;
+(3) the path is walked, resting orders and liquidations triggering in the order it reaches
+them (:mod:`levtrade.backtest.path`); (4) at the close the series are recorded and the driver
+(a ``next()`` strategy or the signal rules) decides.
+
+Every balance change goes through the :class:`~levtrade.margin.Account`. For speed, a bar
+where nothing can happen costs a few comparisons: each pool's liquidation price is cached and
+recomputed only after the account changes, marks are pushed to the account only when an
+action needs them, and the equity/margin series are computed after the run from the account
+state recorded at each change.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar, cast
+
+import numpy as np
+from numpy.typing import NDArray
+
+from levtrade.backtest import path
+from levtrade.backtest.config import BacktestConfig
+from levtrade.backtest.market import FineData, RunData, prepare
+from levtrade.backtest.orders import (
+    Order,
+    OrderStatus,
+    OrderType,
+    Reason,
+    Trade,
+    decision,
+    order_row,
+    trade_row,
+)
+from levtrade.backtest.results import (
+    Analyzer,
+    BacktestResult,
+    build_result,
+    ledger_frame,
+    orders_frame,
+    series_frame,
+    trades_frame,
+)
+from levtrade.backtest.signal_exec import SignalDriver
+from levtrade.data import MarketData, Portfolio
+from levtrade.errors import (
+    BacktestError,
+    InsufficientMargin,
+    LeverageError,
+    OrderRejected,
+    StrategyError,
+)
+from levtrade.instruments import Instrument
+from levtrade.margin import (
+    CROSS_POOL,
+    Account,
+    FillResult,
+    LiquidationResult,
+    PositionKey,
+    formulas,
+)
+from levtrade.margin.account import Leg, MarginMode
+from levtrade.margin.funding import settlement_price
+from levtrade.margin.tiers import TierTable
+from levtrade.strategy.base import EventDriver, Strategy
+from levtrade.strategy.signals import Signals
+
+FloatArray = NDArray[np.float64]
+_F = TypeVar("_F")
+NEVER = path.NEVER
+_OPEN, _CLOSE = 0, 1
+_LEGS = {leg.value: leg for leg in Leg}
+_LEG_NAME = {leg: leg.value for leg in Leg}
+"""``Leg`` member → its name, without the enum's ``value`` descriptor."""
+_CROSS = MarginMode.CROSS
+_MARKET, _TRAILING = OrderType.MARKET, OrderType.TRAILING_STOP
+_SUBMITTED, _FILLED = OrderStatus.SUBMITTED, OrderStatus.FILLED
+
+
+def _plain(func: _F) -> _F:
+    """The plain-Python original of a compiled scalar function (``func.py_func``): called
+    from Python, Numba's dispatch costs more than the arithmetic. Numba compiles without
+    fast-math, so both give bit-identical results (see :func:`levtrade.margin.account._plain`)."""
+    return cast(_F, getattr(func, "py_func", func))
+
+
+_reach_fraction = _plain(path.reach_fraction)
+_price_at = _plain(path.price_at)
+_slipped = _plain(path.slipped)
+_participation_slippage = _plain(path.participation_slippage)
+_trail_stop = _plain(path.trail_stop)
+_low_first = _plain(path.low_first)
+_path_points = _plain(path.path_points)
+_LINEAR_FUNDING = _plain(formulas.funding_payment)
+_INVERSE_FUNDING = _plain(formulas.inverse_funding_payment)
+# liquidation, then stop-type orders, then limit-type orders at one fraction of a leg
+_RANK_LIQUIDATION, _RANK_STOP, _RANK_LIMIT = 0, 1, 2
+
+
+def _view(array: np.ndarray[Any, Any]) -> Any:
+    """A memoryview of a contiguous copy: indexing gives Python scalars without numpy
+    boxing, the cheapest per-bar read."""
+    return memoryview(np.ascontiguousarray(array))  # type: ignore[arg-type]
+
+
+class Driver(Protocol):
+    """What decides: a ``next()`` strategy or the signal rules. The engine calls these."""
+
+    def start(self, engine: Engine) -> None: ...
+
+    def before_path(self, i: int) -> None:
+        """Bar *i*'s market orders have filled; the path is about to be walked."""
+
+    def on_order(self, order: Order) -> None:
+        """``order`` was submitted, filled, cancelled or rejected."""
+
+    def on_trade(self, trade: Trade) -> None:
+        """``trade`` opened or closed."""
+
+    def trail(self, order: Order, price: float) -> None:
+        """Move a trailing stop the driver manages (``order.managed``) at a path point."""
+
+    def on_close(self, i: int) -> None:
+        """Bar *i* has closed and been recorded: decide."""
+
+    def finish(self) -> None: ...
+
+
+@dataclass(slots=True)
+class _Watch:
+    """A pool whose liquidation the path tests: an isolated position, or the cross legs of
+    the only symbol the cross pool holds."""
+
+    j: int
+    pool: str | PositionKey
+    price: float
+    direction: int
+
+
+_Leg = tuple[int, str, float, float, bool, float, float]
+"""An open position as recorded for the series: (symbol column, leg, size, entry price,
+isolated, isolated margin, liquidation price)."""
+
+
+class Engine:
+    """One backtest run over ``data`` with ``config``; ``driver`` decides at each close."""
+
+    def __init__(
+        self,
+        data: MarketData | Portfolio,
+        config: BacktestConfig,
+        driver: Driver,
+        *,
+        fine: FineData | None = None,
+    ) -> None:
+        if not isinstance(config, BacktestConfig):
+            raise BacktestError(f"config: expected a BacktestConfig, got {type(config).__name__}")
+        self.data = data
+        self.config = config
+        self.run_data: RunData = prepare(data, config, fine)
+        self.driver = driver
+        rd = self.run_data
+        self.symbols = rd.symbols
+        self.n = rd.bars
+        self.m = rd.width
+        self.venue = config.venue_profile()
+        self.instruments: list[Instrument] = [config.instrument(s) for s in self.symbols]
+        self._column = {s: j for j, s in enumerate(self.symbols)}
+        self.hedge = config.position_mode == "hedge"
+        self.account = Account(
+            self.venue,
+            config.wallet,
+            position_mode=config.position_mode,
+            tier_provider=config.tier_table,
+            default_leverage=config.leverage,
+            default_margin_mode=config.margin_mode,
+            time=int(rd.timestamps[0]),
+        )
+        for instrument in self.instruments:
+            self.account.register(instrument)
+        self._mm_tables = [self._mm_table(inst) for inst in self.instruments]
+
+        def cols(array: FloatArray) -> list[Sequence[float]]:
+            return [_view(array[:, j]) for j in range(self.m)]
+
+        self._open, self._low, self._high = cols(rd.open), cols(rd.low), cols(rd.high)
+        self._mo, self._mh = cols(rd.mark_open), cols(rd.mark_high)
+        self._ml, self._mc = cols(rd.mark_low), cols(rd.mark_close)
+        self._active: list[Sequence[bool]] = [_view(rd.active[:, j]) for j in range(self.m)]
+        self._funding_bar: Sequence[bool] = _view(np.asarray(rd.funding.any(axis=1)))
+        self._ts: Sequence[int] = _view(rd.timestamps)
+        self._fund: list[Sequence[bool]] = [_view(rd.funding[:, j]) for j in range(self.m)]
+        self._rate, self._oracle = cols(rd.funding_rate), cols(rd.oracle_open)
+        self._volume = cols(rd.volume)
+        self._slippage = config.slippage
+        self._volume_slippage = config.volume_slippage
+        self._max_open_trades = config.max_open_trades
+        self._keys: list[dict[str, PositionKey]] = [
+            {leg.value: PositionKey(symbol, leg) for leg in Leg} for symbol in self.symbols
+        ]
+        """Per symbol, the key of each leg (by the leg's name)."""
+        self._funders: list[Any] = [
+            _INVERSE_FUNDING if inst.is_inverse else _LINEAR_FUNDING for inst in self.instruments
+        ]
+        self._last_active = [
+            int(np.flatnonzero(rd.active[:, j])[-1]) if rd.active[:, j].any() else -1
+            for j in range(self.m)
+        ]
+
+        self.i = -1
+        self.t = int(rd.timestamps[0])
+        self.orders: list[Order] = []
+        self.pending: list[Order] = []
+        self.resting: list[list[Order]] = [[] for _ in range(self.m)]
+        self.n_resting = 0
+        self.open_trades: dict[PositionKey, Trade] = {}
+        self.trades: list[Trade] = []
+        self.liquidations: list[LiquidationResult] = []
+        self.sizes: list[dict[str, float]] = [{} for _ in range(self.m)]
+        """Per symbol, the signed size of each open leg (kept in step with the account)."""
+        self.n_positions = 0
+        self._watches: list[list[_Watch]] = [[] for _ in range(self.m)]
+        self._watch_list: list[_Watch] = []
+        self._reach: list[tuple[Sequence[bool], Sequence[float], Sequence[float], float, int]] = []
+        """Per watch: (active, mark low, mark high, price, direction) of its symbol."""
+        self._cross_multi = False
+        self._stale = False
+        self._dirty = True
+        self._marks_at: tuple[int, int] | None = None
+        self._snap_bars: list[int] = []
+        self._snap_wallets: list[float] = []
+        self._snap_legs: list[list[_Leg]] = []
+        """The account state recorded after each change: bar, cross wallet, open positions."""
+        self._multi_lps: dict[int, dict[str, float]] = {}
+        self._next_id = 1
+        self.decisions: list[tuple[Any, ...]] = []
+        """Every order as submitted (bar, symbol, side, type, size, price, ...): what was
+        decided when, for the look-ahead check."""
+        self._ledger_length = len(self.account.ledger)
+        self._exposed = False
+
+    # ========================================================================================
+    # The run
+    # ========================================================================================
+
+    def run(self) -> None:
+        """Walk every bar, then close what is open at the last close."""
+        driver = self.driver
+        driver.start(self)
+        funding_bar = self._funding_bar
+        ts = self._ts
+        driver_close = driver.on_close
+        before_path = None if getattr(driver, "no_before_path", False) else driver.before_path
+        ledger = self.account.ledger
+        for i in range(self.n):
+            self.i = i
+            self.t = ts[i]
+            # `reach`: the bar's mark range reaches a cached liquidation price (or fills at
+            # the open changed the positions): only then is the path walked for them
+            reach = False
+            if self.n_positions:
+                if funding_bar[i]:
+                    self._funding(i)
+                if self._stale:
+                    self._refresh()
+                if self._cross_multi:
+                    reach = True
+                else:
+                    for active, low, high, price, direction in self._reach:
+                        if active[i] and (
+                            (direction < 0 and low[i] <= price)
+                            or (direction > 0 and high[i] >= price)
+                        ):
+                            reach = True
+                            break
+                if reach:
+                    self._open_liquidations(i)
+            if self.pending:
+                self._fill_market(i)
+                reach = True
+            if before_path is not None:
+                before_path(i)
+            if self.n_resting or self._cross_multi or (reach and self.n_positions):
+                self._walk(i)
+            if self._dirty:
+                self._snapshot(i)
+            elif self._cross_multi:
+                self._record_multi_lps(i)
+            if self._stale:
+                self._refresh()
+            driver_close(i)
+            if self._exposed and len(ledger) != self._ledger_length:
+                self._changed()
+        self._end_of_data()
+        driver.finish()
+
+    # -- step 1: funding ---------------------------------------------------------------------
+    def _funding(self, i: int) -> None:
+        account = self.account
+        venue = self.venue
+        trades = self.open_trades
+        for j, sizes in enumerate(self.sizes):
+            if not sizes or not self._fund[j][i]:
+                continue
+            symbol = self.symbols[j]
+            mark = self._mo[j][i]
+            oracle = self._oracle[j][i]
+            known = oracle if math.isfinite(oracle) else None
+            account.set_mark(symbol, mark, oracle=known)
+            self._marks_at = None
+            price = settlement_price(venue, mark, known)
+            rate = self._rate[j][i]
+            payment = self._funders[j]
+            contract_size = self.instruments[j].contract_size
+            keys = self._keys[j]
+            for leg, size in sizes.items():
+                trades[keys[leg]].funding += payment(size, contract_size, price, rate)
+            account.settle_funding(symbol, rate, price=price, time=self.t)
+            self._changed()
+
+    # -- the open: pools past their liquidation price ------------------------------------------
+    def _open_liquidations(self, i: int) -> None:
+        if self._stale:
+            self._refresh()
+        if self._cross_multi:
+            self._set_marks(i, _OPEN)
+            if self.account.liquidatable:
+                prices = {
+                    self.symbols[j]: self._mo[j][i]
+                    for j in self._cross_symbols()
+                    if self._active[j][i]
+                }
+                self._liquidate(CROSS_POOL, prices, prices)
+        for j in range(self.m):
+            if not self._active[j][i]:
+                continue
+            mark = self._mo[j][i]
+            prices = {self.symbols[j]: mark}
+            while True:
+                hit = next(
+                    (
+                        w
+                        for w in self._watches[j]
+                        if _reach_fraction(mark, mark, w.price, w.direction) == 0.0
+                    ),
+                    None,
+                )
+                if hit is None or not self._liquidate(hit.pool, prices, prices):
+                    break
+                if self._stale:
+                    self._refresh()
+
+    # -- step 2: market orders at the open ------------------------------------------------------
+    def _fill_market(self, i: int) -> None:
+        column, active = self._column, self._active
+        ready: list[Order] = []
+        waiting: list[Order] = []
+        for o in self.pending:
+            (ready if active[column[o.symbol]][i] else waiting).append(o)
+        if not ready:
+            return
+        self.pending = waiting
+        if len(ready) > 1:
+            ready.sort(key=lambda o: (0 if self._reduces(o) else 1, o.id))
+        self._set_marks(i, _OPEN)
+        for order in ready:
+            if order.status is _SUBMITTED:
+                j = column[order.symbol]
+                self._execute(order, self._open[j][i], i, j)
+
+    def _reduces(self, order: Order) -> bool:
+        """Whether a market order starts by reducing its leg (exits fill before entries)."""
+        if order.close_position or order.reduce_only:
+            return True
+        current = self.sizes[self._column[order.symbol]].get(self._leg(order), 0.0)
+        return current != 0.0 and (current > 0) != order.is_buy
+
+    # -- step 3: the path ----------------------------------------------------------------------
+    def _walk(self, i: int) -> None:
+        if self._stale:
+            self._refresh()
+        walk = [j for j in range(self.m) if self._active[j][i] and self._may_trigger(i, j)]
+        if self._cross_multi:
+            for j in walk:
+                self._walk_symbol(i, j, only_open=True)
+            self._adverse_extremes(i)
+            walk = [j for j in range(self.m) if self._active[j][i] and self._may_trigger(i, j)]
+        for j in walk:
+            self._walk_symbol(i, j, only_open=False)
+
+    def _may_trigger(self, i: int, j: int) -> bool:
+        """Cheap test: can anything on symbol j happen inside bar i? A resting order only
+        when the trade range reaches its level (a trailing stop moves: always)."""
+        trade_low, trade_high = self._low[j][i], self._high[j][i]
+        for order in self.resting[j]:
+            if order.type is OrderType.TRAILING_STOP or (
+                trade_low <= order.price if order.direction < 0 else trade_high >= order.price
+            ):
+                return True
+        low, high = self._ml[j][i], self._mh[j][i]
+        for watch in self._watches[j]:
+            if (watch.direction < 0 and low <= watch.price) or (
+                watch.direction > 0 and high >= watch.price
+            ):
+                return True
+        return False
+
+    def _adverse_extremes(self, i: int) -> None:
+        """Multi-symbol cross pool: test every cross position at its adverse mark extreme."""
+        if self._stale:
+            self._refresh()
+        if not self._cross_multi:
+            return
+        self._set_marks(i, _OPEN)
+        prices: dict[str, float] = {}
+        for j in self._cross_symbols():
+            if not self._active[j][i]:
+                continue
+            net = sum(self._cross_sizes(j))
+            prices[self.symbols[j]] = self._ml[j][i] if net > 0 else self._mh[j][i]
+        for symbol, price in prices.items():
+            self.account.set_mark(symbol, price)
+        self._marks_at = None
+        if self.account.liquidatable:
+            self._liquidate(CROSS_POOL, prices, prices)
+        self._set_marks(i, _OPEN)
+
+    def _legs(self, i: int, j: int) -> list[tuple[float, float, float, float, bool]]:
+        """(trade start, trade end, mark start, mark end, opens a (sub-)bar) of each leg."""
+        rd = self.run_data
+        sub = rd.sub_bars[j]
+        if sub is not None and sub.end[i] > sub.start[i]:
+            bars = [
+                (
+                    (sub.open[k], sub.high[k], sub.low[k], sub.close[k]),
+                    (sub.mark_open[k], sub.mark_high[k], sub.mark_low[k], sub.mark_close[k]),
+                )
+                for k in range(int(sub.start[i]), int(sub.end[i]))
+            ]
+        else:
+            bars = [
+                (
+                    (rd.open[i, j], rd.high[i, j], rd.low[i, j], rd.close[i, j]),
+                    (self._mo[j][i], self._mh[j][i], self._ml[j][i], self._mc[j][i]),
+                )
+            ]
+        legs = []
+        for (o, h, lo, c), (mo, mh, ml, mc) in bars:
+            lows_first = _low_first(float(o), float(c))
+            tp = _path_points(float(o), float(h), float(lo), float(c), lows_first)
+            mp = _path_points(float(mo), float(mh), float(ml), float(mc), lows_first)
+            for k in range(3):
+                legs.append((tp[k], tp[k + 1], mp[k], mp[k + 1], k == 0))
+        return legs
+
+    def _walk_symbol(self, i: int, j: int, *, only_open: bool) -> None:
+        """Walk symbol j's path; with ``only_open``, only the events at its first point."""
+        touched = False
+        unconfirmed: set[str | PositionKey] = set()
+        for ts0, te0, ms0, me0, opens_bar in self._legs(i, j):
+            f0 = 0.0
+            opened = not opens_bar
+            while True:
+                if self._stale:
+                    self._refresh()
+                st = _price_at(ts0, te0, f0)
+                sm = _price_at(ms0, me0, f0)
+                best_f, best_rank, best_id = NEVER, 3, 0
+                best: _Watch | Order | None = None
+                for watch in self._watches[j]:
+                    if watch.pool in unconfirmed:
+                        continue
+                    fr = _reach_fraction(sm, me0, watch.price, watch.direction)
+                    if fr != NEVER:
+                        f = f0 + (1.0 - f0) * fr
+                        if f < best_f or (f == best_f and best_rank > _RANK_LIQUIDATION):
+                            best_f, best_rank, best = f, _RANK_LIQUIDATION, watch
+                for order in self.resting[j]:
+                    if not order.active:
+                        continue
+                    fr = _reach_fraction(st, te0, order.price, order.direction)
+                    if fr == NEVER:
+                        continue
+                    f = f0 + (1.0 - f0) * fr
+                    rank = _RANK_STOP if order.is_stop else _RANK_LIMIT
+                    if (
+                        f < best_f
+                        or (f == best_f and rank < best_rank)
+                        or (f == best_f and rank == best_rank and order.id < best_id)
+                    ):
+                        best_f, best_rank, best_id, best = f, rank, order.id, order
+                if not opened and (best is None or best_f > 0.0):
+                    if only_open:
+                        return
+                    self._trail(j, ts0)
+                    opened = True
+                    continue
+                if best is None:
+                    break
+                touched = True
+                gap = best_f == f0
+                if isinstance(best, _Watch):
+                    mark = sm if gap else best.price
+                    prices = {self.symbols[j]: mark}
+                    if not self._liquidate(best.pool, prices, prices):
+                        unconfirmed.add(best.pool)
+                else:
+                    self._set_marks(i, _OPEN)
+                    self.account.set_mark(self.symbols[j], _price_at(ms0, me0, best_f))
+                    self._marks_at = None
+                    price = st if gap else best.price
+                    self.resting[j].remove(best)
+                    self.n_resting -= 1
+                    self._execute(best, price, i, j)
+                f0 = best_f
+            self._trail(j, te0)
+        if touched:
+            self.account.set_mark(self.symbols[j], self._mo[j][i])
+            self._marks_at = None
+
+    def _trail(self, j: int, price: float) -> None:
+        """Move the trailing stops of symbol j at a path point."""
+        for order in self.resting[j]:
+            if order.type is not OrderType.TRAILING_STOP or not order.active:
+                continue
+            if order.managed:
+                self.driver.trail(order, price)
+            else:
+                order.price = _trail_stop(
+                    order.price, price, not order.is_buy, order.trail_ratio, order.trail_amount
+                )
+
+    # ========================================================================================
+    # Orders
+    # ========================================================================================
+
+    def new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id - 1
+
+    def make_order(
+        self,
+        symbol: str,
+        side: str,
+        type_: OrderType,
+        size: float,
+        price: float,
+        **fields: Any,
+    ) -> Order:
+        """A new order stamped with the current bar (not yet submitted)."""
+        if side not in ("buy", "sell"):
+            raise StrategyError(f"side: must be 'buy' or 'sell', got {side!r}")
+        return Order(
+            id=self.new_id(),
+            symbol=symbol,
+            side=side,
+            type=type_,
+            size=size,
+            price=price,
+            created_time=self.t,
+            created_bar=self.i,
+            **fields,
+        )
+
+    def submit(self, order: Order) -> Order:
+        """Check and queue an order: market orders wait for the next open, the others rest."""
+        self.orders.append(order)
+        self.decisions.append(decision(order))
+        j = self._column.get(order.symbol)
+        if j is None:
+            raise StrategyError(f"data: {order.symbol!r} is not in this run")
+        instrument = self.instruments[j]
+        if not order.close_position and not math.isnan(order.size):
+            rounded = instrument.round_size(order.size)
+            if not (math.isfinite(rounded) and rounded > 0):
+                self._finish_order(
+                    order,
+                    OrderStatus.REJECTED,
+                    Reason.SIZE,
+                    f"size: {order.size!r} rounds to {rounded!r} at lot "
+                    f"{instrument.lot_size!r} ({order.symbol})",
+                )
+                return order
+            order.size = rounded
+        if order.type is not OrderType.MARKET and not order.managed:
+            if not (math.isfinite(order.price) and order.price > 0):
+                raise StrategyError(
+                    f"price: a {order.type} order needs a price > 0, got {order.price!r}"
+                )
+            order.price = instrument.round_price(order.price)
+        self.driver.on_order(order)
+        if order.type is OrderType.MARKET:
+            self.pending.append(order)
+        else:
+            self.resting[j].append(order)
+            self.n_resting += 1
+        return order
+
+    def cancel(self, order: Order, reason: Reason = Reason.CANCELLED_BY_STRATEGY) -> None:
+        """Cancel a live order (and the bracket children waiting for it)."""
+        if not order.alive:
+            return
+        self._unqueue(order)
+        self._finish_order(order, OrderStatus.CANCELLED, reason, "")
+
+    def _unqueue(self, order: Order) -> None:
+        if order.type is OrderType.MARKET:
+            if order in self.pending:
+                self.pending.remove(order)
+            return
+        queue = self.resting[self._column[order.symbol]]
+        if order in queue:
+            queue.remove(order)
+            self.n_resting -= 1
+
+    def _finish_order(
+        self, order: Order, status: OrderStatus, reason: Reason | str, message: str
+    ) -> None:
+        order.status = status
+        order.reason = str(reason)
+        order.message = message
+        self.driver.on_order(order)
+        if status is not OrderStatus.FILLED:
+            for child in order.children:
+                if child.alive:
+                    self._unqueue(child)
+                    self._finish_order(child, OrderStatus.CANCELLED, Reason.OCO, "parent ended")
+
+    def _reject(self, order: Order, reason: Reason, message: str) -> None:
+        self._finish_order(order, OrderStatus.REJECTED, reason, message)
+
+    def _leg(self, order: Order) -> str:
+        if not self.hedge:
+            return Leg.BOTH.value
+        if order.leg is not None:
+            return order.leg
+        if order.reduce_only or order.close_position:
+            return Leg.LONG.value if not order.is_buy else Leg.SHORT.value
+        return Leg.LONG.value if order.is_buy else Leg.SHORT.value
+
+    def _execute(self, order: Order, base: float, i: int, j: int) -> None:
+        """Fill ``order`` at ``base`` (before slippage), or reject it with its reason."""
+        instrument = self.instruments[j]
+        leg = self._leg(order)
+        current = self.sizes[j].get(leg, 0.0)
+        if order.close_position:
+            if current == 0.0:
+                self._finish_order(order, OrderStatus.CANCELLED, Reason.NO_POSITION, "")
+                return
+            signed = -current
+        else:
+            size = order.size
+            if math.isnan(size):
+                sized = self._stake_size(order, instrument, base, j, leg)
+                if sized is None:
+                    return
+                size = sized
+            signed = size if order.is_buy else -size
+            if order.reduce_only:
+                if current == 0.0 or (current > 0) == (signed > 0):
+                    self._reject(
+                        order,
+                        Reason.REDUCE_ONLY,
+                        f"reduce_only: {order.side} {size:g} would not reduce the "
+                        f"{order.symbol} {leg} position ({current:g})",
+                    )
+                    return
+                if abs(signed) > abs(current):
+                    signed = -current
+        reducing = current != 0.0 and (current > 0) != (signed > 0)
+        opening = abs(signed) - (min(abs(signed), abs(current)) if reducing else 0.0)
+        limit = self._max_open_trades
+        if current == 0.0 and limit is not None and self.n_positions >= limit:
+            self._reject(
+                order,
+                Reason.MAX_OPEN_TRADES,
+                f"max_open_trades: {self.n_positions} positions are open (limit {limit})",
+            )
+            return
+        price = base
+        if order.slips:
+            slip = _participation_slippage(
+                self._slippage,
+                self._volume_slippage,
+                abs(signed) * instrument.contract_size,
+                self._volume[j][i],
+            )
+            price = _slipped(base, signed > 0, slip)
+        if opening > 0 and instrument.min_notional > 0:
+            notional = instrument.notional(opening, price)
+            if notional < instrument.min_notional:
+                self._reject(
+                    order,
+                    Reason.MIN_NOTIONAL,
+                    f"size: notional {notional:.8g} is below the minimum "
+                    f"{instrument.min_notional:g} ({order.symbol})",
+                )
+                return
+        try:
+            result = self.account.fill(
+                instrument,
+                signed,
+                price,
+                leg=leg,
+                leverage=order.leverage,
+                liquidity="maker" if order.liquidity == "maker" else "taker",
+                time=self.t,
+            )
+        except InsufficientMargin as exc:
+            self._reject(order, Reason.INSUFFICIENT_MARGIN, str(exc))
+            return
+        except LeverageError as exc:
+            self._reject(order, Reason.LEVERAGE, str(exc))
+            return
+        except OrderRejected as exc:
+            self._reject(order, Reason.BANKRUPT, str(exc))
+            return
+        order.fill_time = self.t
+        order.fill_bar = i
+        order.fill_price = price
+        order.filled_size = signed
+        order.fee = result.fee
+        self._changed()
+        self._book_fill(order, result, instrument, i, j)
+        for sibling in order.oco:
+            if sibling.alive:
+                self._unqueue(sibling)
+                self._finish_order(sibling, OrderStatus.CANCELLED, Reason.OCO, f"#{order.id}")
+        self._finish_order(order, OrderStatus.FILLED, "", "")
+        for child in order.children:
+            child.active = True
+
+    def _stake_size(
+        self, order: Order, instrument: Instrument, base: float, j: int, leg: str
+    ) -> float | None:
+        """Contracts for an order sized by stake: ``stake × leverage / price`` at the fill
+        price with the fixed slippage, rounded down to the lot. ``stake="all"`` spends the
+        whole available balance on initial margin plus the entry fee:
+        ``available × L / (price·cs·(1 + L·fee))`` (less 1e-12 so rounding cannot overdraw)."""
+        config = self.config
+        leverage = order.leverage
+        if leverage is None:
+            leverage = self.account.leverage(self.symbols[j], leg if self.hedge else None)
+        price = _slipped(base, order.is_buy, config.slippage) if order.slips else base
+        stake: float | str = order.stake if order.stake is not None else config.stake_amount
+        if stake == "all":
+            return self._all_in_size(order, instrument, price, leverage, j, leg)
+        if stake == "unlimited":
+            slots = (config.max_open_trades or self.m) - self.n_positions
+            if slots <= 0:
+                self._reject(
+                    order,
+                    Reason.MAX_OPEN_TRADES,
+                    f"stake_amount: 'unlimited' with no free slot ({self.n_positions} open)",
+                )
+                return None
+            stake = self.account.available_balance * config.tradable_balance_ratio / slots
+        assert isinstance(stake, float)
+        if not stake > 0:
+            self._reject(
+                order,
+                Reason.INSUFFICIENT_MARGIN,
+                f"stake: {stake:.8g} of available balance for {order.symbol}",
+            )
+            return None
+        size = instrument.round_size(stake * leverage / instrument.notional(1.0, price))
+        return self._at_least_a_lot(order, instrument, size, price)
+
+    def _all_in_size(
+        self, order: Order, instrument: Instrument, price: float, leverage: float, j: int, leg: str
+    ) -> float | None:
+        """The largest size the available balance A pays for: per contract the initial
+        margin (at the mark for cross, at the price for isolated), the fee, and for cross the
+        new position's uPnL at the mark: ``A / cost`` (less 1e-12 so rounding cannot
+        overdraw). With mark = price it is ``A·L / (price·cs·(1 + L·fee))``."""
+        account = self.account
+        rate = instrument.maker_fee if order.liquidity == "maker" else instrument.taker_fee
+        at_price = instrument.notional(1.0, price)
+        key = leg if self.hedge else None
+        if account.margin_mode(self.symbols[j], key) == "cross":
+            mark = account.mark_price(self.symbols[j])
+            unit = 1.0 if order.is_buy else -1.0
+            cost = (
+                instrument.notional(1.0, mark) / leverage
+                + rate * at_price
+                - instrument.upnl(unit, price, mark)
+            )
+        else:
+            cost = at_price / leverage + rate * at_price
+        available = account.available_balance
+        if not (available > 0 and cost > 0):
+            self._reject(
+                order,
+                Reason.INSUFFICIENT_MARGIN,
+                f"stake: 'all' of an available balance of {available:.8g} ({order.symbol})",
+            )
+            return None
+        size = instrument.round_size(available * (1.0 - 1e-12) / cost)
+        return self._at_least_a_lot(order, instrument, size, price)
+
+    def _at_least_a_lot(
+        self, order: Order, instrument: Instrument, size: float, price: float
+    ) -> float | None:
+        if not size > 0:
+            self._reject(
+                order,
+                Reason.SIZE,
+                f"size: {size!r} at {price:.8g} is below one lot ({instrument.lot_size!r}) of "
+                f"{order.symbol}",
+            )
+            return None
+        return size
+
+    # ========================================================================================
+    # Trades and liquidations
+    # ========================================================================================
+
+    def _book_fill(
+        self, order: Order, result: FillResult, instrument: Instrument, i: int, j: int
+    ) -> None:
+        key = result.key
+        price = result.price
+        leg = key.leg.value
+        rate = instrument.maker_fee if order.liquidity == "maker" else instrument.taker_fee
+        close_fee = 0.0
+        if result.closed:
+            trade = self.open_trades[key]
+            close_fee = rate * instrument.notional(result.closed, price)
+            trade.closed += abs(result.closed)
+            trade.exit_value += abs(result.closed) * price
+            trade.realized += result.realized_pnl
+            trade.fees += close_fee
+            if result.position is None or (result.position.size > 0) != trade.is_long:
+                self._close_trade(key, order.origin)
+        position = result.position
+        if position is None:
+            self.sizes[j].pop(leg, None)
+        else:
+            self.sizes[j][leg] = position.size
+        if result.opened and position is not None:
+            trade_or_none = self.open_trades.get(key)
+            if trade_or_none is None:
+                trade = Trade(
+                    symbol=key.symbol,
+                    leg=leg,
+                    side=position.side,
+                    entry_time=self.t,
+                    entry_bar=i,
+                    leverage=position.leverage,
+                    margin_mode=str(position.margin_mode),
+                )
+                self.open_trades[key] = trade
+                opened_now = True
+            else:
+                trade = trade_or_none
+                opened_now = False
+            trade.size += abs(result.opened)
+            trade.entry_value += abs(result.opened) * price
+            trade.fees += result.fee - close_fee
+            trade.leverage = position.leverage
+            if opened_now:
+                self.driver.on_trade(trade)
+        self.n_positions = sum(len(s) for s in self.sizes)
+
+    def _close_trade(self, key: PositionKey, reason: str) -> None:
+        trade = self.open_trades.pop(key)
+        trade.exit_time = self.t
+        trade.exit_reason = reason
+        trade.open = False
+        self.trades.append(trade)
+        j = self._column[key.symbol]
+        for order in list(self.resting[j]) + [o for o in self.pending if o.symbol == key.symbol]:
+            closes = order.reduce_only or order.close_position
+            if order.alive and closes and self._leg(order) == key.leg.value:
+                self._unqueue(order)
+                self._finish_order(order, OrderStatus.CANCELLED, Reason.POSITION_CLOSED, "")
+        self.driver.on_trade(trade)
+
+    def _liquidate(
+        self, pool: str | PositionKey, marks: Mapping[str, float], prices: Mapping[str, float]
+    ) -> bool:
+        """Liquidate a pool that the marks put at or past its liquidation price; execute at
+        ``prices``. The outcome model decides the trader's result (docs/margin.md). False
+        when the account does not confirm the trigger (nothing happens)."""
+        account = self.account
+        self._set_marks(self.i, _OPEN)
+        for symbol, mark in marks.items():
+            account.set_mark(symbol, mark)
+        self._marks_at = None
+        if not self._triggered(pool, marks):
+            return False
+        result = account.liquidate(
+            pool, prices=prices, slippage=self.config.liquidation_slippage, time=self.t
+        )
+        self.liquidations.append(result)
+        outcome = -result.trader_loss
+        weights = [
+            self.instruments[self._column[leg.key.symbol]].notional(
+                leg.size_closed, leg.execution_price
+            )
+            for leg in result.legs
+        ]
+        total_weight = math.fsum(weights)
+        rest = outcome - result.realized_pnl
+        for leg, weight in zip(result.legs, weights, strict=True):
+            trade = self.open_trades[leg.key]
+            share = rest * weight / total_weight if total_weight > 0 else rest / len(weights)
+            trade.realized += leg.realized_pnl + share
+            trade.closed += abs(leg.size_closed)
+            trade.exit_value += abs(leg.size_closed) * leg.execution_price
+            j = self._column[leg.key.symbol]
+            name = leg.key.leg.value
+            remaining = self.sizes[j].get(name, 0.0) - leg.size_closed
+            if account.has_position(leg.key.symbol, leg.key.leg):
+                self.sizes[j][name] = remaining
+            else:
+                self.sizes[j].pop(name, None)
+                for order in list(self.resting[j]):
+                    if order.alive and self._leg(order) == name:
+                        self._unqueue(order)
+                        self._finish_order(order, OrderStatus.CANCELLED, Reason.LIQUIDATION, "")
+                self._close_trade(leg.key, "liquidation")
+        self.n_positions = sum(len(s) for s in self.sizes)
+        self._changed()
+        return True
+
+    def _triggered(self, pool: str | PositionKey, marks: Mapping[str, float]) -> bool:
+        """The account's trigger test at the marks; a mark exactly at the liquidation price can
+        miss it by rounding, so it is nudged by up to a millionth in the adverse direction."""
+        account = self.account
+
+        def test() -> bool:
+            if pool == CROSS_POOL:
+                return account.liquidatable
+            assert isinstance(pool, PositionKey)
+            return account.has_position(pool.symbol, pool.leg) and account.is_liquidatable(pool)
+
+        if test():
+            return True
+        for step in (1e-12, 1e-10, 1e-8, 1e-6):
+            for symbol, mark in marks.items():
+                j = self._column[symbol]
+                net = sum(self.sizes[j].values())
+                account.set_mark(symbol, mark * (1.0 - step if net > 0 else 1.0 + step))
+            if test():
+                return True
+        for symbol, mark in marks.items():
+            account.set_mark(symbol, mark)
+        return False
+
+    # ========================================================================================
+    # Cached account state
+    # ========================================================================================
+
+    def _changed(self) -> None:
+        self._stale = True
+        self._dirty = True
+        self._ledger_length = len(self.account.ledger)
+
+    def _cross_symbols(self) -> list[int]:
+        return sorted({self._column[p.symbol] for p in self.account.positions if not p.is_isolated})
+
+    def _cross_sizes(self, j: int) -> list[float]:
+        symbol = self.symbols[j]
+        return [p.size for p in self.account.positions if p.symbol == symbol and not p.is_isolated]
+
+    def _refresh(self) -> None:
+        """Recompute the liquidation price of every pool the path tests."""
+        account = self.account
+        positions = account.positions
+        all_sizes = self.sizes
+        for sizes in all_sizes:
+            sizes.clear()
+        column = self._column
+        columns = [column[p.instrument.symbol] for p in positions]
+        for p, j in zip(positions, columns, strict=True):
+            all_sizes[j][_LEG_NAME[p.leg]] = p.size
+        self.n_positions = len(positions)
+        watches: list[list[_Watch]] = [[] for _ in range(self.m)]
+        watch_list: list[_Watch] = []
+        cross: dict[int, list[Any]] = {}
+        for p, j in zip(positions, columns, strict=True):
+            if p.margin_mode is not _CROSS:
+                key = p.key
+                price = account.liquidation_price(key)
+                if price is not None:
+                    watch = _Watch(j, key, price, -1 if p.size > 0.0 else 1)
+                    watches[j].append(watch)
+            else:
+                legs = cross.get(j)
+                if legs is None:
+                    cross[j] = [p]
+                else:
+                    legs.append(p)
+        self._cross_multi = len(cross) > 1
+        if len(cross) == 1:
+            ((j, legs),) = cross.items()
+            price = account.liquidation_price(legs[0].key)
+            if price is not None:
+                direction = (
+                    (-1 if legs[0].size > 0.0 else 1)
+                    if len(legs) == 1
+                    else self._cross_direction(j, legs, price)
+                )
+                watches[j].append(_Watch(j, CROSS_POOL, price, direction))
+        for ws in watches:
+            watch_list.extend(ws)
+        self._watches = watches
+        self._watch_list = watch_list
+        active, low, high = self._active, self._ml, self._mh
+        self._reach = [(active[w.j], low[w.j], high[w.j], w.price, w.direction) for w in watch_list]
+        self._stale = False
+
+    def _cross_direction(self, j: int, legs: list[Any], price: float) -> int:
+        """Side of the liquidation price the mark must reach: where equity − MM falls, i.e.
+        down when ``Σ size − Σ |size|·mmr`` (the slope at that price) is positive."""
+        instrument = self.instruments[j]
+        table = self._mm_tables[j]
+        slope = 0.0
+        for p in legs:
+            qty = p.size * instrument.contract_size
+            rate = table.tier_at(instrument.notional(p.size, price)).mmr
+            slope += qty - abs(qty) * rate
+        if instrument.is_inverse:
+            slope = -slope
+        return -1 if slope > 0 else 1
+
+    def _mm_table(self, instrument: Instrument) -> TierTable:
+        """The table the account tests maintenance margin with (OKX adds the taker fee)."""
+        table = self.account.tiers(instrument.symbol)
+        if self.venue.mm_adds_taker_fee:
+            table = table.with_extra_rate(instrument.taker_fee)
+        return table
+
+    def _set_marks(self, i: int, phase: int) -> None:
+        """Give the account every active symbol's mark at the open or close of bar i."""
+        if self._marks_at == (i, phase):
+            return
+        marks = self._mo if phase == _OPEN else self._mc
+        for j in range(self.m):
+            if self._active[j][i]:
+                self.account.set_mark(self.symbols[j], marks[j][i], time=self.t)
+        self._marks_at = (i, phase)
+
+    def marks_at_close(self) -> Account:
+        """The account with the marks of the current bar's close (for strategy views). From
+        then on each bar checks whether the strategy changed the account itself."""
+        self._exposed = True
+        if self.i >= 0:
+            self._set_marks(self.i, _CLOSE)
+        return self.account
+
+    def liquidation_price(self, j: int, leg: str) -> float | None:
+        """Cached liquidation price of a position (None when flat or there is none)."""
+        if self._stale:
+            self._refresh()
+        key = self._keys[j].get(leg) or PositionKey(self.symbols[j], Leg(leg))
+        for watch in self._watches[j]:
+            if watch.pool == key or (watch.pool == CROSS_POOL and leg in self.sizes[j]):
+                return watch.price
+        if leg in self.sizes[j]:
+            return self.marks_at_close().liquidation_price(key)
+        return None
+
+    # ========================================================================================
+    # Series and the end of the run
+    # ========================================================================================
+
+    def _snapshot(self, i: int) -> None:
+        if self._stale:
+            self._refresh()
+        account = self.account
+        legs: list[_Leg] = []
+        positions = account.positions
+        if positions:
+            lps: dict[str | PositionKey, float] = {}
+            for watch in self._watch_list:
+                lps[watch.pool] = watch.price
+            cross_price = lps.get(CROSS_POOL, math.nan)
+            column = self._column
+            for p in positions:
+                isolated = p.margin_mode is not _CROSS
+                price = lps.get(p.key, math.nan if isolated else cross_price)
+                legs.append(
+                    (
+                        column[p.instrument.symbol],
+                        _LEG_NAME[p.leg],
+                        p.size,
+                        p.entry_price,
+                        isolated,
+                        p.isolated_margin,
+                        price,
+                    )
+                )
+        bars = self._snap_bars
+        if bars and bars[-1] == i:
+            self._snap_wallets[-1] = account.wallet_balance
+            self._snap_legs[-1] = legs
+        else:
+            bars.append(i)
+            self._snap_wallets.append(account.wallet_balance)
+            self._snap_legs.append(legs)
+        if self._multi_lps:
+            self._multi_lps.pop(i, None)
+        if self._cross_multi:
+            self._record_multi_lps(i)
+        self._dirty = False
+
+    def _record_multi_lps(self, i: int) -> None:
+        """Cross liquidation prices when the pool spans symbols: they move with the other
+        symbols' marks, so they are read from the account at each close."""
+        account = self.marks_at_close()
+        self._multi_lps[i] = {
+            self._series_name(self._column[p.symbol], p.leg.value): (
+                account.liquidation_price(p.key) or math.nan
+            )
+            for p in account.positions
+            if not p.is_isolated
+        }
+
+    def _series_name(self, j: int, leg: str) -> str:
+        return self.symbols[j] if not self.hedge else f"{self.symbols[j]}:{leg}"
+
+    def _end_of_data(self) -> None:
+        """Cancel what is still waiting; close open positions at their last close."""
+        for order in list(self.pending) + [o for q in self.resting for o in q]:
+            if order.alive:
+                self._unqueue(order)
+                self._finish_order(order, OrderStatus.CANCELLED, Reason.END_OF_DATA, "")
+        last = self.n - 1
+        self._set_marks(last, _CLOSE)
+        for p in list(self.account.positions):
+            j = self._column[p.symbol]
+            at = self._last_active[j]
+            self.account.set_mark(p.symbol, self._mc[j][at])
+            order = Order(
+                id=self.new_id(),
+                symbol=p.symbol,
+                side="sell" if p.size > 0 else "buy",
+                type=OrderType.MARKET,
+                size=abs(p.size),
+                price=math.nan,
+                created_time=self.t,
+                created_bar=last,
+                leg=p.leg.value if self.hedge else None,
+                reduce_only=True,
+                close_position=True,
+                origin="end_of_data",
+            )
+            self.orders.append(order)
+            self.driver.on_order(order)
+            self._execute(order, float(self.run_data.close[at, j]), last, j)
+            if order.status is not OrderStatus.FILLED:
+                raise BacktestError(
+                    f"end_of_data: closing {p.symbol} {p.leg} failed: {order.message}"
+                )
+        self._snapshot(last)
+
+    def series(self) -> dict[str, FloatArray]:
+        """Per-bar equity, margin and position columns, from the recorded account states."""
+        rd = self.run_data
+        n = self.n
+        # marks carried through bars a symbol has no data for
+        marks = np.empty_like(rd.mark_close)
+        for j in range(self.m):
+            column = rd.mark_close[:, j]
+            index = np.maximum.accumulate(np.where(~np.isnan(column), np.arange(n), 0))
+            marks[:, j] = column[index]
+        bars = self._snap_bars
+        count = len(bars)
+        seg = np.searchsorted(bars, np.arange(n), side="right") - 1
+        wallet = np.array(self._snap_wallets)[seg]
+        # per position (symbol, leg): its state in each recorded snapshot, then per bar
+        recorded: dict[tuple[int, str], tuple[list[int], list[_Leg]]] = {}
+        for k, legs in enumerate(self._snap_legs):
+            for leg in legs:
+                found = recorded.get((leg[0], leg[1]))
+                if found is None:
+                    recorded[(leg[0], leg[1])] = ([k], [leg])
+                else:
+                    found[0].append(k)
+                    found[1].append(leg)
+        state: dict[tuple[int, str], FloatArray] = {}
+        for key, (ks, rows_of) in recorded.items():
+            rows = np.zeros((5, count))
+            rows[:, ks] = np.array([leg[2:] for leg in rows_of], dtype=np.float64).T
+            state[key] = rows
+        names = [
+            self._series_name(j, leg)
+            for j in range(self.m)
+            for leg in (("LONG", "SHORT") if self.hedge else ("BOTH",))
+        ]
+        liq = {name: np.full(n, np.nan) for name in names}
+        notional = {symbol: np.zeros(n) for symbol in self.symbols}
+        cross_upnl = np.zeros(n)
+        isolated = np.zeros(n)
+        mm = np.zeros(n)
+        for (j, leg_name), rows in state.items():
+            size, entry, iso, margin, lp = rows[:, seg]
+            held = size != 0.0
+            iso_held = held & (iso != 0.0)
+            cross_held = held & (iso == 0.0)
+            instrument = self.instruments[j]
+            qty = size * instrument.contract_size
+            mark = marks[:, j]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                if instrument.is_inverse:
+                    upnl = qty * (1.0 / entry - 1.0 / mark)
+                    signed = qty / mark
+                else:
+                    upnl = qty * (mark - entry)
+                    signed = qty * mark
+            size_notional = np.abs(signed)
+            table = self._mm_tables[j]
+            tier = np.clip(np.searchsorted(table.floors, size_notional, side="right") - 1, 0, None)
+            cross_upnl += np.where(cross_held, upnl, 0.0)
+            isolated += np.where(iso_held, margin + upnl, 0.0)
+            mm += np.where(cross_held, size_notional * table.mmrs[tier] - table.amounts[tier], 0.0)
+            notional[self.symbols[j]] += np.where(held, signed, 0.0)
+            liq[self._series_name(j, leg_name)] = np.where(held, lp, np.nan)
+        cross = wallet + cross_upnl
+        equity = cross + isolated
+        for i, prices in self._multi_lps.items():
+            for name, price in prices.items():
+                liq[name][i] = price
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(mm <= 0, 0.0, np.where(cross <= 0, np.inf, mm / cross))
+        columns: dict[str, FloatArray] = {
+            "equity": equity,
+            "cross_equity": cross,
+            "maintenance_margin": mm,
+            "margin_ratio": ratio,
+            "wallet": wallet,
+        }
+        columns.update({f"liq:{k}": v for k, v in liq.items()})
+        columns.update({f"notional:{k}": v for k, v in notional.items()})
+        return columns
+
+    def result(self, analyzers: Sequence[Analyzer] = (), engine: str = "event") -> BacktestResult:
+        """The run's :class:`BacktestResult`."""
+        rd = self.run_data
+        metadata = {
+            "engine": engine,
+            "symbols": list(self.symbols),
+            "timeframe_ms": rd.timeframe_ms,
+            "bars": self.n,
+            "start": int(rd.timestamps[0]),
+            "end": int(rd.timestamps[-1]),
+            "venue": self.venue.name,
+            "funding_constant": list(rd.funding_constant),
+            "synthetic": rd.synthetic,
+            "insurance_fund": self.account.insurance_fund.balance(self.account.currency or ""),
+        }
+        return build_result(
+            trades=trades_frame(trade_row(t) for t in self.trades),
+            orders=orders_frame(order_row(o) for o in self.orders),
+            ledger=ledger_frame(self.account.ledger),
+            series=series_frame(rd.timestamps, self.series()),
+            config=self.config,
+            timeframe_ms=rd.timeframe_ms,
+            metadata=metadata,
+            analyzers=analyzers,
+            account=self.account,
+        )
+
+
+def run_strategy(
+    strategy: type[Strategy],
+    data: MarketData | Portfolio,
+    config: BacktestConfig,
+    *,
+    params: Mapping[str, Any] | None = None,
+    fine: FineData | None = None,
+    analyzers: Sequence[Analyzer] = (),
+) -> BacktestResult:
+    """Run an event-driven :class:`~levtrade.strategy.base.Strategy` subclass."""
+    engine = Engine(data, config, EventDriver(strategy, params), fine=fine)
+    engine.run()
+    return engine.result(analyzers)
+
+
+def run_signals(
+    data: MarketData | Portfolio,
+    signals: Signals,
+    config: BacktestConfig,
+    *,
+    fine: FineData | None = None,
+) -> BacktestResult:
+    """Execute a signal table with the rules of docs/backtest.md, "Signal strategies".
+
+    The compiled kernel (:func:`levtrade.backtest.kernel.run_signals`) has this signature and
+    is tested against this function.
+    """
+    engine = Engine(data, config, SignalDriver(signals), fine=fine)
+    engine.run()
+    return engine.result()

@@ -1,0 +1,532 @@
+"""The compiled signal kernel: ``run_signals(data, signals, config) -> BacktestResult``.
+
+The same contract and the same result as the event engine's
+:func:`levtrade.backtest.engine.run_signals` (docs/backtest.md; the agreement tests hold the
+two to 1e-9), at compiled speed: this module turns the market data, the signal table and the
+config into plain arrays (:func:`levtrade.backtest.market.prepare` reads the data exactly as
+the event engine does), runs :func:`levtrade.backtest.kernel_core.simulate`, and builds the
+trades, orders, ledger and series tables with :func:`levtrade.backtest.results.build_result`.
+
+Supported: every venue profile (bankruptcy close with clearance fee, Hyperliquid market close
+with partial liquidation and backstop, dYdX penalty), cross and isolated margin, one or many
+symbols (a cross pool spanning symbols tested at the adverse mark extremes), funding from data
+or the configured constant, stop-loss, trailing stop, ROI, liquidation buffer, slippage and
+volume slippage, stake and ``unlimited`` sizing, ``max_open_trades``. Not supported, with a
+:class:`~levtrade.errors.ConfigError` saying so: hedge mode (signal strategies hold one
+position per symbol in both engines), inverse contracts, finer-timeframe sub-bar paths.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from levtrade.backtest import kernel_core
+from levtrade.backtest import kernel_layout as core
+from levtrade.backtest.config import BacktestConfig
+from levtrade.backtest.kernel_core import ByteArray, FloatArray
+from levtrade.backtest.market import HOUR_MS, RunData, prepare
+from levtrade.backtest.orders import OrderStatus, OrderType, Reason
+from levtrade.backtest.results import (
+    LEDGER_COLUMNS,
+    BacktestResult,
+    build_result,
+    orders_frame,
+    series_frame,
+    trades_frame,
+)
+from levtrade.data import MarketData, Portfolio
+from levtrade.errors import BacktestError, ConfigError
+from levtrade.instruments import Instrument
+from levtrade.margin.ledger import (
+    CROSS,
+    EXTERNAL,
+    FEES,
+    INSURANCE_FUND,
+    LIQUIDATION_FEES,
+    LIQUIDATOR_VAULT,
+    MARKET,
+    EntryKind,
+    isolated_book,
+)
+from levtrade.strategy.signals import Signals
+from levtrade.venues.base import FundingPrice, LiquidationPriceRule, OutcomeModel, VenueProfile
+
+__all__ = [
+    "KINDS",
+    "KernelInputs",
+    "book_names",
+    "build",
+    "first_capacity",
+    "prepare_inputs",
+    "run_signals",
+    "single_run",
+]
+
+_BOOKS = (EXTERNAL, CROSS, MARKET, FEES, LIQUIDATION_FEES, INSURANCE_FUND, LIQUIDATOR_VAULT)
+KINDS = tuple(str(kind) for kind in EntryKind)
+"""Ledger entry kinds by the code the core writes (``K_*``)."""
+_OUTCOMES = {
+    OutcomeModel.BANKRUPTCY_CLOSE: core.M_BANKRUPTCY_CLOSE,
+    OutcomeModel.MARKET_CLOSE: core.M_MARKET_CLOSE,
+    OutcomeModel.PENALTY_CLOSE: core.M_PENALTY_CLOSE,
+}
+_ORIGINS = {
+    core.ORIGIN_SIGNAL: "signal",
+    core.ORIGIN_STOP_LOSS: "stop_loss",
+    core.ORIGIN_ROI: "roi",
+    core.ORIGIN_TRAILING_STOP: "trailing_stop",
+    core.ORIGIN_LIQUIDATION: "liquidation",
+    core.ORIGIN_END_OF_DATA: "end_of_data",
+}
+_TYPES = {
+    core.TYPE_MARKET: OrderType.MARKET,
+    core.TYPE_STOP: OrderType.STOP,
+    core.TYPE_TAKE_PROFIT: OrderType.TAKE_PROFIT,
+    core.TYPE_TRAILING_STOP: OrderType.TRAILING_STOP,
+}
+_TAGS = {
+    core.TAG_NONE: None,
+    core.TAG_ENTER_LONG: "enter_long",
+    core.TAG_ENTER_SHORT: "enter_short",
+    core.TAG_EXIT_LONG: "exit_long",
+    core.TAG_EXIT_SHORT: "exit_short",
+}
+_STATUSES = {
+    core.STATUS_FILLED: OrderStatus.FILLED,
+    core.STATUS_CANCELLED: OrderStatus.CANCELLED,
+    core.STATUS_REJECTED: OrderStatus.REJECTED,
+}
+_REASONS = {
+    core.REASON_NONE: "",
+    core.REASON_INSUFFICIENT_MARGIN: str(Reason.INSUFFICIENT_MARGIN),
+    core.REASON_LEVERAGE: str(Reason.LEVERAGE),
+    core.REASON_MIN_NOTIONAL: str(Reason.MIN_NOTIONAL),
+    core.REASON_SIZE: str(Reason.SIZE),
+    core.REASON_MAX_OPEN_TRADES: str(Reason.MAX_OPEN_TRADES),
+    core.REASON_BANKRUPT: str(Reason.BANKRUPT),
+    core.REASON_NO_POSITION: str(Reason.NO_POSITION),
+    core.REASON_POSITION_CLOSED: str(Reason.POSITION_CLOSED),
+    core.REASON_LIQUIDATION: str(Reason.LIQUIDATION),
+    core.REASON_END_OF_DATA: str(Reason.END_OF_DATA),
+}
+
+
+class KernelInputs:
+    """The arrays :func:`~levtrade.backtest.kernel_core.simulate` takes, and what the result
+    tables need to name them (the run's data, config, venue and instruments)."""
+
+    def __init__(
+        self,
+        run: RunData,
+        config: BacktestConfig,
+        venue: VenueProfile,
+        instruments: list[Instrument],
+        market: kernel_core.Market,
+        signals: tuple[ByteArray, FloatArray, FloatArray],
+        context: kernel_core.Context,
+    ) -> None:
+        self.run = run
+        self.config = config
+        self.venue = venue
+        self.instruments = instruments
+        self.market = market
+        self.signals = signals
+        self.context = context
+
+    def simulate(self) -> tuple[np.ndarray[Any, Any], ...]:
+        """Run the compiled core; a result table that overflowed its first guess is sized
+        exactly and the run repeated."""
+        n, m = self.run.bars, self.run.width
+        sizes = list(first_capacity(self))
+        while True:
+            out = (
+                np.empty((sizes[0], core.N_LEDGER)),
+                np.empty((sizes[1], core.N_TRADES)),
+                np.empty((sizes[2], core.N_ORDERS)),
+                np.zeros(core.N_COUNTERS, dtype=np.int64),
+            )
+            series = (np.empty((n, core.N_SERIES)), np.empty((n, m)), np.empty((n, m)))
+            account = kernel_core.simulate(
+                np.ascontiguousarray(self.run.timestamps, dtype=np.int64),
+                self.market,
+                np.ascontiguousarray(self.run.funding.any(axis=1)),
+                self.signals,
+                self.context,
+                out,
+                series,
+            )
+            counts = [int(c) for c in out[3]]
+            if all(c <= size for c, size in zip(counts, sizes, strict=True)):
+                break
+            sizes = [max(c, size) for c, size in zip(counts, sizes, strict=True)]
+        ledger, trades, orders = (table[:count] for table, count in zip(out, counts, strict=False))
+        return (*series, ledger, trades, orders, account)
+
+
+def first_capacity(inputs: KernelInputs) -> tuple[int, int, int]:
+    """First guess of the ledger, trades and orders table sizes: a few rows per signal bar
+    and one per funding event (a run that needs more is repeated with the exact sizes)."""
+    signal_bars = int(np.count_nonzero(inputs.signals[0]))
+    funding_events = int(np.count_nonzero(inputs.market[kernel_core.MK_FUNDED]))
+    return 64 + 8 * signal_bars + funding_events, 16 + signal_bars, 64 + 4 * signal_bars
+
+
+def _check(data: MarketData | Portfolio, signals: Signals, config: BacktestConfig) -> None:
+    if not isinstance(config, BacktestConfig):
+        raise BacktestError(f"config: expected a BacktestConfig, got {type(config).__name__}")
+    if not isinstance(signals, Signals):
+        raise ConfigError(f"signals: expected a Signals table, got {type(signals).__name__}")
+    if config.position_mode == "hedge":
+        raise ConfigError(
+            "position_mode: signal strategies hold one position per symbol; use 'one_way', "
+            "got 'hedge'"
+        )
+    symbols = (data.symbol,) if isinstance(data, MarketData) else data.symbols
+    unknown = sorted(set(signals.by_symbol) - set(symbols))
+    if unknown:
+        raise ConfigError(
+            f"signals: symbol(s) {', '.join(unknown)} are not in the market data "
+            f"({', '.join(symbols)})"
+        )
+
+
+def prepare_inputs(
+    data: MarketData | Portfolio, signals: Signals, config: BacktestConfig
+) -> KernelInputs:
+    """Check the run and lay it out as the compiled core's arrays."""
+    _check(data, signals, config)
+    run = single_run(data, config) if isinstance(data, MarketData) else prepare(data, config)
+    venue = config.venue_profile()
+    instruments = [config.instrument(s) for s in run.symbols]
+    inverse = [inst.symbol for inst in instruments if inst.is_inverse]
+    if inverse:
+        raise ConfigError(
+            f"instrument: the compiled kernel trades linear contracts; {', '.join(inverse)} "
+            "is inverse (use the event engine)"
+        )
+    n, m = run.bars, run.width
+    bits = np.zeros((n, m), dtype=np.uint8)
+    leverage = np.full((n, m), np.nan)
+    stake = np.full((n, m), np.nan)
+    for j, symbol in enumerate(run.symbols):
+        table = signals.by_symbol.get(symbol)
+        if table is None:
+            continue
+        if table.bars != n:
+            raise ConfigError(f"signals[{symbol!r}]: {table.bars} bars, the market data has {n}")
+        bits[:, j] = (
+            table.enter_long * core.SIG_ENTER_LONG
+            + table.exit_long * core.SIG_EXIT_LONG
+            + table.enter_short * core.SIG_ENTER_SHORT
+            + table.exit_short * core.SIG_EXIT_SHORT
+        ).astype(np.uint8)
+        leverage[:, j] = table.leverage
+        stake[:, j] = table.stake
+
+    oracle_venue = venue.funding_price is FundingPrice.ORACLE
+    use_oracle = oracle_venue & np.isfinite(run.oracle_open)
+    funding_price = np.where(use_oracle, run.oracle_open, run.mark_open)
+    market: kernel_core.Market = (
+        _read_only(run.open),
+        _read_only(run.high),
+        _read_only(run.low),
+        _read_only(run.close),
+        _read_only(run.volume),
+        _read_only(run.mark_open),
+        _read_only(run.mark_high),
+        _read_only(run.mark_low),
+        _read_only(run.mark_close),
+        _read_only(_carried(run.mark_close)),
+        _read_only(funding_price),
+        _read_only(run.funding_rate),
+        _read_only(run.funding),
+        _read_only(run.active),
+    )
+    active = market[-1]
+    last_active = [
+        int(np.flatnonzero(active[:, j])[-1]) if active[:, j].any() else -1 for j in range(m)
+    ]
+    symbol_params = np.array(
+        [
+            [
+                inst.contract_size,
+                inst.lot_size,
+                inst.min_notional,
+                inst.maker_fee,
+                inst.taker_fee,
+                venue.clearance_fee_for(inst.symbol),
+                last,
+            ]
+            for inst, last in zip(instruments, last_active, strict=True)
+        ],
+        dtype=np.float64,
+    ).reshape(m, core.N_SYMBOL_PARAMS)
+    context = (
+        symbol_params,
+        _params(config, venue, signals),
+        _tiers(config, venue, instruments),
+        _roi(signals),
+    )
+    return KernelInputs(run, config, venue, instruments, market, (bits, leverage, stake), context)
+
+
+def _read_only(values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """A C-contiguous read-only view (a copy only when ``values`` is not contiguous)."""
+    view = np.ascontiguousarray(values).view()
+    view.flags.writeable = False
+    return view
+
+
+def single_run(data: MarketData, config: BacktestConfig) -> RunData:
+    """:func:`~levtrade.backtest.market.prepare` for one market, without building a
+    one-member :class:`Portfolio` (its union axis costs a hash of every timestamp); the
+    tests hold the two to equal arrays."""
+    n = len(data)
+    if n == 0:
+        raise BacktestError("data: the market data has no bars")
+
+    def column(values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+        return np.ascontiguousarray(values).reshape(n, 1)
+
+    trade = {k: column(getattr(data, k)) for k in ("open", "high", "low", "close")}
+    marks = {
+        k: column(getattr(data.mark, k)) if data.mark is not None else trade[k].copy()
+        for k in trade
+    }
+    oracle = np.full((n, 1), np.nan) if data.index is None else column(data.index.open)
+    rate = column(data.funding_rate).copy()
+    events = column(data.funding_mask).copy()
+    constant: tuple[str, ...] = ()
+    if config.funding_rate is not None and len(data.funding) == 0:
+        interval = round(config.funding_interval_hours * HOUR_MS)
+        ts = data.timestamps
+        count = (ts + data.timeframe_ms - 1) // interval - (ts - 1) // interval
+        rate[:, 0] = count * config.funding_rate
+        events[:, 0] = count > 0
+        constant = (data.symbol,)
+    return RunData(
+        symbols=(data.symbol,),
+        timeframe_ms=data.timeframe_ms,
+        timestamps=data.timestamps,
+        volume=column(data.volume),
+        **trade,
+        mark_open=marks["open"],
+        mark_high=marks["high"],
+        mark_low=marks["low"],
+        mark_close=marks["close"],
+        oracle_open=oracle,
+        funding_rate=rate,
+        funding=events,
+        active=np.ones((n, 1), dtype=np.bool_),
+        funding_constant=constant,
+        synthetic=data.synthetic,
+        sub_bars=(None,),
+    )
+
+
+def _carried(mark_close: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
+    """Mark closes carried through bars a symbol has no data for (as Engine.series)."""
+    n = mark_close.shape[0]
+    out = np.empty_like(mark_close)
+    for j in range(mark_close.shape[1]):
+        column = mark_close[:, j]
+        valid = ~np.isnan(column)
+        index = np.maximum.accumulate(np.where(valid, np.arange(n), 0))
+        out[:, j] = column[index] if valid.any() else np.nan
+    return out
+
+
+def _params(config: BacktestConfig, venue: VenueProfile, signals: Signals) -> np.ndarray[Any, Any]:
+    rules = signals.rules
+
+    def opt(value: float | None) -> float:
+        return math.nan if value is None else float(value)
+
+    prm = np.zeros(core.N_PARAMS)
+    prm[core.P_WALLET] = config.wallet
+    prm[core.P_ISOLATED] = config.margin_mode == "isolated"
+    prm[core.P_LEVERAGE] = config.leverage
+    prm[core.P_SLIPPAGE] = config.slippage
+    prm[core.P_VOLUME_SLIPPAGE] = config.volume_slippage
+    prm[core.P_LIQ_SLIPPAGE] = config.liquidation_slippage
+    prm[core.P_STAKE] = math.nan if config.stake_amount == "unlimited" else config.stake_amount
+    prm[core.P_TRADABLE_RATIO] = config.tradable_balance_ratio
+    prm[core.P_MAX_OPEN] = opt(config.max_open_trades)
+    prm[core.P_BUFFER] = config.liquidation_buffer
+    prm[core.P_OUTCOME] = _OUTCOMES[venue.outcome_model]
+    prm[core.P_PENALTY] = venue.liquidation_penalty_rate
+    prm[core.P_PARTIAL_NOTIONAL] = opt(venue.partial_liquidation_notional)
+    prm[core.P_PARTIAL_FRACTION] = venue.partial_liquidation_fraction
+    prm[core.P_BACKSTOP] = opt(venue.backstop_mm_fraction)
+    prm[core.P_MM_AT_ENTRY] = venue.liquidation_price_rule is LiquidationPriceRule.MM_AT_ENTRY
+    prm[core.P_INTEGER_LEVERAGE] = venue.integer_leverage
+    prm[core.P_CAN_SHORT] = rules.can_short
+    prm[core.P_STOPLOSS] = opt(rules.stoploss)
+    prm[core.P_TRAILING] = rules.trailing_stop
+    prm[core.P_TRAIL_POSITIVE] = opt(rules.trailing_stop_positive)
+    prm[core.P_TRAIL_OFFSET] = rules.trailing_stop_positive_offset
+    prm[core.P_TRAIL_ONLY_OFFSET] = rules.trailing_only_offset_is_reached
+    return prm
+
+
+def _tiers(
+    config: BacktestConfig, venue: VenueProfile, instruments: list[Instrument]
+) -> tuple[Any, ...]:
+    """Tier tables flattened with offsets: floors, caps, MM rates (OKX: + taker fee),
+    maintenance amounts, maximum leverage."""
+    floors, caps, mmrs, amounts, maxlev, offsets = [], [], [], [], [], [0]
+    for inst in instruments:
+        table = config.tier_table(inst)
+        mm_table = table.with_extra_rate(inst.taker_fee) if venue.mm_adds_taker_fee else table
+        floors.append(table.floors)
+        caps.append(table.caps)
+        mmrs.append(mm_table.mmrs)
+        amounts.append(mm_table.amounts)
+        maxlev.append(table.max_leverages)
+        offsets.append(offsets[-1] + len(table.tiers))
+    return (
+        np.concatenate(floors),
+        np.concatenate(caps),
+        np.concatenate(mmrs),
+        np.concatenate(amounts),
+        np.concatenate(maxlev),
+        np.array(offsets, dtype=np.int64),
+    )
+
+
+def _roi(signals: Signals) -> np.ndarray[Any, Any]:
+    keys = sorted(signals.rules.minimal_roi)
+    roi = np.empty((2, len(keys)))
+    roi[0] = [float(k) for k in keys]
+    roi[1] = [signals.rules.minimal_roi[k] for k in keys]
+    return roi
+
+
+def run_signals(
+    data: MarketData | Portfolio, signals: Signals, config: BacktestConfig
+) -> BacktestResult:
+    """Execute a signal table in the compiled kernel (docs/backtest.md, "Signal
+    strategies"); the same result as :func:`levtrade.backtest.engine.run_signals`."""
+    inputs = prepare_inputs(data, signals, config)
+    return build(inputs, inputs.simulate())
+
+
+def build(inputs: KernelInputs, outputs: tuple[np.ndarray[Any, Any], ...]) -> BacktestResult:
+    """The :class:`BacktestResult` of a kernel run."""
+    series, liq, notional, ledger, trades, orders, account = outputs
+    run = inputs.run
+    config = inputs.config
+    symbols = run.symbols
+    if account[core.A_POSITIONS] > 0:
+        raise BacktestError("end_of_data: the kernel could not close every position")
+    currency = inputs.instruments[0].margin_currency
+    columns: dict[str, np.ndarray[Any, Any]] = {
+        "equity": series[:, core.S_EQUITY],
+        "cross_equity": series[:, core.S_CROSS_EQUITY],
+        "maintenance_margin": series[:, core.S_MAINTENANCE],
+        "margin_ratio": series[:, core.S_MARGIN_RATIO],
+        "wallet": series[:, core.S_WALLET],
+    }
+    columns.update({f"liq:{s}": liq[:, j] for j, s in enumerate(symbols)})
+    columns.update({f"notional:{s}": notional[:, j] for j, s in enumerate(symbols)})
+    metadata = {
+        "engine": "compiled",
+        "symbols": list(symbols),
+        "timeframe_ms": run.timeframe_ms,
+        "bars": run.bars,
+        "start": int(run.timestamps[0]),
+        "end": int(run.timestamps[-1]),
+        "venue": inputs.venue.name,
+        "funding_constant": list(run.funding_constant),
+        "synthetic": run.synthetic,
+        "insurance_fund": float(account[core.A_FUND]),
+    }
+    return build_result(
+        trades=_trades(trades, symbols, config),
+        orders=_orders(orders, symbols),
+        ledger=_ledger(ledger, symbols, currency),
+        series=series_frame(run.timestamps, columns),
+        config=config,
+        timeframe_ms=run.timeframe_ms,
+        metadata=metadata,
+    )
+
+
+def book_names(symbols: tuple[str, ...]) -> list[str]:
+    """Ledger book names by the code the core writes (``B_*``; isolated books follow)."""
+    return [*_BOOKS, *(isolated_book(s, "BOTH") for s in symbols)]
+
+
+def _ledger(rows: np.ndarray[Any, Any], symbols: tuple[str, ...], currency: str) -> pd.DataFrame:
+    books = np.array(book_names(symbols), dtype=object)
+    kinds = np.array(KINDS, dtype=object)
+    names = np.array([*symbols, None], dtype=object)
+    symbol_index = rows[:, core.L_SYMBOL].astype(np.int64)
+    frame = pd.DataFrame(
+        {
+            "time": rows[:, core.L_TIME].astype(np.int64),
+            "kind": pd.Series(kinds[rows[:, core.L_KIND].astype(np.int64)], dtype=object),
+            "symbol": pd.Series(names[symbol_index], dtype=object),
+            "debit": pd.Series(books[rows[:, core.L_DESTINATION].astype(np.int64)], dtype=object),
+            "credit": pd.Series(books[rows[:, core.L_SOURCE].astype(np.int64)], dtype=object),
+            "amount": rows[:, core.L_AMOUNT].astype(np.float64),
+            "currency": pd.Series([currency] * len(rows), dtype=object),
+        }
+    )
+    return frame[list(LEDGER_COLUMNS)]
+
+
+def _trades(
+    rows: np.ndarray[Any, Any], symbols: tuple[str, ...], config: BacktestConfig
+) -> pd.DataFrame:
+    return trades_frame(
+        (
+            symbols[int(r[core.T_SYMBOL])],
+            "BOTH",
+            "long" if r[core.T_SIDE] > 0 else "short",
+            int(r[core.T_ENTRY_TIME]),
+            int(r[core.T_EXIT_TIME]),
+            r[core.T_ENTRY_PRICE],
+            r[core.T_EXIT_PRICE],
+            r[core.T_SIZE],
+            r[core.T_LEVERAGE],
+            config.margin_mode,
+            r[core.T_PNL],
+            r[core.T_FEES],
+            r[core.T_FUNDING],
+            _ORIGINS[int(r[core.T_REASON])],
+        )
+        for r in rows
+    )
+
+
+def _orders(rows: np.ndarray[Any, Any], symbols: tuple[str, ...]) -> pd.DataFrame:
+    ordered = rows[np.argsort(rows[:, core.O_ID], kind="stable")] if len(rows) else rows
+    return orders_frame(
+        (
+            int(r[core.O_ID]),
+            symbols[int(r[core.O_SYMBOL])],
+            None,
+            "buy" if r[core.O_SIDE] > 0 else "sell",
+            str(_TYPES[int(r[core.O_TYPE])]),
+            r[core.O_SIZE],
+            r[core.O_PRICE],
+            bool(r[core.O_REDUCE_ONLY]),
+            _ORIGINS[int(r[core.O_ORIGIN])],
+            _TAGS[int(r[core.O_TAG])],
+            None,
+            int(r[core.O_CREATED]),
+            str(_STATUSES[int(r[core.O_STATUS])]),
+            _REASONS[int(r[core.O_REASON])],
+            "",
+            None if math.isnan(r[core.O_FILL_TIME]) else int(r[core.O_FILL_TIME]),
+            r[core.O_FILL_PRICE],
+            r[core.O_FILLED_SIZE],
+            r[core.O_FEE],
+        )
+        for r in ordered
+    )

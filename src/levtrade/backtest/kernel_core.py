@@ -1,0 +1,1748 @@
+"""The compiled core of the signal kernel: Numba functions over plain arrays.
+
+:func:`simulate` runs docs/backtest.md for a signal table, step for step as the event engine
+(:class:`~levtrade.backtest.engine.Engine` driven by
+:class:`~levtrade.backtest.signal_exec.SignalDriver`) does. Every margin number is a call into
+:mod:`levtrade.margin.formulas`, every intrabar decision a call into
+:mod:`levtrade.backtest.path`, and money moves as :class:`~levtrade.margin.account.Account`
+moves it: the same ledger entries (books, kinds, amounts), in the same order. One position per
+symbol (one-way), linear contracts, one margin mode for the run.
+
+State lives in two arrays, ``st`` (per symbol, ``X_*`` columns) and ``acc`` (account, ``A_*``);
+the run's constants travel as ``ctx`` = (symbol parameters, parameters, tier tables, ROI
+table) and the outputs as ``out`` = (ledger, trades, orders, counters): tables of a capacity
+the caller chooses, written in place; a table that fills up keeps counting, and the caller
+repeats the run with the exact sizes (:mod:`levtrade.backtest.kernel`). Each function has an
+explicit signature, so it is compiled once (and cached on disk).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any, Final, TypeVar, cast
+
+import numba
+import numpy as np
+from numpy.typing import NDArray
+
+from levtrade.backtest import path
+from levtrade.backtest.kernel_layout import (
+    A_BAR,
+    A_CROSS_MULTI,
+    A_FUND,
+    A_LAST_PARTIAL,
+    A_NEXT_ID,
+    A_POSITIONS,
+    A_SEQ,
+    A_STALE,
+    A_TIME,
+    A_WALLET,
+    B_CROSS,
+    B_EXTERNAL,
+    B_FEES,
+    B_INSURANCE_FUND,
+    B_ISOLATED,
+    B_LIQUIDATION_FEES,
+    B_LIQUIDATOR_VAULT,
+    B_MARKET,
+    C_LEDGER,
+    C_ORDERS,
+    C_TRADES,
+    D_CLOSE,
+    D_CREATED,
+    D_ID,
+    D_LEVERAGE,
+    D_ORIGIN,
+    D_PRICE,
+    D_SIDE,
+    D_SIZE,
+    D_STAKE,
+    D_TAG,
+    D_TYPE,
+    K_DEPOSIT,
+    K_FEE,
+    K_FUNDING,
+    K_INSURANCE_FUND,
+    K_LIQUIDATION,
+    K_LIQUIDATION_FEE,
+    K_REALIZED_PNL,
+    K_TRANSFER,
+    L_AMOUNT,
+    L_DESTINATION,
+    L_KIND,
+    L_SOURCE,
+    L_SYMBOL,
+    L_TIME,
+    M_BANKRUPTCY_CLOSE,
+    M_PENALTY_CLOSE,
+    MS_PER_MINUTE,
+    N_ACCOUNT,
+    N_ORDER,
+    N_STATE,
+    NEVER,
+    NUDGES,
+    O_CREATED,
+    O_FEE,
+    O_FILL_PRICE,
+    O_FILL_TIME,
+    O_FILLED_SIZE,
+    O_ID,
+    O_ORIGIN,
+    O_PRICE,
+    O_REASON,
+    O_REDUCE_ONLY,
+    O_SIDE,
+    O_SIZE,
+    O_STATUS,
+    O_SYMBOL,
+    O_TAG,
+    O_TYPE,
+    ORIGIN_END_OF_DATA,
+    ORIGIN_LIQUIDATION,
+    ORIGIN_ROI,
+    ORIGIN_SIGNAL,
+    ORIGIN_STOP_LOSS,
+    ORIGIN_TRAILING_STOP,
+    P_BACKSTOP,
+    P_BUFFER,
+    P_CAN_SHORT,
+    P_INTEGER_LEVERAGE,
+    P_ISOLATED,
+    P_LEVERAGE,
+    P_LIQ_SLIPPAGE,
+    P_MAX_OPEN,
+    P_MM_AT_ENTRY,
+    P_OUTCOME,
+    P_PARTIAL_FRACTION,
+    P_PARTIAL_NOTIONAL,
+    P_PENALTY,
+    P_SLIPPAGE,
+    P_STAKE,
+    P_STOPLOSS,
+    P_TRADABLE_RATIO,
+    P_TRAIL_OFFSET,
+    P_TRAIL_ONLY_OFFSET,
+    P_TRAIL_POSITIVE,
+    P_TRAILING,
+    P_VOLUME_SLIPPAGE,
+    P_WALLET,
+    PARTIAL_COOLDOWN_MS,
+    REASON_BANKRUPT,
+    REASON_END_OF_DATA,
+    REASON_INSUFFICIENT_MARGIN,
+    REASON_LEVERAGE,
+    REASON_LIQUIDATION,
+    REASON_MAX_OPEN_TRADES,
+    REASON_MIN_NOTIONAL,
+    REASON_NO_POSITION,
+    REASON_NONE,
+    REASON_POSITION_CLOSED,
+    REASON_SIZE,
+    S_CROSS_EQUITY,
+    S_EQUITY,
+    S_MAINTENANCE,
+    S_MARGIN_RATIO,
+    S_WALLET,
+    SIG_ENTER_LONG,
+    SIG_ENTER_SHORT,
+    SIG_EXIT_LONG,
+    SIG_EXIT_SHORT,
+    STATUS_CANCELLED,
+    STATUS_FILLED,
+    STATUS_REJECTED,
+    T_ENTRY_PRICE,
+    T_ENTRY_TIME,
+    T_EXIT_PRICE,
+    T_EXIT_TIME,
+    T_FEES,
+    T_FUNDING,
+    T_LEVERAGE,
+    T_PNL,
+    T_REASON,
+    T_SIDE,
+    T_SIZE,
+    T_SYMBOL,
+    TAG_ENTER_LONG,
+    TAG_ENTER_SHORT,
+    TAG_EXIT_LONG,
+    TAG_EXIT_SHORT,
+    TAG_NONE,
+    TYPE_MARKET,
+    TYPE_STOP,
+    TYPE_TAKE_PROFIT,
+    TYPE_TRAILING_STOP,
+    X_ENTRY,
+    X_ENTRY_CREATED,
+    X_ENTRY_ID,
+    X_ENTRY_LEVERAGE,
+    X_ENTRY_SIDE,
+    X_ENTRY_STAKE,
+    X_EXIT_CREATED,
+    X_EXIT_ID,
+    X_EXIT_SIDE,
+    X_EXIT_SIZE,
+    X_LEVERAGE,
+    X_LP,
+    X_MARGIN,
+    X_MARK,
+    X_R_ENTRY,
+    X_R_INITIAL_STOP,
+    X_R_LEVERAGE,
+    X_R_OPEN,
+    X_R_TIME,
+    X_SEQ,
+    X_SETTING,
+    X_SIZE,
+    X_STOP_CREATED,
+    X_STOP_ID,
+    X_STOP_ORIGIN,
+    X_STOP_PRICE,
+    X_STOP_TYPE,
+    X_T_CLOSED,
+    X_T_ENTRY_VALUE,
+    X_T_EXIT_VALUE,
+    X_T_FEES,
+    X_T_FUNDING,
+    X_T_LEVERAGE,
+    X_T_REALIZED,
+    X_T_SIZE,
+    X_T_TIME,
+    X_TP_CREATED,
+    X_TP_ID,
+    X_TP_PRICE,
+    X_WATCH,
+    X_WATCH_DIR,
+    Y_CLEARANCE,
+    Y_CONTRACT_SIZE,
+    Y_LAST_ACTIVE,
+    Y_LOT,
+    Y_MAKER,
+    Y_MIN_NOTIONAL,
+    Y_TAKER,
+)
+from levtrade.margin import formulas
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+ByteArray = NDArray[np.uint8]
+Tiers = tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, IntArray]
+"""floors, caps, MM rates (OKX: + taker fee), maintenance amounts, max leverage, offsets."""
+Context = tuple[FloatArray, FloatArray, Tiers, FloatArray]
+"""symbol parameters (Y_*), parameters (P_*), tiers, ROI table (minutes; ratios)."""
+Outputs = tuple[FloatArray, FloatArray, FloatArray, IntArray]
+"""ledger, trades, orders tables and their row counters (C_*)."""
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+nt: Any = numba.types
+
+_f8 = nt.float64
+_i8 = nt.int64
+_b1 = nt.boolean
+_F1 = nt.float64[::1]
+_F2 = nt.float64[:, ::1]
+_I1 = nt.int64[::1]
+_B1 = nt.boolean[::1]
+_B2 = nt.boolean[:, ::1]
+_U1 = nt.uint8[::1]
+_U2 = nt.uint8[:, ::1]
+_TIERS = nt.Tuple((_F1, _F1, _F1, _F1, _F1, _I1))
+_CTX = nt.Tuple((_F2, _F1, _TIERS, _F2))
+_OUT = nt.Tuple((_F2, _F2, _F2, _I1))
+_BAR = nt.UniTuple(_f8, 9)
+_void = nt.void
+_RF2 = nt.Array(nt.float64, 2, "C", readonly=True)
+_RB2 = nt.Array(nt.boolean, 2, "C", readonly=True)
+_MARKET = nt.Tuple((_RF2,) * 12 + (_RB2, _RB2))
+"""Market arrays are read-only (they may be views of the caller's data)."""
+
+# the market tuple (``mkt``): arrays of shape (bars, symbols)
+MK_OPEN: Final = 0
+MK_HIGH: Final = 1
+MK_LOW: Final = 2
+MK_CLOSE: Final = 3
+MK_VOLUME: Final = 4
+MK_MARK_OPEN: Final = 5
+MK_MARK_HIGH: Final = 6
+MK_MARK_LOW: Final = 7
+MK_MARK_CLOSE: Final = 8
+MK_CARRIED: Final = 9
+"""Mark closes carried over the bars a symbol has no data for."""
+MK_FUNDING_PRICE: Final = 10
+MK_FUNDING_RATE: Final = 11
+MK_FUNDED: Final = 12
+MK_ACTIVE: Final = 13
+Market = tuple[
+    FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray,
+    FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, BoolArray, BoolArray,
+]  # fmt: skip
+
+
+def _kernel(signature: Any) -> Callable[[F], F]:
+    """Compile with an explicit signature (once, no literal re-specialisation), cached."""
+
+    def wrap(func: F) -> F:
+        return cast(F, numba.njit(signature, cache=True, nogil=True)(func))
+
+    return wrap
+
+
+def _inlined(func: F) -> F:
+    """A step with one call site, inlined into its caller at the Numba IR level: Numba
+    optimises every compiled function together with all it calls, so fewer separately
+    compiled layers make the first (cold) compilation much shorter."""
+    return cast(F, numba.njit(inline="always")(func))
+
+
+# ============================================================================================
+# Output tables
+# ============================================================================================
+
+
+@_kernel(_i8(_I1, _i8, _i8))
+def _slot(counters: IntArray, table: int, capacity: int) -> int:
+    """The next row of output ``table``, or -1 when it is full (it keeps counting)."""
+    row = counters[table]
+    counters[table] = row + 1
+    return row if row < capacity else -1
+
+
+@_kernel(_void(_F1, _F2, _i8, _f8))
+def _apply(acc: FloatArray, st: FloatArray, book: int, delta: float) -> None:
+    if book == B_CROSS:
+        acc[A_WALLET] += delta
+    elif book == B_INSURANCE_FUND:
+        acc[A_FUND] += delta
+    elif book >= B_ISOLATED:
+        st[book - B_ISOLATED, X_MARGIN] += delta
+
+
+@_kernel(_void(_OUT, _F1, _F2, _i8, _i8, _i8, _f8, _i8))
+def _post(
+    out: Outputs,
+    acc: FloatArray,
+    st: FloatArray,
+    kind: int,
+    source: int,
+    destination: int,
+    amount: float,
+    symbol: int,
+) -> None:
+    """:meth:`Ledger.post` and the balances the account mirrors (cross wallet, isolated
+    margins, insurance fund): zero records nothing, a negative amount swaps the books."""
+    if amount == 0.0:
+        return
+    if amount < 0.0:
+        source, destination, amount = destination, source, -amount
+    _apply(acc, st, source, -amount)
+    _apply(acc, st, destination, amount)
+    acc[A_STALE] = 1.0
+    row = _slot(out[3], C_LEDGER, out[0].shape[0])
+    if row < 0:
+        return
+    led = out[0]
+    led[row, L_TIME] = acc[A_TIME]
+    led[row, L_KIND] = kind
+    led[row, L_SOURCE] = source
+    led[row, L_DESTINATION] = destination
+    led[row, L_AMOUNT] = amount
+    led[row, L_SYMBOL] = symbol
+
+
+@_kernel(
+    _void(_OUT, _f8, _i8, _f8, _i8, _f8, _f8, _b1, _f8, _i8, _f8, _i8, _i8, _f8, _f8, _f8, _f8)
+)
+def _order_row(
+    out: Outputs,
+    order_id: float,
+    j: int,
+    side: float,
+    kind: int,
+    size: float,
+    price: float,
+    reduce_only: bool,
+    origin: float,
+    tag: int,
+    created: float,
+    status: int,
+    reason: int,
+    fill_time: float,
+    fill_price: float,
+    filled: float,
+    fee: float,
+) -> None:
+    """One row of the orders table: an order at its final status."""
+    at = _slot(out[3], C_ORDERS, out[2].shape[0])
+    if at < 0:
+        return
+    row = out[2][at]
+    row[O_ID] = order_id
+    row[O_SYMBOL] = j
+    row[O_SIDE] = side
+    row[O_TYPE] = kind
+    row[O_SIZE] = size
+    row[O_PRICE] = price
+    row[O_REDUCE_ONLY] = 1.0 if reduce_only else 0.0
+    row[O_ORIGIN] = origin
+    row[O_TAG] = tag
+    row[O_CREATED] = created
+    row[O_STATUS] = status
+    row[O_REASON] = reason
+    row[O_FILL_TIME] = fill_time
+    row[O_FILL_PRICE] = fill_price
+    row[O_FILLED_SIZE] = filled
+    row[O_FEE] = fee
+
+
+@_kernel(_f8(_F1))
+def _new_id(acc: FloatArray) -> float:
+    acc[A_NEXT_ID] += 1.0
+    return float(acc[A_NEXT_ID] - 1.0)
+
+
+@_kernel(_void(_F1, _F1))
+def _copy(source: FloatArray, target: FloatArray) -> None:
+    for k in range(source.shape[0]):
+        target[k] = source[k]
+
+
+@_kernel(_void(_F1))
+def _fill_nan(values: FloatArray) -> None:
+    for k in range(values.shape[0]):
+        values[k] = math.nan
+
+
+@_kernel(_i8(_F2))
+def _count_positions(st: FloatArray) -> int:
+    count = 0
+    for j in range(st.shape[0]):
+        if st[j, X_SIZE] != 0.0:
+            count += 1
+    return count
+
+
+@_kernel(_void(_F2, _RF2, _RB2, _i8))
+def _set_marks(st: FloatArray, marks: FloatArray, active: BoolArray, i: int) -> None:
+    """Engine._set_marks: every symbol active at bar ``i`` gets its mark from ``marks``."""
+    for j in range(st.shape[0]):
+        if active[i, j]:
+            st[j, X_MARK] = marks[i, j]
+
+
+@_kernel(_f8(_F1, _i8))
+def _fsum(values: FloatArray, count: int) -> float:
+    """``math.fsum(values[:count])``, bit for bit: Shewchuk's exact partials with CPython's
+    final half-even rounding (the account sums with fsum, and so must the kernel for its
+    trigger tests and fee caps to fall the same way)."""
+    partials = np.empty(count + 1)
+    n = 0
+    for q in range(count):
+        x = values[q]
+        i = 0
+        for k in range(n):
+            y = partials[k]
+            if abs(x) < abs(y):
+                x, y = y, x
+            hi = x + y
+            lo = y - (hi - x)
+            if lo != 0.0:
+                partials[i] = lo
+                i += 1
+            x = hi
+        partials[i] = x
+        n = i + 1
+    hi = 0.0
+    lo = 0.0
+    if n > 0:
+        n -= 1
+        hi = partials[n]
+        while n > 0:
+            x = hi
+            n -= 1
+            y = partials[n]
+            hi = x + y
+            lo = y - (hi - x)
+            if lo != 0.0:
+                break
+        if n > 0 and ((lo < 0.0 and partials[n - 1] < 0.0) or (lo > 0.0 and partials[n - 1] > 0.0)):
+            y = lo * 2.0
+            x = hi + y
+            if y == x - hi:
+                hi = x
+    return float(hi)
+
+
+# ============================================================================================
+# Margin figures (every one a call into levtrade.margin.formulas)
+# ============================================================================================
+
+
+@_kernel(_f8(_F2, _i8, _f8, _f8, _b1, _TIERS))
+def _position_mm(
+    st: FloatArray, j: int, price: float, cs: float, at_entry: bool, tiers: Tiers
+) -> float:
+    """Account._mm: tiered MM at ``price``, or at the entry value (Bybit isolated)."""
+    floors, _, mmrs, amounts, _, offsets = tiers
+    lo = offsets[j]
+    hi = offsets[j + 1]
+    at = st[j, X_ENTRY] if at_entry else price
+    notional = formulas.linear_notional(st[j, X_SIZE], cs, at)
+    return formulas.maintenance_margin(notional, floors[lo:hi], mmrs[lo:hi], amounts[lo:hi])
+
+
+@_kernel(_f8(_i8, _f8, _TIERS))
+def _max_leverage(j: int, notional: float, tiers: Tiers) -> float:
+    """TierTable.max_leverage_at: the tier's maximum, 0 at or beyond the last cap."""
+    floors, caps, _, _, maxlev, offsets = tiers
+    lo = offsets[j]
+    hi = offsets[j + 1]
+    n = abs(notional)
+    if n >= caps[hi - 1]:
+        return 0.0
+    return float(maxlev[lo + formulas.tier_index(floors[lo:hi], n)])
+
+
+@_kernel(nt.UniTuple(_f8, 3)(_F2, _F2, _b1, _TIERS))
+def _cross_sums(
+    st: FloatArray, sp: FloatArray, isolated: bool, tiers: Tiers
+) -> tuple[float, float, float]:
+    """(Σ uPnL, Σ IM, Σ MM) of the cross positions at the marks (Account: fsum)."""
+    if isolated:
+        return 0.0, 0.0, 0.0
+    m = st.shape[0]
+    upnl = np.empty(m)
+    im = np.empty(m)
+    mm = np.empty(m)
+    k = 0
+    for j in range(m):
+        size = st[j, X_SIZE]
+        if size == 0.0:
+            continue
+        cs = sp[j, Y_CONTRACT_SIZE]
+        mark = st[j, X_MARK]
+        upnl[k] = formulas.linear_upnl(size, cs, st[j, X_ENTRY], mark)
+        im[k] = formulas.initial_margin(formulas.linear_notional(size, cs, mark), st[j, X_LEVERAGE])
+        mm[k] = _position_mm(st, j, mark, cs, False, tiers)
+        k += 1
+    return _fsum(upnl, k), _fsum(im, k), _fsum(mm, k)
+
+
+@_kernel(_i8(_F2, _I1))
+def _position_order(st: FloatArray, order: IntArray) -> int:
+    """Fill ``order`` with the symbols holding a position, in the order the account opened
+    them (its position dict order); returns how many."""
+    k = 0
+    for j in range(st.shape[0]):
+        if st[j, X_SIZE] == 0.0:
+            continue
+        q = k
+        while q > 0 and st[order[q - 1], X_SEQ] > st[j, X_SEQ]:
+            order[q] = order[q - 1]
+            q -= 1
+        order[q] = j
+        k += 1
+    return k
+
+
+@_kernel(_f8(_F2, _F2, _F1, _i8, _b1, _b1, _TIERS))
+def _liquidation_price(
+    st: FloatArray,
+    sp: FloatArray,
+    acc: FloatArray,
+    j: int,
+    isolated: bool,
+    mm_at_entry: bool,
+    tiers: Tiers,
+) -> float:
+    """Account.liquidation_price of symbol ``j``'s position at the marks (NaN: none)."""
+    floors, _, mmrs, amounts, _, offsets = tiers
+    cs = sp[j, Y_CONTRACT_SIZE]
+    qtys = np.empty(1)
+    entries = np.empty(1)
+    qtys[0] = st[j, X_SIZE] * cs
+    entries[0] = st[j, X_ENTRY]
+    lo = offsets[j]
+    hi = offsets[j + 1]
+    if isolated:
+        const = st[j, X_MARGIN]
+        if mm_at_entry:
+            mm = _position_mm(st, j, 0.0, cs, True, tiers)
+            return formulas.bankruptcy_price(const - mm, qtys, entries)
+        return formulas.solve_equity_equals_mm(
+            const, qtys, entries, floors[lo:hi], mmrs[lo:hi], amounts[lo:hi], st[j, X_MARK]
+        )
+    m = st.shape[0]
+    others_upnl = np.empty(m)
+    others_mm = np.empty(m)
+    count = 0
+    for k in range(m):
+        if k == j or st[k, X_SIZE] == 0.0:
+            continue
+        csk = sp[k, Y_CONTRACT_SIZE]
+        others_upnl[count] = formulas.linear_upnl(st[k, X_SIZE], csk, st[k, X_ENTRY], st[k, X_MARK])
+        others_mm[count] = _position_mm(st, k, st[k, X_MARK], csk, False, tiers)
+        count += 1
+    const = acc[A_WALLET] + _fsum(others_upnl, count)
+    other_mm = _fsum(others_mm, count)
+    return formulas.solve_equity_equals_mm(
+        const - other_mm, qtys, entries, floors[lo:hi], mmrs[lo:hi], amounts[lo:hi], st[j, X_MARK]
+    )
+
+
+@_kernel(_void(_F2, _F1, _CTX))
+def _refresh(st: FloatArray, acc: FloatArray, ctx: Context) -> None:
+    """Engine._refresh: the liquidation price each pool's path test watches — every isolated
+    position's, and the cross pool's when it holds one symbol (several: the pool is tested at
+    the adverse extremes instead)."""
+    sp, prm, tiers, _ = ctx
+    isolated = prm[P_ISOLATED] != 0.0
+    mm_at_entry = prm[P_MM_AT_ENTRY] != 0.0
+    m = st.shape[0]
+    cross_count = 0
+    for j in range(m):
+        st[j, X_WATCH] = math.nan
+        st[j, X_LP] = math.nan
+        if st[j, X_SIZE] != 0.0 and not isolated:
+            cross_count += 1
+    for j in range(m):
+        if st[j, X_SIZE] == 0.0 or not (isolated or cross_count == 1):
+            continue
+        price = _liquidation_price(st, sp, acc, j, isolated, mm_at_entry, tiers)
+        st[j, X_LP] = price
+        if not math.isnan(price):
+            st[j, X_WATCH] = price
+            st[j, X_WATCH_DIR] = path.liquidation_direction(st[j, X_SIZE])
+    acc[A_CROSS_MULTI] = 1.0 if cross_count > 1 else 0.0
+    acc[A_STALE] = 0.0
+
+
+@_kernel(_b1(_F2, _F2, _F1, _i8, _b1, _TIERS))
+def _pool_triggered(
+    st: FloatArray, sp: FloatArray, acc: FloatArray, j: int, mm_at_entry: bool, tiers: Tiers
+) -> bool:
+    """The account's trigger test at the marks: the isolated position ``j`` (margin + uPnL ≤
+    MM), or with ``j < 0`` the cross pool (equity ≤ Σ MM)."""
+    if j >= 0:
+        if st[j, X_SIZE] == 0.0:
+            return False
+        cs = sp[j, Y_CONTRACT_SIZE]
+        equity = st[j, X_MARGIN] + formulas.linear_upnl(
+            st[j, X_SIZE], cs, st[j, X_ENTRY], st[j, X_MARK]
+        )
+        return bool(equity <= _position_mm(st, j, st[j, X_MARK], cs, mm_at_entry, tiers))
+    if _count_positions(st) == 0:
+        return False
+    upnl, _, mm = _cross_sums(st, sp, False, tiers)
+    return bool(acc[A_WALLET] + upnl <= mm)
+
+
+@_kernel(_f8(_F2, _F2, _F1, _b1, _TIERS))
+def _available_balance(
+    st: FloatArray, sp: FloatArray, acc: FloatArray, isolated: bool, tiers: Tiers
+) -> float:
+    """Account.available_balance: cross equity − cross IM at the marks."""
+    upnl, im, _ = _cross_sums(st, sp, isolated, tiers)
+    return float(acc[A_WALLET] + upnl - im)
+
+
+# ============================================================================================
+# Fills (Account.fill) and their bookkeeping (Engine._execute / _book_fill / _close_trade)
+# ============================================================================================
+
+
+@_kernel(_i8(_F1, _i8, _f8, _f8, _TIERS))
+def _leverage_check(prm: FloatArray, j: int, leverage: float, notional: float, tiers: Tiers) -> int:
+    """Account._validate_leverage: ≥ 1, whole where the venue wants it, ≤ the tier maximum."""
+    if not (math.isfinite(leverage) and leverage >= 1.0):
+        return REASON_LEVERAGE
+    if prm[P_INTEGER_LEVERAGE] != 0.0 and leverage != math.floor(leverage):
+        return REASON_LEVERAGE
+    if leverage > _max_leverage(j, notional, tiers):
+        return REASON_LEVERAGE
+    return REASON_NONE
+
+
+@_inlined
+def _fill(
+    out: Outputs,
+    st: FloatArray,
+    acc: FloatArray,
+    ctx: Context,
+    j: int,
+    signed: float,
+    price: float,
+    leverage: float,
+    rate: float,
+) -> tuple[int, float, float, float, float]:
+    """Account.fill of ``signed`` contracts of symbol ``j`` at ``price`` (``leverage`` NaN:
+    keep the setting). Returns (reason, fee, realized, closed, opened); on a rejection
+    (reason ≠ 0) nothing has changed."""
+    sp, prm, tiers, _ = ctx
+    isolated = prm[P_ISOLATED] != 0.0
+    saved_acc = np.empty(N_ACCOUNT)
+    saved = np.empty(N_STATE)
+    _copy(acc, saved_acc)
+    _copy(st[j], saved)
+    cnt = out[3]
+    saved_count = cnt[C_LEDGER]
+    cs = sp[j, Y_CONTRACT_SIZE]
+    if math.isnan(st[j, X_MARK]):
+        st[j, X_MARK] = price
+    current = st[j, X_SIZE]
+    reason = REASON_NONE
+    if not math.isnan(leverage):
+        notional = formulas.linear_notional(current, cs, st[j, X_MARK]) if current else 0.0
+        reason = _leverage_check(prm, j, leverage, notional, tiers)
+        if reason == REASON_NONE:
+            st[j, X_SETTING] = leverage
+            if current != 0.0:
+                before = st[j, X_LEVERAGE]
+                st[j, X_LEVERAGE] = leverage
+                if leverage < before:
+                    if isolated:
+                        needed = formulas.initial_margin(
+                            formulas.linear_notional(current, cs, st[j, X_MARK]), leverage
+                        )
+                        if st[j, X_MARGIN] < needed:
+                            reason = REASON_INSUFFICIENT_MARGIN
+                    elif _available_balance(st, sp, acc, False, tiers) < 0.0:
+                        reason = REASON_INSUFFICIENT_MARGIN
+    closing = 0.0
+    if current != 0.0 and (current > 0) != (signed > 0):
+        closing = -current if abs(signed) >= abs(current) else signed
+    opening = signed - closing
+    book = B_ISOLATED + j if isolated else B_CROSS
+    realized = 0.0
+    fee = 0.0
+    if reason == REASON_NONE and closing != 0.0:
+        closed = -closing
+        fraction = abs(closed) / abs(current)
+        remaining = current + closing
+        realized = formulas.linear_upnl(closed, cs, st[j, X_ENTRY], price)
+        fee = rate * formulas.linear_notional(closed, cs, price)
+        _post(out, acc, st, K_REALIZED_PNL, B_MARKET, book, realized, j)
+        _post(out, acc, st, K_FEE, book, B_FEES, fee, j)
+        if isolated:
+            margin = st[j, X_MARGIN]
+            if margin < 0:
+                reason = REASON_BANKRUPT
+            else:
+                release = margin if remaining == 0.0 else margin * fraction
+                _post(out, acc, st, K_TRANSFER, book, B_CROSS, release, j)
+        st[j, X_SIZE] = remaining
+    if reason == REASON_NONE and opening != 0.0:
+        if st[j, X_SIZE] == 0.0:
+            st[j, X_SIZE] = opening
+            st[j, X_ENTRY] = price
+            st[j, X_LEVERAGE] = st[j, X_SETTING]
+            st[j, X_MARGIN] = 0.0
+            st[j, X_SEQ] = acc[A_SEQ]
+            acc[A_SEQ] += 1.0
+        else:
+            st[j, X_ENTRY] = formulas.average_entry(st[j, X_SIZE], st[j, X_ENTRY], opening, price)
+            st[j, X_SIZE] += opening
+        added = formulas.linear_notional(opening, cs, price)
+        open_fee = rate * added
+        if isolated:
+            margin_needed = formulas.initial_margin(added, st[j, X_LEVERAGE])
+            _post(out, acc, st, K_TRANSFER, B_CROSS, book, margin_needed, j)
+        _post(out, acc, st, K_FEE, B_CROSS, B_FEES, open_fee, j)
+        fee += open_fee
+        notional = formulas.linear_notional(st[j, X_SIZE], cs, price)
+        reason = _leverage_check(prm, j, st[j, X_LEVERAGE], notional, tiers)
+        if reason == REASON_NONE and _available_balance(st, sp, acc, isolated, tiers) < 0.0:
+            reason = REASON_INSUFFICIENT_MARGIN
+    if reason == REASON_NONE and closing != 0.0 and not isolated:
+        upnl, _, _ = _cross_sums(st, sp, False, tiers)
+        if acc[A_WALLET] + upnl < 0.0:
+            reason = REASON_BANKRUPT
+    if reason != REASON_NONE:
+        _copy(saved_acc, acc)
+        _copy(saved, st[j])
+        cnt[C_LEDGER] = saved_count
+        return reason, 0.0, 0.0, 0.0, 0.0
+    return REASON_NONE, fee, realized, closing, opening
+
+
+@_kernel(_void(_OUT, _F2, _i8, _f8, _i8, _f8, _i8))
+def _rule_row(
+    out: Outputs, st: FloatArray, j: int, order_id: float, kind: int, side: float, reason: int
+) -> None:
+    """The orders-table row of a rule order (stop, take-profit) that ended unfilled."""
+    if kind == TYPE_TAKE_PROFIT:
+        price = st[j, X_TP_PRICE]
+        origin = float(ORIGIN_ROI)
+        created = st[j, X_TP_CREATED]
+    else:
+        price = st[j, X_STOP_PRICE]
+        origin = st[j, X_STOP_ORIGIN]
+        created = st[j, X_STOP_CREATED]
+    _order_row(
+        out, order_id, j, side, kind, math.nan, price, True, origin, TAG_NONE, created,
+        STATUS_CANCELLED, reason, math.nan, math.nan, 0.0, 0.0,
+    )  # fmt: skip
+
+
+@_kernel(_void(_OUT, _F2, _i8, _f8, _i8))
+def _cancel_resting(out: Outputs, st: FloatArray, j: int, side: float, reason: int) -> None:
+    """Cancel symbol ``j``'s resting rule orders; ``side`` is the side they would fill."""
+    if st[j, X_STOP_ID] != 0.0:
+        _rule_row(out, st, j, st[j, X_STOP_ID], int(st[j, X_STOP_TYPE]), side, reason)
+        st[j, X_STOP_ID] = 0.0
+    if st[j, X_TP_ID] != 0.0:
+        _rule_row(out, st, j, st[j, X_TP_ID], TYPE_TAKE_PROFIT, side, reason)
+        st[j, X_TP_ID] = 0.0
+
+
+@_kernel(_void(_OUT, _F2, _F1, _i8, _f8, _f8))
+def _close_trade(
+    out: Outputs, st: FloatArray, acc: FloatArray, j: int, side: float, reason: float
+) -> None:
+    """Engine._close_trade: record the trade, cancel the exits waiting on its position and
+    drop the signal rules' state for it."""
+    at = _slot(out[3], C_TRADES, out[1].shape[0])
+    if at >= 0:
+        row = out[1][at]
+        row[T_SYMBOL] = j
+        row[T_SIDE] = side
+        row[T_ENTRY_TIME] = st[j, X_T_TIME]
+        row[T_EXIT_TIME] = acc[A_TIME]
+        row[T_ENTRY_PRICE] = st[j, X_T_ENTRY_VALUE] / st[j, X_T_SIZE]
+        closed = st[j, X_T_CLOSED]
+        row[T_EXIT_PRICE] = st[j, X_T_EXIT_VALUE] / closed if closed else math.nan
+        row[T_SIZE] = st[j, X_T_SIZE]
+        row[T_LEVERAGE] = st[j, X_T_LEVERAGE]
+        row[T_PNL] = st[j, X_T_REALIZED] - st[j, X_T_FEES] + st[j, X_T_FUNDING]
+        row[T_FEES] = st[j, X_T_FEES]
+        row[T_FUNDING] = st[j, X_T_FUNDING]
+        row[T_REASON] = reason
+    st[j, X_T_TIME] = math.nan
+    exit_side = 1.0 if side < 0 else -1.0
+    _cancel_resting(out, st, j, exit_side, REASON_POSITION_CLOSED)
+    if st[j, X_EXIT_ID] != 0.0:
+        tag = TAG_EXIT_LONG if side > 0 else TAG_EXIT_SHORT
+        _order_row(
+            out, st[j, X_EXIT_ID], j, exit_side, TYPE_MARKET, st[j, X_EXIT_SIZE], math.nan,
+            True, ORIGIN_SIGNAL, tag, st[j, X_EXIT_CREATED], STATUS_CANCELLED,
+            REASON_POSITION_CLOSED, math.nan, math.nan, 0.0, 0.0,
+        )  # fmt: skip
+        st[j, X_EXIT_ID] = 0.0
+    st[j, X_R_OPEN] = 0.0
+
+
+@_kernel(_void(_OUT, _F1, _i8, _i8, _i8, _f8, _f8, _f8, _f8))
+def _finish_order(
+    out: Outputs,
+    od: FloatArray,
+    j: int,
+    status: int,
+    reason: int,
+    fill_time: float,
+    fill_price: float,
+    filled: float,
+    fee: float,
+) -> None:
+    _order_row(
+        out, od[D_ID], j, od[D_SIDE], int(od[D_TYPE]), od[D_SIZE], od[D_PRICE],
+        od[D_CLOSE] != 0.0, od[D_ORIGIN], int(od[D_TAG]), od[D_CREATED], status, reason,
+        fill_time, fill_price, filled, fee,
+    )  # fmt: skip
+
+
+@_kernel(_f8(_f8, _f8))
+def _round_size(size: float, lot: float) -> float:
+    """Instrument.round_size: toward zero to the lot."""
+    if lot <= 0:
+        return size
+    lots = math.floor(abs(size) / lot + 1e-9)
+    return math.copysign(lots * lot, size)
+
+
+@_inlined
+def _stake_size(
+    st: FloatArray, acc: FloatArray, ctx: Context, od: FloatArray, base: float, j: int
+) -> float:
+    """Engine._stake_size: ``stake × leverage / price`` at the fill price with the fixed
+    slippage, rounded down to the lot; a negative result is the rejection reason."""
+    sp, prm, tiers, _ = ctx
+    leverage = od[D_LEVERAGE] if not math.isnan(od[D_LEVERAGE]) else st[j, X_SETTING]
+    price = path.slipped(base, od[D_SIDE] > 0, prm[P_SLIPPAGE])
+    stake = od[D_STAKE] if not math.isnan(od[D_STAKE]) else prm[P_STAKE]
+    if math.isnan(stake):
+        limit = prm[P_MAX_OPEN] if not math.isnan(prm[P_MAX_OPEN]) else st.shape[0]
+        slots = limit - _count_positions(st)
+        if slots <= 0:
+            return -float(REASON_MAX_OPEN_TRADES)
+        available = _available_balance(st, sp, acc, prm[P_ISOLATED] != 0.0, tiers)
+        stake = available * prm[P_TRADABLE_RATIO] / slots
+    if not stake > 0:
+        return -float(REASON_INSUFFICIENT_MARGIN)
+    notional = formulas.linear_notional(1.0, sp[j, Y_CONTRACT_SIZE], price)
+    size = _round_size(stake * leverage / notional, sp[j, Y_LOT])
+    if not size > 0:
+        return -float(REASON_SIZE)
+    return size
+
+
+@_inlined
+def _rule_orders(
+    st: FloatArray, acc: FloatArray, ctx: Context, j: int, mkt: Market, i: int
+) -> None:
+    """SignalDriver.on_order for a filled entry: the stop-loss (trailing with
+    ``trailing_stop``; never beyond the buffered liquidation price) and the ROI take-profit."""
+    sp, prm, tiers, roi = ctx
+    is_long = st[j, X_SIZE] > 0
+    entry = st[j, X_ENTRY]
+    leverage = st[j, X_LEVERAGE]
+    stop = math.nan
+    if not math.isnan(prm[P_STOPLOSS]):
+        stop = path.stoploss_level(entry, is_long, prm[P_STOPLOSS], leverage)
+    buffer = prm[P_BUFFER]
+    if buffer > 0:
+        if acc[A_STALE] != 0.0:
+            _refresh(st, acc, ctx)
+        liquidation = st[j, X_WATCH]
+        if math.isnan(liquidation):
+            # Engine.liquidation_price without a watched price: the account's, at the close
+            _set_marks(st, mkt[MK_MARK_CLOSE], mkt[MK_ACTIVE], i)
+            liquidation = _liquidation_price(
+                st, sp, acc, j, prm[P_ISOLATED] != 0.0, prm[P_MM_AT_ENTRY] != 0.0, tiers
+            )
+        if not math.isnan(liquidation):
+            floor = formulas.buffered_liquidation_price(liquidation, entry, buffer)
+            if math.isnan(stop) or (floor > stop if is_long else floor < stop):
+                stop = floor
+    if not math.isnan(stop) or prm[P_TRAILING] != 0.0:
+        st[j, X_STOP_ID] = _new_id(acc)
+        st[j, X_STOP_PRICE] = stop
+        st[j, X_STOP_TYPE] = TYPE_TRAILING_STOP if prm[P_TRAILING] != 0.0 else TYPE_STOP
+        st[j, X_STOP_ORIGIN] = ORIGIN_STOP_LOSS
+        st[j, X_STOP_CREATED] = acc[A_TIME]
+    if roi.shape[1] > 0:
+        ratio = path.roi_ratio(roi[0], roi[1], 0.0)
+        st[j, X_TP_ID] = _new_id(acc)
+        st[j, X_TP_PRICE] = path.roi_level(entry, is_long, ratio, leverage)
+        st[j, X_TP_CREATED] = acc[A_TIME]
+    st[j, X_R_OPEN] = 1.0
+    st[j, X_R_ENTRY] = entry
+    st[j, X_R_LEVERAGE] = leverage
+    st[j, X_R_TIME] = acc[A_TIME]
+    st[j, X_R_INITIAL_STOP] = stop
+
+
+@_kernel(_void(_OUT, _F2, _F1, _CTX, _F1, _f8, _MARKET, _i8, _i8))
+def _execute(
+    out: Outputs,
+    st: FloatArray,
+    acc: FloatArray,
+    ctx: Context,
+    od: FloatArray,
+    base: float,
+    mkt: Market,
+    i: int,
+    j: int,
+) -> None:
+    """Engine._execute of order ``od`` at ``base`` (before slippage): size it, check it, fill
+    it through the account, book the trade, and let the signal rules place their exits."""
+    sp, prm, _, _ = ctx
+    cs = sp[j, Y_CONTRACT_SIZE]
+    current = st[j, X_SIZE]
+    kind = int(od[D_TYPE])
+    slips = kind != TYPE_TAKE_PROFIT
+    nan = math.nan
+    if od[D_CLOSE] != 0.0:
+        if current == 0.0:
+            _finish_order(out, od, j, STATUS_CANCELLED, REASON_NO_POSITION, nan, nan, 0.0, 0.0)
+            return
+        signed = -current
+    else:
+        size = od[D_SIZE]
+        if math.isnan(size):
+            size = _stake_size(st, acc, ctx, od, base, j)
+            if size < 0:
+                _finish_order(out, od, j, STATUS_REJECTED, int(-size), nan, nan, 0.0, 0.0)
+                return
+        signed = size if od[D_SIDE] > 0 else -size
+    reducing = current != 0.0 and (current > 0) != (signed > 0)
+    opening = abs(signed) - (min(abs(signed), abs(current)) if reducing else 0.0)
+    limit = prm[P_MAX_OPEN]
+    if current == 0.0 and not math.isnan(limit) and _count_positions(st) >= limit:
+        _finish_order(out, od, j, STATUS_REJECTED, REASON_MAX_OPEN_TRADES, nan, nan, 0.0, 0.0)
+        return
+    price = base
+    if slips:
+        slip = path.participation_slippage(
+            prm[P_SLIPPAGE], prm[P_VOLUME_SLIPPAGE], abs(signed) * cs, mkt[MK_VOLUME][i, j]
+        )
+        price = path.slipped(base, signed > 0, slip)
+    minimum = sp[j, Y_MIN_NOTIONAL]
+    if opening > 0 and minimum > 0 and formulas.linear_notional(opening, cs, price) < minimum:
+        _finish_order(out, od, j, STATUS_REJECTED, REASON_MIN_NOTIONAL, nan, nan, 0.0, 0.0)
+        return
+    rate = sp[j, Y_MAKER] if kind == TYPE_TAKE_PROFIT else sp[j, Y_TAKER]
+    reason, fee, realized, closed, opened = _fill(
+        out, st, acc, ctx, j, signed, price, od[D_LEVERAGE], rate
+    )
+    if reason != REASON_NONE:
+        _finish_order(out, od, j, STATUS_REJECTED, reason, nan, nan, 0.0, 0.0)
+        return
+    acc[A_STALE] = 1.0  # Engine._changed: also a fill that moved no money (zero fees)
+    # Engine._book_fill
+    after = st[j, X_SIZE]
+    close_fee = 0.0
+    if closed != 0.0:
+        close_fee = rate * formulas.linear_notional(closed, cs, price)
+        st[j, X_T_CLOSED] += abs(closed)
+        st[j, X_T_EXIT_VALUE] += abs(closed) * price
+        st[j, X_T_REALIZED] += realized
+        st[j, X_T_FEES] += close_fee
+        if after == 0.0 or (after > 0) != (current > 0):
+            _close_trade(out, st, acc, j, 1.0 if current > 0 else -1.0, od[D_ORIGIN])
+    if opened != 0.0 and after != 0.0:
+        if math.isnan(st[j, X_T_TIME]):
+            st[j, X_T_TIME] = acc[A_TIME]
+            for column in (X_T_SIZE, X_T_ENTRY_VALUE, X_T_CLOSED, X_T_EXIT_VALUE):
+                st[j, column] = 0.0
+            for column in (X_T_REALIZED, X_T_FEES, X_T_FUNDING):
+                st[j, column] = 0.0
+        st[j, X_T_SIZE] += abs(opened)
+        st[j, X_T_ENTRY_VALUE] += abs(opened) * price
+        st[j, X_T_FEES] += fee - close_fee
+        st[j, X_T_LEVERAGE] = st[j, X_LEVERAGE]
+    acc[A_POSITIONS] = _count_positions(st)
+    _finish_order(out, od, j, STATUS_FILLED, REASON_NONE, acc[A_TIME], price, signed, fee)
+    tag = int(od[D_TAG])
+    if tag in (TAG_ENTER_LONG, TAG_ENTER_SHORT):
+        _rule_orders(st, acc, ctx, j, mkt, i)
+
+
+# ============================================================================================
+# Liquidation (Engine._liquidate → Account.liquidate → the venue's outcome model)
+# ============================================================================================
+
+
+@_kernel(_b1(_F2, _F1, _CTX, _i8, _F1))
+def _triggered(
+    st: FloatArray, acc: FloatArray, ctx: Context, pool: int, prices: FloatArray
+) -> bool:
+    """Engine._triggered: the trigger test with the marks at ``prices`` (NaN: unchanged),
+    nudged by up to a millionth in the adverse direction when rounding misses it."""
+    sp, prm, tiers, _ = ctx
+    at_entry = prm[P_ISOLATED] != 0.0 and prm[P_MM_AT_ENTRY] != 0.0
+    m = st.shape[0]
+    for k in range(m):
+        if not math.isnan(prices[k]):
+            st[k, X_MARK] = prices[k]
+    if _pool_triggered(st, sp, acc, pool, at_entry, tiers):
+        return True
+    for step in NUDGES:
+        for k in range(m):
+            if not math.isnan(prices[k]):
+                factor = 1.0 - step if st[k, X_SIZE] > 0 else 1.0 + step
+                st[k, X_MARK] = prices[k] * factor
+        if _pool_triggered(st, sp, acc, pool, at_entry, tiers):
+            return True
+    for k in range(m):
+        if not math.isnan(prices[k]):
+            st[k, X_MARK] = prices[k]
+    return False
+
+
+@_kernel(_b1(_OUT, _F2, _F1, _CTX, _i8, _F1, _MARKET, _i8))
+def _liquidate(
+    out: Outputs,
+    st: FloatArray,
+    acc: FloatArray,
+    ctx: Context,
+    pool: int,
+    prices: FloatArray,
+    mkt: Market,
+    i: int,
+) -> bool:
+    """Liquidate the isolated position ``pool`` (or the cross pool, ``pool < 0``) at
+    ``prices`` (per symbol; NaN: its mark) per the venue's outcome model, and book the trades
+    (each closed trade's pnl carries its share of what the pool lost). Every active symbol
+    is valued at its mark open, the pool's symbols at ``prices``; False (nothing happens)
+    when the account's trigger test does not confirm the liquidation."""
+    sp, prm, tiers, _ = ctx
+    _set_marks(st, mkt[MK_MARK_OPEN], mkt[MK_ACTIVE], i)
+    if not _triggered(st, acc, ctx, pool, prices):
+        return False
+    isolated = pool >= 0
+    at_entry = isolated and prm[P_MM_AT_ENTRY] != 0.0
+    book = B_ISOLATED + pool if isolated else B_CROSS
+    if isolated:
+        legs = np.empty(1, dtype=np.int64)
+        legs[0] = pool
+        margin_before = st[pool, X_MARGIN]
+    else:
+        legs = np.empty(st.shape[0], dtype=np.int64)
+        legs = legs[: _position_order(st, legs)]
+        margin_before = acc[A_WALLET]
+    n = legs.shape[0]
+    executed = np.empty(n)
+    pnl = np.empty(n)
+    notional = np.empty(n)
+    mm = np.empty(n)
+    for q in range(n):
+        k = legs[q]
+        cs = sp[k, Y_CONTRACT_SIZE]
+        base = prices[k] if not math.isnan(prices[k]) else st[k, X_MARK]
+        executed[q] = formulas.slipped_price(base, st[k, X_SIZE], prm[P_LIQ_SLIPPAGE])
+        pnl[q] = formulas.linear_upnl(st[k, X_SIZE], cs, st[k, X_ENTRY], executed[q])
+        notional[q] = formulas.linear_notional(st[k, X_SIZE], cs, executed[q])
+        mm[q] = _position_mm(st, k, executed[q], cs, at_entry, tiers)
+    equity = margin_before + _fsum(pnl, n)
+    # liquidation.plan_liquidation
+    fractions = np.empty(n)
+    for q in range(n):
+        fractions[q] = 1.0
+    model = int(prm[P_OUTCOME])
+    fee = 0.0
+    fee_book = B_INSURANCE_FUND
+    to_fund = False
+    backstop = False
+    partial = False
+    if model == M_BANKRUPTCY_CLOSE:
+        for q in range(n):
+            pnl[q] = sp[legs[q], Y_CLEARANCE] * notional[q]
+        fee = formulas.capped_fee(_fsum(pnl, n), equity)
+        fee_book = B_LIQUIDATION_FEES
+        to_fund = True
+    elif model == M_PENALTY_CLOSE:
+        fee = formulas.capped_fee(prm[P_PENALTY] * _fsum(notional, n), equity)
+    elif not math.isnan(prm[P_BACKSTOP]) and equity < prm[P_BACKSTOP] * _fsum(mm, n):
+        backstop = True
+    else:
+        last = acc[A_LAST_PARTIAL]
+        cooling = not math.isnan(last) and acc[A_TIME] - last < PARTIAL_COOLDOWN_MS
+        fraction = prm[P_PARTIAL_FRACTION]
+        threshold = prm[P_PARTIAL_NOTIONAL]
+        if not (math.isnan(threshold) or fraction >= 1.0 or cooling or equity < 0.0):
+            for q in range(n):
+                if notional[q] > threshold:
+                    fractions[q] = fraction
+                    partial = True
+    # Account._liquidate: book the plan
+    closed = np.empty(n)
+    realized = np.empty(n)
+    for q in range(n):
+        realized[q] = 0.0
+    if backstop:
+        for q in range(n):
+            closed[q] = st[legs[q], X_SIZE]
+        _post(out, acc, st, K_LIQUIDATION, book, B_LIQUIDATOR_VAULT, margin_before, -1)
+    else:
+        for q in range(n):
+            k = legs[q]
+            size = st[k, X_SIZE]
+            closed[q] = size if fractions[q] == 1.0 else size * fractions[q]
+            cs = sp[k, Y_CONTRACT_SIZE]
+            realized[q] = formulas.linear_upnl(closed[q], cs, st[k, X_ENTRY], executed[q])
+            _post(out, acc, st, K_REALIZED_PNL, B_MARKET, book, realized[q], k)
+        _post(out, acc, st, K_LIQUIDATION_FEE, book, fee_book, fee, -1)
+    released = 0.0
+    if partial:
+        acc[A_LAST_PARTIAL] = acc[A_TIME]
+    else:
+        residual = st[pool, X_MARGIN] if isolated else acc[A_WALLET]
+        if residual < 0.0:
+            _post(out, acc, st, K_INSURANCE_FUND, B_INSURANCE_FUND, book, -residual, -1)
+        elif to_fund:
+            _post(out, acc, st, K_LIQUIDATION, book, B_INSURANCE_FUND, residual, -1)
+        if isolated:
+            released = st[pool, X_MARGIN]
+            _post(out, acc, st, K_TRANSFER, book, B_CROSS, released, -1)
+    margin_after = st[pool, X_MARGIN] if isolated else acc[A_WALLET]
+    # Engine._liquidate: the trades
+    rest = -(margin_before - margin_after - released) - _fsum(realized, n)
+    for q in range(n):
+        notional[q] = formulas.linear_notional(closed[q], sp[legs[q], Y_CONTRACT_SIZE], executed[q])
+    total_weight = _fsum(notional, n)
+    for q in range(n):
+        k = legs[q]
+        share = rest * notional[q] / total_weight if total_weight > 0 else rest / n
+        st[k, X_T_REALIZED] += realized[q] + share
+        st[k, X_T_CLOSED] += abs(closed[q])
+        st[k, X_T_EXIT_VALUE] += abs(closed[q]) * executed[q]
+        size = st[k, X_SIZE]
+        if closed[q] == size:
+            st[k, X_SIZE] = 0.0
+            st[k, X_MARGIN] = 0.0
+            side = 1.0 if size > 0 else -1.0
+            _cancel_resting(out, st, k, -side, REASON_LIQUIDATION)
+            _close_trade(out, st, acc, k, side, ORIGIN_LIQUIDATION)
+        else:
+            st[k, X_SIZE] = size - closed[q]
+    acc[A_POSITIONS] = _count_positions(st)
+    acc[A_STALE] = 1.0
+    return True
+
+
+# ============================================================================================
+# One bar, in order (docs/backtest.md)
+# ============================================================================================
+
+
+@_inlined
+def _funding(
+    out: Outputs, st: FloatArray, acc: FloatArray, ctx: Context, mkt: Market, i: int
+) -> None:
+    """Step 1: each held symbol with a funding event at bar ``i`` receives −size·cs·price·rate
+    into its book (a long pays when the rate is positive)."""
+    sp, prm, _, _ = ctx
+    isolated = prm[P_ISOLATED] != 0.0
+    funded = mkt[MK_FUNDED]
+    for j in range(st.shape[0]):
+        size = st[j, X_SIZE]
+        if not funded[i, j] or size == 0.0:
+            continue
+        st[j, X_MARK] = mkt[MK_MARK_OPEN][i, j]
+        cs = sp[j, Y_CONTRACT_SIZE]
+        price = mkt[MK_FUNDING_PRICE][i, j]
+        amount = formulas.funding_payment(size, cs, price, mkt[MK_FUNDING_RATE][i, j])
+        st[j, X_T_FUNDING] += amount
+        book = B_ISOLATED + j if isolated else B_CROSS
+        _post(out, acc, st, K_FUNDING, B_MARKET, book, amount, j)
+        acc[A_STALE] = 1.0
+
+
+@_inlined
+def _open_liquidations(
+    out: Outputs,
+    st: FloatArray,
+    acc: FloatArray,
+    ctx: Context,
+    mkt: Market,
+    i: int,
+    prices: FloatArray,
+) -> None:
+    """Pools the mark opens beyond their liquidation price are liquidated at the mark open:
+    a cross pool spanning symbols tested at the open marks, then each watched pool.
+    ``prices`` is all-NaN scratch space, returned all NaN."""
+    sp, prm, tiers, _ = ctx
+    isolated = prm[P_ISOLATED] != 0.0
+    mark_open = mkt[MK_MARK_OPEN]
+    active = mkt[MK_ACTIVE]
+    m = st.shape[0]
+    if acc[A_STALE] != 0.0:
+        _refresh(st, acc, ctx)
+    if acc[A_CROSS_MULTI] != 0.0:
+        _set_marks(st, mark_open, active, i)
+        if _pool_triggered(st, sp, acc, -1, False, tiers):
+            for k in range(m):
+                if active[i, k] and st[k, X_SIZE] != 0.0:
+                    prices[k] = mark_open[i, k]
+            _liquidate(out, st, acc, ctx, -1, prices, mkt, i)
+            _fill_nan(prices)
+    for j in range(m):
+        if not active[i, j]:
+            continue
+        mark = mark_open[i, j]
+        prices[j] = mark
+        # a partial liquidation leaves a position that may still be past its new price
+        while True:
+            watch = st[j, X_WATCH]
+            if math.isnan(watch):
+                break
+            if path.reach_fraction(mark, mark, watch, int(st[j, X_WATCH_DIR])) != 0.0:
+                break
+            if not _liquidate(out, st, acc, ctx, j if isolated else -1, prices, mkt, i):
+                break
+            if acc[A_STALE] != 0.0:
+                _refresh(st, acc, ctx)
+        prices[j] = math.nan
+
+
+@_inlined
+def _fill_market(
+    out: Outputs, st: FloatArray, acc: FloatArray, ctx: Context, mkt: Market, i: int
+) -> None:
+    """Step 2: pending market orders of symbols active at bar ``i`` fill at the open, the
+    orders that reduce a position first, each group in submission order."""
+    m = st.shape[0]
+    active = mkt[MK_ACTIVE]
+    keys = np.empty(2 * m)
+    which = np.empty(2 * m, dtype=np.int64)
+    count = 0
+    for j in range(m):
+        if not active[i, j]:
+            continue
+        current = st[j, X_SIZE]
+        for exit_order in (True, False):
+            order_id = st[j, X_EXIT_ID] if exit_order else st[j, X_ENTRY_ID]
+            if order_id == 0.0:
+                continue
+            reduces = exit_order or (current != 0.0 and (current > 0) != (st[j, X_ENTRY_SIDE] > 0))
+            key = order_id + (0.0 if reduces else 1e15)
+            q = count
+            while q > 0 and keys[q - 1] > key:
+                keys[q] = keys[q - 1]
+                which[q] = which[q - 1]
+                q -= 1
+            keys[q] = key
+            which[q] = 2 * j + (0 if exit_order else 1)
+            count += 1
+    if count == 0:
+        return
+    _set_marks(st, mkt[MK_MARK_OPEN], active, i)
+    od = np.empty(N_ORDER)
+    for q in range(count):
+        code = which[q]
+        j = code // 2
+        if code % 2 == 0:
+            od[D_ID] = st[j, X_EXIT_ID]
+            od[D_SIDE] = st[j, X_EXIT_SIDE]
+            od[D_CLOSE] = 1.0
+            od[D_SIZE] = st[j, X_EXIT_SIZE]
+            od[D_LEVERAGE] = math.nan
+            od[D_STAKE] = math.nan
+            od[D_TAG] = TAG_EXIT_LONG if st[j, X_EXIT_SIDE] < 0 else TAG_EXIT_SHORT
+            od[D_CREATED] = st[j, X_EXIT_CREATED]
+            st[j, X_EXIT_ID] = 0.0
+        else:
+            od[D_ID] = st[j, X_ENTRY_ID]
+            od[D_SIDE] = st[j, X_ENTRY_SIDE]
+            od[D_CLOSE] = 0.0
+            od[D_SIZE] = math.nan
+            od[D_LEVERAGE] = st[j, X_ENTRY_LEVERAGE]
+            od[D_STAKE] = st[j, X_ENTRY_STAKE]
+            od[D_TAG] = TAG_ENTER_LONG if st[j, X_ENTRY_SIDE] > 0 else TAG_ENTER_SHORT
+            od[D_CREATED] = st[j, X_ENTRY_CREATED]
+            st[j, X_ENTRY_ID] = 0.0
+        if od[D_ID] == 0.0:
+            continue
+        od[D_TYPE] = TYPE_MARKET
+        od[D_PRICE] = math.nan
+        od[D_ORIGIN] = ORIGIN_SIGNAL
+        _execute(out, st, acc, ctx, od, mkt[MK_OPEN][i, j], mkt, i, j)
+
+
+@_kernel(_void(_F2, _F1, _i8, _f8))
+def _trail(st: FloatArray, prm: FloatArray, j: int, price: float) -> None:
+    """SignalDriver.trail: FreqTrade's trailing stop at a path point (stake ratios / L)."""
+    if st[j, X_STOP_ID] == 0.0 or st[j, X_STOP_TYPE] != TYPE_TRAILING_STOP:
+        return
+    if st[j, X_R_OPEN] == 0.0:
+        return
+    is_long = st[j, X_SIZE] > 0
+    leverage = st[j, X_R_LEVERAGE]
+    profit = path.profit_ratio(st[j, X_R_ENTRY], price, is_long, leverage)
+    ratio = path.trailing_ratio(
+        profit,
+        prm[P_STOPLOSS],
+        prm[P_TRAIL_POSITIVE],
+        prm[P_TRAIL_OFFSET],
+        prm[P_TRAIL_ONLY_OFFSET] != 0.0,
+    )
+    if math.isnan(ratio):
+        return
+    current = st[j, X_STOP_PRICE]
+    moved = path.trail_stop(current, price, is_long, ratio / leverage, 0.0)
+    if moved != current:
+        st[j, X_STOP_PRICE] = moved
+        if moved != st[j, X_R_INITIAL_STOP]:
+            st[j, X_STOP_ORIGIN] = ORIGIN_TRAILING_STOP
+
+
+@_inlined
+def _walk_symbol(
+    out: Outputs,
+    st: FloatArray,
+    acc: FloatArray,
+    ctx: Context,
+    mkt: Market,
+    i: int,
+    j: int,
+    only_open: bool,
+    od: FloatArray,
+    prices: FloatArray,
+) -> None:
+    """Step 3 for symbol ``j`` (Engine._walk_symbol): the legs O→X→Y→C of the trade candle
+    and, in the same phase, of the mark candle. On each leg the event at the smallest
+    fraction happens first (liquidation, then stops, then take-profits on a tie), then the
+    rest of the leg is walked again; trailing stops move at each path point."""
+    o = mkt[MK_OPEN][i, j]
+    c = mkt[MK_CLOSE][i, j]
+    mo = mkt[MK_MARK_OPEN][i, j]
+    prm = ctx[1]
+    isolated = prm[P_ISOLATED] != 0.0
+    lows_first = path.low_first(o, c)
+    trade_points = path.path_points(o, mkt[MK_HIGH][i, j], mkt[MK_LOW][i, j], c, lows_first)
+    mark_points = path.path_points(
+        mo, mkt[MK_MARK_HIGH][i, j], mkt[MK_MARK_LOW][i, j], mkt[MK_MARK_CLOSE][i, j], lows_first
+    )
+    touched = False
+    confirmed = True  # False once the account refused this walk's liquidation
+    for leg in range(3):
+        ts0 = trade_points[leg]
+        te0 = trade_points[leg + 1]
+        ms0 = mark_points[leg]
+        me0 = mark_points[leg + 1]
+        f0 = 0.0
+        opened = leg != 0
+        while True:
+            if acc[A_STALE] != 0.0:
+                _refresh(st, acc, ctx)
+            trade_at = path.price_at(ts0, te0, f0)
+            mark_at = path.price_at(ms0, me0, f0)
+            best_f = NEVER
+            best = 0  # 1 liquidation, 2 stop, 3 take-profit
+            watch = st[j, X_WATCH]
+            if confirmed and not math.isnan(watch):
+                fr = path.reach_fraction(mark_at, me0, watch, int(st[j, X_WATCH_DIR]))
+                if fr != NEVER:
+                    best_f = f0 + (1.0 - f0) * fr
+                    best = 1
+            is_long = st[j, X_SIZE] > 0
+            if st[j, X_STOP_ID] != 0.0:
+                direction = path.stop_direction(not is_long)
+                fr = path.reach_fraction(trade_at, te0, st[j, X_STOP_PRICE], direction)
+                if fr != NEVER and f0 + (1.0 - f0) * fr < best_f:
+                    best_f = f0 + (1.0 - f0) * fr
+                    best = 2
+            if st[j, X_TP_ID] != 0.0:
+                direction = path.limit_direction(not is_long)
+                fr = path.reach_fraction(trade_at, te0, st[j, X_TP_PRICE], direction)
+                if fr != NEVER and f0 + (1.0 - f0) * fr < best_f:
+                    best_f = f0 + (1.0 - f0) * fr
+                    best = 3
+            if not opened and (best == 0 or best_f > 0.0):
+                if only_open:
+                    return
+                _trail(st, prm, j, ts0)
+                opened = True
+                continue
+            if best == 0:
+                break
+            touched = True
+            gap = best_f == f0
+            if best == 1:
+                prices[j] = mark_at if gap else watch
+                confirmed = _liquidate(out, st, acc, ctx, j if isolated else -1, prices, mkt, i)
+                prices[j] = math.nan
+            else:
+                _set_marks(st, mkt[MK_MARK_OPEN], mkt[MK_ACTIVE], i)
+                st[j, X_MARK] = path.price_at(ms0, me0, best_f)
+                od[D_SIDE] = 1.0 if not is_long else -1.0
+                od[D_CLOSE] = 1.0
+                od[D_SIZE] = math.nan
+                od[D_LEVERAGE] = math.nan
+                od[D_STAKE] = math.nan
+                od[D_TAG] = TAG_NONE
+                if best == 2:
+                    od[D_ID] = st[j, X_STOP_ID]
+                    od[D_TYPE] = st[j, X_STOP_TYPE]
+                    od[D_PRICE] = st[j, X_STOP_PRICE]
+                    od[D_ORIGIN] = st[j, X_STOP_ORIGIN]
+                    od[D_CREATED] = st[j, X_STOP_CREATED]
+                    st[j, X_STOP_ID] = 0.0
+                else:
+                    od[D_ID] = st[j, X_TP_ID]
+                    od[D_TYPE] = TYPE_TAKE_PROFIT
+                    od[D_PRICE] = st[j, X_TP_PRICE]
+                    od[D_ORIGIN] = ORIGIN_ROI
+                    od[D_CREATED] = st[j, X_TP_CREATED]
+                    st[j, X_TP_ID] = 0.0
+                price = trade_at if gap else od[D_PRICE]
+                _execute(out, st, acc, ctx, od, price, mkt, i, j)
+            f0 = best_f
+        _trail(st, prm, j, te0)
+    if touched:
+        st[j, X_MARK] = mo
+
+
+@_kernel(_b1(_F2, _i8, _f8, _f8, _f8, _f8))
+def _may_trigger(
+    st: FloatArray, j: int, low: float, high: float, mark_low: float, mark_high: float
+) -> bool:
+    """Whether anything can happen on symbol ``j``'s path this bar (Engine._may_trigger,
+    sharpened): a trailing stop to move, a resting order inside the trade range, or the
+    watched liquidation price inside the mark range. Walking a bar where none holds changes
+    nothing."""
+    is_long = st[j, X_SIZE] > 0
+    if st[j, X_STOP_ID] != 0.0:
+        stop = st[j, X_STOP_PRICE]
+        if st[j, X_STOP_TYPE] == TYPE_TRAILING_STOP or (low <= stop if is_long else high >= stop):
+            return True
+    if st[j, X_TP_ID] != 0.0:
+        target = st[j, X_TP_PRICE]
+        if high >= target if is_long else low <= target:
+            return True
+    watch = st[j, X_WATCH]
+    if math.isnan(watch):
+        return False
+    if st[j, X_WATCH_DIR] < 0:
+        return bool(mark_low <= watch)
+    return bool(mark_high >= watch)
+
+
+@_inlined
+def _adverse_extremes(
+    out: Outputs,
+    st: FloatArray,
+    acc: FloatArray,
+    ctx: Context,
+    mkt: Market,
+    i: int,
+    prices: FloatArray,
+) -> None:
+    """A cross pool spanning symbols is tested with every position at its adverse mark
+    extreme of the bar (long → mark low, short → mark high) and liquidated there if it
+    fails."""
+    sp, _, tiers, _ = ctx
+    if acc[A_STALE] != 0.0:
+        _refresh(st, acc, ctx)
+    if acc[A_CROSS_MULTI] == 0.0:
+        return
+    active = mkt[MK_ACTIVE]
+    _set_marks(st, mkt[MK_MARK_OPEN], active, i)
+    for j in range(st.shape[0]):
+        if active[i, j] and st[j, X_SIZE] != 0.0:
+            if st[j, X_SIZE] > 0:
+                prices[j] = mkt[MK_MARK_LOW][i, j]
+            else:
+                prices[j] = mkt[MK_MARK_HIGH][i, j]
+            st[j, X_MARK] = prices[j]
+    if _pool_triggered(st, sp, acc, -1, False, tiers):
+        _liquidate(out, st, acc, ctx, -1, prices, mkt, i)
+    _fill_nan(prices)
+    _set_marks(st, mkt[MK_MARK_OPEN], active, i)
+
+
+@_inlined
+def _end_of_data(out: Outputs, st: FloatArray, acc: FloatArray, ctx: Context, mkt: Market) -> None:
+    """Cancel what still waits; close each open position at its last close."""
+    sp = ctx[0]
+    m = st.shape[0]
+    nan = math.nan
+    for j in range(m):
+        if st[j, X_EXIT_ID] != 0.0:
+            side = st[j, X_EXIT_SIDE]
+            tag = TAG_EXIT_LONG if side < 0 else TAG_EXIT_SHORT
+            _order_row(
+                out, st[j, X_EXIT_ID], j, side, TYPE_MARKET, st[j, X_EXIT_SIZE], nan, True,
+                ORIGIN_SIGNAL, tag, st[j, X_EXIT_CREATED], STATUS_CANCELLED,
+                REASON_END_OF_DATA, nan, nan, 0.0, 0.0,
+            )  # fmt: skip
+            st[j, X_EXIT_ID] = 0.0
+        if st[j, X_ENTRY_ID] != 0.0:
+            side = st[j, X_ENTRY_SIDE]
+            tag = TAG_ENTER_LONG if side > 0 else TAG_ENTER_SHORT
+            _order_row(
+                out, st[j, X_ENTRY_ID], j, side, TYPE_MARKET, nan, nan, False, ORIGIN_SIGNAL,
+                tag, st[j, X_ENTRY_CREATED], STATUS_CANCELLED, REASON_END_OF_DATA, nan, nan,
+                0.0, 0.0,
+            )  # fmt: skip
+            st[j, X_ENTRY_ID] = 0.0
+        if st[j, X_SIZE] != 0.0:
+            _cancel_resting(out, st, j, 1.0 if st[j, X_SIZE] < 0 else -1.0, REASON_END_OF_DATA)
+    last = mkt[MK_OPEN].shape[0] - 1
+    mark_close = mkt[MK_MARK_CLOSE]
+    _set_marks(st, mark_close, mkt[MK_ACTIVE], last)
+    od = np.empty(N_ORDER)
+    order = np.empty(m, dtype=np.int64)
+    for q in range(_position_order(st, order)):
+        j = order[q]
+        at = int(sp[j, Y_LAST_ACTIVE])
+        st[j, X_MARK] = mark_close[at, j]
+        size = st[j, X_SIZE]
+        od[D_ID] = _new_id(acc)
+        od[D_TYPE] = TYPE_MARKET
+        od[D_SIDE] = -1.0 if size > 0 else 1.0
+        od[D_CLOSE] = 1.0
+        od[D_SIZE] = abs(size)
+        od[D_PRICE] = nan
+        od[D_LEVERAGE] = nan
+        od[D_STAKE] = nan
+        od[D_ORIGIN] = ORIGIN_END_OF_DATA
+        od[D_TAG] = TAG_NONE
+        od[D_CREATED] = acc[A_TIME]
+        _execute(out, st, acc, ctx, od, mkt[MK_CLOSE][at, j], mkt, last, j)
+
+
+# ============================================================================================
+# The run
+# ============================================================================================
+
+_SIGNALS = nt.Tuple((_U2, _F2, _F2))
+_SERIES = nt.Tuple((_F2, _F2, _F2))
+
+
+@_kernel(_F1(_I1, _MARKET, _B1, _SIGNALS, _CTX, _OUT, _SERIES))
+def simulate(
+    timestamps: IntArray,
+    mkt: Market,
+    funding_bar: BoolArray,
+    signals: tuple[ByteArray, FloatArray, FloatArray],
+    ctx: Context,
+    out: Outputs,
+    series: tuple[FloatArray, FloatArray, FloatArray],
+) -> FloatArray:
+    """Run a signal table over the bars (see the module docstring); returns the account
+    scalars at the end.
+
+    ``mkt`` holds the market arrays (``MK_*``, shape (bars, symbols)), ``funding_bar`` whether
+    any symbol has a funding event at each bar, ``signals`` = (bits ``SIG_*``, leverage,
+    stake); ``series`` = (account columns ``S_*``, liquidation prices, notionals) is filled
+    per bar. A bar where nothing happens costs only the checks written out in this loop:
+    the steps are called when they have work (a call that passes arrays costs reference
+    counting).
+    """
+    sp, prm, tiers, roi = ctx
+    floors, _, mmrs, amounts, _, offsets = tiers
+    rows, liq, notional = series
+    bits_at, leverages, stakes = signals
+    low = mkt[MK_LOW]
+    high = mkt[MK_HIGH]
+    mark_open = mkt[MK_MARK_OPEN]
+    mark_low = mkt[MK_MARK_LOW]
+    mark_high = mkt[MK_MARK_HIGH]
+    mark_close = mkt[MK_MARK_CLOSE]
+    carried = mkt[MK_CARRIED]
+    active = mkt[MK_ACTIVE]
+    roi_minutes = roi[0]
+    roi_ratios = roi[1]
+    isolated = prm[P_ISOLATED] != 0.0
+    can_short = prm[P_CAN_SHORT] != 0.0
+    n, m = low.shape
+    st = np.zeros((m, N_STATE))
+    for j in range(m):
+        st[j, X_SETTING] = prm[P_LEVERAGE]
+        st[j, X_MARK] = math.nan
+        st[j, X_WATCH] = math.nan
+        st[j, X_LP] = math.nan
+        st[j, X_T_TIME] = math.nan
+    acc = np.zeros(N_ACCOUNT)
+    acc[A_LAST_PARTIAL] = math.nan
+    acc[A_NEXT_ID] = 1.0
+    acc[A_TIME] = timestamps[0]
+    _post(out, acc, st, K_DEPOSIT, B_EXTERNAL, B_CROSS, prm[P_WALLET], -1)
+    walk = np.zeros(m, dtype=np.bool_)
+    od = np.empty(N_ORDER)
+    prices = np.empty(m)
+    _fill_nan(prices)
+    order = np.empty(m, dtype=np.int64)
+    for i in range(n):
+        acc[A_TIME] = timestamps[i]
+        acc[A_BAR] = i
+        # step 1: funding, then pools the mark opens beyond their liquidation price
+        if acc[A_POSITIONS] > 0:
+            if funding_bar[i]:
+                _funding(out, st, acc, ctx, mkt, i)
+            due = acc[A_STALE] != 0.0 or acc[A_CROSS_MULTI] != 0.0
+            for j in range(m):
+                watch = st[j, X_WATCH]
+                if active[i, j] and not math.isnan(watch):
+                    beyond = mark_open[i, j] <= watch
+                    if st[j, X_WATCH_DIR] > 0:
+                        beyond = mark_open[i, j] >= watch
+                    due |= beyond
+            if due:
+                _open_liquidations(out, st, acc, ctx, mkt, i, prices)
+        # step 2: market orders at the open
+        pending = False
+        for j in range(m):
+            pending |= st[j, X_EXIT_ID] != 0.0 or st[j, X_ENTRY_ID] != 0.0
+        if pending:
+            _fill_market(out, st, acc, ctx, mkt, i)
+        # SignalDriver.before_path: the ROI take-profit for the trade's age at this open
+        resting = False
+        for j in range(m):
+            if roi_minutes.shape[0] > 0 and st[j, X_R_OPEN] != 0.0 and st[j, X_TP_ID] != 0.0:
+                age = (acc[A_TIME] - st[j, X_R_TIME]) / MS_PER_MINUTE
+                ratio = path.roi_ratio(roi_minutes, roi_ratios, age)
+                st[j, X_TP_PRICE] = path.roi_level(
+                    st[j, X_R_ENTRY], st[j, X_SIZE] > 0, ratio, st[j, X_R_LEVERAGE]
+                )
+            resting |= st[j, X_STOP_ID] != 0.0 or st[j, X_TP_ID] != 0.0
+        # step 3: the path
+        if acc[A_POSITIONS] > 0 or resting:
+            if acc[A_STALE] != 0.0:
+                _refresh(st, acc, ctx)
+            # a cross pool spanning symbols: gaps at the opens first, then the pool at the
+            # adverse extremes, then the paths (phase 1); otherwise the paths alone
+            multi = acc[A_CROSS_MULTI] != 0.0
+            for phase in range(0 if multi else 1, 2):
+                for j in range(m):
+                    walk[j] = active[i, j] and _may_trigger(
+                        st, j, low[i, j], high[i, j], mark_low[i, j], mark_high[i, j]
+                    )
+                for j in range(m):
+                    if walk[j]:
+                        _walk_symbol(out, st, acc, ctx, mkt, i, j, phase == 0, od, prices)
+                if phase == 0:
+                    _adverse_extremes(out, st, acc, ctx, mkt, i, prices)
+        # step 4 (SignalDriver.on_close): an exit for the side held, an entry when flat
+        # after it; both wait for the next open
+        for j in range(m):
+            bits = bits_at[i, j]
+            if bits == 0 or not active[i, j]:
+                continue
+            current = st[j, X_SIZE]
+            exiting = (current > 0 and (bits & SIG_EXIT_LONG) != 0) or (
+                current < 0 and (bits & SIG_EXIT_SHORT) != 0
+            )
+            if exiting:
+                st[j, X_EXIT_ID] = _new_id(acc)
+                st[j, X_EXIT_SIDE] = -1.0 if current > 0 else 1.0
+                st[j, X_EXIT_SIZE] = abs(current)
+                st[j, X_EXIT_CREATED] = acc[A_TIME]
+            if current != 0.0 and not exiting:
+                continue
+            long_entry = (bits & SIG_ENTER_LONG) != 0
+            short_entry = (bits & SIG_ENTER_SHORT) != 0 and can_short
+            if long_entry == short_entry:
+                continue
+            leverage = leverages[i, j]
+            st[j, X_ENTRY_ID] = _new_id(acc)
+            st[j, X_ENTRY_SIDE] = 1.0 if long_entry else -1.0
+            st[j, X_ENTRY_LEVERAGE] = prm[P_LEVERAGE] if math.isnan(leverage) else leverage
+            st[j, X_ENTRY_STAKE] = stakes[i, j]
+            st[j, X_ENTRY_CREATED] = acc[A_TIME]
+        if i == n - 1:
+            _end_of_data(out, st, acc, ctx, mkt)
+        # step 4: the series at the (carried) mark closes, in Engine.series' arithmetic; a
+        # cross pool spanning symbols has its liquidation prices read at the close
+        if acc[A_STALE] != 0.0:
+            _refresh(st, acc, ctx)
+        multi = acc[A_CROSS_MULTI] != 0.0
+        if multi:
+            _set_marks(st, mark_close, active, i)
+        cross_upnl = 0.0
+        isolated_value = 0.0
+        mm = 0.0
+        for j in range(m):
+            notional[i, j] = 0.0
+            liq[i, j] = math.nan
+        for q in range(_position_order(st, order)):
+            j = order[q]
+            mark = carried[i, j]
+            qty = st[j, X_SIZE] * sp[j, Y_CONTRACT_SIZE]
+            upnl = qty * (mark - st[j, X_ENTRY])
+            size_notional = abs(qty) * mark
+            notional[i, j] += qty * mark
+            if isolated:
+                isolated_value += st[j, X_MARGIN] + upnl
+            else:
+                cross_upnl += upnl
+                lo = offsets[j]
+                k = lo + formulas.tier_index(floors[lo : offsets[j + 1]], size_notional)
+                mm += size_notional * mmrs[k] - amounts[k]
+            if multi:
+                liq[i, j] = _liquidation_price(
+                    st, sp, acc, j, False, prm[P_MM_AT_ENTRY] != 0.0, tiers
+                )
+            else:
+                liq[i, j] = st[j, X_LP]
+        cross = acc[A_WALLET] + cross_upnl
+        rows[i, S_EQUITY] = cross + isolated_value
+        rows[i, S_CROSS_EQUITY] = cross
+        rows[i, S_MAINTENANCE] = mm
+        rows[i, S_MARGIN_RATIO] = 0.0
+        if mm > 0:
+            rows[i, S_MARGIN_RATIO] = math.inf if cross <= 0 else mm / cross
+        rows[i, S_WALLET] = acc[A_WALLET]
+    return acc

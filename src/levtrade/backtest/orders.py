@@ -1,0 +1,315 @@
+"""Orders and trades of a backtest: types, their life cycle, and the fill-price rule.
+
+An :class:`Order` is created by a strategy (or by the signal rules), waits (``submitted``) and
+ends ``filled``, ``cancelled`` or ``rejected`` with a reason. Market orders fill at the next
+bar's open; the others rest and trigger on the intrabar path (docs/backtest.md, step 3):
+
+* ``limit`` / ``take_profit``: fill at their price (maker), or at the leg's start when the leg
+  opens beyond it (a better price);
+* ``stop`` / ``trailing_stop``: market orders once the price reaches them, filled at the
+  price (or the gapped leg start) with adverse slippage (taker).
+
+A :class:`Trade` is one position from open to flat, per symbol and leg.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from levtrade.backtest import path
+from levtrade.errors import StrategyError
+
+
+class OrderType(StrEnum):
+    MARKET = "market"
+    LIMIT = "limit"
+    STOP = "stop"
+    TAKE_PROFIT = "take_profit"
+    TRAILING_STOP = "trailing_stop"
+
+
+_ALIASES = {
+    "market": OrderType.MARKET,
+    "limit": OrderType.LIMIT,
+    "stop": OrderType.STOP,
+    "stop_market": OrderType.STOP,
+    "stoploss": OrderType.STOP,
+    "take_profit": OrderType.TAKE_PROFIT,
+    "takeprofit": OrderType.TAKE_PROFIT,
+    "trailing_stop": OrderType.TRAILING_STOP,
+    "stoptrail": OrderType.TRAILING_STOP,
+    "stop_trail": OrderType.TRAILING_STOP,
+}
+
+
+def parse_order_type(value: OrderType | str) -> OrderType:
+    """An order type from its name (backtrader's ``Market``/``Limit``/``Stop``/``StopTrail``
+    are accepted)."""
+    if isinstance(value, OrderType):
+        return value
+    key = str(value).strip().lower() if isinstance(value, str) else ""
+    if key not in _ALIASES:
+        choices = ", ".join(t.value for t in OrderType)
+        raise StrategyError(f"exectype: must be one of {choices}, got {value!r}")
+    return _ALIASES[key]
+
+
+class OrderStatus(StrEnum):
+    SUBMITTED = "submitted"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+
+
+class Reason(StrEnum):
+    """Why an order was rejected or cancelled (the ``reason`` column of the orders table)."""
+
+    INSUFFICIENT_MARGIN = "insufficient_margin"
+    LEVERAGE = "leverage_above_tier"
+    REDUCE_ONLY = "reduce_only"
+    MIN_NOTIONAL = "min_notional"
+    SIZE = "size_below_lot"
+    MAX_OPEN_TRADES = "max_open_trades"
+    BANKRUPT = "past_bankruptcy"
+    NO_POSITION = "no_position"
+    OCO = "oco"
+    CANCELLED_BY_STRATEGY = "cancelled"
+    POSITION_CLOSED = "position_closed"
+    LIQUIDATION = "liquidation"
+    END_OF_DATA = "end_of_data"
+    REJECTED = "rejected"
+
+
+STOP_TYPES = frozenset({OrderType.STOP, OrderType.TRAILING_STOP})
+MAKER_TYPES = frozenset({OrderType.LIMIT, OrderType.TAKE_PROFIT})
+
+
+@dataclass(eq=False, slots=True)
+class Order:
+    """One order. ``size`` is in contracts (> 0; NaN for an order sized at its fill: a whole
+    position close or a stake-sized entry); ``price`` is the limit/trigger level (NaN for a
+    market order)."""
+
+    id: int
+    symbol: str
+    side: str
+    """``"buy"`` or ``"sell"``."""
+    type: OrderType
+    size: float
+    price: float
+    created_time: int
+    created_bar: int
+    leg: str | None = None
+    reduce_only: bool = False
+    close_position: bool = False
+    """Fill the whole position of the leg, whatever its size at the fill."""
+    leverage: float | None = None
+    stake: float | None = None
+    """Margin for an order sized at its fill (signal entries, ``size=None``)."""
+    trail_ratio: float = 0.0
+    trail_amount: float = 0.0
+    managed: bool = False
+    """Its level belongs to the signal rules (stop-loss, trailing stop, ROI): not rounded to
+    the tick, NaN while no level applies, and moved by the driver."""
+    origin: str = "order"
+    """What the order is for; the exit reason of a trade it closes (``signal``, ``stop_loss``,
+    ``take_profit``, ``roi``, ``trailing_stop``, ``order``)."""
+    tag: str | None = None
+    parent: Order | None = None
+    """Bracket entry this order waits for (inactive until it fills)."""
+    children: list[Order] = field(default_factory=list)
+    oco: list[Order] = field(default_factory=list)
+    """Orders cancelled when this one fills (bracket stop and target)."""
+    active: bool = True
+    status: OrderStatus = OrderStatus.SUBMITTED
+    reason: str = ""
+    message: str = ""
+    fill_time: int | None = None
+    fill_bar: int | None = None
+    fill_price: float = math.nan
+    filled_size: float = 0.0
+    """Signed contracts filled (buy > 0)."""
+    fee: float = 0.0
+
+    @property
+    def is_buy(self) -> bool:
+        return self.side == "buy"
+
+    @property
+    def alive(self) -> bool:
+        return self.status is OrderStatus.SUBMITTED
+
+    @property
+    def is_stop(self) -> bool:
+        return self.type in STOP_TYPES
+
+    @property
+    def direction(self) -> int:
+        """Path trigger direction (see :mod:`levtrade.backtest.path`)."""
+        if self.type in STOP_TYPES:
+            return path.stop_direction(self.is_buy)
+        return path.limit_direction(self.is_buy)
+
+    @property
+    def liquidity(self) -> str:
+        """Fee side: maker for limit and take-profit fills, taker otherwise."""
+        return "maker" if self.type in MAKER_TYPES else "taker"
+
+    @property
+    def slips(self) -> bool:
+        """Whether the fill takes adverse slippage: market and stop-type orders."""
+        return self.type not in MAKER_TYPES
+
+    def __repr__(self) -> str:
+        level = "" if math.isnan(self.price) else f" @ {self.price:g}"
+        size = "close" if self.close_position else f"{self.size:g}"
+        return (
+            f"Order(#{self.id} {self.side} {size} {self.symbol} {self.type}{level} "
+            f"{self.status}{' ' + self.reason if self.reason else ''})"
+        )
+
+
+ORDER_COLUMNS = (
+    "id",
+    "symbol",
+    "leg",
+    "side",
+    "type",
+    "size",
+    "price",
+    "reduce_only",
+    "origin",
+    "tag",
+    "parent",
+    "created_time",
+    "status",
+    "reason",
+    "message",
+    "fill_time",
+    "fill_price",
+    "filled_size",
+    "fee",
+)
+
+
+def order_row(order: Order) -> tuple[object, ...]:
+    """The order as a row of the orders table (columns :data:`ORDER_COLUMNS`)."""
+    return (
+        order.id,
+        order.symbol,
+        order.leg,
+        order.side,
+        str(order.type),
+        order.size,
+        order.price,
+        order.reduce_only,
+        order.origin,
+        order.tag,
+        None if order.parent is None else order.parent.id,
+        order.created_time,
+        str(order.status),
+        order.reason,
+        order.message,
+        order.fill_time,
+        order.fill_price,
+        order.filled_size,
+        order.fee,
+    )
+
+
+@dataclass(eq=False, slots=True)
+class Trade:
+    """A position from open to flat (one symbol and leg). Money figures are in the settle
+    currency; ``pnl`` = realized PnL − fees + funding (+ a liquidation's outcome)."""
+
+    symbol: str
+    leg: str
+    side: str
+    entry_time: int
+    entry_bar: int
+    leverage: float
+    margin_mode: str
+    size: float = 0.0
+    """Contracts opened over the trade's life (= closed, when it is over)."""
+    entry_value: float = 0.0
+    """Σ contracts × price of the opening fills (entry price = entry_value / size)."""
+    closed: float = 0.0
+    exit_value: float = 0.0
+    realized: float = 0.0
+    fees: float = 0.0
+    funding: float = 0.0
+    exit_time: int | None = None
+    exit_reason: str = ""
+    open: bool = True
+
+    @property
+    def entry_price(self) -> float:
+        return self.entry_value / self.size if self.size else math.nan
+
+    @property
+    def exit_price(self) -> float:
+        return self.exit_value / self.closed if self.closed else math.nan
+
+    @property
+    def pnl(self) -> float:
+        return self.realized - self.fees + self.funding
+
+    @property
+    def is_long(self) -> bool:
+        return self.side == "long"
+
+
+TRADE_COLUMNS = (
+    "symbol",
+    "leg",
+    "side",
+    "entry_time",
+    "exit_time",
+    "entry_price",
+    "exit_price",
+    "size",
+    "leverage",
+    "margin_mode",
+    "pnl",
+    "fees",
+    "funding",
+    "exit_reason",
+)
+
+
+def trade_row(trade: Trade) -> tuple[object, ...]:
+    """The trade as a row of the trades table (columns :data:`TRADE_COLUMNS`)."""
+    return (
+        trade.symbol,
+        trade.leg,
+        trade.side,
+        trade.entry_time,
+        trade.exit_time,
+        trade.entry_price,
+        trade.exit_price,
+        trade.size,
+        trade.leverage,
+        trade.margin_mode,
+        trade.pnl,
+        trade.fees,
+        trade.funding,
+        trade.exit_reason,
+    )
+
+
+def decision(order: Order) -> tuple[object, ...]:
+    """What an order says at submission (bar, symbol, side, type, size, level, flags)."""
+    return (
+        order.created_bar,
+        order.symbol,
+        order.side,
+        str(order.type),
+        None if math.isnan(order.size) else round(order.size, 12),
+        None if math.isnan(order.price) else round(order.price, 9),
+        order.reduce_only,
+        order.close_position,
+        order.leverage,
+        order.tag,
+    )

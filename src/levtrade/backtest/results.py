@@ -1,0 +1,151 @@
+"""BacktestResult: what a run returns, the same for both engines (docs/backtest.md, "Results").
+
+Both engines hand their tables to :func:`build_result`, which fixes the column order and
+dtypes, computes the metrics and runs the analyzers, so a result from the compiled kernel and
+one from the event-driven engine compare column by column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+import pandas as pd
+
+from levtrade.backtest.config import BacktestConfig
+from levtrade.backtest.orders import ORDER_COLUMNS, TRADE_COLUMNS
+from levtrade.errors import BacktestError
+from levtrade.margin import Account
+from levtrade.margin.ledger import Ledger
+from levtrade.report.metrics import compute_metrics
+
+SERIES_COLUMNS = ("time", "equity", "cross_equity", "maintenance_margin", "margin_ratio", "wallet")
+"""Leading columns of ``series``; then ``liq:<symbol>`` and ``notional:<symbol>`` per symbol
+(``liq:<symbol>:LONG``/``:SHORT`` in hedge mode)."""
+LEDGER_COLUMNS = ("time", "kind", "symbol", "debit", "credit", "amount", "currency")
+"""``debit`` is the book the amount moved into, ``credit`` the book it came from."""
+
+
+@runtime_checkable
+class Analyzer(Protocol):
+    """Anything with a ``name`` and ``analyze(result)``; run on the finished result."""
+
+    name: str
+
+    def analyze(self, result: BacktestResult) -> pd.DataFrame | Mapping[str, Any]: ...
+
+
+@dataclass(eq=False)
+class BacktestResult:
+    """Tables of one run (see the module docstring); ``account`` is the event engine's final
+    margin account (None for the compiled kernel)."""
+
+    trades: pd.DataFrame
+    orders: pd.DataFrame
+    ledger: pd.DataFrame
+    series: pd.DataFrame
+    metrics: pd.Series
+    config: BacktestConfig
+    metadata: dict[str, Any] = field(default_factory=dict)
+    analyzers: dict[str, pd.DataFrame | Mapping[str, Any]] = field(default_factory=dict)
+    account: Account | None = None
+
+    @property
+    def equity(self) -> pd.Series:
+        return self.series["equity"]
+
+    def summary(self) -> dict[str, Any]:
+        """Metrics and run facts as plain JSON-friendly values."""
+        values = {k: _plain(v) for k, v in self.metrics.items()}
+        return {**{k: _plain(v) for k, v in self.metadata.items()}, "metrics": values}
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, tuple | list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def ledger_frame(ledger: Ledger) -> pd.DataFrame:
+    """The account ledger with ``debit``/``credit`` columns (:data:`LEDGER_COLUMNS`)."""
+    frame = ledger.to_frame().rename(columns={"destination": "debit", "source": "credit"})
+    return frame[list(LEDGER_COLUMNS)]
+
+
+def trades_frame(rows: Iterable[Sequence[object]]) -> pd.DataFrame:
+    """Trades table from rows in :data:`TRADE_COLUMNS` order."""
+    frame = pd.DataFrame(list(rows), columns=list(TRADE_COLUMNS))
+    for name in ("entry_time", "exit_time"):
+        frame[name] = frame[name].astype(np.int64)
+    for name in ("entry_price", "exit_price", "size", "leverage", "pnl", "fees", "funding"):
+        frame[name] = frame[name].astype(np.float64)
+    return frame
+
+
+def orders_frame(rows: Iterable[Sequence[object]]) -> pd.DataFrame:
+    """Orders table from rows in :data:`ORDER_COLUMNS` order."""
+    frame = pd.DataFrame(list(rows), columns=list(ORDER_COLUMNS))
+    for name in ("size", "price", "fill_price", "filled_size", "fee"):
+        frame[name] = frame[name].astype(np.float64)
+    frame["created_time"] = frame["created_time"].astype(np.int64)
+    frame["fill_time"] = frame["fill_time"].astype("Int64")
+    frame["parent"] = frame["parent"].astype("Int64")
+    return frame
+
+
+def series_frame(times: np.ndarray, columns: Mapping[str, np.ndarray]) -> pd.DataFrame:
+    """Per-bar series with a UTC DatetimeIndex; ``columns`` must hold :data:`SERIES_COLUMNS`
+    after ``time``, then the per-symbol columns."""
+    missing = [c for c in SERIES_COLUMNS[1:] if c not in columns]
+    if missing:
+        raise BacktestError(f"series: missing column(s) {', '.join(missing)}")
+    data = {"time": np.asarray(times, dtype=np.int64), **columns}
+    index = pd.DatetimeIndex(pd.to_datetime(data["time"], unit="ms", utc=True), name="date")
+    return pd.DataFrame(data, index=index)
+
+
+def build_result(
+    *,
+    trades: pd.DataFrame,
+    orders: pd.DataFrame,
+    ledger: pd.DataFrame,
+    series: pd.DataFrame,
+    config: BacktestConfig,
+    timeframe_ms: int,
+    metadata: Mapping[str, Any] | None = None,
+    analyzers: Iterable[Analyzer] = (),
+    account: Account | None = None,
+) -> BacktestResult:
+    """Assemble a result: metrics from the tables, then each analyzer on the result."""
+    metrics = compute_metrics(
+        series, trades, ledger, initial=config.wallet, timeframe_ms=timeframe_ms
+    )
+    result = BacktestResult(
+        trades=trades,
+        orders=orders,
+        ledger=ledger,
+        series=series,
+        metrics=metrics,
+        config=config,
+        metadata=dict(metadata or {}),
+        account=account,
+    )
+    run_analyzers(result, analyzers)
+    return result
+
+
+def run_analyzers(result: BacktestResult, analyzers: Iterable[Analyzer]) -> None:
+    """Call each analyzer on the finished result and keep its output under its name."""
+    for analyzer in analyzers:
+        name = getattr(analyzer, "name", None)
+        if not isinstance(name, str) or not callable(getattr(analyzer, "analyze", None)):
+            raise BacktestError(
+                f"analyzers: {analyzer!r} needs a str `name` and an `analyze(result)` method"
+            )
+        if name in result.analyzers:
+            raise BacktestError(f"analyzers: two analyzers are named {name!r}")
+        result.analyzers[name] = analyzer.analyze(result)

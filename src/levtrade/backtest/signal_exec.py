@@ -1,0 +1,212 @@
+"""Signal strategies in the event engine: the reference for the compiled kernel.
+
+:class:`SignalDriver` executes a :class:`~levtrade.strategy.signals.Signals` table with the
+rules of docs/backtest.md, "Signal strategies": at bar *i*'s close it reads the signals and
+queues market orders for bar *i+1*'s open (exits before entries); an entry that fills gets its
+rule orders — the stop-loss (trailing when ``trailing_stop``), the ROI take-profit — which the
+engine walks on the path like any resting order while this driver moves their levels.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from levtrade.backtest import path
+from levtrade.backtest.orders import Order, OrderStatus, OrderType, Trade
+from levtrade.errors import ConfigError
+from levtrade.margin.formulas import buffered_liquidation_price
+from levtrade.strategy.signals import SignalRules, Signals, SymbolSignals
+
+if TYPE_CHECKING:
+    from levtrade.backtest.engine import Engine
+
+MS_PER_MINUTE = 60_000.0
+
+
+@dataclass(slots=True)
+class _RuleOrders:
+    """The open trade of a symbol and the exits its rules placed."""
+
+    is_long: bool
+    entry: float
+    leverage: float
+    entry_time: int
+    stop: Order | None
+    initial_stop: float
+    roi: Order | None
+
+
+class SignalDriver:
+    """Executes a signal table (module docstring)."""
+
+    def __init__(self, signals: Signals) -> None:
+        if not isinstance(signals, Signals):
+            raise ConfigError(f"signals: expected a Signals table, got {type(signals).__name__}")
+        self.signals = signals
+        self.rules: SignalRules = signals.rules
+        keys = sorted(self.rules.minimal_roi)
+        self.roi_minutes = np.array([float(k) for k in keys], dtype=np.float64)
+        self.roi_ratios = np.array([self.rules.minimal_roi[k] for k in keys], dtype=np.float64)
+        self.open: dict[int, _RuleOrders] = {}
+
+    def start(self, engine: Engine) -> None:
+        self.engine = engine
+        if engine.hedge:
+            raise ConfigError(
+                "position_mode: signal strategies hold one position per symbol; use 'one_way', "
+                "got 'hedge'"
+            )
+        unknown = sorted(set(self.signals.by_symbol) - set(engine.symbols))
+        if unknown:
+            raise ConfigError(
+                f"signals: symbol(s) {', '.join(unknown)} are not in the market data "
+                f"({', '.join(engine.symbols)})"
+            )
+        self.columns: list[SymbolSignals | None] = []
+        for symbol in engine.symbols:
+            table = self.signals.by_symbol.get(symbol)
+            if table is not None and table.bars != engine.n:
+                raise ConfigError(
+                    f"signals[{symbol!r}]: {table.bars} bars, the market data has {engine.n}"
+                )
+            self.columns.append(table)
+
+    # -- decisions at the close -----------------------------------------------------------------
+    def on_close(self, i: int) -> None:
+        engine = self.engine
+        rules = self.rules
+        for j, table in enumerate(self.columns):
+            if table is None or not engine.run_data.active[i, j]:
+                continue
+            current = engine.sizes[j].get("BOTH", 0.0)
+            exiting = (current > 0 and table.exit_long[i]) or (current < 0 and table.exit_short[i])
+            symbol = engine.symbols[j]
+            if exiting:
+                engine.submit(
+                    engine.make_order(
+                        symbol,
+                        "sell" if current > 0 else "buy",
+                        OrderType.MARKET,
+                        abs(current),
+                        math.nan,
+                        reduce_only=True,
+                        close_position=True,
+                        origin="signal",
+                        tag="exit_long" if current > 0 else "exit_short",
+                    )
+                )
+            if current != 0.0 and not exiting:
+                continue
+            long_entry = bool(table.enter_long[i])
+            short_entry = bool(table.enter_short[i]) and rules.can_short
+            if long_entry == short_entry:
+                continue
+            leverage = float(table.leverage[i])
+            stake = float(table.stake[i])
+            engine.submit(
+                engine.make_order(
+                    symbol,
+                    "buy" if long_entry else "sell",
+                    OrderType.MARKET,
+                    math.nan,
+                    math.nan,
+                    leverage=engine.config.leverage if math.isnan(leverage) else leverage,
+                    stake=None if math.isnan(stake) else stake,
+                    origin="signal",
+                    tag="enter_long" if long_entry else "enter_short",
+                )
+            )
+
+    # -- the rule orders -----------------------------------------------------------------------
+    def on_order(self, order: Order) -> None:
+        if order.status is not OrderStatus.FILLED or order.tag not in ("enter_long", "enter_short"):
+            return
+        engine = self.engine
+        rules = self.rules
+        j = engine.symbols.index(order.symbol)
+        position = engine.account.position((order.symbol, "BOTH"))
+        is_long = position.size > 0
+        entry = position.entry_price
+        leverage = position.leverage
+        stop = math.nan
+        if rules.stoploss is not None:
+            stop = path.stoploss_level(entry, is_long, rules.stoploss, leverage)
+        buffer = engine.config.liquidation_buffer
+        if buffer > 0:
+            liquidation = engine.liquidation_price(j, "BOTH")
+            if liquidation is not None:
+                floor = buffered_liquidation_price(liquidation, entry, buffer)
+                if math.isnan(stop) or (floor > stop if is_long else floor < stop):
+                    stop = floor
+        exit_side = "sell" if is_long else "buy"
+        stop_order = None
+        if not math.isnan(stop) or rules.trailing_stop:
+            kind = OrderType.TRAILING_STOP if rules.trailing_stop else OrderType.STOP
+            stop_order = self._exit(order.symbol, exit_side, kind, stop, "stop_loss")
+        roi_order = None
+        if len(self.roi_minutes):
+            ratio = path.roi_ratio(self.roi_minutes, self.roi_ratios, 0.0)
+            level = path.roi_level(entry, is_long, ratio, leverage)
+            roi_order = self._exit(order.symbol, exit_side, OrderType.TAKE_PROFIT, level, "roi")
+        self.open[j] = _RuleOrders(is_long, entry, leverage, engine.t, stop_order, stop, roi_order)
+
+    def _exit(self, symbol: str, side: str, kind: OrderType, level: float, origin: str) -> Order:
+        engine = self.engine
+        return engine.submit(
+            engine.make_order(
+                symbol,
+                side,
+                kind,
+                math.nan,
+                level,
+                reduce_only=True,
+                close_position=True,
+                managed=True,
+                origin=origin,
+            )
+        )
+
+    def on_trade(self, trade: Trade) -> None:
+        if not trade.open:
+            self.open.pop(self.engine.symbols.index(trade.symbol), None)
+
+    def before_path(self, i: int) -> None:
+        """Set each ROI take-profit to the ratio in force for the trade's age at this open."""
+        if not self.open or not len(self.roi_minutes):
+            return
+        t = self.engine.t
+        for state in self.open.values():
+            if state.roi is None or not state.roi.alive:
+                continue
+            age = (t - state.entry_time) / MS_PER_MINUTE
+            ratio = path.roi_ratio(self.roi_minutes, self.roi_ratios, age)
+            state.roi.price = path.roi_level(state.entry, state.is_long, ratio, state.leverage)
+
+    def trail(self, order: Order, price: float) -> None:
+        """FreqTrade's trailing stop at a path point (ratios of the stake, / leverage)."""
+        state = self.open.get(self.engine.symbols.index(order.symbol))
+        if state is None:
+            return
+        rules = self.rules
+        profit = path.profit_ratio(state.entry, price, state.is_long, state.leverage)
+        ratio = path.trailing_ratio(
+            profit,
+            math.nan if rules.stoploss is None else rules.stoploss,
+            math.nan if rules.trailing_stop_positive is None else rules.trailing_stop_positive,
+            rules.trailing_stop_positive_offset,
+            rules.trailing_only_offset_is_reached,
+        )
+        if math.isnan(ratio):
+            return
+        moved = path.trail_stop(order.price, price, state.is_long, ratio / state.leverage, 0.0)
+        if moved != order.price:
+            order.price = moved
+            if moved != state.initial_stop:
+                order.origin = "trailing_stop"
+
+    def finish(self) -> None:
+        return None

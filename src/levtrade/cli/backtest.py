@@ -1,0 +1,279 @@
+"""``levtrade backtest``: run a strategy from a configuration, print the summary, write the HTML
+report and the exported results.
+
+With no arguments it runs the demo: the synthetic demo data and the starter strategy
+(:mod:`levtrade.templates.strategy`), writing ``levtrade-report.html`` and ``levtrade-results/``
+in the current directory. Errors are one line on stderr (a strategy's own exception adds the
+strategy's part of the traceback) and exit code 1; no output file is written unless the whole
+run succeeded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import traceback
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from levtrade.errors import LevtradeError
+from levtrade.report.export import (
+    StagedResults,
+    bundle_from_result,
+    check_output_file,
+    check_results_dir,
+    stage_text,
+    to_json_value,
+)
+from levtrade.report.html import render_report
+from levtrade.report.summary import render_summary
+from levtrade.runconfig import (
+    DEFAULT_REPORT,
+    DEFAULT_RESULTS,
+    RunConfig,
+    StrategyFailure,
+    execute,
+    load_run_config,
+    prepare_run,
+)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", "-c", help="Run configuration (.toml or .json; FreqTrade keys accepted)."
+    ),
+]
+StrategyOption = Annotated[
+    str | None,
+    typer.Option(
+        "--strategy", "-s", help="Strategy as path.py:ClassName (overrides the config's)."
+    ),
+]
+SignalsOption = Annotated[
+    Path | None,
+    typer.Option("--signals", help="A signal table (.parquet, .feather or .csv) to execute."),
+]
+TimerangeOption = Annotated[
+    str | None,
+    typer.Option("--timerange", help="FreqTrade timerange START-STOP, e.g. 20250101-20251231."),
+]
+PairsOption = Annotated[
+    list[str] | None,
+    typer.Option("--pairs", "-p", help="Pairs such as BTC/USDT:USDT (repeat or comma-separate)."),
+]
+TimeframeOption = Annotated[
+    str | None, typer.Option("--timeframe", "-i", help="Candle timeframe such as 1h.")
+]
+DatadirOption = Annotated[
+    Path | None, typer.Option("--datadir", help="Data directory (overrides the config's).")
+]
+EngineOption = Annotated[
+    str | None, typer.Option("--engine", help="event, compiled or auto (default: event).")
+]
+ReportOption = Annotated[
+    Path | None,
+    typer.Option("--report", help=f"HTML report path (default: config's, else {DEFAULT_REPORT})."),
+]
+ResultsOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--export",
+        "--results",
+        help=f"Results directory for the exports (default: config's, else {DEFAULT_RESULTS}).",
+    ),
+]
+NoReportFlag = Annotated[bool, typer.Option("--no-report", help="Do not write the HTML report.")]
+NoExportFlag = Annotated[bool, typer.Option("--no-export", help="Do not write the exports.")]
+JsonFlag = Annotated[
+    bool, typer.Option("--json", help="Print the summary as one JSON document on stdout.")
+]
+
+
+class RichProgress:
+    """Progress on stderr: one line per phase, a bar over the bars of the simulation."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description:<28}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+            disable=not enabled,
+        )
+        self.task: TaskID | None = None
+
+    def __enter__(self) -> RichProgress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._finish()
+        self.progress.__exit__(None, None, None)
+
+    def _finish(self) -> None:
+        if self.task is not None:
+            task = self.progress.tasks[-1]
+            self.progress.update(self.task, completed=task.total or 1, total=task.total or 1)
+
+    def phase(self, name: str, total: int | None = None) -> None:
+        self._finish()
+        self.task = self.progress.add_task(name, total=total)
+
+    def advance(self, done: int) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, completed=done)
+
+
+def _fail(message: str, details: str = "") -> typer.Exit:
+    typer.echo(f"error: {' '.join(message.split())}", err=True)
+    if details:
+        typer.echo(details, err=True)
+    return typer.Exit(1)
+
+
+def _pairs(values: list[str] | None) -> list[str] | None:
+    if not values:
+        return None
+    pairs = [p.strip() for value in values for p in value.split(",") if p.strip()]
+    return pairs or None
+
+
+def _display(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def _outputs(
+    config: RunConfig,
+    report: Path | None,
+    results: Path | None,
+    no_report: bool,
+    no_export: bool,
+) -> tuple[Path | None, Path | None]:
+    report_path: Path | None = None
+    if not no_report:
+        if report is not None:
+            report_path = report.expanduser()
+        elif config.report is not None:
+            report_path = config.path(config.report)
+        else:
+            report_path = Path(DEFAULT_REPORT)
+        check_output_file(report_path, "report")
+    results_path: Path | None = None
+    if not no_export:
+        if results is not None:
+            results_path = results.expanduser()
+        elif config.results_dir is not None:
+            results_path = config.path(config.results_dir)
+        else:
+            results_path = Path(DEFAULT_RESULTS)
+        check_results_dir(results_path)
+    inside = (
+        report_path is not None
+        and results_path is not None
+        and report_path.resolve().parent == results_path.resolve()
+    )
+    if inside:
+        raise LevtradeError(
+            f"report: {report_path} would be inside the results directory {results_path}, "
+            "which is replaced whole; write the report elsewhere"
+        )
+    return report_path, results_path
+
+
+def backtest(
+    config: ConfigOption = None,
+    strategy: StrategyOption = None,
+    signals: SignalsOption = None,
+    timerange: TimerangeOption = None,
+    pairs: PairsOption = None,
+    timeframe: TimeframeOption = None,
+    datadir: DatadirOption = None,
+    engine: EngineOption = None,
+    report: ReportOption = None,
+    results: ResultsOption = None,
+    no_report: NoReportFlag = False,
+    no_export: NoExportFlag = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Backtest a strategy; without arguments, run the demo (synthetic data, starter strategy)."""
+    demo = config is None and strategy is None and signals is None
+    staged: StagedResults | None = None
+    page_file: Path | None = None
+    try:
+        run_config = load_run_config(config) if config is not None else RunConfig.demo()
+        run_config = run_config.with_overrides(
+            timerange=timerange,
+            pairs=_pairs(pairs),
+            timeframe=timeframe,
+            datadir=None if datadir is None else str(datadir.expanduser().resolve()),
+            engine=engine,
+        )
+        report_path, results_path = _outputs(run_config, report, results, no_report, no_export)
+        stderr = Console(stderr=True)
+        if demo and not as_json:
+            stderr.print(
+                "No --config given: running the demo (synthetic data, starter strategy). "
+                "Start your own with [bold]levtrade init DIR[/bold].",
+                style="dim",
+            )
+        with RichProgress(enabled=stderr.is_terminal) as progress:
+            plan = prepare_run(run_config, strategy=strategy, signals=signals, progress=progress)
+            outcome = execute(plan, progress=progress)
+            progress.phase("writing report and exports")
+            bundle = bundle_from_result(outcome.result, outcome.data, outcome.info())
+            bundle.summary["outputs"] = {
+                "report": None if report_path is None else _display(report_path),
+                "results": None if results_path is None else _display(results_path),
+            }
+            page = render_report(bundle) if report_path is not None else None
+            if results_path is not None:
+                staged = StagedResults(bundle, results_path)
+            if page is not None and report_path is not None:
+                page_file = stage_text(report_path, page)
+            if staged is not None:
+                staged.commit()
+                staged = None
+            if page_file is not None and report_path is not None:
+                os.replace(page_file, report_path)
+                page_file = None
+    except StrategyFailure as exc:
+        raise _fail(exc.message, exc.details) from None
+    except LevtradeError as exc:
+        raise _fail(str(exc)) from None
+    except OSError as exc:
+        raise _fail(f"cannot write output: {exc}") from None
+    except KeyboardInterrupt:
+        raise _fail("interrupted; no output written") from None
+    except Exception as exc:
+        raise _fail(
+            f"internal error ({type(exc).__name__}: {exc}); this is a levtrade bug",
+            traceback.format_exc().rstrip(),
+        ) from None
+    finally:
+        if staged is not None:
+            staged.discard()
+        if page_file is not None:
+            page_file.unlink(missing_ok=True)
+    summary: dict[str, Any] = bundle.summary
+    if as_json:
+        typer.echo(json.dumps(to_json_value(summary), indent=2, allow_nan=False))
+        return
+    render_summary(summary, Console())

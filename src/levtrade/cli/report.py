@@ -1,0 +1,48 @@
+"""``levtrade report RESULTS_DIR``: regenerate the HTML report from a saved results directory.
+
+The directory is what ``levtrade backtest`` exports (``summary.json``, ``trades``, ``series``,
+``prices``, ...; :mod:`levtrade.report.export`). The report goes to ``RESULTS_DIR/report.html``
+unless ``--output`` names another file. Errors are one line on stderr and exit code 1.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from levtrade.errors import LevtradeError
+from levtrade.report.export import check_output_file, load_results
+from levtrade.report.html import write_report
+
+ResultsArgument = Annotated[
+    Path, typer.Argument(help="Results directory written by levtrade backtest.", show_default=False)
+]
+OutputOption = Annotated[
+    Path | None,
+    typer.Option("--output", "-o", help="Report file (default: RESULTS_DIR/report.html)."),
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print {\"report\": path} as JSON.")]
+
+
+def report(
+    results: ResultsArgument, output: OutputOption = None, as_json: JsonFlag = False
+) -> None:
+    """Regenerate the HTML report (Plotly charts, one self-contained file) from saved results."""
+    target = output.expanduser() if output is not None else results / "report.html"
+    try:
+        bundle = load_results(results)
+        check_output_file(target, "output")
+        write_report(bundle, target)
+    except LevtradeError as exc:
+        typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
+        raise typer.Exit(1) from None
+    except OSError as exc:
+        typer.echo(f"error: cannot write {target}: {exc.strerror or exc}", err=True)
+        raise typer.Exit(1) from None
+    if as_json:
+        typer.echo(json.dumps({"report": str(target)}))
+    else:
+        typer.echo(f"Report: {target}")

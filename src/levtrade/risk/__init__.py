@@ -1,0 +1,120 @@
+"""The risk toolkit on the margin engine: sizing, leverage rules, dynamic leverage, margin
+monitors and backtest analyzers, the emergency protocol and stress tests (docs/risk.md).
+
+Everything reads its margin figures from :class:`levtrade.margin.Account` and the formulas;
+nothing here computes margin on its own. The same objects serve a signal strategy (array
+helpers), an event-driven strategy, the backtester (analyzers) and a live broker (monitors,
+rules and the emergency protocol on a live account).
+"""
+
+from __future__ import annotations
+
+from levtrade.risk.emergency import (
+    CloseAll,
+    DrawdownAbove,
+    EmergencyEvent,
+    EmergencyProtocol,
+    LiquidationWithin,
+    MarginLevelBelow,
+    ReduceBy,
+    ReduceOrder,
+    RiskContext,
+    VolatilityAbove,
+)
+from levtrade.risk.leverage import (
+    DynamicLeverage,
+    LeverageScales,
+    adx,
+    atr,
+    drawdown,
+    realized_volatility,
+)
+from levtrade.risk.monitors import (
+    DistanceToLiquidation,
+    EffectiveLeverage,
+    FundingPaid,
+    LiquidationCount,
+    MarginCall,
+    MarginCalls,
+    MarginHistory,
+    MarginMonitor,
+    MarginSnapshot,
+    MinimumMarginLevel,
+    PositionRisk,
+    TimeBelowThresholds,
+    account_margin_level,
+    distance_to_liquidation,
+    effective_leverage,
+    log_alert,
+    margin_analyzers,
+    margin_level,
+    margin_snapshot,
+)
+from levtrade.risk.rules import Decision, OrderIntent, RiskRules
+from levtrade.risk.sizing import (
+    PositionSize,
+    affordable_size,
+    kelly_cap,
+    kelly_fraction,
+    loss_per_contract,
+    max_size_for_leverage,
+    risk_position_size,
+    stake_for_risk,
+    volatility_target_size,
+    win_rate_and_payoff,
+)
+from levtrade.risk.stress import PriceHistory, StressTest, stress_report
+
+__all__ = [
+    "CloseAll",
+    "Decision",
+    "DistanceToLiquidation",
+    "DrawdownAbove",
+    "DynamicLeverage",
+    "EffectiveLeverage",
+    "EmergencyEvent",
+    "EmergencyProtocol",
+    "FundingPaid",
+    "LeverageScales",
+    "LiquidationCount",
+    "LiquidationWithin",
+    "MarginCall",
+    "MarginCalls",
+    "MarginHistory",
+    "MarginLevelBelow",
+    "MarginMonitor",
+    "MarginSnapshot",
+    "MinimumMarginLevel",
+    "OrderIntent",
+    "PositionRisk",
+    "PositionSize",
+    "PriceHistory",
+    "ReduceBy",
+    "ReduceOrder",
+    "RiskContext",
+    "RiskRules",
+    "StressTest",
+    "TimeBelowThresholds",
+    "VolatilityAbove",
+    "account_margin_level",
+    "adx",
+    "affordable_size",
+    "atr",
+    "distance_to_liquidation",
+    "drawdown",
+    "effective_leverage",
+    "kelly_cap",
+    "kelly_fraction",
+    "log_alert",
+    "loss_per_contract",
+    "margin_analyzers",
+    "margin_level",
+    "margin_snapshot",
+    "max_size_for_leverage",
+    "realized_volatility",
+    "risk_position_size",
+    "stake_for_risk",
+    "stress_report",
+    "volatility_target_size",
+    "win_rate_and_payoff",
+]

@@ -1,0 +1,580 @@
+"""Event-driven strategies (backtrader / Cracktrader style) over the margin account.
+
+Subclass :class:`Strategy`, declare ``params``, build indicators in ``__init__`` (or
+``init()``) from ``self.data`` lines, and trade in ``next()``::
+
+    class SmaCross(Strategy):
+        params = {"fast": 10, "slow": 30, "size": 0.1}
+
+        def __init__(self):
+            self.fast = ind.SMA(self.data.close, self.p.fast)
+            self.slow = ind.SMA(self.data.close, self.p.slow)
+
+        def next(self):
+            if not self.position and self.fast[0] > self.slow[0]:
+                self.buy(size=self.p.size)
+            elif self.position and self.fast[0] < self.slow[0]:
+                self.close()
+
+``next()`` runs at each bar's close (after ``prenext()`` while an indicator is still warming
+up); market orders fill at the next open, the others on a later bar's path
+(docs/backtest.md). ``self.data.close[1]`` raises :class:`~levtrade.errors.LookaheadError`.
+Besides backtrader's ``position``/``broker`` views a strategy sees its margin: ``account``,
+``liquidation_price(data)`` and ``effective_leverage``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Iterable, Mapping
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from levtrade.backtest.orders import Order, OrderType, Trade, parse_order_type
+from levtrade.errors import StrategyError
+from levtrade.margin import Account
+from levtrade.margin.formulas import buffered_liquidation_price
+from levtrade.strategy.lines import Clock, DataFeed, Line
+
+if TYPE_CHECKING:
+    from levtrade.backtest.engine import Engine
+    from levtrade.instruments import Instrument
+
+
+def collect_params(cls: type, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The class's ``params`` merged along its bases (a dict or ``(name, default)`` pairs),
+    then ``overrides``; an override that names no declared parameter is an error."""
+    merged: dict[str, Any] = {}
+    for klass in reversed(cls.__mro__):
+        declared = klass.__dict__.get("params")
+        if declared is None:
+            continue
+        pairs = declared.items() if isinstance(declared, Mapping) else declared
+        try:
+            merged.update(dict(pairs))
+        except (TypeError, ValueError):
+            raise StrategyError(
+                f"params: {klass.__name__}.params must be a dict or (name, default) pairs, "
+                f"got {declared!r}"
+            ) from None
+    for name, value in (overrides or {}).items():
+        if name not in merged:
+            known = ", ".join(sorted(merged)) or "none"
+            raise StrategyError(
+                f"params: {cls.__name__} has no parameter {name!r} (value {value!r}); "
+                f"declared: {known}"
+            )
+        merged[name] = value
+    return merged
+
+
+class PositionView:
+    """A live view of one position (``leg`` None in hedge mode: the net of both legs)."""
+
+    __slots__ = ("_engine", "_j", "_leg", "_legs", "_sizes")
+
+    def __init__(self, engine: Engine, j: int, legs: tuple[str, ...]) -> None:
+        self._engine = engine
+        self._j = j
+        self._legs = legs
+        self._leg = legs[0] if len(legs) == 1 else None
+        self._sizes = engine.sizes[j]
+
+    @property
+    def size(self) -> float:
+        """Signed contracts (long > 0)."""
+        if self._leg is not None:
+            return self._sizes.get(self._leg, 0.0)
+        sizes = self._sizes
+        return math.fsum(sizes.get(leg, 0.0) for leg in self._legs)
+
+    @property
+    def price(self) -> float:
+        """Average entry price (0.0 when flat; the open legs' size-weighted mean if net)."""
+        account = self._engine.account
+        symbol = self._engine.symbols[self._j]
+        held = [
+            account.position((symbol, leg))
+            for leg in self._legs
+            if leg in self._engine.sizes[self._j]
+        ]
+        total = math.fsum(abs(p.size) for p in held)
+        return math.fsum(abs(p.size) * p.entry_price for p in held) / total if total else 0.0
+
+    def __bool__(self) -> bool:
+        sizes = self._sizes
+        if not sizes:
+            return False
+        if self._leg is not None:
+            return self._leg in sizes
+        return any(sizes.get(leg, 0.0) != 0.0 for leg in self._legs)
+
+    def __repr__(self) -> str:
+        return f"Position(size={self.size:g}, price={self.price:g})"
+
+
+class Broker:
+    """backtrader's broker view: value and cash of the margin account."""
+
+    __slots__ = ("_engine",)
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def get_value(self) -> float:
+        """Total equity at the current close: cross equity + isolated margins and their uPnL."""
+        return self._engine.marks_at_close().total_equity
+
+    getvalue = get_value
+
+    def get_cash(self) -> float:
+        """Available balance: cross equity not tied up as initial margin."""
+        return self._engine.marks_at_close().available_balance
+
+    getcash = get_cash
+
+    def get_wallet(self) -> float:
+        """The cross wallet balance."""
+        return self._engine.account.wallet_balance
+
+
+class Strategy:
+    """Base class of event-driven strategies (module docstring)."""
+
+    params: ClassVar[Any] = ()
+    """Class attribute: ``{name: default}`` or ``((name, default), ...)``; per run through
+    ``run(..., params={...})``. Read them as ``self.p.name``."""
+
+    p: SimpleNamespace
+    datas: list[DataFeed]
+    data: DataFeed
+    broker: Broker
+    _engine: Engine
+    _clock: Clock
+    _views: dict[tuple[int, str | None], PositionView]
+    _position: PositionView
+
+    @classmethod
+    def _build(
+        cls, engine: Engine, feeds: list[DataFeed], clock: Clock, params: Mapping[str, Any] | None
+    ) -> Strategy:
+        """Create the strategy bound to a run: data, broker and params are set before the
+        user's ``__init__`` runs, as in backtrader."""
+        strategy = cls.__new__(cls)
+        values = collect_params(cls, params)
+        strategy.p = SimpleNamespace(**values)
+        strategy.datas = feeds
+        strategy.data = feeds[0]
+        strategy._engine = engine
+        strategy._clock = clock
+        strategy.broker = Broker(engine)
+        strategy._views = {}
+        strategy._position = strategy.getposition()
+        strategy.__init__()  # type: ignore[misc]
+        strategy.init()
+        return strategy
+
+    def __init__(self) -> None:
+        """Build indicators here (``self.data`` is already set)."""
+
+    # -- hooks ------------------------------------------------------------------------------
+    def init(self) -> None:
+        """Alternative to ``__init__`` for building indicators."""
+
+    def start(self) -> None:
+        """Called once before the first bar."""
+
+    def prenext(self) -> None:
+        """Called instead of ``next()`` while an indicator has no value yet."""
+
+    def next(self) -> None:
+        """Called at each bar's close once every indicator has a value."""
+
+    def stop(self) -> None:
+        """Called once after the last bar (positions closed, notifications delivered)."""
+
+    def notify_order(self, order: Order) -> None:
+        """An order was submitted, filled, cancelled or rejected (a snapshot of it)."""
+
+    def notify_trade(self, trade: Trade) -> None:
+        """A trade opened or closed (a snapshot of it)."""
+
+    # -- time and data -----------------------------------------------------------------------
+    @property
+    def now(self) -> int:
+        """Open time (ms) of the current bar."""
+        return self._engine.t
+
+    def __len__(self) -> int:
+        return self._clock.i + 1
+
+    def getdatabyname(self, symbol: str) -> DataFeed:
+        for feed in self.datas:
+            if feed.symbol == symbol:
+                return feed
+        raise StrategyError(
+            f"data: no data named {symbol!r}; have {', '.join(d.symbol for d in self.datas)}"
+        )
+
+    def _feed(self, data: DataFeed | str | None) -> DataFeed:
+        if data is None:
+            return self.data
+        if isinstance(data, str):
+            return self.getdatabyname(data)
+        if isinstance(data, DataFeed) and data in self.datas:
+            return data
+        raise StrategyError(f"data: {data!r} is not a data feed of this run")
+
+    # -- positions and margin ------------------------------------------------------------------
+    @property
+    def position(self) -> PositionView:
+        """The position in ``self.data`` (net of both legs in hedge mode)."""
+        return self._position
+
+    def getposition(
+        self, data: DataFeed | str | None = None, leg: str | None = None
+    ) -> PositionView:
+        feed = self._feed(data)
+        cache_key = (feed.index, leg)
+        view = self._views.get(cache_key)
+        if view is None:
+            if not self._engine.hedge:
+                legs: tuple[str, ...] = ("BOTH",)
+            elif leg is None:
+                legs = ("LONG", "SHORT")
+            else:
+                legs = (_hedge_leg(leg),)
+            view = PositionView(self._engine, feed.index, legs)
+            self._views[cache_key] = view
+        return view
+
+    def instrument(self, data: DataFeed | str | None = None) -> Instrument:
+        """The run's instrument for ``data`` (fees, contract size, lot and tick as configured),
+        for sizing with the risk toolkit."""
+        return self._engine.instruments[self._feed(data).index]
+
+    @property
+    def account(self) -> Account:
+        """The margin account, marked at the current close (read it; trade through orders)."""
+        return self._engine.marks_at_close()
+
+    def liquidation_price(
+        self, data: DataFeed | str | None = None, leg: str | None = None, *, buffered: bool = False
+    ) -> float | None:
+        """Liquidation price of the position in ``data`` (None when flat or there is none);
+        ``buffered`` moves it toward the entry by the config's ``liquidation_buffer``."""
+        feed = self._feed(data)
+        engine = self._engine
+        name = "BOTH" if not engine.hedge else _hedge_leg(leg or self._only_leg(feed))
+        price = engine.liquidation_price(feed.index, name)
+        if price is None or not buffered:
+            return price
+        entry = engine.account.position((feed.symbol, name)).entry_price
+        return buffered_liquidation_price(price, entry, engine.config.liquidation_buffer)
+
+    def _only_leg(self, feed: DataFeed) -> str:
+        legs = list(self._engine.sizes[feed.index])
+        if len(legs) != 1:
+            raise StrategyError(
+                f"leg: {feed.symbol} has {len(legs)} open legs in hedge mode; name one"
+            )
+        return legs[0]
+
+    @property
+    def effective_leverage(self) -> float:
+        """Σ position notional at the marks ÷ total equity (0 when flat, inf at equity ≤ 0)."""
+        account = self.account
+        notional = math.fsum(account.notional(p.key) for p in account.positions)
+        if notional == 0.0:
+            return 0.0
+        equity = account.total_equity
+        return notional / equity if equity > 0 else math.inf
+
+    # -- orders --------------------------------------------------------------------------------
+    def buy(
+        self,
+        data: DataFeed | str | None = None,
+        size: float | None = None,
+        price: float | None = None,
+        exectype: OrderType | str | None = None,
+        **options: Any,
+    ) -> Order:
+        """Buy ``size`` contracts; None sizes the order at its fill: ``stake`` (default the
+        config's ``stake_amount``) × leverage / price, or with ``stake="all"`` the whole
+        available balance as initial margin plus the entry fee.
+
+        ``exectype``: market (default without a price), limit (default with one), stop,
+        take_profit, trailing_stop (``trailpercent``/``trailamount``). Options:
+        ``reduce_only``, ``leg``, ``leverage``, ``stake``, ``tag``.
+        """
+        return self._order("buy", data, size, price, exectype, options)
+
+    def sell(
+        self,
+        data: DataFeed | str | None = None,
+        size: float | None = None,
+        price: float | None = None,
+        exectype: OrderType | str | None = None,
+        **options: Any,
+    ) -> Order:
+        """Sell; see :meth:`buy`."""
+        return self._order("sell", data, size, price, exectype, options)
+
+    def close(
+        self,
+        data: DataFeed | str | None = None,
+        size: float | None = None,
+        price: float | None = None,
+        exectype: OrderType | str | None = None,
+        **options: Any,
+    ) -> Order | None:
+        """Close the position in ``data`` (all of it, or ``size`` contracts); None when flat."""
+        feed = self._feed(data)
+        leg = options.pop("leg", None)
+        if self._engine.hedge:
+            leg = _hedge_leg(leg or self._only_leg(feed))
+            current = self._engine.sizes[feed.index].get(leg, 0.0)
+        else:
+            current = self._engine.sizes[feed.index].get("BOTH", 0.0)
+        if current == 0.0:
+            return None
+        side = "sell" if current > 0 else "buy"
+        options.update(reduce_only=True, leg=leg)
+        if size is None:
+            options["close_position"] = True
+            size = abs(current)
+        return self._order(side, feed, size, price, exectype, options)
+
+    def cancel(self, order: Order) -> None:
+        """Cancel a live order (a bracket's children go with its entry)."""
+        self._engine.cancel(order)
+
+    def buy_bracket(
+        self,
+        data: DataFeed | str | None = None,
+        size: float | None = None,
+        price: float | None = None,
+        *,
+        stopprice: float,
+        limitprice: float,
+        exectype: OrderType | str | None = None,
+        **options: Any,
+    ) -> tuple[Order, Order, Order]:
+        """Entry + protective stop + take-profit; the exits wait for the entry to fill and
+        cancel each other (one-cancels-other)."""
+        return self._bracket("buy", data, size, price, stopprice, limitprice, exectype, options)
+
+    def sell_bracket(
+        self,
+        data: DataFeed | str | None = None,
+        size: float | None = None,
+        price: float | None = None,
+        *,
+        stopprice: float,
+        limitprice: float,
+        exectype: OrderType | str | None = None,
+        **options: Any,
+    ) -> tuple[Order, Order, Order]:
+        """Short entry with its stop above and take-profit below; see :meth:`buy_bracket`."""
+        return self._bracket("sell", data, size, price, stopprice, limitprice, exectype, options)
+
+    def _bracket(
+        self,
+        side: str,
+        data: DataFeed | str | None,
+        size: float | None,
+        price: float | None,
+        stopprice: float,
+        limitprice: float,
+        exectype: OrderType | str | None,
+        options: dict[str, Any],
+    ) -> tuple[Order, Order, Order]:
+        feed = self._feed(data)
+        exit_side = "sell" if side == "buy" else "buy"
+        leg = options.get("leg")
+        if self._engine.hedge and leg is None:
+            leg = "LONG" if side == "buy" else "SHORT"
+        entry = self._order(side, feed, size, price, exectype, dict(options), submit=False)
+        child: dict[str, Any] = {"reduce_only": True, "leg": leg, "tag": options.get("tag")}
+        if size is None:
+            child["close_position"] = True
+        stop = self._order(
+            exit_side, feed, size, stopprice, OrderType.STOP, dict(child), submit=False
+        )
+        target = self._order(
+            exit_side, feed, size, limitprice, OrderType.TAKE_PROFIT, dict(child), submit=False
+        )
+        for exit_order, other in ((stop, target), (target, stop)):
+            exit_order.parent = entry
+            exit_order.active = False
+            exit_order.oco.append(other)
+        entry.children.extend([stop, target])
+        for order in (entry, stop, target):
+            self._engine.submit(order)
+        return entry, stop, target
+
+    def _order(
+        self,
+        side: str,
+        data: DataFeed | str | None,
+        size: float | None,
+        price: float | None,
+        exectype: OrderType | str | None,
+        options: dict[str, Any],
+        *,
+        submit: bool = True,
+    ) -> Order:
+        feed = self._feed(data)
+        engine = self._engine
+        if exectype is None:
+            kind = OrderType.MARKET if price is None else OrderType.LIMIT
+        else:
+            kind = parse_order_type(exectype)
+        trail_ratio = float(options.pop("trailpercent", 0.0) or 0.0)
+        trail_amount = float(options.pop("trailamount", 0.0) or 0.0)
+        leg = options.pop("leg", None)
+        unknown = set(options) - {"reduce_only", "leverage", "stake", "tag", "close_position"}
+        if unknown:
+            raise StrategyError(f"{side}: unknown option(s) {', '.join(sorted(unknown))}")
+        if size is not None and not (
+            isinstance(size, int | float | np.number) and math.isfinite(size) and size > 0
+        ):
+            raise StrategyError(f"size: must be a number > 0 (contracts), got {size!r}")
+        leverage = options.get("leverage")
+        if leverage is not None and not (math.isfinite(leverage) and leverage >= 1):
+            raise StrategyError(f"leverage: must be ≥ 1, got {leverage!r}")
+        stake = options.get("stake")
+        if stake is not None and stake != "all":
+            number = isinstance(stake, int | float) and not isinstance(stake, bool)
+            if not (number and math.isfinite(stake) and stake > 0):
+                raise StrategyError(f"stake: must be a margin > 0 or 'all', got {stake!r}")
+            stake = float(stake)
+        if kind is OrderType.TRAILING_STOP:
+            if not (trail_ratio > 0 or trail_amount > 0) or trail_ratio >= 1 or trail_amount < 0:
+                raise StrategyError(
+                    f"trailpercent/trailamount: a trailing stop needs a ratio in (0, 1) or an "
+                    f"amount > 0, got {trail_ratio!r}/{trail_amount!r}"
+                )
+            reference = feed.close[0] if price is None else float(price)
+            level = reference * (1.0 - trail_ratio) - trail_amount
+            if side == "buy":
+                level = reference * (1.0 + trail_ratio) + trail_amount
+        elif kind is OrderType.MARKET:
+            level = math.nan
+        else:
+            if price is None:
+                raise StrategyError(f"price: a {kind} order needs a price")
+            level = float(price)
+        if engine.hedge and leg is not None:
+            leg = _hedge_leg(leg)
+        order = engine.make_order(
+            feed.symbol,
+            side,
+            kind,
+            math.nan if size is None else float(size),
+            level,
+            leg=leg,
+            reduce_only=bool(options.get("reduce_only", False)),
+            close_position=bool(options.get("close_position", False)),
+            leverage=None if leverage is None else float(leverage),
+            stake=stake,
+            trail_ratio=trail_ratio,
+            trail_amount=trail_amount,
+            tag=options.get("tag"),
+        )
+        order.origin = _ORIGINS.get(kind, "order")
+        if submit:
+            engine.submit(order)
+        return order
+
+
+_ORIGINS = {
+    OrderType.STOP: "stop_loss",
+    OrderType.TAKE_PROFIT: "take_profit",
+    OrderType.TRAILING_STOP: "trailing_stop",
+}
+"""Exit reason of a trade closed by an order of each type (others: ``order``)."""
+
+
+def _hedge_leg(leg: str) -> str:
+    name = str(leg).upper()
+    if name not in ("LONG", "SHORT"):
+        raise StrategyError(f"leg: hedge mode legs are 'LONG' or 'SHORT', got {leg!r}")
+    return name
+
+
+def _indicator_lines(strategy: Strategy) -> Iterable[Line]:
+    """Lines the strategy keeps as attributes (directly, or in tuples/lists such as BBANDS)."""
+    for value in vars(strategy).values():
+        if isinstance(value, Line):
+            yield value
+        elif isinstance(value, tuple | list):
+            yield from (v for v in value if isinstance(v, Line))
+
+
+class EventDriver:
+    """Runs a :class:`Strategy` in the engine: notifications, ``prenext``/``next``."""
+
+    def __init__(self, strategy_cls: type[Strategy], params: Mapping[str, Any] | None) -> None:
+        if not (isinstance(strategy_cls, type) and issubclass(strategy_cls, Strategy)):
+            raise StrategyError(f"strategy: expected a Strategy subclass, got {strategy_cls!r}")
+        self.strategy_cls = strategy_cls
+        self.params = params
+        self.queue: list[tuple[bool, Any]] = []
+        self.minperiod = 0
+        self.wants_orders = self.wants_trades = False
+
+    def start(self, engine: Engine) -> None:
+        clock = Clock(engine.n)
+        self.clock = clock
+        feeds = [
+            DataFeed(symbol, j, clock, engine.run_data.columns(j))
+            for j, symbol in enumerate(engine.symbols)
+        ]
+        self.strategy = self.strategy_cls._build(engine, feeds, clock, self.params)
+        cls = type(self.strategy)
+        self.wants_orders = cls.notify_order is not Strategy.notify_order
+        self.wants_trades = cls.notify_trade is not Strategy.notify_trade
+        self.minperiod = max(
+            (line.first_valid for line in _indicator_lines(self.strategy)), default=0
+        )
+        self.strategy.start()
+
+    def before_path(self, i: int) -> None:
+        return None
+
+    def on_order(self, order: Order) -> None:
+        if self.wants_orders:
+            self.queue.append((True, copy.copy(order)))
+
+    def on_trade(self, trade: Trade) -> None:
+        if self.wants_trades:
+            self.queue.append((False, copy.copy(trade)))
+
+    def trail(self, order: Order, price: float) -> None:
+        raise StrategyError(f"order #{order.id}: strategies do not manage trailing stops")
+
+    def _deliver(self) -> None:
+        queue, self.queue = self.queue, []
+        strategy = self.strategy
+        for is_order, item in queue:
+            if is_order:
+                strategy.notify_order(item)
+            else:
+                strategy.notify_trade(item)
+
+    def on_close(self, i: int) -> None:
+        self.clock.i = i
+        if self.queue:
+            self._deliver()
+        if i >= self.minperiod:
+            self.strategy.next()
+        else:
+            self.strategy.prenext()
+
+    def finish(self) -> None:
+        self._deliver()
+        self.strategy.stop()

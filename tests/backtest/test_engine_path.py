@@ -1,0 +1,159 @@
+"""The intrabar path rule (docs/backtest.md step 3), compiled and plain, by hand."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pytest
+
+from levtrade.backtest import path
+
+NEVER = math.inf
+
+
+def both(func: Any) -> list[Callable[..., Any]]:
+    """The compiled function and its plain original: the rule must be the same in both."""
+    return [func, func.py_func]
+
+
+@pytest.mark.parametrize("points", both(path.path_points))
+def test_path_goes_low_first_on_an_up_bar_and_high_first_on_a_down_bar(points: Any) -> None:
+    # O=100 H=110 L=90 C=105: closes above its open -> O, L, H, C
+    assert points(100.0, 110.0, 90.0, 105.0, True) == (100.0, 90.0, 110.0, 105.0)
+    # O=100 C=95 closes below -> O, H, L, C
+    assert points(100.0, 110.0, 90.0, 95.0, False) == (100.0, 110.0, 90.0, 95.0)
+
+
+@pytest.mark.parametrize("low_first", both(path.low_first))
+def test_a_flat_bar_counts_as_up(low_first: Any) -> None:
+    assert low_first(100.0, 100.0) is True
+    assert low_first(100.0, 99.0) is False
+
+
+@pytest.mark.parametrize("point", both(path.path_point))
+def test_mark_points_follow_the_trade_direction(point: Any) -> None:
+    # mark candle O=101 H=108 L=93 C=104 walked with a down trade candle: O, H, L, C
+    assert [point(101.0, 108.0, 93.0, 104.0, k, False) for k in range(4)] == [
+        101.0,
+        108.0,
+        93.0,
+        104.0,
+    ]
+    assert [point(101.0, 108.0, 93.0, 104.0, k, True) for k in range(4)] == [
+        101.0,
+        93.0,
+        108.0,
+        104.0,
+    ]
+
+
+@pytest.mark.parametrize("reach", both(path.reach_fraction))
+def test_reach_fraction(reach: Any) -> None:
+    # leg 100 -> 90 falling; a sell stop at 97.5 is reached at (97.5-100)/(90-100) = 0.25
+    assert reach(100.0, 90.0, 97.5, -1) == pytest.approx(0.25)
+    # the leg starts beyond a stop at 101 (gap): reached at its start
+    assert reach(100.0, 90.0, 101.0, -1) == 0.0
+    # never reached: 85 is below the leg's end
+    assert reach(100.0, 90.0, 85.0, -1) == NEVER
+    # rising leg 90 -> 110 and a buy stop at 105: (105-90)/(110-90) = 0.75
+    assert reach(90.0, 110.0, 105.0, 1) == pytest.approx(0.75)
+    # a level exactly at the leg end is reached at 1
+    assert reach(90.0, 110.0, 110.0, 1) == 1.0
+    assert reach(90.0, 110.0, math.nan, 1) == NEVER
+
+
+@pytest.mark.parametrize("trigger", both(path.trigger_price))
+def test_gap_fills_at_the_leg_start(trigger: Any) -> None:
+    # sell stop 97 on a leg opening at 95: the leg opens beyond it -> 95
+    assert trigger(95.0, 97.0, -1) == 95.0
+    # reached inside the leg -> its own level
+    assert trigger(100.0, 97.0, -1) == 97.0
+    # buy stop 105, leg opens at 108 -> 108
+    assert trigger(108.0, 105.0, 1) == 108.0
+
+
+@pytest.mark.parametrize("resolve", both(path.stop_or_liquidation))
+def test_stop_against_liquidation_on_one_leg(resolve: Any) -> None:
+    # trade leg 100 -> 80, stop 95 at (95-100)/(80-100) = 0.25;
+    # mark leg 100 -> 84, liquidation 92 at (92-100)/(84-100) = 0.5 -> the stop is first
+    event, frac = resolve(100.0, 80.0, 95.0, -1, 100.0, 84.0, 92.0, -1)
+    assert event == path.ORDER_EVENT and frac == pytest.approx(0.25)
+    # stop beyond the liquidation price: stop 90 at 0.5, liquidation 96 at 0.25 -> liquidation
+    event, frac = resolve(100.0, 80.0, 90.0, -1, 100.0, 84.0, 96.0, -1)
+    assert event == path.LIQUIDATION_EVENT and frac == pytest.approx(0.25)
+    # a tie at 0.5 (stop 90 on the trade leg, liquidation 92 on the mark leg) -> liquidation
+    event, frac = resolve(100.0, 80.0, 90.0, -1, 100.0, 84.0, 92.0, -1)
+    assert event == path.LIQUIDATION_EVENT and frac == pytest.approx(0.5)
+    # neither reached
+    event, frac = resolve(100.0, 99.0, 90.0, -1, 100.0, 99.0, math.nan, -1)
+    assert event == path.NO_EVENT and frac == NEVER
+
+
+def test_direction_codes() -> None:
+    assert path.stop_direction(True) == 1 and path.stop_direction(False) == -1
+    assert path.limit_direction(True) == -1 and path.limit_direction(False) == 1
+    assert path.liquidation_direction(2.0) == -1 and path.liquidation_direction(-2.0) == 1
+
+
+@pytest.mark.parametrize("slip", both(path.slipped))
+def test_slippage_is_adverse(slip: Any) -> None:
+    # 10 bps: buy 100 -> 100.1, sell 100 -> 99.9
+    assert slip(100.0, True, 0.001) == pytest.approx(100.1)
+    assert slip(100.0, False, 0.001) == pytest.approx(99.9)
+
+
+@pytest.mark.parametrize("slip", both(path.participation_slippage))
+def test_participation_slippage(slip: Any) -> None:
+    # 5 bps fixed + 100 bps x (2 / 10 of the volume) = 0.0005 + 0.01 * 0.2 = 0.0025
+    assert slip(0.0005, 0.01, 2.0, 10.0) == pytest.approx(0.0025)
+    # share capped at 1; a bar without volume counts as full participation
+    assert slip(0.0005, 0.01, 20.0, 10.0) == pytest.approx(0.0105)
+    assert slip(0.0005, 0.01, 2.0, 0.0) == pytest.approx(0.0105)
+
+
+@pytest.mark.parametrize("trail", both(path.trail_stop))
+def test_trailing_stop_only_tightens(trail: Any) -> None:
+    # long, 2 %: at 110 -> 107.8; later at 105 the candidate 102.9 is lower: stays 107.8
+    stop = trail(math.nan, 110.0, True, 0.02, 0.0)
+    assert stop == pytest.approx(107.8)
+    assert trail(stop, 105.0, True, 0.02, 0.0) == pytest.approx(107.8)
+    # short by amount 3: at 90 -> 93, at 95 candidate 98 > 93 stays 93
+    stop = trail(math.nan, 90.0, False, 0.0, 3.0)
+    assert stop == 93.0
+    assert trail(stop, 95.0, False, 0.0, 3.0) == 93.0
+
+
+def test_freqtrade_levels() -> None:
+    # stoploss -10 % at 5x: long stop 100*(1-0.1/5) = 98, short 102
+    assert path.stoploss_level(100.0, True, -0.10, 5.0) == pytest.approx(98.0)
+    assert path.stoploss_level(100.0, False, -0.10, 5.0) == pytest.approx(102.0)
+    # ROI 5 % at 5x: long 101, short 99
+    assert path.roi_level(100.0, True, 0.05, 5.0) == pytest.approx(101.0)
+    assert path.roi_level(100.0, False, 0.05, 5.0) == pytest.approx(99.0)
+    # profit at 102, 5x: long (1.02-1)*5 = 0.1, short -0.1
+    assert path.profit_ratio(100.0, 102.0, True, 5.0) == pytest.approx(0.1)
+    assert path.profit_ratio(100.0, 102.0, False, 5.0) == pytest.approx(-0.1)
+
+
+@pytest.mark.parametrize("roi", both(path.roi_ratio))
+def test_roi_in_force(roi: Any) -> None:
+    minutes = np.array([0.0, 30.0, 60.0])
+    ratios = np.array([0.10, 0.05, 0.0])
+    assert roi(minutes, ratios, 0.0) == 0.10
+    assert roi(minutes, ratios, 45.0) == 0.05
+    assert roi(minutes, ratios, 60.0) == 0.0
+    assert math.isnan(roi(np.array([30.0]), np.array([0.1]), 10.0))
+
+
+@pytest.mark.parametrize("ratio", both(path.trailing_ratio))
+def test_trailing_ratio(ratio: Any) -> None:
+    nan = math.nan
+    # profit 0.1 above offset 0.05 -> trailing_stop_positive 0.02
+    assert ratio(0.10, -0.2, 0.02, 0.05, False) == 0.02
+    # below the offset -> |stoploss|, or no move when only_offset
+    assert ratio(0.01, -0.2, 0.02, 0.05, False) == 0.2
+    assert math.isnan(ratio(0.01, -0.2, 0.02, 0.05, True))
+    assert math.isnan(ratio(0.01, nan, nan, 0.0, False))
