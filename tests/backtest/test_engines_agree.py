@@ -236,3 +236,26 @@ def test_constant_funding_and_no_mark_data_agree() -> None:
     _, compiled = run_both(plain, random_signals(plain, 11, 0.02, rules), config)
     assert compiled.metadata["funding_constant"] == [SINGLE.symbol]
     assert (compiled.ledger.kind == "funding").sum() > 0
+
+
+@pytest.mark.parametrize("venue", VENUES)
+@pytest.mark.parametrize("mode", MODES)
+def test_portfolio_with_late_listing_early_end_and_a_hole_agrees(venue: str, mode: str) -> None:
+    # ETH trades bars 200-699 only, SOL has a 100-bar hole: orders wait for a symbol's next
+    # bar, funding skips its inactive bars, and a position still open when its data ends is
+    # closed at its own last close
+    btc = demo_market("BTC/USDT:USDT", seed=4, bars=900)
+    eth = demo_market("ETH/USDT:USDT", seed=4, bars=900).take(slice(200, 700))
+    sol = demo_market("SOL/USDT:USDT", seed=4, bars=900).take(np.r_[0:300, 400:900])
+    book = Portfolio.from_markets([btc, eth, sol])
+    assert book.active.sum(axis=0).tolist() == [900, 500, 800]
+    rules = SignalRules(can_short=True, stoploss=-0.3, minimal_roi={0: 0.2})
+    config = BacktestConfig(
+        venue=venue,
+        margin_mode=mode,
+        leverage=20,
+        stake_amount="unlimited",
+        tiers=venue_tiers(venue, book.symbols),
+    )
+    event, _ = run_both(book, random_signals(book, 1, 0.03, rules), config)
+    assert set(event.trades.symbol) == set(book.symbols)

@@ -28,6 +28,7 @@ from levtrade.backtest import path
 from levtrade.backtest.config import BacktestConfig
 from levtrade.backtest.market import FineData, RunData, prepare
 from levtrade.backtest.orders import (
+    MAKER_TYPES,
     Order,
     OrderStatus,
     OrderType,
@@ -64,7 +65,7 @@ from levtrade.margin import (
     PositionKey,
     formulas,
 )
-from levtrade.margin.account import Leg, MarginMode
+from levtrade.margin.account import Leg, MarginMode, Position
 from levtrade.margin.funding import settlement_price
 from levtrade.margin.tiers import TierTable
 from levtrade.strategy.base import EventDriver, Strategy
@@ -79,6 +80,7 @@ _LEG_NAME = {leg: leg.value for leg in Leg}
 """``Leg`` member → its name, without the enum's ``value`` descriptor."""
 _CROSS = MarginMode.CROSS
 _MARKET, _TRAILING = OrderType.MARKET, OrderType.TRAILING_STOP
+_BOTH, _LONG, _SHORT = Leg.BOTH.value, Leg.LONG.value, Leg.SHORT.value
 _SUBMITTED, _FILLED = OrderStatus.SUBMITTED, OrderStatus.FILLED
 
 
@@ -228,6 +230,14 @@ class Engine:
         self._watch_list: list[_Watch] = []
         self._reach: list[tuple[Sequence[bool], Sequence[float], Sequence[float], float, int]] = []
         """Per watch: (active, mark low, mark high, price, direction) of its symbol."""
+        self._lps: dict[str | PositionKey, float] = {}
+        """Liquidation price of each watched pool."""
+        self._refreshed: list[Position] = []
+        """The positions at the last refresh."""
+        self._size_slots: list[tuple[dict[str, float], str]] = []
+        self._pools: list[tuple[int, str | PositionKey, PositionKey, int, list[Position]]] = []
+        """Per pool the path tests: (symbol column, pool, a position key of it, liquidation
+        direction or 0 when it depends on the price, its legs)."""
         self._cross_multi = False
         self._stale = False
         self._dirty = True
@@ -636,18 +646,19 @@ class Engine:
 
     def _leg(self, order: Order) -> str:
         if not self.hedge:
-            return Leg.BOTH.value
+            return _BOTH
         if order.leg is not None:
             return order.leg
         if order.reduce_only or order.close_position:
-            return Leg.LONG.value if not order.is_buy else Leg.SHORT.value
-        return Leg.LONG.value if order.is_buy else Leg.SHORT.value
+            return _LONG if order.side != "buy" else _SHORT
+        return _LONG if order.side == "buy" else _SHORT
 
     def _execute(self, order: Order, base: float, i: int, j: int) -> None:
         """Fill ``order`` at ``base`` (before slippage), or reject it with its reason."""
         instrument = self.instruments[j]
-        leg = self._leg(order)
+        leg = self._leg(order) if self.hedge else _BOTH
         current = self.sizes[j].get(leg, 0.0)
+        maker = order.type in MAKER_TYPES  # = order.liquidity == "maker", not order.slips
         if order.close_position:
             if current == 0.0:
                 self._finish_order(order, OrderStatus.CANCELLED, Reason.NO_POSITION, "")
@@ -660,7 +671,7 @@ class Engine:
                 if sized is None:
                     return
                 size = sized
-            signed = size if order.is_buy else -size
+            signed = size if order.side == "buy" else -size
             if order.reduce_only:
                 if current == 0.0 or (current > 0) == (signed > 0):
                     self._reject(
@@ -683,7 +694,7 @@ class Engine:
             )
             return
         price = base
-        if order.slips:
+        if not maker:
             slip = _participation_slippage(
                 self._slippage,
                 self._volume_slippage,
@@ -708,7 +719,7 @@ class Engine:
                 price,
                 leg=leg,
                 leverage=order.leverage,
-                liquidity="maker" if order.liquidity == "maker" else "taker",
+                liquidity="maker" if maker else "taker",
                 time=self.t,
             )
         except InsufficientMargin as exc:
@@ -825,8 +836,8 @@ class Engine:
     ) -> None:
         key = result.key
         price = result.price
-        leg = key.leg.value
-        rate = instrument.maker_fee if order.liquidity == "maker" else instrument.taker_fee
+        leg = _LEG_NAME[key.leg]
+        rate = instrument.maker_fee if order.type in MAKER_TYPES else instrument.taker_fee
         close_fee = 0.0
         if result.closed:
             trade = self.open_trades[key]
@@ -865,7 +876,7 @@ class Engine:
             trade.leverage = position.leverage
             if opened_now:
                 self.driver.on_trade(trade)
-        self.n_positions = sum(len(s) for s in self.sizes)
+        self.n_positions = sum(map(len, self.sizes))
 
     def _close_trade(self, key: PositionKey, reason: str) -> None:
         trade = self.open_trades.pop(key)
@@ -925,7 +936,7 @@ class Engine:
                         self._unqueue(order)
                         self._finish_order(order, OrderStatus.CANCELLED, Reason.LIQUIDATION, "")
                 self._close_trade(leg.key, "liquidation")
-        self.n_positions = sum(len(s) for s in self.sizes)
+        self.n_positions = sum(map(len, self.sizes))
         self._changed()
         return True
 
@@ -970,51 +981,89 @@ class Engine:
         return [p.size for p in self.account.positions if p.symbol == symbol and not p.is_isolated]
 
     def _refresh(self) -> None:
-        """Recompute the liquidation price of every pool the path tests."""
+        """Recompute the liquidation price of every pool the path tests.
+
+        The pools follow from the open positions (symbol, leg, size, margin mode); when those
+        are as at the last refresh (only balances changed: funding, a fill that left the
+        size), the pools are kept and only their prices are recomputed."""
         account = self.account
         positions = account.positions
+        previous = self._refreshed
+        same = len(positions) == len(previous)
+        if same:
+            for p, q in zip(positions, previous, strict=True):
+                if p is not q and (
+                    p.size != q.size
+                    or p.leg is not q.leg
+                    or p.margin_mode is not q.margin_mode
+                    or p.instrument.symbol != q.instrument.symbol
+                ):
+                    same = False
+                    break
+        if same:
+            # the sizes as the account has them (the same as at the last refresh)
+            for sizes in self.sizes:
+                sizes.clear()
+            for (sizes, name), p in zip(self._size_slots, positions, strict=True):
+                sizes[name] = p.size
+        else:
+            self._restructure(positions)
+        self._refreshed = positions
+        watches: list[list[_Watch]] = [[] for _ in range(self.m)]
+        watch_list: list[_Watch] = []
+        lps: dict[str | PositionKey, float] = {}
+        for j, pool, key, direction, legs in self._pools:
+            price = account.liquidation_price(key)
+            if price is None:
+                continue
+            if not direction:
+                direction = self._cross_direction(j, legs, price)
+            watches[j].append(_Watch(j, pool, price, direction))
+        for ws in watches:
+            watch_list.extend(ws)
+        self._watches = watches
+        self._watch_list = watch_list
+        active, low, high = self._active, self._ml, self._mh
+        reach = []
+        for w in watch_list:
+            lps[w.pool] = w.price
+            reach.append((active[w.j], low[w.j], high[w.j], w.price, w.direction))
+        self._reach = reach
+        self._lps = lps
+        self._stale = False
+
+    def _restructure(self, positions: list[Position]) -> None:
+        """The sizes and the pools (what :meth:`_refresh` prices) of ``positions``."""
         all_sizes = self.sizes
         for sizes in all_sizes:
             sizes.clear()
         column = self._column
-        columns = [column[p.instrument.symbol] for p in positions]
-        for p, j in zip(positions, columns, strict=True):
-            all_sizes[j][_LEG_NAME[p.leg]] = p.size
-        self.n_positions = len(positions)
-        watches: list[list[_Watch]] = [[] for _ in range(self.m)]
-        watch_list: list[_Watch] = []
-        cross: dict[int, list[Any]] = {}
-        for p, j in zip(positions, columns, strict=True):
+        slots = []
+        pools: list[tuple[int, str | PositionKey, PositionKey, int, list[Position]]] = []
+        cross: dict[int, list[Position]] = {}
+        for p in positions:
+            j = column[p.instrument.symbol]
+            name = _LEG_NAME[p.leg]
+            all_sizes[j][name] = p.size
+            slots.append((all_sizes[j], name))
             if p.margin_mode is not _CROSS:
                 key = p.key
-                price = account.liquidation_price(key)
-                if price is not None:
-                    watch = _Watch(j, key, price, -1 if p.size > 0.0 else 1)
-                    watches[j].append(watch)
+                pools.append((j, key, key, -1 if p.size > 0.0 else 1, [p]))
             else:
                 legs = cross.get(j)
                 if legs is None:
                     cross[j] = [p]
                 else:
                     legs.append(p)
+        self.n_positions = len(positions)
         self._cross_multi = len(cross) > 1
         if len(cross) == 1:
             ((j, legs),) = cross.items()
-            price = account.liquidation_price(legs[0].key)
-            if price is not None:
-                direction = (
-                    (-1 if legs[0].size > 0.0 else 1)
-                    if len(legs) == 1
-                    else self._cross_direction(j, legs, price)
-                )
-                watches[j].append(_Watch(j, CROSS_POOL, price, direction))
-        for ws in watches:
-            watch_list.extend(ws)
-        self._watches = watches
-        self._watch_list = watch_list
-        active, low, high = self._active, self._ml, self._mh
-        self._reach = [(active[w.j], low[w.j], high[w.j], w.price, w.direction) for w in watch_list]
-        self._stale = False
+            # a single leg's side is fixed; hedged legs' side depends on the price (0)
+            direction = (-1 if legs[0].size > 0.0 else 1) if len(legs) == 1 else 0
+            pools.append((j, CROSS_POOL, legs[0].key, direction, legs))
+        self._size_slots = slots
+        self._pools = pools
 
     def _cross_direction(self, j: int, legs: list[Any], price: float) -> int:
         """Side of the liquidation price the mark must reach: where equity − MM falls, i.e.
@@ -1078,9 +1127,7 @@ class Engine:
         legs: list[_Leg] = []
         positions = account.positions
         if positions:
-            lps: dict[str | PositionKey, float] = {}
-            for watch in self._watch_list:
-                lps[watch.pool] = watch.price
+            lps = self._lps
             cross_price = lps.get(CROSS_POOL, math.nan)
             column = self._column
             for p in positions:
@@ -1175,21 +1222,30 @@ class Engine:
         count = len(bars)
         seg = np.searchsorted(bars, np.arange(n), side="right") - 1
         wallet = np.array(self._snap_wallets)[seg]
-        # per position (symbol, leg): its state in each recorded snapshot, then per bar
-        recorded: dict[tuple[int, str], tuple[list[int], list[_Leg]]] = {}
-        for k, legs in enumerate(self._snap_legs):
-            for leg in legs:
-                found = recorded.get((leg[0], leg[1]))
-                if found is None:
-                    recorded[(leg[0], leg[1])] = ([k], [leg])
-                else:
-                    found[0].append(k)
-                    found[1].append(leg)
+        # per position (symbol, leg), in order of first appearance: its state (size, entry,
+        # isolated, margin, liquidation price; zeros where it is not open) in each recorded
+        # snapshot, then per bar
+        snap_legs = self._snap_legs
+        flat = [leg for legs in snap_legs for leg in legs]
         state: dict[tuple[int, str], FloatArray] = {}
-        for key, (ks, rows_of) in recorded.items():
-            rows = np.zeros((5, count))
-            rows[:, ks] = np.array([leg[2:] for leg in rows_of], dtype=np.float64).T
-            state[key] = rows
+        if flat:
+            snap = np.repeat(np.arange(count), [len(legs) for legs in snap_legs])
+            values = np.array([leg[2:] for leg in flat], dtype=np.float64).T
+            keys = [(leg[0], leg[1]) for leg in flat]
+            order = dict.fromkeys(keys)
+            if len(order) == 1:
+                codes = None
+            else:
+                number = {key: g for g, key in enumerate(order)}
+                codes = np.fromiter(map(number.__getitem__, keys), np.intp, len(keys))
+            for g, key in enumerate(order):
+                rows = np.zeros((5, count))
+                if codes is None:
+                    rows[:, snap] = values
+                else:
+                    mine = codes == g
+                    rows[:, snap[mine]] = values[:, mine]
+                state[key] = rows
         names = [
             self._series_name(j, leg)
             for j in range(self.m)

@@ -3,8 +3,9 @@
 The same contract and the same result as the event engine's
 :func:`levtrade.backtest.engine.run_signals` (docs/backtest.md; the agreement tests hold the
 two to 1e-9), at compiled speed: this module turns the market data, the signal table and the
-config into plain arrays (:func:`levtrade.backtest.market.prepare` reads the data exactly as
-the event engine does), runs :func:`levtrade.backtest.kernel_core.simulate`, and builds the
+config into plain arrays (read as the event engine reads them: its
+:func:`levtrade.backtest.market.prepare`, or for one market :func:`single_run`, which the tests
+hold to the same arrays), runs :func:`levtrade.backtest.kernel_core.simulate`, and builds the
 trades, orders, ledger and series tables with :func:`levtrade.backtest.results.build_result`.
 
 Supported: every venue profile (bankruptcy close with clearance fee, Hyperliquid market close
@@ -25,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from levtrade.backtest import kernel_core
-from levtrade.backtest import kernel_layout as core
+from levtrade.backtest import kernel_layout as layout
 from levtrade.backtest.config import BacktestConfig
 from levtrade.backtest.kernel_core import ByteArray, FloatArray
 from levtrade.backtest.market import HOUR_MS, RunData, prepare
@@ -70,48 +71,48 @@ _BOOKS = (EXTERNAL, CROSS, MARKET, FEES, LIQUIDATION_FEES, INSURANCE_FUND, LIQUI
 KINDS = tuple(str(kind) for kind in EntryKind)
 """Ledger entry kinds by the code the core writes (``K_*``)."""
 _OUTCOMES = {
-    OutcomeModel.BANKRUPTCY_CLOSE: core.M_BANKRUPTCY_CLOSE,
-    OutcomeModel.MARKET_CLOSE: core.M_MARKET_CLOSE,
-    OutcomeModel.PENALTY_CLOSE: core.M_PENALTY_CLOSE,
+    OutcomeModel.BANKRUPTCY_CLOSE: layout.M_BANKRUPTCY_CLOSE,
+    OutcomeModel.MARKET_CLOSE: layout.M_MARKET_CLOSE,
+    OutcomeModel.PENALTY_CLOSE: layout.M_PENALTY_CLOSE,
 }
 _ORIGINS = {
-    core.ORIGIN_SIGNAL: "signal",
-    core.ORIGIN_STOP_LOSS: "stop_loss",
-    core.ORIGIN_ROI: "roi",
-    core.ORIGIN_TRAILING_STOP: "trailing_stop",
-    core.ORIGIN_LIQUIDATION: "liquidation",
-    core.ORIGIN_END_OF_DATA: "end_of_data",
+    layout.ORIGIN_SIGNAL: "signal",
+    layout.ORIGIN_STOP_LOSS: "stop_loss",
+    layout.ORIGIN_ROI: "roi",
+    layout.ORIGIN_TRAILING_STOP: "trailing_stop",
+    layout.ORIGIN_LIQUIDATION: "liquidation",
+    layout.ORIGIN_END_OF_DATA: "end_of_data",
 }
 _TYPES = {
-    core.TYPE_MARKET: OrderType.MARKET,
-    core.TYPE_STOP: OrderType.STOP,
-    core.TYPE_TAKE_PROFIT: OrderType.TAKE_PROFIT,
-    core.TYPE_TRAILING_STOP: OrderType.TRAILING_STOP,
+    layout.TYPE_MARKET: OrderType.MARKET,
+    layout.TYPE_STOP: OrderType.STOP,
+    layout.TYPE_TAKE_PROFIT: OrderType.TAKE_PROFIT,
+    layout.TYPE_TRAILING_STOP: OrderType.TRAILING_STOP,
 }
 _TAGS = {
-    core.TAG_NONE: None,
-    core.TAG_ENTER_LONG: "enter_long",
-    core.TAG_ENTER_SHORT: "enter_short",
-    core.TAG_EXIT_LONG: "exit_long",
-    core.TAG_EXIT_SHORT: "exit_short",
+    layout.TAG_NONE: None,
+    layout.TAG_ENTER_LONG: "enter_long",
+    layout.TAG_ENTER_SHORT: "enter_short",
+    layout.TAG_EXIT_LONG: "exit_long",
+    layout.TAG_EXIT_SHORT: "exit_short",
 }
 _STATUSES = {
-    core.STATUS_FILLED: OrderStatus.FILLED,
-    core.STATUS_CANCELLED: OrderStatus.CANCELLED,
-    core.STATUS_REJECTED: OrderStatus.REJECTED,
+    layout.STATUS_FILLED: OrderStatus.FILLED,
+    layout.STATUS_CANCELLED: OrderStatus.CANCELLED,
+    layout.STATUS_REJECTED: OrderStatus.REJECTED,
 }
 _REASONS = {
-    core.REASON_NONE: "",
-    core.REASON_INSUFFICIENT_MARGIN: str(Reason.INSUFFICIENT_MARGIN),
-    core.REASON_LEVERAGE: str(Reason.LEVERAGE),
-    core.REASON_MIN_NOTIONAL: str(Reason.MIN_NOTIONAL),
-    core.REASON_SIZE: str(Reason.SIZE),
-    core.REASON_MAX_OPEN_TRADES: str(Reason.MAX_OPEN_TRADES),
-    core.REASON_BANKRUPT: str(Reason.BANKRUPT),
-    core.REASON_NO_POSITION: str(Reason.NO_POSITION),
-    core.REASON_POSITION_CLOSED: str(Reason.POSITION_CLOSED),
-    core.REASON_LIQUIDATION: str(Reason.LIQUIDATION),
-    core.REASON_END_OF_DATA: str(Reason.END_OF_DATA),
+    layout.REASON_NONE: "",
+    layout.REASON_INSUFFICIENT_MARGIN: str(Reason.INSUFFICIENT_MARGIN),
+    layout.REASON_LEVERAGE: str(Reason.LEVERAGE),
+    layout.REASON_MIN_NOTIONAL: str(Reason.MIN_NOTIONAL),
+    layout.REASON_SIZE: str(Reason.SIZE),
+    layout.REASON_MAX_OPEN_TRADES: str(Reason.MAX_OPEN_TRADES),
+    layout.REASON_BANKRUPT: str(Reason.BANKRUPT),
+    layout.REASON_NO_POSITION: str(Reason.NO_POSITION),
+    layout.REASON_POSITION_CLOSED: str(Reason.POSITION_CLOSED),
+    layout.REASON_LIQUIDATION: str(Reason.LIQUIDATION),
+    layout.REASON_END_OF_DATA: str(Reason.END_OF_DATA),
 }
 
 
@@ -144,12 +145,12 @@ class KernelInputs:
         sizes = list(first_capacity(self))
         while True:
             out = (
-                np.empty((sizes[0], core.N_LEDGER)),
-                np.empty((sizes[1], core.N_TRADES)),
-                np.empty((sizes[2], core.N_ORDERS)),
-                np.zeros(core.N_COUNTERS, dtype=np.int64),
+                np.empty((sizes[0], layout.N_LEDGER)),
+                np.empty((sizes[1], layout.N_TRADES)),
+                np.empty((sizes[2], layout.N_ORDERS)),
+                np.zeros(layout.N_COUNTERS, dtype=np.int64),
             )
-            series = (np.empty((n, core.N_SERIES)), np.empty((n, m)), np.empty((n, m)))
+            series = (np.empty((n, layout.N_SERIES)), np.empty((n, m)), np.empty((n, m)))
             account = kernel_core.simulate(
                 np.ascontiguousarray(self.run.timestamps, dtype=np.int64),
                 self.market,
@@ -219,10 +220,10 @@ def prepare_inputs(
         if table.bars != n:
             raise ConfigError(f"signals[{symbol!r}]: {table.bars} bars, the market data has {n}")
         bits[:, j] = (
-            table.enter_long * core.SIG_ENTER_LONG
-            + table.exit_long * core.SIG_EXIT_LONG
-            + table.enter_short * core.SIG_ENTER_SHORT
-            + table.exit_short * core.SIG_EXIT_SHORT
+            table.enter_long * layout.SIG_ENTER_LONG
+            + table.exit_long * layout.SIG_EXIT_LONG
+            + table.enter_short * layout.SIG_ENTER_SHORT
+            + table.exit_short * layout.SIG_EXIT_SHORT
         ).astype(np.uint8)
         leverage[:, j] = table.leverage
         stake[:, j] = table.stake
@@ -264,7 +265,7 @@ def prepare_inputs(
             for inst, last in zip(instruments, last_active, strict=True)
         ],
         dtype=np.float64,
-    ).reshape(m, core.N_SYMBOL_PARAMS)
+    ).reshape(m, layout.N_SYMBOL_PARAMS)
     context = (
         symbol_params,
         _params(config, venue, signals),
@@ -346,30 +347,30 @@ def _params(config: BacktestConfig, venue: VenueProfile, signals: Signals) -> np
     def opt(value: float | None) -> float:
         return math.nan if value is None else float(value)
 
-    prm = np.zeros(core.N_PARAMS)
-    prm[core.P_WALLET] = config.wallet
-    prm[core.P_ISOLATED] = config.margin_mode == "isolated"
-    prm[core.P_LEVERAGE] = config.leverage
-    prm[core.P_SLIPPAGE] = config.slippage
-    prm[core.P_VOLUME_SLIPPAGE] = config.volume_slippage
-    prm[core.P_LIQ_SLIPPAGE] = config.liquidation_slippage
-    prm[core.P_STAKE] = math.nan if config.stake_amount == "unlimited" else config.stake_amount
-    prm[core.P_TRADABLE_RATIO] = config.tradable_balance_ratio
-    prm[core.P_MAX_OPEN] = opt(config.max_open_trades)
-    prm[core.P_BUFFER] = config.liquidation_buffer
-    prm[core.P_OUTCOME] = _OUTCOMES[venue.outcome_model]
-    prm[core.P_PENALTY] = venue.liquidation_penalty_rate
-    prm[core.P_PARTIAL_NOTIONAL] = opt(venue.partial_liquidation_notional)
-    prm[core.P_PARTIAL_FRACTION] = venue.partial_liquidation_fraction
-    prm[core.P_BACKSTOP] = opt(venue.backstop_mm_fraction)
-    prm[core.P_MM_AT_ENTRY] = venue.liquidation_price_rule is LiquidationPriceRule.MM_AT_ENTRY
-    prm[core.P_INTEGER_LEVERAGE] = venue.integer_leverage
-    prm[core.P_CAN_SHORT] = rules.can_short
-    prm[core.P_STOPLOSS] = opt(rules.stoploss)
-    prm[core.P_TRAILING] = rules.trailing_stop
-    prm[core.P_TRAIL_POSITIVE] = opt(rules.trailing_stop_positive)
-    prm[core.P_TRAIL_OFFSET] = rules.trailing_stop_positive_offset
-    prm[core.P_TRAIL_ONLY_OFFSET] = rules.trailing_only_offset_is_reached
+    prm = np.zeros(layout.N_PARAMS)
+    prm[layout.P_WALLET] = config.wallet
+    prm[layout.P_ISOLATED] = config.margin_mode == "isolated"
+    prm[layout.P_LEVERAGE] = config.leverage
+    prm[layout.P_SLIPPAGE] = config.slippage
+    prm[layout.P_VOLUME_SLIPPAGE] = config.volume_slippage
+    prm[layout.P_LIQ_SLIPPAGE] = config.liquidation_slippage
+    prm[layout.P_STAKE] = math.nan if config.stake_amount == "unlimited" else config.stake_amount
+    prm[layout.P_TRADABLE_RATIO] = config.tradable_balance_ratio
+    prm[layout.P_MAX_OPEN] = opt(config.max_open_trades)
+    prm[layout.P_BUFFER] = config.liquidation_buffer
+    prm[layout.P_OUTCOME] = _OUTCOMES[venue.outcome_model]
+    prm[layout.P_PENALTY] = venue.liquidation_penalty_rate
+    prm[layout.P_PARTIAL_NOTIONAL] = opt(venue.partial_liquidation_notional)
+    prm[layout.P_PARTIAL_FRACTION] = venue.partial_liquidation_fraction
+    prm[layout.P_BACKSTOP] = opt(venue.backstop_mm_fraction)
+    prm[layout.P_MM_AT_ENTRY] = venue.liquidation_price_rule is LiquidationPriceRule.MM_AT_ENTRY
+    prm[layout.P_INTEGER_LEVERAGE] = venue.integer_leverage
+    prm[layout.P_CAN_SHORT] = rules.can_short
+    prm[layout.P_STOPLOSS] = opt(rules.stoploss)
+    prm[layout.P_TRAILING] = rules.trailing_stop
+    prm[layout.P_TRAIL_POSITIVE] = opt(rules.trailing_stop_positive)
+    prm[layout.P_TRAIL_OFFSET] = rules.trailing_stop_positive_offset
+    prm[layout.P_TRAIL_ONLY_OFFSET] = rules.trailing_only_offset_is_reached
     return prm
 
 
@@ -421,15 +422,15 @@ def build(inputs: KernelInputs, outputs: tuple[np.ndarray[Any, Any], ...]) -> Ba
     run = inputs.run
     config = inputs.config
     symbols = run.symbols
-    if account[core.A_POSITIONS] > 0:
+    if account[layout.A_POSITIONS] > 0:
         raise BacktestError("end_of_data: the kernel could not close every position")
     currency = inputs.instruments[0].margin_currency
     columns: dict[str, np.ndarray[Any, Any]] = {
-        "equity": series[:, core.S_EQUITY],
-        "cross_equity": series[:, core.S_CROSS_EQUITY],
-        "maintenance_margin": series[:, core.S_MAINTENANCE],
-        "margin_ratio": series[:, core.S_MARGIN_RATIO],
-        "wallet": series[:, core.S_WALLET],
+        "equity": series[:, layout.S_EQUITY],
+        "cross_equity": series[:, layout.S_CROSS_EQUITY],
+        "maintenance_margin": series[:, layout.S_MAINTENANCE],
+        "margin_ratio": series[:, layout.S_MARGIN_RATIO],
+        "wallet": series[:, layout.S_WALLET],
     }
     columns.update({f"liq:{s}": liq[:, j] for j, s in enumerate(symbols)})
     columns.update({f"notional:{s}": notional[:, j] for j, s in enumerate(symbols)})
@@ -443,7 +444,7 @@ def build(inputs: KernelInputs, outputs: tuple[np.ndarray[Any, Any], ...]) -> Ba
         "venue": inputs.venue.name,
         "funding_constant": list(run.funding_constant),
         "synthetic": run.synthetic,
-        "insurance_fund": float(account[core.A_FUND]),
+        "insurance_fund": float(account[layout.A_FUND]),
     }
     return build_result(
         trades=_trades(trades, symbols, config),
@@ -465,15 +466,15 @@ def _ledger(rows: np.ndarray[Any, Any], symbols: tuple[str, ...], currency: str)
     books = np.array(book_names(symbols), dtype=object)
     kinds = np.array(KINDS, dtype=object)
     names = np.array([*symbols, None], dtype=object)
-    symbol_index = rows[:, core.L_SYMBOL].astype(np.int64)
+    symbol_index = rows[:, layout.L_SYMBOL].astype(np.int64)
     frame = pd.DataFrame(
         {
-            "time": rows[:, core.L_TIME].astype(np.int64),
-            "kind": pd.Series(kinds[rows[:, core.L_KIND].astype(np.int64)], dtype=object),
+            "time": rows[:, layout.L_TIME].astype(np.int64),
+            "kind": pd.Series(kinds[rows[:, layout.L_KIND].astype(np.int64)], dtype=object),
             "symbol": pd.Series(names[symbol_index], dtype=object),
-            "debit": pd.Series(books[rows[:, core.L_DESTINATION].astype(np.int64)], dtype=object),
-            "credit": pd.Series(books[rows[:, core.L_SOURCE].astype(np.int64)], dtype=object),
-            "amount": rows[:, core.L_AMOUNT].astype(np.float64),
+            "debit": pd.Series(books[rows[:, layout.L_DESTINATION].astype(np.int64)], dtype=object),
+            "credit": pd.Series(books[rows[:, layout.L_SOURCE].astype(np.int64)], dtype=object),
+            "amount": rows[:, layout.L_AMOUNT].astype(np.float64),
             "currency": pd.Series([currency] * len(rows), dtype=object),
         }
     )
@@ -485,48 +486,48 @@ def _trades(
 ) -> pd.DataFrame:
     return trades_frame(
         (
-            symbols[int(r[core.T_SYMBOL])],
+            symbols[int(r[layout.T_SYMBOL])],
             "BOTH",
-            "long" if r[core.T_SIDE] > 0 else "short",
-            int(r[core.T_ENTRY_TIME]),
-            int(r[core.T_EXIT_TIME]),
-            r[core.T_ENTRY_PRICE],
-            r[core.T_EXIT_PRICE],
-            r[core.T_SIZE],
-            r[core.T_LEVERAGE],
+            "long" if r[layout.T_SIDE] > 0 else "short",
+            int(r[layout.T_ENTRY_TIME]),
+            int(r[layout.T_EXIT_TIME]),
+            r[layout.T_ENTRY_PRICE],
+            r[layout.T_EXIT_PRICE],
+            r[layout.T_SIZE],
+            r[layout.T_LEVERAGE],
             config.margin_mode,
-            r[core.T_PNL],
-            r[core.T_FEES],
-            r[core.T_FUNDING],
-            _ORIGINS[int(r[core.T_REASON])],
+            r[layout.T_PNL],
+            r[layout.T_FEES],
+            r[layout.T_FUNDING],
+            _ORIGINS[int(r[layout.T_REASON])],
         )
         for r in rows
     )
 
 
 def _orders(rows: np.ndarray[Any, Any], symbols: tuple[str, ...]) -> pd.DataFrame:
-    ordered = rows[np.argsort(rows[:, core.O_ID], kind="stable")] if len(rows) else rows
+    ordered = rows[np.argsort(rows[:, layout.O_ID], kind="stable")] if len(rows) else rows
     return orders_frame(
         (
-            int(r[core.O_ID]),
-            symbols[int(r[core.O_SYMBOL])],
+            int(r[layout.O_ID]),
+            symbols[int(r[layout.O_SYMBOL])],
             None,
-            "buy" if r[core.O_SIDE] > 0 else "sell",
-            str(_TYPES[int(r[core.O_TYPE])]),
-            r[core.O_SIZE],
-            r[core.O_PRICE],
-            bool(r[core.O_REDUCE_ONLY]),
-            _ORIGINS[int(r[core.O_ORIGIN])],
-            _TAGS[int(r[core.O_TAG])],
+            "buy" if r[layout.O_SIDE] > 0 else "sell",
+            str(_TYPES[int(r[layout.O_TYPE])]),
+            r[layout.O_SIZE],
+            r[layout.O_PRICE],
+            bool(r[layout.O_REDUCE_ONLY]),
+            _ORIGINS[int(r[layout.O_ORIGIN])],
+            _TAGS[int(r[layout.O_TAG])],
             None,
-            int(r[core.O_CREATED]),
-            str(_STATUSES[int(r[core.O_STATUS])]),
-            _REASONS[int(r[core.O_REASON])],
+            int(r[layout.O_CREATED]),
+            str(_STATUSES[int(r[layout.O_STATUS])]),
+            _REASONS[int(r[layout.O_REASON])],
             "",
-            None if math.isnan(r[core.O_FILL_TIME]) else int(r[core.O_FILL_TIME]),
-            r[core.O_FILL_PRICE],
-            r[core.O_FILLED_SIZE],
-            r[core.O_FEE],
+            None if math.isnan(r[layout.O_FILL_TIME]) else int(r[layout.O_FILL_TIME]),
+            r[layout.O_FILL_PRICE],
+            r[layout.O_FILLED_SIZE],
+            r[layout.O_FEE],
         )
         for r in ordered
     )

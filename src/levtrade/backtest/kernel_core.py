@@ -18,17 +18,19 @@ explicit signature, so it is compiled once (and cached on disk).
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Final, TypeVar, cast
 
 import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from levtrade.backtest import path
+from levtrade.backtest import kernel_layout, path
 from levtrade.backtest.kernel_layout import (
-    A_BAR,
     A_CROSS_MULTI,
     A_FUND,
     A_LAST_PARTIAL,
@@ -280,13 +282,51 @@ Market = tuple[
 ]  # fmt: skip
 
 
+def _dependency_digest() -> str:
+    """A digest of the code the kernel's cached machine code contains but Numba's cache does
+    not watch: the margin formulas, the path rule, the array layout (and Numba's version)."""
+    digest = hashlib.sha256(numba.__version__.encode())
+    for module in (formulas, path, kernel_layout):
+        digest.update(Path(str(module.__file__)).read_bytes())
+    return digest.hexdigest()
+
+
+_DIGEST = _dependency_digest()
+_STAMP = "levtrade-kernel-dependencies.txt"
+_stale_cache: bool | None = None
+"""Whether the on-disk cache was built from other dependencies (decided at the first
+function, so every function of this module drops its entries alike)."""
+
+
 def _kernel(signature: Any) -> Callable[[F], F]:
-    """Compile with an explicit signature (once, no literal re-specialisation), cached."""
+    """Compile with an explicit signature (once, no literal re-specialisation), cached on
+    disk. Numba's cache is keyed on this file only, but each compiled function carries the
+    formulas and path functions it calls: when those change, the cached entries are dropped."""
 
     def wrap(func: F) -> F:
-        return cast(F, numba.njit(signature, cache=True, nogil=True)(func))
+        global _stale_cache
+        dispatcher = numba.njit(cache=True, nogil=True)(func)
+        cache = getattr(dispatcher, "_cache", None)
+        if cache is not None:
+            if _stale_cache is None:
+                stamp = Path(cache.cache_path) / _STAMP
+                _stale_cache = not stamp.is_file() or stamp.read_text() != _DIGEST
+            if _stale_cache:
+                cache.flush()
+        dispatcher.compile(signature)
+        dispatcher.disable_compile()
+        return cast(F, dispatcher)
 
     return wrap
+
+
+def _write_stamp() -> None:
+    """Record the dependencies the cache now holds (after every function is compiled)."""
+    cache = getattr(simulate, "_cache", None)
+    if cache is None or not _stale_cache:
+        return
+    with contextlib.suppress(OSError):  # a read-only cache directory: recompile next time
+        (Path(cache.cache_path) / _STAMP).write_text(_DIGEST)
 
 
 def _inlined(func: F) -> F:
@@ -1627,7 +1667,6 @@ def simulate(
     order = np.empty(m, dtype=np.int64)
     for i in range(n):
         acc[A_TIME] = timestamps[i]
-        acc[A_BAR] = i
         # step 1: funding, then pools the mark opens beyond their liquidation price
         if acc[A_POSITIONS] > 0:
             if funding_bar[i]:
@@ -1746,3 +1785,6 @@ def simulate(
             rows[i, S_MARGIN_RATIO] = math.inf if cross <= 0 else mm / cross
         rows[i, S_WALLET] = acc[A_WALLET]
     return acc
+
+
+_write_stamp()

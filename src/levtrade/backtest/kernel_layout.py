@@ -17,7 +17,7 @@ MS_PER_MINUTE = 60_000.0
 PARTIAL_COOLDOWN_MS = 30_000.0
 NUDGES = (1e-12, 1e-10, 1e-8, 1e-6)
 
-# -- ledger books and kinds (levtrade.margin.ledger); isolated book of symbol j: B_ISOLATED + j --
+# -- ledger books, and kinds by their index in EntryKind; isolated book of symbol j: B_ISOLATED + j
 B_EXTERNAL = 0
 B_CROSS = 1
 B_MARKET = 2
@@ -204,9 +204,8 @@ A_SEQ = 4
 A_STALE = 5
 A_CROSS_MULTI = 6
 A_TIME = 7
-A_BAR = 8
-A_POSITIONS = 9
-N_ACCOUNT = 10
+A_POSITIONS = 8
+N_ACCOUNT = 9
 
 # -- output tables ---------------------------------------------------------------------------------
 L_TIME = 0

@@ -72,29 +72,93 @@ def _plain(value: Any) -> Any:
 
 def ledger_frame(ledger: Ledger) -> pd.DataFrame:
     """The account ledger with ``debit``/``credit`` columns (:data:`LEDGER_COLUMNS`)."""
-    frame = ledger.to_frame().rename(columns={"destination": "debit", "source": "credit"})
-    return frame[list(LEDGER_COLUMNS)]
+    frame = ledger.to_frame()
+    return pd.DataFrame(
+        {
+            "time": frame["time"].to_numpy(),
+            "kind": frame["kind"],
+            "symbol": frame["symbol"],
+            "debit": frame["destination"],
+            "credit": frame["source"],
+            "amount": frame["amount"],
+            "currency": frame["currency"],
+        },
+        copy=False,
+    )
 
 
 def trades_frame(rows: Iterable[Sequence[object]]) -> pd.DataFrame:
     """Trades table from rows in :data:`TRADE_COLUMNS` order."""
-    frame = pd.DataFrame(list(rows), columns=list(TRADE_COLUMNS))
-    for name in ("entry_time", "exit_time"):
-        frame[name] = frame[name].astype(np.int64)
-    for name in ("entry_price", "exit_price", "size", "leverage", "pnl", "fees", "funding"):
-        frame[name] = frame[name].astype(np.float64)
-    return frame
+    return _rows_frame(rows, TRADE_COLUMNS, _TRADE_DTYPES)
 
 
 def orders_frame(rows: Iterable[Sequence[object]]) -> pd.DataFrame:
     """Orders table from rows in :data:`ORDER_COLUMNS` order."""
-    frame = pd.DataFrame(list(rows), columns=list(ORDER_COLUMNS))
-    for name in ("size", "price", "fill_price", "filled_size", "fee"):
-        frame[name] = frame[name].astype(np.float64)
-    frame["created_time"] = frame["created_time"].astype(np.int64)
-    frame["fill_time"] = frame["fill_time"].astype("Int64")
-    frame["parent"] = frame["parent"].astype("Int64")
-    return frame
+    return _rows_frame(rows, ORDER_COLUMNS, _ORDER_DTYPES)
+
+
+_TRADE_DTYPES: dict[str, Any] = {
+    **dict.fromkeys(("entry_time", "exit_time"), np.int64),
+    **dict.fromkeys(
+        ("entry_price", "exit_price", "size", "leverage", "pnl", "fees", "funding"), np.float64
+    ),
+}
+_ORDER_DTYPES: dict[str, Any] = {
+    **dict.fromkeys(("size", "price", "fill_price", "filled_size", "fee"), np.float64),
+    "created_time": np.int64,
+    "fill_time": "Int64",
+    "parent": "Int64",
+}
+
+
+def _rows_frame(
+    rows: Iterable[Sequence[object]], columns: Sequence[str], dtypes: Mapping[str, Any]
+) -> pd.DataFrame:
+    """``pd.DataFrame(rows, columns=columns)`` with ``dtypes`` cast, built column by column:
+    each column without a dtype comes out as the row constructor infers it, the others are
+    built in their dtype directly."""
+    listed = rows if isinstance(rows, list) else list(rows)
+    if not listed:
+        frame = pd.DataFrame(listed, columns=list(columns))
+        for name, dtype in dtypes.items():
+            frame[name] = frame[name].astype(dtype)
+        return frame
+    data: dict[str, Any] = {}
+    text = pd.Series(["-"]).dtype  # what a column of strings is inferred as
+    for name, values in zip(columns, zip(*listed, strict=True), strict=True):
+        dtype = dtypes.get(name)
+        if dtype is None:
+            data[name] = _inferred(values, text)
+        elif dtype == "Int64":
+            data[name] = pd.array(values, dtype=dtype)
+        else:
+            data[name] = np.array(values, dtype=dtype)
+    return pd.DataFrame(data, copy=False)
+
+
+_NONE = type(None)
+
+
+def _inferred(values: Sequence[object], text: Any) -> Any:
+    """The column pandas infers for ``values`` (as ``pd.Series(values)`` does), as an array;
+    the common homogeneous cases are built directly. ``text``: the dtype pandas infers for
+    strings."""
+    kinds = set(map(type, values))
+    if kinds <= {str, _NONE} and str in kinds:
+        if isinstance(text, pd.StringDtype):
+            return pd.array(values, dtype=text)
+    elif kinds == {_NONE}:
+        return np.array(values, dtype=object)
+    elif kinds == {float}:
+        return np.array(values, dtype=np.float64)
+    elif kinds == {bool}:
+        return np.array(values, dtype=np.bool_)
+    elif kinds == {int}:
+        try:
+            return np.array(values, dtype=np.int64)
+        except OverflowError:
+            pass
+    return pd.Series(list(values)).array
 
 
 def series_frame(times: np.ndarray, columns: Mapping[str, np.ndarray]) -> pd.DataFrame:

@@ -21,6 +21,7 @@ A ratio whose denominator is 0 is NaN (profit factor: ``inf`` with gains and no 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -77,6 +78,83 @@ def sortino(returns: np.ndarray, bars_per_year: float) -> float:
     return float(np.mean(returns) / downside * math.sqrt(bars_per_year))
 
 
+def _ledger_flows(ledger: pd.DataFrame) -> tuple[float, float, float, float, float, float, float]:
+    """(funding paid, funding received, fees out, fees in, liquidation fees out, paid into
+    the insurance fund, covered by it) from the ledger's kinds, books and amounts."""
+    if not len(ledger):
+        return 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+    amounts = ledger["amount"].to_numpy(dtype=np.float64)
+    kind_of = _by_value(ledger["kind"])
+    debit_of = _by_value(ledger["debit"])
+    credit_of = _by_value(ledger["credit"])
+    if kind_of is not None and debit_of is not None and credit_of is not None:
+        # object columns of strings: each test runs once per distinct value
+        kind_codes, kind_values = kind_of
+
+        def is_kind(kind: str) -> np.ndarray:
+            return np.asarray(kind_codes == kind_values.get(kind, -1))
+
+        into_trader = _each(debit_of, _trader_book)
+        from_trader = _each(credit_of, _trader_book)
+        to_fund = _each(debit_of, _fund_book)
+        from_fund = _each(credit_of, _fund_book)
+    else:
+        kinds = ledger["kind"].to_numpy()
+
+        def is_kind(kind: str) -> np.ndarray:
+            return np.asarray(kinds == kind)
+
+        into_trader = _is_trader(ledger["debit"]).to_numpy()
+        from_trader = _is_trader(ledger["credit"]).to_numpy()
+        to_fund = (ledger["debit"] == "insurance_fund").to_numpy()
+        from_fund = (ledger["credit"] == "insurance_fund").to_numpy()
+    out_of = from_trader & ~into_trader
+    into = into_trader & ~from_trader
+
+    def flows(kind: str) -> tuple[float, float]:
+        """(out of the trader's books, into them) for entries of ``kind``."""
+        rows = is_kind(kind)
+        return float(amounts[rows & out_of].sum()), float(amounts[rows & into].sum())
+
+    funding_paid, funding_received = flows("funding")
+    fees_out, fees_in = flows("fee")
+    liq_fee_out, _ = flows("liquidation_fee")
+    fund_out = float(amounts[to_fund & from_trader].sum())
+    fund_in = float(amounts[from_fund & into_trader].sum())
+    return funding_paid, funding_received, fees_out, fees_in, liq_fee_out, fund_out, fund_in
+
+
+def _by_value(column: pd.Series) -> tuple[np.ndarray, dict[str, int]] | None:
+    """(code of each row, code of each distinct value) of an object column of strings; None
+    for any other column."""
+    if column.dtype != object:
+        return None
+    values = column.to_numpy()
+    try:
+        distinct = set(values)
+    except TypeError:  # an unhashable value
+        return None
+    if not all(isinstance(value, str) for value in distinct):
+        return None
+    code = {value: k for k, value in enumerate(distinct)}
+    return np.fromiter(map(code.__getitem__, values), dtype=np.intp, count=len(values)), code
+
+
+def _each(coded: tuple[np.ndarray, dict[str, int]], test: Callable[[str], bool]) -> np.ndarray:
+    """``test`` of each row's value, from one test per distinct value."""
+    codes, code = coded
+    tested: np.ndarray = np.array([test(value) for value in code], dtype=np.bool_)
+    return np.asarray(tested[codes])
+
+
+def _trader_book(book: str) -> bool:
+    return book == "cross" or book.startswith(TRADER_BOOKS_PREFIX)
+
+
+def _fund_book(book: str) -> bool:
+    return book == "insurance_fund"
+
+
 def _ratio(numerator: float, denominator: float) -> float:
     return numerator / denominator if denominator != 0 else math.nan
 
@@ -109,34 +187,18 @@ def compute_metrics(
         factor = gains / losses
 
     notional = [c for c in series.columns if c.startswith("notional:")]
-    exposure = (
-        float((series[notional].to_numpy() != 0).any(axis=1).mean())
-        if notional and len(series)
-        else 0.0
-    )
+    exposure = 0.0
+    if notional and len(series):
+        # = (series[notional].to_numpy() != 0).any(axis=1).mean(), a column at a time
+        held = series[notional[0]].to_numpy() != 0
+        for name in notional[1:]:
+            held |= series[name].to_numpy() != 0
+        exposure = float(held.mean())
     liquidations = int((trades["exit_reason"] == "liquidation").sum()) if len(trades) else 0
 
-    kinds = ledger["kind"].to_numpy() if len(ledger) else np.array([], dtype=object)
-    amounts = ledger["amount"].to_numpy(dtype=np.float64) if len(ledger) else np.array([])
-    into_trader = _is_trader(ledger["debit"]).to_numpy() if len(ledger) else np.array([], bool)
-    from_trader = _is_trader(ledger["credit"]).to_numpy() if len(ledger) else np.array([], bool)
-    out_of = from_trader & ~into_trader
-    into = into_trader & ~from_trader
-
-    def flows(kind: str) -> tuple[float, float]:
-        """(out of the trader's books, into them) for entries of ``kind``."""
-        rows = kinds == kind
-        return float(amounts[rows & out_of].sum()), float(amounts[rows & into].sum())
-
-    funding_paid, funding_received = flows("funding")
-    fees_out, fees_in = flows("fee")
-    liq_fee_out, _ = flows("liquidation_fee")
-    fund_out = fund_in = 0.0
-    if len(ledger):
-        to_fund = (ledger["debit"] == "insurance_fund").to_numpy()
-        from_fund = (ledger["credit"] == "insurance_fund").to_numpy()
-        fund_out = float(amounts[to_fund & from_trader].sum())
-        fund_in = float(amounts[from_fund & into_trader].sum())
+    funding_paid, funding_received, fees_out, fees_in, liq_fee_out, fund_out, fund_in = (
+        _ledger_flows(ledger)
+    )
     return pd.Series(
         {
             "initial_equity": initial,

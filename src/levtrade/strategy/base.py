@@ -332,7 +332,7 @@ class Strategy:
         **options: Any,
     ) -> Order | None:
         """Close the position in ``data`` (all of it, or ``size`` contracts); None when flat."""
-        feed = self._feed(data)
+        feed = self.data if data is None else self._feed(data)
         leg = options.pop("leg", None)
         if self._engine.hedge:
             leg = _hedge_leg(leg or self._only_leg(feed))
@@ -346,7 +346,9 @@ class Strategy:
         if size is None:
             options["close_position"] = True
             size = abs(current)
-        return self._order(side, feed, size, price, exectype, options)
+        return self._order(
+            side, None if feed is self.data else feed, size, price, exectype, options
+        )
 
     def cancel(self, order: Order) -> None:
         """Cancel a live order (a bracket's children go with its entry)."""
@@ -427,26 +429,31 @@ class Strategy:
         *,
         submit: bool = True,
     ) -> Order:
-        feed = self._feed(data)
+        feed = self.data if data is None else self._feed(data)
         engine = self._engine
         if exectype is None:
-            kind = OrderType.MARKET if price is None else OrderType.LIMIT
+            kind = _MARKET if price is None else _LIMIT
         else:
             kind = parse_order_type(exectype)
-        trail_ratio = float(options.pop("trailpercent", 0.0) or 0.0)
-        trail_amount = float(options.pop("trailamount", 0.0) or 0.0)
-        leg = options.pop("leg", None)
-        unknown = set(options) - {"reduce_only", "leverage", "stake", "tag", "close_position"}
-        if unknown:
-            raise StrategyError(f"{side}: unknown option(s) {', '.join(sorted(unknown))}")
+        trail_ratio = trail_amount = 0.0
+        leg = leverage = stake = None
+        if options:
+            trail_ratio = float(options.pop("trailpercent", 0.0) or 0.0)
+            trail_amount = float(options.pop("trailamount", 0.0) or 0.0)
+            leg = options.pop("leg", None)
+            unknown = set(options) - _OPTIONS
+            if unknown:
+                raise StrategyError(f"{side}: unknown option(s) {', '.join(sorted(unknown))}")
+            leverage = options.get("leverage")
+            stake = options.get("stake")
         if size is not None and not (
-            isinstance(size, int | float | np.number) and math.isfinite(size) and size > 0
+            0.0 < size < math.inf
+            if type(size) is float
+            else isinstance(size, int | float | np.number) and math.isfinite(size) and size > 0
         ):
             raise StrategyError(f"size: must be a number > 0 (contracts), got {size!r}")
-        leverage = options.get("leverage")
         if leverage is not None and not (math.isfinite(leverage) and leverage >= 1):
             raise StrategyError(f"leverage: must be ≥ 1, got {leverage!r}")
-        stake = options.get("stake")
         if stake is not None and stake != "all":
             number = isinstance(stake, int | float) and not isinstance(stake, bool)
             if not (number and math.isfinite(stake) and stake > 0):
@@ -462,7 +469,7 @@ class Strategy:
             level = reference * (1.0 - trail_ratio) - trail_amount
             if side == "buy":
                 level = reference * (1.0 + trail_ratio) + trail_amount
-        elif kind is OrderType.MARKET:
+        elif kind is _MARKET:
             level = math.nan
         else:
             if price is None:
@@ -470,26 +477,34 @@ class Strategy:
             level = float(price)
         if engine.hedge and leg is not None:
             leg = _hedge_leg(leg)
-        order = engine.make_order(
-            feed.symbol,
-            side,
-            kind,
-            math.nan if size is None else float(size),
-            level,
+        # = engine.make_order(...) (side is "buy" or "sell" here), then the origin
+        order = Order(
+            id=engine.new_id(),
+            symbol=feed.symbol,
+            side=side,
+            type=kind,
+            size=math.nan if size is None else float(size),
+            price=level,
+            created_time=engine.t,
+            created_bar=engine.i,
             leg=leg,
-            reduce_only=bool(options.get("reduce_only", False)),
-            close_position=bool(options.get("close_position", False)),
+            reduce_only=bool(options.get("reduce_only", False)) if options else False,
+            close_position=bool(options.get("close_position", False)) if options else False,
             leverage=None if leverage is None else float(leverage),
             stake=stake,
             trail_ratio=trail_ratio,
             trail_amount=trail_amount,
-            tag=options.get("tag"),
+            tag=options.get("tag") if options else None,
+            origin=_ORIGINS.get(kind, "order"),
         )
-        order.origin = _ORIGINS.get(kind, "order")
         if submit:
             engine.submit(order)
         return order
 
+
+_MARKET, _LIMIT = OrderType.MARKET, OrderType.LIMIT
+_OPTIONS = frozenset({"reduce_only", "leverage", "stake", "tag", "close_position"})
+"""Options of :meth:`Strategy.buy`/``sell`` besides ``leg``, ``trailpercent``, ``trailamount``."""
 
 _ORIGINS = {
     OrderType.STOP: "stop_loss",
@@ -526,6 +541,8 @@ class EventDriver:
         self.queue: list[tuple[bool, Any]] = []
         self.minperiod = 0
         self.wants_orders = self.wants_trades = False
+        self.no_before_path = type(self).before_path is EventDriver.before_path
+        """The engine skips :meth:`before_path` (nothing to do before a bar's path)."""
 
     def start(self, engine: Engine) -> None:
         clock = Clock(engine.n)
@@ -570,10 +587,11 @@ class EventDriver:
         self.clock.i = i
         if self.queue:
             self._deliver()
+        strategy = self.strategy
         if i >= self.minperiod:
-            self.strategy.next()
+            strategy.next()
         else:
-            self.strategy.prenext()
+            strategy.prenext()
 
     def finish(self) -> None:
         self._deliver()
