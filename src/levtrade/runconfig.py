@@ -15,8 +15,13 @@ FreqTrade's ``trading_mode``, ``margin_mode``, ``liquidation_buffer``, ``futures
 ``timeframe_detail``, ``timerange``, ``pairs``/``pair_whitelist``, ``exchange``, ``fee``,
 ``datadir``, ``strategy``/``strategy_path``; levtrade's ``venue``, ``position_mode``,
 ``leverage``, ``engine``, ``data_format``, ``candles``/``mark``/``index``/``funding`` file
-templates, ``tiers_file``, ``tiers``, ``instruments``, ``outcome``, ``params``, ``report``,
-``results_dir``.
+templates, ``tiers_file``, ``tiers``, ``instruments``, ``outcome``, ``risk``, ``params``,
+``report``, ``results_dir``.
+
+Every run attaches the standard margin analyzers of :mod:`levtrade.risk`
+(:func:`~levtrade.risk.margin_analyzers`, set by the ``[risk]`` table: ``margin_call_level``,
+``thresholds``, ``atr_period``); their output lands in ``result.analyzers`` and from there in
+the summary, the report and the exports (docs/risk.md).
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import difflib
 import hashlib
 import importlib.util
 import json
+import math
 import re
 import string
 import sys
@@ -56,7 +62,7 @@ from pydantic import (
 import levtrade
 from levtrade.backtest.config import BacktestConfig, InstrumentOverrides, describe_error
 from levtrade.backtest.engine import Engine
-from levtrade.backtest.results import BacktestResult
+from levtrade.backtest.results import Analyzer, BacktestResult, run_analyzers
 from levtrade.backtest.signal_exec import SignalDriver
 from levtrade.data import (
     DEMO_SYMBOLS,
@@ -73,6 +79,7 @@ from levtrade.data import (
 from levtrade.data.errors import DataValidationError
 from levtrade.errors import ConfigError, DataError, LevtradeError
 from levtrade.instruments import Instrument
+from levtrade.risk import margin_analyzers
 from levtrade.strategy.base import EventDriver, Strategy
 from levtrade.strategy.signal_io import read_signals
 from levtrade.strategy.signal_strategy import SignalStrategy
@@ -85,6 +92,7 @@ __all__ = [
     "DataFormat",
     "LoadedStrategy",
     "ProgressSink",
+    "RiskSettings",
     "RunConfig",
     "RunOutcome",
     "RunPlan",
@@ -209,6 +217,68 @@ class OutcomeSettings(BaseModel):
     """Slippage of a market-close liquidation (Hyperliquid), in basis points."""
 
 
+class RiskSettings(BaseModel):
+    """The margin analyzers every run attaches (``[risk]``; docs/risk.md)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    margin_call_level: float = 1.5
+    """A margin call is a bar whose margin level (equity ÷ maintenance margin) is below it."""
+    thresholds: tuple[float, ...] = (2.0, 1.5, 1.2)
+    """The margin levels the time below is measured for (shown highest first)."""
+    atr_period: int = 14
+    """Bars of the ATR that measures the distance to liquidation in ATR multiples."""
+
+    @field_validator("margin_call_level", mode="before")
+    @classmethod
+    def _call_level(cls, value: Any) -> float:
+        return _margin_level(value, "risk.margin_call_level")
+
+    @field_validator("thresholds", mode="before")
+    @classmethod
+    def _thresholds(cls, value: Any) -> tuple[float, ...]:
+        if isinstance(value, str) or not isinstance(value, Sequence):
+            raise ValueError(
+                f"risk.thresholds: a list of margin levels such as [2, 1.5], got {value!r}"
+            )
+        levels = {_margin_level(v, "risk.thresholds") for v in value}
+        return tuple(sorted(levels, reverse=True))
+
+    @field_validator("atr_period", mode="before")
+    @classmethod
+    def _atr_period(cls, value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"risk.atr_period: must be a whole number ≥ 1, got {value!r}")
+        return value
+
+    def analyzers(self, data: Portfolio) -> tuple[Analyzer, ...]:
+        """The standard margin analyzers (:func:`levtrade.risk.margin_analyzers`) on ``data``."""
+        return margin_analyzers(
+            margin_call_level=self.margin_call_level,
+            thresholds=self.thresholds,
+            data=data,
+            atr_period=self.atr_period,
+        )
+
+    def info(self) -> dict[str, Any]:
+        """The settings as the summary states them."""
+        return {
+            "margin_call_level": self.margin_call_level,
+            "thresholds": list(self.thresholds),
+            "atr_period": self.atr_period,
+        }
+
+
+def _margin_level(value: Any, name: str) -> float:
+    """A margin level: a finite number above 1 (liquidation is at 1)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{name}: a margin level such as 1.5, got {value!r}")
+    level = float(value)
+    if not (math.isfinite(level) and level > 1.0):
+        raise ValueError(f"{name}: a margin level above 1 (liquidation is at 1), got {value!r}")
+    return level
+
+
 class ExchangeSettings(BaseModel):
     """FreqTrade's ``exchange`` block: its ``name`` and pair lists are read."""
 
@@ -278,6 +348,7 @@ class RunConfig(BaseModel):
     tiers: dict[str, list[dict[str, float]]] = Field(default_factory=dict)
     instruments: dict[str, InstrumentOverrides] = Field(default_factory=dict)
     outcome: OutcomeSettings = Field(default_factory=OutcomeSettings)
+    risk: RiskSettings = Field(default_factory=RiskSettings)
     params: dict[str, Any] = Field(default_factory=dict)
     can_short: bool | None = None
     signals: str | None = None
@@ -527,6 +598,7 @@ def _check_keys(document: dict[str, Any], source: str) -> tuple[str, ...]:
     sections: dict[str, tuple[type[BaseModel], frozenset[str]]] = {
         "exchange": (ExchangeSettings, EXCHANGE_IGNORED),
         "outcome": (OutcomeSettings, frozenset()),
+        "risk": (RiskSettings, frozenset()),
     }
     for section, (model, skip) in sections.items():
         block = document.get(section)
@@ -1261,6 +1333,7 @@ class RunOutcome:
             "funding_interval_hours": config.funding_interval_hours,
             "notes": [*plan.loaded.notes, *plan.notes],
             "ignored_keys": list(config.ignored_keys),
+            "risk": config.risk.info(),
         }
 
 
@@ -1555,6 +1628,9 @@ def execute(plan: RunPlan, *, progress: ProgressSink | None = None) -> RunOutcom
         if failure is not None:
             raise failure from None
         raise
+    sink.phase("analyzing margin")
+    # the untrimmed data: bars are matched on time, and the startup candles warm the ATR up
+    run_analyzers(result, plan.config.risk.analyzers(plan.loaded.data))
     return RunOutcome(plan=plan, result=result, data=data)
 
 

@@ -198,3 +198,92 @@ def liquidation_config(tmp: Path, **extra: Any) -> Path:
 def files_in(folder: Path) -> set[str]:
     """Every file and directory under ``folder`` (relative paths, hidden ones included)."""
     return {str(p.relative_to(folder)) for p in folder.rglob("*")}
+
+
+# ============================================================================================
+# A run that takes margin calls (the Margin section of the summary)
+# ============================================================================================
+
+MARGIN_CLOSES = (100.0, 100.0, 95.0, 92.0, 91.5, 91.2, 91.0, 92.0, 91.25, 93.0)
+"""Closes of BTC/USDT:USDT on ten 1h bars from 2025-01-01 00:00 UTC; each bar opens at the
+previous close and has no wicks (high/low = max/min of open and close).
+
+Cross margin, wallet 1,000, no fees, a one-tier table with MMR 1 % (``[tiers]``). The strategy
+goes long at bar 0's close: 100 BTC at bar 1's open 100 with the stake 1,000 at 10x. At a close
+P the cross equity is 1,000 + 100·(P − 100) = 100·P − 9,000 and the maintenance margin
+0.01 × 100·P = P, so the margin level is 100 − 9,000 / P and the liquidation price
+9,000 / 99 = 90.9090... (never reached: the lowest low is 91):
+
+====  =====  ==============================  ===================
+bar   close  margin level                     effective leverage
+====  =====  ==============================  ===================
+0     100    ∞ (flat)                         0
+1     100    100 − 90 = 10                    10,000 / 1,000 = 10
+2      95    100 − 94.7368 = 5.2632           9,500 / 500 = 19
+3      92    100 − 97.8261 = 2.1739           9,200 / 200 = 46
+4      91.5  100 − 98.3607 = 1.6393           9,150 / 150 = 61
+5      91.2  100 − 98.6842 = 1.3158           9,120 / 120 = 76
+6      91    100 − 98.9011 = 1.0989           9,100 / 100 = 91
+7      92    2.1739                           46
+8      91.25 100 − 98.6301 = 1.3699           9,125 / 125 = 73
+9      93    ∞ (closed at the end of data)    0
+====  =====  ==============================  ===================
+
+One funding event, 0.01 % at 09:00 on the mark open 91.25: the long pays 100 × 91.25 × 0.0001
+= 0.9125.
+"""
+MARGIN_WALLET = 1_000.0
+MARGIN_MMR = 0.01
+MARGIN_FUNDING_RATE = 0.0001
+MARGIN_LIQ_PRICE = 9_000.0 / 99.0
+
+
+def margin_candles() -> pd.DataFrame:
+    """The bars of ``MARGIN_CLOSES``, FreqTrade's columns."""
+    opens = (MARGIN_CLOSES[0], *MARGIN_CLOSES[:-1])
+    rows = [
+        (T0 + pd.Timedelta(hours=i), o, max(o, c), min(o, c), c, 1_000.0)
+        for i, (o, c) in enumerate(zip(opens, MARGIN_CLOSES, strict=True))
+    ]
+    frame = pd.DataFrame(rows, columns=["date", "open", "high", "low", "close", "volume"])
+    frame["date"] = frame["date"].astype("datetime64[ns, UTC]")
+    return frame
+
+
+def margin_call_config(tmp: Path, risk: str = "atr_period = 3\n") -> Path:
+    """Data dir + strategy + config of the margin-call run; ``risk`` is the ``[risk]`` table's
+    body. Returns the config."""
+    futures = tmp / "data" / "futures"
+    futures.mkdir(parents=True, exist_ok=True)
+    margin_candles().to_feather(futures / "BTC_USDT_USDT-1h-futures.feather")
+    rate = pd.DataFrame(
+        {
+            "date": pd.to_datetime([T0 + pd.Timedelta(hours=9)]).astype("datetime64[ns, UTC]"),
+            "open": [MARGIN_FUNDING_RATE],
+            "high": [0.0],
+            "low": [0.0],
+            "close": [0.0],
+            "volume": [0.0],
+        }
+    )
+    rate.to_feather(futures / "BTC_USDT_USDT-1h-funding_rate.feather")
+    (tmp / "enter_first.py").write_text(ENTER_FIRST_BAR, encoding="utf-8")
+    path = write_config(
+        tmp / "config.toml",
+        {
+            "strategy": "enter_first.py:EnterFirstBar",
+            "margin_mode": "cross",
+            "stake_currency": "USDT",
+            "stake_amount": 1000,
+            "tradable_balance_ratio": 1.0,
+            "dry_run_wallet": MARGIN_WALLET,
+            "leverage": 10,
+            "fee": 0.0,
+            "timeframe": "1h",
+            "pairs": [BTC],
+            "datadir": "data",
+        },
+    )
+    tiers = f'\n[[tiers."{BTC}"]]\nfloor = 0\nmmr = {MARGIN_MMR}\nmax_leverage = 50\n'
+    path.write_text(path.read_text("utf-8") + tiers + "\n[risk]\n" + risk, encoding="utf-8")
+    return path

@@ -70,14 +70,38 @@ def test_no_arguments_runs_the_demo_and_writes_report_and_exports(
     out = result.stdout
     assert "SYNTHETIC DATA" in out
     assert "SmaCross" in out
-    for section in ("Metrics", "Per pair", "Funding", "Liquidations"):
+    for section in ("Metrics", "Per pair", "Funding", "Liquidations", "Margin"):
         assert section in out
+    # the demo attaches the margin analyzers too (defaults: margin calls below 1.5)
+    assert "margin calls (level < 1.5)" in out and "min distance to liquidation" in out
     assert "Report:  levtrade-report.html" in out
     assert "Results: levtrade-results" in out
     page = (tmp_path / "levtrade-report.html").read_text("utf-8")
     assert "SYNTHETIC DATA" in page
-    assert {p.name for p in (tmp_path / "levtrade-results").iterdir()} == set(RESULT_FILES)
+    analyzer_files = {
+        f"analyzers/{name}.parquet"
+        for name in (
+            "margin_history",
+            "margin_calls",
+            "time_below_thresholds",
+            "distance_to_liquidation",
+        )
+    }
+    assert {p.name for p in (tmp_path / "levtrade-results").iterdir()} == set(RESULT_FILES) | {
+        "analyzers"
+    }
     summary = json.loads((tmp_path / "levtrade-results" / "summary.json").read_text("utf-8"))
+    assert set(summary["analyzer_tables"].values()) == analyzer_files
+    assert summary["margin"]["liquidations"] == summary["metrics"]["liquidations"]
+    assert summary["margin"]["max_effective_leverage"] == pytest.approx(
+        summary["max_effective_leverage"], rel=1e-12
+    )
+    assert set(summary["analyzers"]) == {
+        "min_margin_level",
+        "liquidations",
+        "funding",
+        "effective_leverage",
+    }
     assert summary["synthetic"] is True
     assert summary["pairs"] == [BTC, "ETH/USDT:USDT"]
     assert summary["bars"] == 8784  # the hours of 2024, the demo's span
@@ -90,7 +114,7 @@ def test_no_arguments_runs_the_demo_and_writes_report_and_exports(
     assert len(trades) == metrics["trades"] > 0
     # no temporary files are left beside the outputs
     assert files_in(tmp_path) == {"levtrade-report.html", "levtrade-results"} | {
-        f"levtrade-results/{name}" for name in RESULT_FILES
+        f"levtrade-results/{name}" for name in (*RESULT_FILES, "analyzers", *analyzer_files)
     }
 
 
@@ -145,6 +169,13 @@ def test_terminal_summary_exports_and_report_regeneration(tmp_path: Path) -> Non
     assert "90.3715" in out  # the liquidation price, six significant digits
     assert "-1,005.00" in out
     assert "SYNTHETIC" not in out
+    # the Margin section: the analyzers' margin level is the cross pool's, empty here
+    margin = [" ".join(line.split()) for line in out[out.index("Margin") :].splitlines()]
+    assert "margin calls (level < 1.5) n/a (isolated margin)" in margin
+    assert "liquidations 1" in margin
+    # closes before the liquidation: 100 vs the liquidation price 90.3715 after the funding
+    distance = 100.0 * (100.0 - LIQ_PRICE) / 100.0  # 9.63 %
+    assert f"min distance to liquidation {distance:.2f} % at 2025-01-01 02:00, {BTC}" in margin
 
     # trades: CSV with ISO times, Parquet with ms
     csv = pd.read_csv(results / "trades.csv")
@@ -312,6 +343,10 @@ def _error_case(tmp_path: Path, case: str) -> list[str]:
             config.read_text("utf-8") + '[exchange]\npair_whitlist = ["BTC/USDT:USDT"]\n',
             encoding="utf-8",
         )
+    elif case == "risk key typo":
+        config.write_text(
+            config.read_text("utf-8") + "[risk]\nmargin_call_levl = 2\n", encoding="utf-8"
+        )
     elif case == "timerange without data":
         return ["--config", str(config), "--timerange", "20240101-20240201"]
     elif case == "pair without funding data":
@@ -335,6 +370,7 @@ ERRORS = {
     "syntax error": r"strategy file oops\.py does not compile: .*line 3",
     "config key typo": r"unknown key 'margn_mode' \(did you mean 'margin_mode'\?\)",
     "nested key typo": r"unknown key exchange\.pair_whitlist \(did you mean 'pair_whitelist'\?\)",
+    "risk key typo": r"unknown key risk\.margin_call_levl \(did you mean 'margin_call_level'\?\)",
     "timerange without data": r"timerange: 20240101-20240201 has no 1h data for BTC/USDT:USDT "
     r"\(its data runs 2025-01-01T00:00:00Z to 2025-01-01T09:00:00Z\)",
     "pair without funding data": r"funding: BTC/USDT:USDT has no funding data \(no .*/futures/"

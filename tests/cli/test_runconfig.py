@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from levtrade.data import demo_portfolio
 from levtrade.errors import ConfigError
 from levtrade.runconfig import (
     RunConfig,
@@ -191,6 +192,13 @@ def test_timerange_is_freqtrades() -> None:
         ({"venue": "binanse"}, r"venue"),
         ({"candles": "{ticker}.csv"}, r"unknown placeholder \{ticker\}"),
         ({"pairs": ["BTC/USDT"]}, r"'BTC/USDT' is a spot pair; .* 'BTC/USDT:USDT'"),
+        ({"risk": {"margin_call": 1.5}}, r"risk\.margin_call \(did you mean 'margin_call_level'"),
+        ({"risk": {"treshold": [2]}}, r"risk\.treshold \(did you mean 'thresholds'\?\)"),
+        ({"risk": {"margin_call_level": 1}}, r"risk\.margin_call_level: a margin level above 1"),
+        ({"risk": {"thresholds": [2, 0.8]}}, r"risk\.thresholds: a margin level above 1 .*0\.8"),
+        ({"risk": {"thresholds": 2}}, r"risk\.thresholds: a list of margin levels"),
+        ({"risk": {"atr_period": 0}}, r"risk\.atr_period: must be a whole number ≥ 1, got 0"),
+        ({"risk": {"atr_period": 2.5}}, r"risk\.atr_period: must be a whole number ≥ 1, got 2\.5"),
         (
             {"pairs": ["BTC/USDC:USDC"], "stake_currency": "USDT"},
             r"BTC/USDC:USDC settles in USDC, but stake_currency is 'USDT'",
@@ -200,6 +208,38 @@ def test_timerange_is_freqtrades() -> None:
 def test_bad_settings_name_the_key_and_value(values: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         RunConfig.from_mapping(values, source="cfg.toml").resolved_pairs()
+
+
+def test_risk_table_sets_the_margin_analyzers(tmp_path: Path) -> None:
+    path = tmp_path / "run.toml"
+    path.write_text(
+        "[risk]\nmargin_call_level = 3\nthresholds = [1.2, 5, 3]\natr_period = 7\n",
+        encoding="utf-8",
+    )
+    risk = load_run_config(path).risk
+    assert (risk.margin_call_level, risk.thresholds, risk.atr_period) == (3.0, (5.0, 3.0, 1.2), 7)
+    data = demo_portfolio(["BTC/USDT:USDT"], bars=50)
+    analyzers = {a.name: a for a in risk.analyzers(data)}
+    assert list(analyzers) == [
+        "margin_history",
+        "margin_calls",
+        "min_margin_level",
+        "time_below_thresholds",
+        "liquidations",
+        "funding",
+        "effective_leverage",
+        "distance_to_liquidation",
+    ]
+    assert analyzers["margin_calls"].threshold == 3.0  # type: ignore[attr-defined]
+    assert analyzers["time_below_thresholds"].thresholds == (5.0, 3.0, 1.2)  # type: ignore[attr-defined]
+    assert analyzers["distance_to_liquidation"].atr_period == 7  # type: ignore[attr-defined]
+    # without the table: the defaults of margin_analyzers(), kept through command-line overrides
+    default = RunConfig.demo().with_overrides(timerange="20240101-20240201").risk
+    assert (default.margin_call_level, default.thresholds, default.atr_period) == (
+        1.5,
+        (2.0, 1.5, 1.2),
+        14,
+    )
 
 
 def test_fee_and_taker_fee_conflict() -> None:

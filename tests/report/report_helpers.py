@@ -20,6 +20,7 @@ import numpy as np
 
 from levtrade.backtest import BacktestConfig, BacktestResult, run
 from levtrade.data import MarketData, Portfolio, make_candles, make_funding
+from levtrade.risk import margin_analyzers
 from levtrade.strategy import SignalStrategy
 
 T0_MS = 1_735_689_600_000
@@ -70,3 +71,40 @@ INFO = {
     "stake_currency": "USDT",
     "notes": ["a note"],
 }
+
+
+# The margin-call run: the market and run of tests/cli/cli_helpers.py (MARGIN_CLOSES, where
+# its margin levels are tabulated), built here in memory with the margin analyzers attached.
+MARGIN_CLOSES = (100.0, 100.0, 95.0, 92.0, 91.5, 91.2, 91.0, 92.0, 91.25, 93.0)
+"""Cross, wallet 1,000, no fees, MMR 1 %: long 100 BTC at 100 from bar 1; margin level
+100 − 9,000 / close: below 1.5 on bars 5, 6 (minimum 1.0989) and 8; funding 0.01 % at 09:00."""
+RISK = {"margin_call_level": 1.5, "thresholds": [2.0, 1.5, 1.2], "atr_period": 3}
+
+
+def margin_call_run() -> tuple[BacktestResult, MarketData]:
+    n = len(MARGIN_CLOSES)
+    times = T0_MS + HOUR_MS * np.arange(n, dtype=np.int64)
+    opens = [MARGIN_CLOSES[0], *MARGIN_CLOSES[:-1]]
+    highs = [max(o, c) for o, c in zip(opens, MARGIN_CLOSES, strict=True)]
+    lows = [min(o, c) for o, c in zip(opens, MARGIN_CLOSES, strict=True)]
+    candles = make_candles(
+        times, opens, highs, lows, list(MARGIN_CLOSES), np.full(n, 1_000.0), timeframe="1h"
+    )
+    funding = make_funding([T0_MS + 9 * HOUR_MS], [0.0001])
+    data = MarketData.build(BTC, candles, funding=funding)
+    config = BacktestConfig(
+        wallet=1_000,
+        leverage=10,
+        stake_amount=1_000,
+        tradable_balance_ratio=1.0,
+        maker_fee=0.0,
+        taker_fee=0.0,
+        tiers={BTC: [{"floor": 0, "mmr": 0.01, "max_leverage": 50}]},
+    )
+    analyzers = margin_analyzers(
+        margin_call_level=1.5, thresholds=(2.0, 1.5, 1.2), data=data, atr_period=3
+    )
+    return run(EnterFirst(), data, config, analyzers=analyzers), data
+
+
+MARGIN_INFO = {**INFO, "risk": RISK}

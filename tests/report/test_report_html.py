@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from report_helpers import BTC, ETH, INFO, hand_run
+from report_helpers import BTC, ETH, INFO, MARGIN_INFO, hand_run, margin_call_run
 from typer.testing import CliRunner
 
 from levtrade.cli import app
@@ -88,6 +88,36 @@ def test_isolated_report_renders_in_chromium(chromium: Path, tmp_path: Path) -> 
     assert "liquidation price (long)" in dom
 
 
+def _chart(dom: str, chart_id: str) -> str:
+    """The rendered DOM of one chart (up to the next chart)."""
+    start = dom.index(f'id="{chart_id}"')
+    following = re.search(r'id="chart-[a-z0-9-]+" data-chart', dom[start + 1 :])
+    return dom[start : start + 1 + following.start() if following else len(dom)]
+
+
+def test_margin_table_and_margin_calls_render_in_chromium(chromium: Path, tmp_path: Path) -> None:
+    # the margin-call run of report_helpers: two margin calls, at 05:00 and 08:00
+    result, data = margin_call_run()
+    bundle = bundle_from_result(result, data, MARGIN_INFO)
+    page = write_report(bundle, tmp_path / "margin.html")
+    dom, stderr = browse(chromium, page, tmp_path / "profile", "--dump-dom")
+    check_rendered(dom, stderr, charts=5)  # one price chart and the four others
+    table = re.search(r'id="margin-table">(.*?)</table>', dom, re.S)
+    assert table is not None
+    cells = re.findall(r"<tr><td>(.*?)</td><td[^>]*>(.*?)</td></tr>", table.group(1))
+    assert cells[:2] == [
+        ("margin calls (level &lt; 1.5)", "2, first 2025-01-01 05:00"),
+        ("minimum margin level", "1.10 at 2025-01-01 06:00"),
+    ]
+    assert ("max effective leverage", "91.00x at 2025-01-01 06:00") in cells
+    assert len(cells) == 10
+    margin = _chart(dom, "chart-margin")
+    # one marker per margin call (the ratio line itself has no markers), in the legend too
+    assert margin.count('class="point"') == 2
+    assert re.search(r'class="legendtext"[^>]*>margin call<', margin)
+    assert "margin call below level 1.5 (66.7 %)" in margin
+
+
 def test_demo_report_renders_in_chromium_and_screenshot(
     chromium: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -98,6 +128,7 @@ def test_demo_report_renders_in_chromium_and_screenshot(
     dom, stderr = browse(chromium, page, tmp_path / "profile", "--dump-dom")
     check_rendered(dom, stderr, charts=6)
     assert "SYNTHETIC DATA" in dom
+    assert 'id="margin-table"' in dom and "margin calls (level &lt; 1.5)" in dom
     shot = tmp_path / "report.png"
     browse(
         chromium,

@@ -9,18 +9,19 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from report_helpers import BTC, ETH, INFO, T0_MS, hand_run
+from report_helpers import BTC, ETH, INFO, MARGIN_INFO, T0_MS, hand_run, margin_call_run
 from rich.console import Console
 
 from levtrade.errors import LevtradeError
 from levtrade.report.export import (
+    ANALYZERS_DIR,
     RESULT_FILES,
     bundle_from_result,
     load_results,
     save_results,
     to_json_value,
 )
-from levtrade.report.summary import fmt_price, render_summary
+from levtrade.report.summary import fmt_price, margin_rows, render_summary
 
 LIQ = (10_000.0 - 999.0) / (100.0 * 0.996)
 
@@ -128,6 +129,69 @@ def test_results_directory_round_trip_and_replacement(tmp_path: Path) -> None:
     with pytest.raises(LevtradeError, match="is not a levtrade results directory"):
         save_results(bundle, foreign)
     assert (foreign / "notes.txt").read_text("utf-8") == "keep"
+
+
+def test_margin_rows_from_the_analyzers_by_hand() -> None:
+    # margin levels 100 − 9,000 / close (report_helpers.MARGIN_CLOSES, tabulated in
+    # tests/cli/cli_helpers.py): 10, 5.26, 2.17, 1.64, 1.32, 1.10, 2.17, 1.37 on bars 1-8
+    result, data = margin_call_run()
+    summary = bundle_from_result(result, data, MARGIN_INFO).summary
+    assert margin_rows(summary) == [
+        # below 1.5 from bar 5 (05:00) to 7, and on bar 8: two calls
+        ("margin calls (level < 1.5)", "2, first 2025-01-01 05:00", "bad"),
+        # 100 − 9,000 / 91 = 1.0989 on bar 6
+        ("minimum margin level", "1.10 at 2025-01-01 06:00", ""),
+        # 4, 3 and 1 of the 10 hourly bars
+        ("time below level 2", "40.00 % of bars, 4.0 h", ""),
+        ("time below level 1.5", "30.00 % of bars, 3.0 h", ""),
+        ("time below level 1.2", "10.00 % of bars, 1.0 h", ""),
+        ("liquidations", "0", ""),
+        # 100 BTC × 91.25 × 0.01 % at 09:00
+        ("funding paid", "0.91 (received 0.00, net -0.91)", ""),
+        # notional 9,100 over equity 100 on bar 6
+        ("max effective leverage", "91.00x at 2025-01-01 06:00", ""),
+        # liquidation at 9,000 / 99 = 90.909: (91 − 90.909) / 91 = 0.0999 %
+        ("min distance to liquidation", f"0.10 % at 2025-01-01 06:00, {BTC}", ""),
+        # ATR(3) on bar 6: 0.99753 (tests/cli/test_cli_margin.py): 0.0909 / 0.99753 = 0.0911
+        ("  in ATR(3) multiples", f"0.09 at 2025-01-01 06:00, {BTC}", ""),
+    ]
+    console = Console(width=80, record=True, color_system=None)
+    render_summary(summary, console)
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "…" not in text
+    assert "margin calls (level < 1.5)   2, first 2025-01-01 05:00" in text
+
+
+def test_a_run_without_analyzers_has_no_margin_section() -> None:
+    result, data = hand_run("cross")
+    summary = bundle_from_result(result, data, INFO).summary
+    assert summary["margin"] is None and summary["analyzers"] == {}
+    assert summary["analyzer_tables"] == {}
+    assert margin_rows(summary) == []
+    console = Console(width=80, record=True, color_system=None)
+    render_summary(summary, console)
+    assert "Margin" not in console.export_text()
+
+
+def test_analyzers_round_trip_through_the_results_directory(tmp_path: Path) -> None:
+    result, data = margin_call_run()
+    bundle = bundle_from_result(result, data, MARGIN_INFO)
+    assert set(bundle.analyzers) == {
+        "margin_history",
+        "margin_calls",
+        "time_below_thresholds",
+        "distance_to_liquidation",
+    }
+    target = save_results(bundle, tmp_path / "results")
+    assert {p.name for p in target.iterdir()} == {*RESULT_FILES, ANALYZERS_DIR}
+    loaded = load_results(target)
+    assert loaded.summary == json.loads(json.dumps(bundle.summary))
+    assert loaded.summary["analyzers"]["funding"]["paid"] == pytest.approx(0.9125)
+    assert set(loaded.analyzers) == set(bundle.analyzers)
+    for name, frame in bundle.analyzers.items():
+        pd.testing.assert_frame_equal(loaded.analyzers[name], frame)
+    assert str(loaded.analyzers["margin_calls"]["end"].dtype) == "Int64"
 
 
 def test_json_values_are_plain() -> None:

@@ -256,6 +256,98 @@ def test_leverage_and_stake_callbacks_fill_the_entry_rows(btc: MarketData) -> No
     assert np.isnan(np.delete(table.leverage, bars)).all()
 
 
+class TaggedLeverage(SmaCross):
+    """FreqTrade's ``leverage()`` copied with its exact signature (``entry_tag`` positional,
+    no default) and the tag chosen per entry: every other cross is tagged "strong"."""
+
+    seen: ClassVar[list[tuple[str | None, str]]] = []
+
+    def populate_entry_trend(
+        self, dataframe: pd.DataFrame, metadata: dict[str, Any]
+    ) -> pd.DataFrame:
+        dataframe = super().populate_entry_trend(dataframe, metadata)
+        entries = dataframe.index[dataframe["enter_long"] == 1]
+        dataframe["enter_tag"] = None
+        dataframe.loc[entries[::2], "enter_tag"] = "strong"
+        return dataframe
+
+    def leverage(
+        self,
+        pair: str,
+        current_time: datetime,
+        current_rate: float,
+        proposed_leverage: float,
+        max_leverage: float,
+        entry_tag: str | None,
+        side: str,
+        **kwargs: Any,
+    ) -> float:
+        self.seen.append((entry_tag, side))
+        return 8.0 if entry_tag == "strong" else 2.0
+
+
+def test_leverage_gets_the_entry_tag_with_freqtrades_signature(btc: MarketData) -> None:
+    TaggedLeverage.seen.clear()
+    config = BacktestConfig(stake_amount=1_000.0, leverage=3.0)
+    table = TaggedLeverage().to_signals(btc, config).by_symbol[BTC]
+    up, _ = _crosses(btc.close)
+    up[:30] = False
+    bars = np.flatnonzero(up)
+    assert len(bars) >= 3
+    # the enter_tag column at each entry bar: "strong" on the 1st, 3rd, ... entry, else None
+    expected = [("strong" if k % 2 == 0 else None, "long") for k in range(len(bars))]
+    assert TaggedLeverage.seen == expected
+    assert table.leverage[bars].tolist() == [8.0 if k % 2 == 0 else 2.0 for k in range(len(bars))]
+    # and the run takes those leverages
+    trades = run(TaggedLeverage(), btc, config).trades
+    assert set(trades["leverage"]) == {8.0, 2.0}
+
+
+def test_entry_tag_is_none_without_the_column_and_old_signatures_still_work(
+    btc: MarketData,
+) -> None:
+    tags: list[Any] = []
+
+    class NoTags(SmaCross):
+        def populate_entry_trend(
+            self, dataframe: pd.DataFrame, metadata: dict[str, Any]
+        ) -> pd.DataFrame:
+            return super().populate_entry_trend(dataframe, metadata).drop(columns="enter_tag")
+
+        def leverage(
+            self,
+            pair: str,
+            current_time: datetime,
+            current_rate: float,
+            proposed_leverage: float,
+            max_leverage: float,
+            entry_tag: str | None,
+            side: str,
+            **kwargs: Any,
+        ) -> float:
+            tags.append(entry_tag)
+            return 2.0
+
+    NoTags().to_signals(btc)
+    assert tags and set(tags) == {None}
+
+    class Positional(SmaCross):
+        # levtrade's earlier signature: no entry_tag and no **kwargs
+        def leverage(  # type: ignore[override]
+            self,
+            pair: str,
+            current_time: datetime,
+            current_rate: float,
+            proposed_leverage: float,
+            max_leverage: float,
+            side: str,
+        ) -> float:
+            return 4.0
+
+    table = Positional().to_signals(btc).by_symbol[BTC]
+    assert set(table.leverage[~np.isnan(table.leverage)]) == {4.0}
+
+
 def test_callback_errors_are_strategy_errors(btc: MarketData) -> None:
     class Bad(SmaCross):
         def leverage(self, pair: str, *args: Any, **kwargs: Any) -> float:

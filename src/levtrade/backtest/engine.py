@@ -251,8 +251,9 @@ class Engine:
         self.decisions: list[tuple[Any, ...]] = []
         """Every order as submitted (bar, symbol, side, type, size, price, ...): what was
         decided when, for the look-ahead check."""
-        self._ledger_length = len(self.account.ledger)
         self._exposed = False
+        self._ledger_length = len(self.account.ledger)
+        """Ledger length at the last change, kept once the strategy has seen the account."""
 
     # ========================================================================================
     # The run
@@ -267,6 +268,14 @@ class Engine:
         driver_close = driver.on_close
         before_path = None if getattr(driver, "no_before_path", False) else driver.before_path
         ledger = self.account.ledger
+        # a strategy's next() is called here directly (EventDriver.on_close, inlined)
+        events = (
+            driver
+            if isinstance(driver, EventDriver) and type(driver).on_close is EventDriver.on_close
+            else None
+        )
+        if events is not None:
+            clock, strategy, minperiod = events.clock, events.strategy, events.minperiod
         for i in range(self.n):
             self.i = i
             self.t = ts[i]
@@ -303,7 +312,16 @@ class Engine:
                 self._record_multi_lps(i)
             if self._stale:
                 self._refresh()
-            driver_close(i)
+            if events is not None:
+                clock.i = i
+                if events.queue:
+                    events.deliver()
+                if i >= minperiod:
+                    strategy.next()
+                else:
+                    strategy.prenext()
+            else:
+                driver_close(i)
             if self._exposed and len(ledger) != self._ledger_length:
                 self._changed()
         self._end_of_data()
@@ -394,6 +412,10 @@ class Engine:
     def _walk(self, i: int) -> None:
         if self._stale:
             self._refresh()
+        if self.m == 1:  # (a cross pool over several symbols needs several)
+            if self._active[0][i] and self._may_trigger(i, 0):
+                self._walk_symbol(i, 0, only_open=False)
+            return
         walk = [j for j in range(self.m) if self._active[j][i] and self._may_trigger(i, j)]
         if self._cross_multi:
             for j in walk:
@@ -597,14 +619,14 @@ class Engine:
                 )
                 return order
             order.size = rounded
-        if order.type is not OrderType.MARKET and not order.managed:
+        if order.type is not _MARKET and not order.managed:
             if not (math.isfinite(order.price) and order.price > 0):
                 raise StrategyError(
                     f"price: a {order.type} order needs a price > 0, got {order.price!r}"
                 )
             order.price = instrument.round_price(order.price)
         self.driver.on_order(order)
-        if order.type is OrderType.MARKET:
+        if order.type is _MARKET:
             self.pending.append(order)
         else:
             self.resting[j].append(order)
@@ -635,7 +657,7 @@ class Engine:
         order.reason = str(reason)
         order.message = message
         self.driver.on_order(order)
-        if status is not OrderStatus.FILLED:
+        if status is not _FILLED and order.children:
             for child in order.children:
                 if child.alive:
                     self._unqueue(child)
@@ -742,7 +764,7 @@ class Engine:
             if sibling.alive:
                 self._unqueue(sibling)
                 self._finish_order(sibling, OrderStatus.CANCELLED, Reason.OCO, f"#{order.id}")
-        self._finish_order(order, OrderStatus.FILLED, "", "")
+        self._finish_order(order, _FILLED, "", "")
         for child in order.children:
             child.active = True
 
@@ -971,7 +993,8 @@ class Engine:
     def _changed(self) -> None:
         self._stale = True
         self._dirty = True
-        self._ledger_length = len(self.account.ledger)
+        if self._exposed:
+            self._ledger_length = len(self.account.ledger)
 
     def _cross_symbols(self) -> list[int]:
         return sorted({self._column[p.symbol] for p in self.account.positions if not p.is_isolated})
@@ -1009,9 +1032,8 @@ class Engine:
         else:
             self._restructure(positions)
         self._refreshed = positions
-        watches: list[list[_Watch]] = [[] for _ in range(self.m)]
-        watch_list: list[_Watch] = []
-        lps: dict[str | PositionKey, float] = {}
+        m = self.m
+        watches: list[list[_Watch]] = [[]] if m == 1 else [[] for _ in range(m)]
         for j, pool, key, direction, legs in self._pools:
             price = account.liquidation_price(key)
             if price is None:
@@ -1019,15 +1041,19 @@ class Engine:
             if not direction:
                 direction = self._cross_direction(j, legs, price)
             watches[j].append(_Watch(j, pool, price, direction))
-        for ws in watches:
-            watch_list.extend(ws)
-        self._watches = watches
-        self._watch_list = watch_list
-        active, low, high = self._active, self._ml, self._mh
+        watch_list: list[_Watch] = watches[0] if m == 1 else []
+        if m > 1:
+            for ws in watches:
+                watch_list.extend(ws)
+        lps: dict[str | PositionKey, float] = {}
         reach = []
+        active, low, high = self._active, self._ml, self._mh
         for w in watch_list:
             lps[w.pool] = w.price
-            reach.append((active[w.j], low[w.j], high[w.j], w.price, w.direction))
+            j = w.j
+            reach.append((active[j], low[j], high[j], w.price, w.direction))
+        self._watches = watches
+        self._watch_list = watch_list
         self._reach = reach
         self._lps = lps
         self._stale = False
@@ -1099,7 +1125,11 @@ class Engine:
     def marks_at_close(self) -> Account:
         """The account with the marks of the current bar's close (for strategy views). From
         then on each bar checks whether the strategy changed the account itself."""
-        self._exposed = True
+        if not self._exposed:
+            # every change the engine makes is followed by _changed(), so this is the ledger
+            # length at the last one (what _changed() keeps from now on)
+            self._exposed = True
+            self._ledger_length = len(self.account.ledger)
         if self.i >= 0:
             self._set_marks(self.i, _CLOSE)
         return self.account
@@ -1125,7 +1155,9 @@ class Engine:
             self._refresh()
         account = self.account
         legs: list[_Leg] = []
-        positions = account.positions
+        # the account's positions as of the last refresh: every change since would have made
+        # the state stale (and no strategy code runs between a refresh and the snapshot)
+        positions = self._refreshed
         if positions:
             lps = self._lps
             cross_price = lps.get(CROSS_POOL, math.nan)

@@ -1,8 +1,10 @@
 """``levtrade report RESULTS_DIR``: regenerate the HTML report from a saved results directory.
 
 The directory is what ``levtrade backtest`` exports (``summary.json``, ``trades``, ``series``,
-``prices``, ...; :mod:`levtrade.report.export`). The report goes to ``RESULTS_DIR/report.html``
-unless ``--output`` names another file. Errors are one line on stderr and exit code 1.
+``prices``, the margin analyzers' tables in ``analyzers/``, ...;
+:mod:`levtrade.report.export`), so the regenerated page has the same Margin table and
+margin-call markers. The report goes to ``RESULTS_DIR/report.html`` unless ``--output`` names
+another file. Errors are one line on stderr and exit code 1.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ OutputOption = Annotated[
     Path | None,
     typer.Option("--output", "-o", help="Report file (default: RESULTS_DIR/report.html)."),
 ]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print {\"report\": path} as JSON.")]
+JsonFlag = Annotated[bool, typer.Option("--json", help='Print {"report": path} as JSON.')]
 
 
 def report(

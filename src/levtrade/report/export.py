@@ -12,6 +12,10 @@ directory holds it as files:
 ``ledger.parquet``     every balance change
 ``series.parquet``     per bar: ``time`` (ms), equity, margin and liquidation series
 ``prices.parquet``     per bar and pair: trade and mark OHLC (long format, ``symbol`` column)
+``analyzers/``         each analyzer's table output as ``<name>.parquet`` (``margin_history``,
+                       ``margin_calls``, ``time_below_thresholds``, ``distance_to_liquidation``
+                       of a CLI run); its mapping outputs are in ``summary.json`` under
+                       ``analyzers`` and the tables are listed under ``analyzer_tables``
 =====================  =====================================================================
 
 Derived per-bar columns added to the engine's series: ``drawdown`` (fraction below the running
@@ -31,10 +35,11 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,8 +53,10 @@ from levtrade.report.metrics import TRADER_BOOKS_PREFIX
 from levtrade.venues.base import LiquidationPriceRule
 
 __all__ = [
+    "ANALYZERS_DIR",
     "RESULT_FILES",
     "ResultBundle",
+    "analyzer_files",
     "bundle_from_result",
     "check_output_file",
     "check_results_dir",
@@ -57,6 +64,7 @@ __all__ = [
     "load_results",
     "prices_frame",
     "save_results",
+    "split_analyzers",
     "stage_text",
     "to_json_value",
     "trader_book",
@@ -72,6 +80,8 @@ RESULT_FILES = (
     "series.parquet",
     "prices.parquet",
 )
+"""The files every results directory holds (``analyzers/`` only when the run had analyzers)."""
+ANALYZERS_DIR = "analyzers"
 
 
 class ExportError(LevtradeError):
@@ -88,10 +98,45 @@ class ResultBundle:
     ledger: pd.DataFrame
     series: pd.DataFrame
     prices: pd.DataFrame
+    analyzers: dict[str, pd.DataFrame] = field(default_factory=dict)
+    """The analyzers' table outputs by name (their mappings are in ``summary["analyzers"]``)."""
 
     @property
     def pairs(self) -> list[str]:
         return [str(p) for p in self.summary.get("pairs", [])]
+
+
+def split_analyzers(
+    outputs: Mapping[str, Any],
+) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+    """A result's analyzer outputs as (JSON values, tables): DataFrames (and Series) are
+    tables, everything else (mappings) JSON."""
+    values: dict[str, Any] = {}
+    tables: dict[str, pd.DataFrame] = {}
+    for name, output in outputs.items():
+        if isinstance(output, pd.DataFrame):
+            tables[str(name)] = output
+        elif isinstance(output, pd.Series):
+            tables[str(name)] = output.to_frame()
+        else:
+            values[str(name)] = to_json_value(output)
+    return values, tables
+
+
+def analyzer_files(names: Iterable[str]) -> dict[str, str]:
+    """The file of each analyzer table in a results directory, relative to it:
+    ``analyzers/<name>.parquet`` (characters other than letters, digits, ``_.-`` as ``_``)."""
+    files: dict[str, str] = {}
+    used: set[str] = set()
+    for name in names:
+        stem = re.sub(r"[^A-Za-z0-9_.-]", "_", str(name)).lstrip(".") or "analyzer"
+        candidate, k = stem, 1
+        while candidate.lower() in used:
+            k += 1
+            candidate = f"{stem}-{k}"
+        used.add(candidate.lower())
+        files[str(name)] = f"{ANALYZERS_DIR}/{candidate}.parquet"
+    return files
 
 
 def trader_book(books: pd.Series) -> np.ndarray:
@@ -113,6 +158,12 @@ def to_json_value(value: Any) -> Any:
         return None
     if isinstance(value, Path):
         return str(value)
+    if isinstance(value, np.ndarray):
+        return [to_json_value(v) for v in value.tolist()]
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if value is pd.NA or value is pd.NaT:
+        return None
     return value
 
 
@@ -278,6 +329,7 @@ def bundle_from_result(
     prices = prices_frame(data)
     series = derived_series(result, prices)
     summary = build_summary(result, series, info or {})
+    _, tables = split_analyzers(result.analyzers)
     return ResultBundle(
         summary=summary,
         trades=result.trades.reset_index(drop=True),
@@ -285,6 +337,7 @@ def bundle_from_result(
         ledger=result.ledger.reset_index(drop=True),
         series=series,
         prices=prices,
+        analyzers=tables,
     )
 
 
@@ -366,7 +419,11 @@ def _trades_csv(trades: pd.DataFrame) -> pd.DataFrame:
 
 
 def _write_files(bundle: ResultBundle, folder: Path) -> None:
-    text = json.dumps(to_json_value(bundle.summary), indent=2, allow_nan=False)
+    files = analyzer_files(list(bundle.analyzers))
+    summary = dict(bundle.summary)
+    if files or "analyzer_tables" in summary:
+        summary["analyzer_tables"] = files  # what load_results reads back
+    text = json.dumps(to_json_value(summary), indent=2, allow_nan=False)
     (folder / "summary.json").write_text(text + "\n", encoding="utf-8")
     _trades_csv(bundle.trades).to_csv(folder / "trades.csv", index=False)
     bundle.trades.to_parquet(folder / "trades.parquet", index=False)
@@ -374,6 +431,10 @@ def _write_files(bundle: ResultBundle, folder: Path) -> None:
     bundle.ledger.to_parquet(folder / "ledger.parquet", index=False)
     bundle.series.to_parquet(folder / "series.parquet", index=False)
     bundle.prices.to_parquet(folder / "prices.parquet", index=False)
+    if files:
+        (folder / ANALYZERS_DIR).mkdir()
+    for name, frame in bundle.analyzers.items():
+        frame.to_parquet(folder / files[name])
 
 
 class StagedResults:
@@ -443,4 +504,27 @@ def load_results(directory: str | Path) -> ResultBundle:
         }
     except Exception as exc:
         raise ExportError(f"results: cannot read the tables in {folder}: {exc}") from None
-    return ResultBundle(summary=summary, **tables)
+    listed = summary.get("analyzer_tables") or {}
+    if not isinstance(listed, dict):
+        raise ExportError(f"results: analyzer_tables in {folder / 'summary.json'} is not a table")
+    analyzers: dict[str, pd.DataFrame] = {}
+    for name, relative in listed.items():
+        path = folder / str(relative)
+        if not _inside(path, folder) or not path.is_file():
+            raise ExportError(
+                f"results: {folder} is not a complete levtrade results directory (missing "
+                f"{relative}, the {name} analyzer's table)"
+            )
+        try:
+            analyzers[str(name)] = pd.read_parquet(path)
+        except Exception as exc:
+            raise ExportError(f"results: cannot read {path}: {exc}") from None
+    return ResultBundle(summary=summary, **tables, analyzers=analyzers)
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+    except ValueError:
+        return False
+    return True

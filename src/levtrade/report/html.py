@@ -3,12 +3,16 @@
 :func:`render_report` builds the page from a :class:`~levtrade.report.export.ResultBundle`
 (a finished run, or a results directory read back by ``levtrade report``):
 
-* the run's facts, notes and metrics, the per-pair table and every liquidation;
+* the run's facts, notes and metrics, the per-pair table, every liquidation and the margin
+  analyzers' figures (the Margin table: margin calls, minimum margin level, time below each
+  threshold, liquidations, funding, maximum effective leverage, distance to liquidation);
 * per pair, the price with entries, exits and liquidations marked and each open position's
   liquidation price drawn as a line (``liq:<pair>`` of the series);
 * equity and drawdown; the margin ratio with the liquidation threshold (maintenance margin ÷
-  equity reaching 100 %: the cross account's, or each isolated position's); cumulative funding
-  per pair; effective leverage (Σ |notional| ÷ equity).
+  equity reaching 100 %: the cross account's, or each isolated position's), the margin-call
+  level and each margin call (the ``margin_calls`` analyzer's episodes: a marker where the
+  level fell below it, the episode shaded); cumulative funding per pair; effective leverage
+  (Σ |notional| ÷ equity).
 
 plotly.js is inlined (the page needs no network). A small script at the top of the page
 records JavaScript errors and ``console.error`` calls into ``#levtrade-errors`` (shown when not
@@ -34,6 +38,7 @@ from plotly.subplots import make_subplots
 
 from levtrade.report.export import ResultBundle, write_text_atomic
 from levtrade.report.summary import (
+    MARGIN_NOTE,
     METRIC_LABELS,
     SYNTHETIC_LABEL,
     fmt_metric,
@@ -43,6 +48,7 @@ from levtrade.report.summary import (
     fmt_ratio,
     fmt_time,
     leverage_text,
+    margin_rows,
 )
 
 __all__ = ["CANDLESTICK_MAX_BARS", "chart_figures", "render_report", "write_report"]
@@ -60,6 +66,7 @@ EXIT_COLORS = {
     "order": "#555555",
 }
 LIQUIDATION_COLOR = "#b00020"
+MARGIN_CALL_COLOR = "#ef6c00"
 
 ERROR_HOOK = """
 window.levtradeErrors = [];
@@ -389,6 +396,8 @@ def _margin_figure(bundle: ResultBundle) -> go.Figure:
         showarrow=False,
         font={"color": LIQUIDATION_COLOR, "size": 12},
     )
+    if not isolated:
+        _margin_calls(figure, bundle)
     layout = _base_layout(title, "margin ratio % (log scale)")
     shown = [
         v
@@ -401,6 +410,85 @@ def _margin_figure(bundle: ResultBundle) -> go.Figure:
     layout["yaxis"].update(type="log", range=[math.log10(bottom) - 0.1, math.log10(top) + 0.1])
     figure.update_layout(layout)
     return figure
+
+
+def _margin_calls(figure: go.Figure, bundle: ResultBundle) -> None:
+    """The margin-call level as a line (ratio 100 % ÷ level) and each margin call of the
+    ``margin_calls`` analyzer: a marker at the bar the margin level fell below the level, the
+    episode shaded up to the first bar back above it."""
+    margin = bundle.summary.get("margin")
+    level = margin.get("margin_call_level") if isinstance(margin, Mapping) else None
+    if isinstance(level, int | float) and level > 1:
+        ratio = 100.0 / float(level)
+        figure.add_shape(
+            type="line",
+            xref="paper",
+            x0=0,
+            x1=1,
+            y0=ratio,
+            y1=ratio,
+            line={"color": MARGIN_CALL_COLOR, "dash": "dot", "width": 1.2},
+        )
+        figure.add_annotation(
+            xref="paper",
+            x=1.0,
+            xanchor="right",
+            y=math.log10(ratio),
+            yanchor="top",
+            text=f"margin call below level {float(level):g} ({ratio:.1f} %)",
+            showarrow=False,
+            font={"color": MARGIN_CALL_COLOR, "size": 12},
+        )
+    calls = bundle.analyzers.get("margin_calls")
+    if calls is None or not len(calls) or "start" not in calls.columns:
+        return
+    series = bundle.series
+    ratios = pd.Series(
+        _values(series, "margin_ratio"), index=series["time"].to_numpy(dtype=np.int64)
+    )
+    starts = calls["start"].to_numpy(dtype=np.int64)
+    y = 100.0 * ratios.reindex(starts).to_numpy(dtype=np.float64)
+    ends = [None if pd.isna(end) else int(end) for end in calls["end"]]
+    last = int(series["time"].iloc[-1]) if len(series) else 0
+    for start, end in zip(starts, ends, strict=True):
+        figure.add_shape(
+            type="rect",
+            xref="x",
+            yref="paper",
+            x0=int(start),
+            x1=last if end is None else end,
+            y0=0,
+            y1=1,
+            fillcolor=MARGIN_CALL_COLOR,
+            opacity=0.12,
+            line={"width": 0},
+            layer="below",
+        )
+    text = []
+    for k, start in enumerate(starts):
+        level_now = 100.0 / y[k] if y[k] > 0 else math.inf
+        back = "not back above" if ends[k] is None else f"back above {fmt_time(ends[k])}"
+        text.append(
+            f"margin call {fmt_time(int(start))}: level {fmt_ratio(level_now)}; minimum "
+            f"{fmt_ratio(calls['min_margin_level'].iloc[k])} at "
+            f"{fmt_time(int(calls['min_time'].iloc[k]))}; {back}"
+        )
+    figure.add_trace(
+        go.Scatter(
+            x=starts,
+            y=_finite(y),
+            mode="markers",
+            name="margin call",
+            marker={
+                "symbol": "diamond",
+                "size": 11,
+                "color": MARGIN_CALL_COLOR,
+                "line": {"width": 1, "color": "#ffffff"},
+            },
+            text=text,
+            hoverinfo="text",
+        )
+    )
 
 
 def _funding_figure(bundle: ResultBundle, pairs: Sequence[str]) -> go.Figure:
@@ -614,6 +702,15 @@ def _liquidations_html(summary: Mapping[str, Any]) -> str:
     return f'<div class="card">{_table(headers, body, "liquidations-table")}</div>'
 
 
+def _margin_html(summary: Mapping[str, Any]) -> str:
+    rows = [
+        [(label, ""), (value, "neg" if style == "bad" else "")]
+        for label, value, style in margin_rows(summary)
+    ]
+    table = _table([("figure", False), ("value", False)], rows, "margin-table")
+    return f'<div class="card">{table}<p class="notes">{_esc(MARGIN_NOTE)}</p></div>'
+
+
 def _figure_json(figure: go.Figure) -> str:
     text = str(pio.to_json(figure, validate=False))
     # keep "</script>" and "<!--" inside strings from ending the script element
@@ -631,6 +728,8 @@ def render_report(bundle: ResultBundle) -> str:
     sections += ["<h2>Per pair</h2>", _pairs_html(summary)]
     count = len(summary.get("liquidations", []))
     sections += [f"<h2>Liquidations ({count})</h2>", _liquidations_html(summary)]
+    if margin_rows(summary):
+        sections += ["<h2>Margin</h2>", _margin_html(summary)]
     scripts = []
     for chart_id, heading, figure in charts:
         tall = " tall" if chart_id == "chart-equity" else ""

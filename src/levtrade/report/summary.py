@@ -24,7 +24,7 @@ from rich.text import Text
 import levtrade
 from levtrade.backtest.results import BacktestResult
 from levtrade.data import format_timeframe, format_ts
-from levtrade.report.export import to_json_value, trader_book
+from levtrade.report.export import analyzer_files, split_analyzers, to_json_value, trader_book
 
 __all__ = [
     "SYNTHETIC_LABEL",
@@ -34,6 +34,8 @@ __all__ = [
     "fmt_price",
     "fmt_time",
     "leverage_text",
+    "margin_rows",
+    "margin_section",
     "render_summary",
 ]
 
@@ -177,6 +179,104 @@ def _max_margin_ratio(series: pd.DataFrame) -> float | None:
     return None if best == -math.inf else best
 
 
+def _frame(outputs: Mapping[str, Any], name: str) -> pd.DataFrame | None:
+    value = outputs.get(name)
+    return value if isinstance(value, pd.DataFrame) else None
+
+
+def _mapping(outputs: Mapping[str, Any], name: str) -> Mapping[str, Any] | None:
+    value = outputs.get(name)
+    return value if isinstance(value, Mapping) else None
+
+
+def _nearest(frame: pd.DataFrame, prefix: str, column: str) -> dict[str, Any]:
+    """The smallest value of ``column`` of a distance table, its time and the position
+    (``<prefix><key>`` column holding it)."""
+    values = frame[column].to_numpy(dtype=np.float64) if column in frame.columns else None
+    if values is None or not np.isfinite(values).any():
+        return {"value": None, "time": None, "position": None}
+    row = int(np.nanargmin(np.where(np.isfinite(values), values, np.nan)))
+    position = None
+    for name in frame.columns:
+        if str(name).startswith(prefix) and frame[name].iloc[row] == values[row]:
+            position = str(name)[len(prefix) :]
+            break
+    return {
+        "value": float(values[row]),
+        "time": _iso(frame["time"].iloc[row]),
+        "position": position,
+    }
+
+
+def margin_section(
+    outputs: Mapping[str, Any], risk: Mapping[str, Any] | None = None
+) -> dict[str, Any] | None:
+    """The figures of the standard margin analyzers (:func:`levtrade.risk.margin_analyzers`)
+    in ``outputs`` (a result's ``analyzers``): margin calls below ``risk["margin_call_level"]``
+    (count, first), minimum margin level, time below each threshold (share of bars, hours),
+    liquidations, funding, maximum effective leverage, minimum distance to liquidation (fraction
+    of the mark and ATR multiples). None when none of them ran; the figures of an analyzer that
+    did not run are absent. Times are ISO 8601 UTC."""
+    names = (
+        "margin_calls",
+        "min_margin_level",
+        "time_below_thresholds",
+        "liquidations",
+        "funding",
+        "effective_leverage",
+        "distance_to_liquidation",
+    )
+    if not any(name in outputs for name in names):
+        return None
+    risk = risk or {}
+    section: dict[str, Any] = {
+        "margin_call_level": risk.get("margin_call_level"),
+        "atr_period": risk.get("atr_period"),
+    }
+    calls = _frame(outputs, "margin_calls")
+    if calls is not None:
+        section["margin_calls"] = len(calls)
+        section["first_margin_call"] = _iso(calls["start"].min()) if len(calls) else None
+    lowest = _mapping(outputs, "min_margin_level")
+    if lowest is not None:
+        section["min_margin_level"] = lowest.get("min_margin_level")
+        section["min_margin_level_time"] = _iso(lowest.get("min_margin_level_time"))
+    below = _frame(outputs, "time_below_thresholds")
+    if below is not None:
+        section["time_below"] = [
+            {
+                "threshold": float(row["threshold"]),
+                "bars": int(row["bars"]),
+                "fraction": float(row["fraction"]),
+                "hours": float(row["duration_ms"]) / 3_600_000.0,
+            }
+            for _, row in below.iterrows()
+        ]
+    liquidations = _mapping(outputs, "liquidations")
+    if liquidations is not None:
+        section["liquidations"] = liquidations.get("liquidations")
+    funding = _mapping(outputs, "funding")
+    if funding is not None:
+        section["funding_paid"] = funding.get("paid")
+        section["funding_received"] = funding.get("received")
+        section["funding_net"] = funding.get("net")
+    leverage = _mapping(outputs, "effective_leverage")
+    if leverage is not None:
+        section["max_effective_leverage"] = leverage.get("max")
+        section["max_effective_leverage_time"] = _iso(leverage.get("time_of_max"))
+    distance = _frame(outputs, "distance_to_liquidation")
+    if distance is not None:
+        for column, prefix in (
+            ("min_distance", "distance:"),
+            ("min_distance_atr", "distance_atr:"),
+        ):
+            nearest = _nearest(distance, prefix, column)
+            section[column] = nearest["value"]
+            section[f"{column}_time"] = nearest["time"]
+            section[f"{column}_position"] = nearest["position"]
+    return section
+
+
 def build_summary(
     result: BacktestResult, series: pd.DataFrame, info: Mapping[str, Any]
 ) -> dict[str, Any]:
@@ -197,6 +297,7 @@ def build_summary(
     )
     finite = effective[np.isfinite(effective)]
     timeframe_ms = int(meta.get("timeframe_ms", 0))
+    mappings, tables = split_analyzers(result.analyzers)
     summary: dict[str, Any] = {
         "levtrade": levtrade.__version__,
         "strategy": info.get("strategy"),
@@ -237,6 +338,10 @@ def build_summary(
         "per_pair": _per_pair(result.trades, series, pairs, funding["by_pair"]),
         "liquidations": _liquidations(result),
         "funding": funding,
+        "risk": dict(info.get("risk") or {}) or None,
+        "margin": margin_section(result.analyzers, info.get("risk")),
+        "analyzers": mappings,
+        "analyzer_tables": analyzer_files(tables),
     }
     return dict(to_json_value(summary))
 
@@ -496,14 +601,134 @@ def funding_table(summary: Mapping[str, Any]) -> Table:
     return table
 
 
+ISOLATED_NA = "n/a (isolated margin)"
+MARGIN_NOTE = (
+    "margin level = cross equity ÷ cross maintenance margin (1 / margin ratio); liquidation "
+    "at 1. Isolated positions: see the distance to liquidation."
+)
+
+
+def _at(text: str, time: Any) -> str:
+    return text if time is None else f"{text} at {fmt_time(time)}"
+
+
+def _position(text: str, position: Any) -> str:
+    return text if position is None else f"{text}, {position}"
+
+
+def margin_rows(summary: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """The Margin section as ``(label, value, style)`` rows (terminal and HTML); empty when
+    the run had no margin analyzers. ``style`` is ``"bad"`` for margin calls and
+    liquidations, else ``""``."""
+    margin = summary.get("margin")
+    if not isinstance(margin, Mapping):
+        return []
+    rows: list[tuple[str, str, str]] = []
+    level = _number(margin.get("margin_call_level"))
+    # the margin level is the cross pool's, empty in an isolated run
+    isolated = summary.get("margin_mode") == "isolated"
+    if "margin_calls" in margin:
+        label = "margin calls" if level is None else f"margin calls (level < {level:g})"
+        count = int(margin.get("margin_calls") or 0)
+        first = fmt_time(margin.get("first_margin_call"))
+        value = "none" if count == 0 else f"{count:,}, first {first}"
+        if isolated and not count:
+            value = ISOLATED_NA
+        rows.append((label, value, "bad" if count else ""))
+    if "min_margin_level" in margin:
+        lowest = margin.get("min_margin_level")
+        if _number(lowest) is not None:
+            value = _at(fmt_ratio(lowest), margin.get("min_margin_level_time"))
+        else:
+            value = ISOLATED_NA if isolated else "— (no cross-margin position)"
+        rows.append(("minimum margin level", value, ""))
+    below = margin.get("time_below") or []
+    if isolated and below and not any(int(row.get("bars") or 0) for row in below):
+        rows.append(("time below thresholds", ISOLATED_NA, ""))
+        below = []
+    for row in below:
+        rows.append(
+            (
+                f"time below level {float(row['threshold']):g}",
+                f"{fmt_pct(row.get('fraction'))} of bars, {float(row.get('hours') or 0):,.1f} h",
+                "",
+            )
+        )
+    if "liquidations" in margin:
+        liquidations = int(margin.get("liquidations") or 0)
+        rows.append(("liquidations", f"{liquidations:,}", "bad" if liquidations else ""))
+    if "funding_paid" in margin:
+        rows.append(
+            (
+                "funding paid",
+                f"{fmt_money(margin.get('funding_paid'))} (received "
+                f"{fmt_money(margin.get('funding_received'))}, net "
+                f"{fmt_money(margin.get('funding_net'))})",
+                "",
+            )
+        )
+    if "max_effective_leverage" in margin:
+        value = f"{fmt_ratio(margin.get('max_effective_leverage'))}x"
+        rows.append(
+            ("max effective leverage", _at(value, margin.get("max_effective_leverage_time")), "")
+        )
+    if "min_distance" in margin:
+        value = _at(fmt_pct(margin.get("min_distance")), margin.get("min_distance_time"))
+        rows.append(
+            (
+                "min distance to liquidation",
+                _position(value, margin.get("min_distance_position")),
+                "",
+            )
+        )
+        period = margin.get("atr_period")
+        atr = "ATR" if period is None else f"ATR({int(period)})"
+        multiple = _number(margin.get("min_distance_atr"))
+        value = "—" if multiple is None else f"{multiple:,.2f}"
+        value = _at(value, margin.get("min_distance_atr_time"))
+        rows.append(
+            (
+                f"  in {atr} multiples",
+                _position(value, margin.get("min_distance_atr_position")),
+                "",
+            )
+        )
+    return rows
+
+
+def margin_table(summary: Mapping[str, Any]) -> Table | None:
+    rows = margin_rows(summary)
+    if not rows:
+        return None
+    table = Table(
+        title="Margin",
+        title_justify="left",
+        caption=MARGIN_NOTE,
+        caption_justify="left",
+        caption_style="dim",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+        show_header=False,
+    )
+    table.add_column("figure", justify="left", no_wrap=True)
+    table.add_column("value", justify="left", overflow="fold")
+    for label, value, style in rows:
+        table.add_row(label, Text(value, style="bold red" if style == "bad" else ""))
+    return table
+
+
 def render_summary(summary: Mapping[str, Any], console: Console) -> None:
-    """Print the summary: header, metrics, per-pair table, liquidations, funding, notes and
-    where the outputs went."""
+    """Print the summary: header, metrics, per-pair table, liquidations, funding, the margin
+    analyzers' figures, notes and where the outputs went."""
     console.print(Panel(_header(summary), expand=False))
     console.print(metrics_table(summary))
     console.print(pairs_table(summary))
     console.print(liquidations_table(summary))
     console.print(funding_table(summary))
+    margin = margin_table(summary)
+    if margin is not None:
+        console.print(margin)
     for note in summary.get("notes", []):
         console.print(Text(f"note: {note}", style="yellow"))
     outputs = summary.get("outputs") or {}

@@ -28,6 +28,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Iterable, Mapping
+from functools import cached_property
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -229,9 +230,10 @@ class Strategy:
         raise StrategyError(f"data: {data!r} is not a data feed of this run")
 
     # -- positions and margin ------------------------------------------------------------------
-    @property
+    @cached_property
     def position(self) -> PositionView:
         """The position in ``self.data`` (net of both legs in hedge mode)."""
+        # a live view: cached on first use, ``self.position`` is then a plain attribute read
         return self._position
 
     def getposition(
@@ -574,7 +576,8 @@ class EventDriver:
     def trail(self, order: Order, price: float) -> None:
         raise StrategyError(f"order #{order.id}: strategies do not manage trailing stops")
 
-    def _deliver(self) -> None:
+    def deliver(self) -> None:
+        """Hand the queued order and trade notifications to the strategy."""
         queue, self.queue = self.queue, []
         strategy = self.strategy
         for is_order, item in queue:
@@ -584,9 +587,11 @@ class EventDriver:
                 strategy.notify_trade(item)
 
     def on_close(self, i: int) -> None:
+        # Engine.run runs this body itself for an EventDriver (one call less per bar): keep
+        # the two in step
         self.clock.i = i
         if self.queue:
-            self._deliver()
+            self.deliver()
         strategy = self.strategy
         if i >= self.minperiod:
             strategy.next()
@@ -594,5 +599,5 @@ class EventDriver:
             strategy.prenext()
 
     def finish(self) -> None:
-        self._deliver()
+        self.deliver()
         self.strategy.stop()

@@ -27,6 +27,7 @@ backtest engines execute (docs/backtest.md, "Signal strategies"; docs/strategies
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Mapping
 from datetime import datetime
@@ -106,10 +107,16 @@ class SignalStrategy:
         current_rate: float,
         proposed_leverage: float,
         max_leverage: float,
+        entry_tag: str | None,
         side: str,
         **kwargs: Any,
     ) -> float:
-        """Leverage of an entry (called only when overridden; else the run's default)."""
+        """Leverage of an entry (called only when overridden; else the run's default).
+
+        FreqTrade's signature; every argument is passed by keyword. ``entry_tag`` is the
+        ``enter_tag`` column at the entry bar (None without the column or a tag there). A
+        method written without ``entry_tag`` and without ``**kwargs`` (levtrade's earlier
+        signature) is called without it."""
         return proposed_leverage
 
     def custom_stake_amount(
@@ -313,14 +320,17 @@ class SignalStrategy:
         step = pd.Timedelta(milliseconds=data.timeframe_ms)
         tags = frame["enter_tag"] if "enter_tag" in frame.columns else None
         closes = frame["close"].to_numpy(dtype=np.float64)
+        tag_kwarg = with_leverage and _accepts(self.leverage, "entry_tag")
         for i in np.flatnonzero(long | short):
             side = "long" if long[i] else "short"
             when = (frame["date"].iloc[i] + step).to_pydatetime()
             rate = float(closes[i])
+            tag = _tag(tags, int(i))
             proposed_stake = default_stake if math.isnan(stake[i]) else float(stake[i])
             proposed_lev = config.leverage if math.isnan(lev[i]) else float(lev[i])
             if table is not None:
                 ceiling = max_leverage_for_stake(table, proposed_stake)
+                extra = {"entry_tag": tag} if tag_kwarg else {}
                 chosen = self._callback(
                     "leverage",
                     symbol,
@@ -330,11 +340,11 @@ class SignalStrategy:
                     proposed_leverage=proposed_lev,
                     max_leverage=ceiling,
                     side=side,
+                    **extra,
                 )
                 proposed_lev = min(max(chosen, 1.0), ceiling)
                 lev[i] = proposed_lev
             if with_stake:
-                tag = None if tags is None or pd.isna(tags.iloc[i]) else str(tags.iloc[i])
                 min_stake = (
                     instrument.min_notional / proposed_lev if instrument.min_notional else None
                 )
@@ -367,6 +377,32 @@ class SignalStrategy:
         if isinstance(value, bool) or not isinstance(value, int | float | np.number):
             raise StrategyError(f"{name} must return a number, got {value!r} ({symbol})")
         return float(value)
+
+
+def _tag(tags: pd.Series | None, i: int) -> str | None:
+    """The ``enter_tag`` at row ``i`` as text (None without the column, or where it is
+    missing: None/NaN)."""
+    if tags is None:
+        return None
+    value = tags.iloc[i]
+    try:
+        missing = bool(pd.isna(value))
+    except (TypeError, ValueError):  # not a scalar
+        missing = False
+    return None if missing else str(value)
+
+
+def _accepts(method: Any, name: str) -> bool:
+    """Whether ``method`` takes keyword ``name`` (by name, or through ``**kwargs``)."""
+    try:
+        parameters = inspect.signature(method).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(
+        p.kind is inspect.Parameter.VAR_KEYWORD
+        or (p.name == name and p.kind is not inspect.Parameter.POSITIONAL_ONLY)
+        for p in parameters
+    )
 
 
 def _frame(
