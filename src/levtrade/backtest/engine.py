@@ -29,6 +29,7 @@ from levtrade.backtest.config import BacktestConfig
 from levtrade.backtest.market import FineData, RunData, prepare
 from levtrade.backtest.orders import (
     MAKER_TYPES,
+    STOP_TYPES,
     Order,
     OrderStatus,
     OrderType,
@@ -98,6 +99,8 @@ _participation_slippage = _plain(path.participation_slippage)
 _trail_stop = _plain(path.trail_stop)
 _low_first = _plain(path.low_first)
 _path_points = _plain(path.path_points)
+_stop_direction = _plain(path.stop_direction)
+_limit_direction = _plain(path.limit_direction)
 _LINEAR_FUNDING = _plain(formulas.funding_payment)
 _INVERSE_FUNDING = _plain(formulas.inverse_funding_payment)
 # liquidation, then stop-type orders, then limit-type orders at one fraction of a leg
@@ -108,6 +111,13 @@ def _view(array: np.ndarray[Any, Any]) -> Any:
     """A memoryview of a contiguous copy: indexing gives Python scalars without numpy
     boxing, the cheapest per-bar read."""
     return memoryview(np.ascontiguousarray(array))  # type: ignore[arg-type]
+
+
+def _direction(order: Order) -> int:
+    """``order.direction`` (the path trigger direction), with the plain path functions."""
+    if order.type in STOP_TYPES:
+        return _stop_direction(order.side == "buy")
+    return _limit_direction(order.side == "buy")
 
 
 class Driver(Protocol):
@@ -142,11 +152,6 @@ class _Watch:
     pool: str | PositionKey
     price: float
     direction: int
-
-
-_Leg = tuple[int, str, float, float, bool, float, float]
-"""An open position as recorded for the series: (symbol column, leg, size, entry price,
-isolated, isolated margin, liquidation price)."""
 
 
 class Engine:
@@ -191,6 +196,7 @@ class Engine:
             return [_view(array[:, j]) for j in range(self.m)]
 
         self._open, self._low, self._high = cols(rd.open), cols(rd.low), cols(rd.high)
+        self._close = cols(rd.close)
         self._mo, self._mh = cols(rd.mark_open), cols(rd.mark_high)
         self._ml, self._mc = cols(rd.mark_low), cols(rd.mark_close)
         self._active: list[Sequence[bool]] = [_view(rd.active[:, j]) for j in range(self.m)]
@@ -244,8 +250,14 @@ class Engine:
         self._marks_at: tuple[int, int] | None = None
         self._snap_bars: list[int] = []
         self._snap_wallets: list[float] = []
-        self._snap_legs: list[list[_Leg]] = []
-        """The account state recorded after each change: bar, cross wallet, open positions."""
+        """The account state recorded after each change (a snapshot): bar, cross wallet ..."""
+        self._snap_first: list[int] = []
+        self._leg_snap: list[int] = []
+        self._leg_key: list[tuple[int, str]] = []
+        self._leg_state: list[float] = []
+        """... and per open position (flat over the snapshots, from ``_snap_first[k]`` for
+        snapshot k): its snapshot, (symbol column, leg), and 5 numbers: size, entry price,
+        isolated (1.0/0.0), isolated margin, liquidation price."""
         self._multi_lps: dict[int, dict[str, float]] = {}
         self._next_id = 1
         self.decisions: list[tuple[Any, ...]] = []
@@ -430,8 +442,8 @@ class Engine:
         when the trade range reaches its level (a trailing stop moves: always)."""
         trade_low, trade_high = self._low[j][i], self._high[j][i]
         for order in self.resting[j]:
-            if order.type is OrderType.TRAILING_STOP or (
-                trade_low <= order.price if order.direction < 0 else trade_high >= order.price
+            if order.type is _TRAILING or (
+                trade_low <= order.price if _direction(order) < 0 else trade_high >= order.price
             ):
                 return True
         low, high = self._ml[j][i], self._mh[j][i]
@@ -477,7 +489,7 @@ class Engine:
         else:
             bars = [
                 (
-                    (rd.open[i, j], rd.high[i, j], rd.low[i, j], rd.close[i, j]),
+                    (self._open[j][i], self._high[j][i], self._low[j][i], self._close[j][i]),
                     (self._mo[j][i], self._mh[j][i], self._ml[j][i], self._mc[j][i]),
                 )
             ]
@@ -515,11 +527,11 @@ class Engine:
                 for order in self.resting[j]:
                     if not order.active:
                         continue
-                    fr = _reach_fraction(st, te0, order.price, order.direction)
+                    fr = _reach_fraction(st, te0, order.price, _direction(order))
                     if fr == NEVER:
                         continue
                     f = f0 + (1.0 - f0) * fr
-                    rank = _RANK_STOP if order.is_stop else _RANK_LIMIT
+                    rank = _RANK_STOP if order.type in STOP_TYPES else _RANK_LIMIT
                     if (
                         f < best_f
                         or (f == best_f and rank < best_rank)
@@ -907,11 +919,14 @@ class Engine:
         trade.open = False
         self.trades.append(trade)
         j = self._column[key.symbol]
-        for order in list(self.resting[j]) + [o for o in self.pending if o.symbol == key.symbol]:
-            closes = order.reduce_only or order.close_position
-            if order.alive and closes and self._leg(order) == key.leg.value:
-                self._unqueue(order)
-                self._finish_order(order, OrderStatus.CANCELLED, Reason.POSITION_CLOSED, "")
+        if self.resting[j] or self.pending:
+            waiting = list(self.resting[j]) + [o for o in self.pending if o.symbol == key.symbol]
+            leg = _LEG_NAME[key.leg]
+            for order in waiting:
+                closes = order.reduce_only or order.close_position
+                if order.alive and closes and self._leg(order) == leg:
+                    self._unqueue(order)
+                    self._finish_order(order, OrderStatus.CANCELLED, Reason.POSITION_CLOSED, "")
         self.driver.on_trade(trade)
 
     def _liquidate(
@@ -1153,37 +1168,36 @@ class Engine:
     def _snapshot(self, i: int) -> None:
         if self._stale:
             self._refresh()
-        account = self.account
-        legs: list[_Leg] = []
+        bars = self._snap_bars
+        if bars and bars[-1] == i:  # a second snapshot of the bar replaces the first
+            del self._leg_snap[self._snap_first[-1] :]
+            del self._leg_key[self._snap_first[-1] :]
+            del self._leg_state[5 * self._snap_first[-1] :]
+            self._snap_wallets[-1] = self.account.wallet_balance
+        else:
+            bars.append(i)
+            self._snap_first.append(len(self._leg_snap))
+            self._snap_wallets.append(self.account.wallet_balance)
         # the account's positions as of the last refresh: every change since would have made
         # the state stale (and no strategy code runs between a refresh and the snapshot)
         positions = self._refreshed
         if positions:
+            k = len(bars) - 1
             lps = self._lps
             cross_price = lps.get(CROSS_POOL, math.nan)
             column = self._column
+            state = self._leg_state
             for p in positions:
                 isolated = p.margin_mode is not _CROSS
-                price = lps.get(p.key, math.nan if isolated else cross_price)
-                legs.append(
-                    (
-                        column[p.instrument.symbol],
-                        _LEG_NAME[p.leg],
-                        p.size,
-                        p.entry_price,
-                        isolated,
-                        p.isolated_margin,
-                        price,
-                    )
+                self._leg_snap.append(k)
+                self._leg_key.append((column[p.instrument.symbol], _LEG_NAME[p.leg]))
+                state += (
+                    p.size,
+                    p.entry_price,
+                    1.0 if isolated else 0.0,
+                    p.isolated_margin,
+                    lps.get(p.key, math.nan if isolated else cross_price),
                 )
-        bars = self._snap_bars
-        if bars and bars[-1] == i:
-            self._snap_wallets[-1] = account.wallet_balance
-            self._snap_legs[-1] = legs
-        else:
-            bars.append(i)
-            self._snap_wallets.append(account.wallet_balance)
-            self._snap_legs.append(legs)
         if self._multi_lps:
             self._multi_lps.pop(i, None)
         if self._cross_multi:
@@ -1257,13 +1271,11 @@ class Engine:
         # per position (symbol, leg), in order of first appearance: its state (size, entry,
         # isolated, margin, liquidation price; zeros where it is not open) in each recorded
         # snapshot, then per bar
-        snap_legs = self._snap_legs
-        flat = [leg for legs in snap_legs for leg in legs]
+        keys = self._leg_key
         state: dict[tuple[int, str], FloatArray] = {}
-        if flat:
-            snap = np.repeat(np.arange(count), [len(legs) for legs in snap_legs])
-            values = np.array([leg[2:] for leg in flat], dtype=np.float64).T
-            keys = [(leg[0], leg[1]) for leg in flat]
+        if keys:
+            snap = np.array(self._leg_snap, dtype=np.intp)
+            values = np.array(self._leg_state, dtype=np.float64).reshape(len(keys), 5).T
             order = dict.fromkeys(keys)
             if len(order) == 1:
                 codes = None

@@ -118,12 +118,12 @@ def _rows_frame(
     each column without a dtype comes out as the row constructor infers it, the others are
     built in their dtype directly."""
     listed = rows if isinstance(rows, list) else list(rows)
-    if not listed:
-        frame = pd.DataFrame(listed, columns=list(columns))
-        for name, dtype in dtypes.items():
-            frame[name] = frame[name].astype(dtype)
-        return frame
     data: dict[str, Any] = {}
+    if not listed:  # the row constructor gives empty object columns
+        for name in columns:
+            dtype = dtypes.get(name, object)
+            data[name] = pd.array([], dtype=dtype) if dtype == "Int64" else np.array([], dtype)
+        return pd.DataFrame(data, copy=False)
     text = pd.Series(["-"]).dtype  # what a column of strings is inferred as
     for name, values in zip(columns, zip(*listed, strict=True), strict=True):
         dtype = dtypes.get(name)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 
@@ -25,6 +25,28 @@ if TYPE_CHECKING:
     from levtrade.backtest.engine import Engine
 
 MS_PER_MINUTE = 60_000.0
+_F = TypeVar("_F")
+
+
+def _plain(func: _F) -> _F:
+    """The plain-Python original of a compiled scalar path function (bit-identical: Numba
+    compiles without fast-math), cheaper to call from Python than through Numba's dispatch."""
+    return cast(_F, getattr(func, "py_func", func))
+
+
+_profit_ratio = _plain(path.profit_ratio)
+_trailing_ratio = _plain(path.trailing_ratio)
+_trail_stop = _plain(path.trail_stop)
+
+
+def _view(array: Any) -> Any:
+    """A memoryview of a contiguous copy: indexing gives Python scalars (the array itself
+    where its dtype has no buffer format)."""
+    contiguous = np.ascontiguousarray(array)
+    try:
+        return memoryview(contiguous)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return contiguous
 
 
 @dataclass(slots=True)
@@ -74,16 +96,42 @@ class SignalDriver:
                     f"signals[{symbol!r}]: {table.bars} bars, the market data has {engine.n}"
                 )
             self.columns.append(table)
+        # per symbol with signals: (column, active, enter/exit long, enter/exit short,
+        # leverage, stake) as memoryviews, read per bar without numpy scalars
+        self._views: list[tuple[int, Any, Any, Any, Any, Any, Any, Any]] = [
+            (
+                j,
+                _view(engine.run_data.active[:, j]),
+                _view(table.enter_long),
+                _view(table.exit_long),
+                _view(table.enter_short),
+                _view(table.exit_short),
+                _view(table.leverage),
+                _view(table.stake),
+            )
+            for j, table in enumerate(self.columns)
+            if table is not None
+        ]
+        rules = self.rules
+        # the rules' numbers as the compiled path functions take them (floats)
+        self._stoploss = math.nan if rules.stoploss is None else float(rules.stoploss)
+        self._positive = (
+            math.nan
+            if rules.trailing_stop_positive is None
+            else float(rules.trailing_stop_positive)
+        )
+        self._offset = float(rules.trailing_stop_positive_offset)
+        self._only_offset = bool(rules.trailing_only_offset_is_reached)
 
     # -- decisions at the close -----------------------------------------------------------------
     def on_close(self, i: int) -> None:
         engine = self.engine
         rules = self.rules
-        for j, table in enumerate(self.columns):
-            if table is None or not engine.run_data.active[i, j]:
+        for j, active, enter_long, exit_long, enter_short, exit_short, lev, stakes in self._views:
+            if not active[i]:
                 continue
             current = engine.sizes[j].get("BOTH", 0.0)
-            exiting = (current > 0 and table.exit_long[i]) or (current < 0 and table.exit_short[i])
+            exiting = (current > 0 and exit_long[i]) or (current < 0 and exit_short[i])
             symbol = engine.symbols[j]
             if exiting:
                 engine.submit(
@@ -101,12 +149,12 @@ class SignalDriver:
                 )
             if current != 0.0 and not exiting:
                 continue
-            long_entry = bool(table.enter_long[i])
-            short_entry = bool(table.enter_short[i]) and rules.can_short
+            long_entry = bool(enter_long[i])
+            short_entry = bool(enter_short[i]) and rules.can_short
             if long_entry == short_entry:
                 continue
-            leverage = float(table.leverage[i])
-            stake = float(table.stake[i])
+            leverage = float(lev[i])
+            stake = float(stakes[i])
             engine.submit(
                 engine.make_order(
                     symbol,
@@ -191,18 +239,13 @@ class SignalDriver:
         state = self.open.get(self.engine.symbols.index(order.symbol))
         if state is None:
             return
-        rules = self.rules
-        profit = path.profit_ratio(state.entry, price, state.is_long, state.leverage)
-        ratio = path.trailing_ratio(
-            profit,
-            math.nan if rules.stoploss is None else rules.stoploss,
-            math.nan if rules.trailing_stop_positive is None else rules.trailing_stop_positive,
-            rules.trailing_stop_positive_offset,
-            rules.trailing_only_offset_is_reached,
+        profit = _profit_ratio(state.entry, price, state.is_long, state.leverage)
+        ratio = _trailing_ratio(
+            profit, self._stoploss, self._positive, self._offset, self._only_offset
         )
         if math.isnan(ratio):
             return
-        moved = path.trail_stop(order.price, price, state.is_long, ratio / state.leverage, 0.0)
+        moved = _trail_stop(order.price, price, state.is_long, ratio / state.leverage, 0.0)
         if moved != order.price:
             order.price = moved
             if moved != state.initial_stop:
