@@ -148,27 +148,9 @@ def profile(n: int, top: int) -> None:
 def engine_bars_per_second(bars: int, repeats: int, prof: bool, top: int) -> dict[str, float]:
     """The event engine running an SMA-cross ``next()`` strategy on 1h demo data (funding from
     the data, liquidation on its mark candles)."""
-    from levtrade.backtest import BacktestConfig, Strategy, run
+    from benchmarks.strategies import SmaCross
+    from levtrade.backtest import BacktestConfig, run
     from levtrade.data import demo_market
-    from levtrade.strategy import indicators as ind
-
-    class SmaCross(Strategy):
-        params = {"fast": 10, "slow": 30, "size": 0.1}  # noqa: RUF012
-
-        def __init__(self) -> None:
-            self.fast = ind.SMA(self.data.close, self.p.fast)
-            self.slow = ind.SMA(self.data.close, self.p.slow)
-
-        def next(self) -> None:
-            fast, slow, position = self.fast[0], self.slow[0], self.position
-            if fast > slow and position.size <= 0:
-                if position:
-                    self.close()
-                self.buy(size=self.p.size)
-            elif fast < slow and position.size >= 0:
-                if position:
-                    self.close()
-                self.sell(size=self.p.size)
 
     data = demo_market(bars=bars, timeframe="1h")
     config = BacktestConfig(leverage=5.0)

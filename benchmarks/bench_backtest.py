@@ -36,7 +36,8 @@ import numpy as np
 import pandas as pd
 import talib
 
-from levtrade.backtest import BacktestConfig, Strategy, kernel, run
+from benchmarks.strategies import SmaCross
+from levtrade.backtest import BacktestConfig, kernel, run
 from levtrade.data import (
     MarketData,
     load_market,
@@ -45,7 +46,6 @@ from levtrade.data import (
     write_candles,
     write_funding,
 )
-from levtrade.strategy import indicators as ind
 from levtrade.strategy.signal_strategy import SignalStrategy
 from levtrade.strategy.signals import SignalRules, Signals, SymbolSignals
 
@@ -270,27 +270,6 @@ def end_to_end_report(folder: Path) -> None:
 # ------------------------------------------------------------------------------------------
 # 3. Event engine
 # ------------------------------------------------------------------------------------------
-
-
-class SmaCross(Strategy):
-    """Long when SMA(10) is above SMA(30), short below: always in the market."""
-
-    params: ClassVar[dict[str, Any]] = {"fast": 10, "slow": 30, "size": 0.1}
-
-    def __init__(self) -> None:
-        self.fast = ind.SMA(self.data.close, self.p.fast)
-        self.slow = ind.SMA(self.data.close, self.p.slow)
-
-    def next(self) -> None:
-        fast, slow, position = self.fast[0], self.slow[0], self.position
-        if fast > slow and position.size <= 0:
-            if position:
-                self.close()
-            self.buy(size=self.p.size)
-        elif fast < slow and position.size >= 0:
-            if position:
-                self.close()
-            self.sell(size=self.p.size)
 
 
 def event_speed(repeats: int) -> None:

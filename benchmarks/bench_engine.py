@@ -35,33 +35,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks.strategies import SmaCross
 from levtrade.backtest import BacktestConfig, BacktestResult, Strategy, run
 from levtrade.data import MarketData, demo_market, read_candles, read_funding
-from levtrade.strategy import indicators as ind
 
 REAL = Path("/work/shared/data/binance_um_freqtrade_harthor")
 BTC = "BTC/USDT:USDT"
-
-
-class SmaCross(Strategy):
-    """Long above the slow average, short below (the benchmark of bench_account.py)."""
-
-    params = {"fast": 10, "slow": 30, "size": 0.1}  # noqa: RUF012
-
-    def __init__(self) -> None:
-        self.fast = ind.SMA(self.data.close, self.p.fast)
-        self.slow = ind.SMA(self.data.close, self.p.slow)
-
-    def next(self) -> None:
-        fast, slow, position = self.fast[0], self.slow[0], self.position
-        if fast > slow and position.size <= 0:
-            if position:
-                self.close()
-            self.buy(size=self.p.size)
-        elif fast < slow and position.size >= 0:
-            if position:
-                self.close()
-            self.sell(size=self.p.size)
 
 
 class Hold(Strategy):

@@ -5,26 +5,49 @@
 >>> result.metrics["sharpe"], result.trades, result.series["equity"]  # doctest: +SKIP
 
 Semantics (timing, the intrabar path, liquidation, funding, signal rules): docs/backtest.md.
+
+Public names are resolved on first use (PEP 562): the event-driven ``Strategy`` base class
+imports the order types from this package while the engine imports ``Strategy``, so eager
+imports here would make ``from levtrade.strategy import Strategy`` depend on import order.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Mapping, Sequence
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from levtrade.backtest.config import BacktestConfig, InstrumentOverrides
-from levtrade.backtest.engine import Engine, run_signals, run_strategy
-from levtrade.backtest.lookahead import LookaheadReport, check_lookahead
-from levtrade.backtest.market import FineData
-from levtrade.backtest.orders import Order, OrderStatus, OrderType, Reason, Trade
-from levtrade.backtest.results import Analyzer, BacktestResult, build_result, run_analyzers
-from levtrade.data import MarketData, Portfolio
-from levtrade.errors import ConfigError
-from levtrade.strategy.base import Strategy
-from levtrade.strategy.signals import Signals
+if TYPE_CHECKING:
+    from levtrade.backtest.config import BacktestConfig, InstrumentOverrides
+    from levtrade.backtest.engine import Engine, run_signals, run_strategy
+    from levtrade.backtest.lookahead import LookaheadReport, check_lookahead
+    from levtrade.backtest.orders import Order, OrderStatus, OrderType, Reason, Trade
+    from levtrade.backtest.results import Analyzer, BacktestResult, build_result
+    from levtrade.backtest.runner import ENGINES, run
+    from levtrade.strategy.base import Strategy
+
+_EXPORTS = {
+    "Analyzer": "levtrade.backtest.results",
+    "BacktestConfig": "levtrade.backtest.config",
+    "BacktestResult": "levtrade.backtest.results",
+    "ENGINES": "levtrade.backtest.runner",
+    "Engine": "levtrade.backtest.engine",
+    "InstrumentOverrides": "levtrade.backtest.config",
+    "LookaheadReport": "levtrade.backtest.lookahead",
+    "Order": "levtrade.backtest.orders",
+    "OrderStatus": "levtrade.backtest.orders",
+    "OrderType": "levtrade.backtest.orders",
+    "Reason": "levtrade.backtest.orders",
+    "Strategy": "levtrade.strategy.base",
+    "Trade": "levtrade.backtest.orders",
+    "build_result": "levtrade.backtest.results",
+    "check_lookahead": "levtrade.backtest.lookahead",
+    "run": "levtrade.backtest.runner",
+    "run_signals": "levtrade.backtest.engine",
+    "run_strategy": "levtrade.backtest.engine",
+}
 
 __all__ = [
+    "ENGINES",
     "Analyzer",
     "BacktestConfig",
     "BacktestResult",
@@ -44,53 +67,8 @@ __all__ = [
     "run_strategy",
 ]
 
-ENGINES = ("event", "compiled")
 
-
-def run(
-    strategy: type[Strategy] | Signals | Any,
-    data: MarketData | Portfolio,
-    config: BacktestConfig | None = None,
-    *,
-    engine: str = "event",
-    analyzers: Sequence[Analyzer] = (),
-    params: Mapping[str, Any] | None = None,
-    fine: FineData | None = None,
-) -> BacktestResult:
-    """Backtest ``strategy`` on ``data``: the single entry point.
-
-    ``strategy`` is a :class:`Strategy` subclass (event-driven; ``params`` override its
-    params), a :class:`Signals` table, or an object with ``to_signals(data, config)`` (a
-    SignalStrategy). ``engine="compiled"`` runs signals in the compiled kernel. ``fine`` is
-    finer-timeframe data whose sub-bars define the intrabar path (event engine).
-    """
-    config = config if config is not None else BacktestConfig()
-    if engine not in ENGINES:
-        raise ConfigError(f"engine: must be one of {', '.join(ENGINES)}, got {engine!r}")
-    if isinstance(strategy, type) and issubclass(strategy, Strategy):
-        if engine != "event":
-            raise ConfigError(
-                f"engine: {strategy.__name__} is an event-driven strategy; it runs on the "
-                f"'event' engine, got {engine!r}"
-            )
-        return run_strategy(strategy, data, config, params=params, fine=fine, analyzers=analyzers)
-    if params is not None:
-        raise ConfigError("params: only Strategy subclasses take params")
-    source: Any = strategy
-    signals = source if isinstance(source, Signals) else None
-    if signals is None and callable(getattr(source, "to_signals", None)):
-        signals = source.to_signals(data, config)
-    if not isinstance(signals, Signals):
-        raise ConfigError(
-            f"strategy: expected a Strategy subclass, a Signals table or an object with "
-            f"to_signals(data, config), got {strategy!r}"
-        )
-    if engine == "compiled":
-        if fine is not None:
-            raise ConfigError("fine: the compiled kernel walks each bar's own path")
-        kernel = importlib.import_module("levtrade.backtest.kernel")
-        result: BacktestResult = kernel.run_signals(data, signals, config)
-    else:
-        result = run_signals(data, signals, config, fine=fine)
-    run_analyzers(result, analyzers)
-    return result
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'levtrade.backtest' has no attribute {name!r}")
