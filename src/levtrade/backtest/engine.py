@@ -45,6 +45,7 @@ from levtrade.backtest.results import (
     build_result,
     ledger_frame,
     orders_frame,
+    run_metadata,
     series_frame,
     trades_frame,
 )
@@ -1344,18 +1345,12 @@ class Engine:
     def result(self, analyzers: Sequence[Analyzer] = (), engine: str = "event") -> BacktestResult:
         """The run's :class:`BacktestResult`."""
         rd = self.run_data
-        metadata = {
-            "engine": engine,
-            "symbols": list(self.symbols),
-            "timeframe_ms": rd.timeframe_ms,
-            "bars": self.n,
-            "start": int(rd.timestamps[0]),
-            "end": int(rd.timestamps[-1]),
-            "venue": self.venue.name,
-            "funding_constant": list(rd.funding_constant),
-            "synthetic": rd.synthetic,
-            "insurance_fund": self.account.insurance_fund.balance(self.account.currency or ""),
-        }
+        metadata = run_metadata(
+            engine,
+            rd,
+            self.venue.name,
+            self.account.insurance_fund.balance(self.account.currency or ""),
+        )
         return build_result(
             trades=trades_frame(trade_row(t) for t in self.trades),
             orders=orders_frame(order_row(o) for o in self.orders),

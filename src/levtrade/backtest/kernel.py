@@ -36,6 +36,7 @@ from levtrade.backtest.results import (
     BacktestResult,
     build_result,
     orders_frame,
+    run_metadata,
     series_frame,
     trades_frame,
 )
@@ -434,18 +435,7 @@ def build(inputs: KernelInputs, outputs: tuple[np.ndarray[Any, Any], ...]) -> Ba
     }
     columns.update({f"liq:{s}": liq[:, j] for j, s in enumerate(symbols)})
     columns.update({f"notional:{s}": notional[:, j] for j, s in enumerate(symbols)})
-    metadata = {
-        "engine": "compiled",
-        "symbols": list(symbols),
-        "timeframe_ms": run.timeframe_ms,
-        "bars": run.bars,
-        "start": int(run.timestamps[0]),
-        "end": int(run.timestamps[-1]),
-        "venue": inputs.venue.name,
-        "funding_constant": list(run.funding_constant),
-        "synthetic": run.synthetic,
-        "insurance_fund": float(account[layout.A_FUND]),
-    }
+    metadata = run_metadata("compiled", run, inputs.venue.name, float(account[layout.A_FUND]))
     return build_result(
         trades=_trades(trades, symbols, config),
         orders=_orders(orders, symbols),

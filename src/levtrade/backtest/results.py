@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from levtrade.backtest.config import BacktestConfig
+from levtrade.backtest.market import RunData
 from levtrade.backtest.orders import ORDER_COLUMNS, TRADE_COLUMNS
 from levtrade.errors import BacktestError
 from levtrade.margin import Account
@@ -170,6 +171,22 @@ def series_frame(times: np.ndarray, columns: Mapping[str, np.ndarray]) -> pd.Dat
     data = {"time": np.asarray(times, dtype=np.int64), **columns}
     index = pd.DatetimeIndex(pd.to_datetime(data["time"], unit="ms", utc=True), name="date")
     return pd.DataFrame(data, index=index)
+
+
+def run_metadata(engine: str, run: RunData, venue: str, insurance_fund: float) -> dict[str, Any]:
+    """The metadata every result carries, the same for both engines."""
+    return {
+        "engine": engine,
+        "symbols": list(run.symbols),
+        "timeframe_ms": run.timeframe_ms,
+        "bars": run.bars,
+        "start": int(run.timestamps[0]),
+        "end": int(run.timestamps[-1]),
+        "venue": venue,
+        "funding_constant": list(run.funding_constant),
+        "synthetic": run.synthetic,
+        "insurance_fund": insurance_fund,
+    }
 
 
 def build_result(
