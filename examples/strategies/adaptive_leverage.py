@@ -160,10 +160,6 @@ def backtest(
     )
 
 
-def _number(value: Any) -> float:
-    return float(value)
-
-
 def main() -> None:
     data = demo_market()
     result = backtest(data)
@@ -172,7 +168,7 @@ def main() -> None:
     print(f"Adaptive leverage (≤ 5x) — {data.symbol}, {len(data)} bars ({label})")
     metrics = result.metrics
     for name in ("total_return", "max_drawdown", "sharpe", "trades", "liquidations", "fees"):
-        value = _number(metrics[name])
+        value = float(metrics[name])
         text = f"{value:.0f}" if name in ("trades", "liquidations") else f"{value:.4f}"
         print(f"  {name:<18} {text}")
     trades = result.trades
@@ -184,8 +180,8 @@ def main() -> None:
         )
     effective = result.analyzers["effective_leverage"]
     print(
-        f"  effective leverage max {_number(effective['max']):.2f}x, "
-        f"mean when exposed {_number(effective['mean_when_exposed']):.2f}x"
+        f"  effective leverage max {float(effective['max']):.2f}x, "
+        f"mean when exposed {float(effective['mean_when_exposed']):.2f}x"
     )
 
 

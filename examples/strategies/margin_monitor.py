@@ -151,7 +151,7 @@ def print_report(title: str, result: BacktestResult) -> None:
     print(title)
     metrics = result.metrics
     for name in ("total_return", "max_drawdown", "trades", "liquidations", "fees"):
-        value = _number(metrics[name])
+        value = float(metrics[name])
         text = f"{value:.0f}" if name in ("trades", "liquidations") else f"{value:.4f}"
         print(f"  {name:<24} {text}")
     orders = result.orders
@@ -159,12 +159,8 @@ def print_report(title: str, result: BacktestResult) -> None:
     for tag in ("emergency reduce", "emergency close", "reversal"):
         print(f"  {tag + ' orders':<24} {int((filled['tag'] == tag).sum())}")
     minimum = result.analyzers["min_margin_level"]
-    print(f"  {'min margin level':<24} {_number(minimum['min_margin_level']):.3f}")
+    print(f"  {'min margin level':<24} {float(minimum['min_margin_level']):.3f}")
     print(f"  {'margin-call episodes':<24} {len(result.analyzers['margin_calls'])}")
-
-
-def _number(value: Any) -> float:
-    return float(value)
 
 
 def main() -> None:
