@@ -347,16 +347,41 @@ def tool_cells(m: Measurement) -> list[str]:
     ]
 
 
+def run_details(measurement: Measurement | None) -> str:
+    """What levtrade's run of a funding or portfolio workload used and met (its first run's
+    descriptive keys), so the report says what marked the bars; '' for other workloads."""
+    if measurement is None or not measurement.ok:
+        return ""
+    if measurement.workload.kind not in ("funding", "portfolio"):
+        return ""
+    run = measurement.runs[0]
+    parts = [f"mark: {run['mark']}"] if run.get("mark") else []
+    if run.get("symbols") is not None:
+        parts.append(f"{run['symbols']} symbols")
+    if run.get("left_out"):
+        parts.append(f"left out (no bars in the window): {', '.join(run['left_out'])}")
+    if run.get("funding_events") is not None:
+        parts.append(f"{run['funding_events']:,} funding events in the file")
+    for key, label in (("liquidations", "liquidations"), ("rejected", "rejected orders")):
+        if run.get(key) is not None:
+            parts.append(f"{run[key]:,} {label}")
+    if run.get("funding") is not None:
+        parts.append(f"net funding {run['funding']:+,.2f} (negative: paid)")
+    if run.get("fees") is not None:
+        parts.append(f"fees {run['fees']:,.2f}")
+    return f"levtrade's run: {'; '.join(parts)}." if parts else ""
+
+
 def workload_section(result: WorkloadResult) -> list[str]:
     w = result.workload
     dataset = wl.DATASETS[w.dataset].title if w.dataset in wl.DATASETS else ""
     title = f"### {w.title}" + (f" — {dataset}" if dataset else "")
     unit = w.rate_unit
-    lines = [
-        title,
-        "",
-        f"`{w.key}`; {w.items:,} {unit.split('/')[0]}.",
-        "",
+    lines = [title, "", f"`{w.key}`; {w.items:,} {unit.split('/')[0]}.", ""]
+    for note in (*w.notes, run_details(result.levtrade)):
+        if note:
+            lines += [note, ""]
+    lines += [
         f"| tool | model | wall s | {unit} | warm-up s | peak MB | trades | final equity "
         "| vs levtrade (trades, equity) | agreement | levtrade/peer |",
         "|---|---|---:|---:|---:|---:|---:|---:|---|---|---:|",

@@ -24,19 +24,25 @@ How levtrade is set up to follow the benchmark's rules (``workloads.py``):
 * **Funding and liquidation**: levtrade always tests liquidation (it has no switch to turn it
   off); without mark candles the trade candles stand in for the mark. Funding settles only
   when the data has funding events, so workloads 1 and 3 pay none. Workload 2 adds the data's
-  funding events and its mark candles **when levtrade can align them**: mark candles must have
-  the trade timeframe or a finer one that divides it (``MarketData.build``). Where the mark
-  file is coarser (the shared data has 1h mark candles for its 5m trade candles) the trade
-  candles stand in for the mark, and the result's ``mark`` key says so.
-* **Portfolio** (workload 4): the symbols of ``workloads.portfolio_paths()`` that have 5m
-  candles inside the window, with their funding (and mark, under the same rule), on one union
-  axis, cross margin; tier tables from FreqTrade's Binance tier file in the shared data (levtrade
-  ships BTC and ETH only). Each symbol runs the same SMA cross on its own bars. Sizing:
-  ``stake_amount="unlimited"`` (``max_open_trades`` unset) makes each entry's margin the
-  available balance × ``tradable_balance_ratio`` / the number of symbols without an open
-  position, so the starting wallet is split equally among the symbols (listed yet or not) and an
-  entry later takes its equal share of what is available then (after a flip: the symbol's freed
-  margin and profit, plus the idle shares of symbols not listed yet).
+  funding events and its mark candles. The shared data has **1h mark candles for its 5m trade
+  candles**; they come in with ``MarketData.build(..., coarse_mark="basis")``: inside each hour
+  the 5m trade candles times the basis at the hour's open (mark open / trade open), so the
+  mark is the published one at the hour (where funding settles) and the hour's later mark
+  high/low/close is never used early. The result's ``mark`` key says what marked the bars.
+  With a real mark the whole-balance stake has no room for the basis: a cross position's
+  initial margin is taken at the mark (less its uPnL at the mark), so an entry filled on the
+  wrong side of the mark needs a little more than the balance and is rejected
+  (``insufficient_margin``, counted in ``rejected``); the symbol then waits for the next cross.
+* **Portfolio** (workload 4): the symbols of ``workloads.portfolio_paths()`` (the harthor
+  symbols with 5m candles inside the window), with their funding and their 1h mark candles
+  (basis-adjusted as in workload 2), on one union axis, cross margin; tier tables from
+  FreqTrade's Binance tier file in the shared data (levtrade ships BTC and ETH only). Each
+  symbol runs the same SMA cross on its own bars. Sizing: ``stake_amount="unlimited"``
+  (``max_open_trades`` unset) makes each entry's margin the available balance ×
+  ``tradable_balance_ratio`` / the number of symbols without an open position, so the starting
+  wallet is split equally among the symbols (listed yet or not) and an entry later takes its
+  equal share of what is available then (after a flip: the symbol's freed margin and profit,
+  plus the idle shares of symbols not listed yet).
 
 Timed runs start from the candles in memory (workloads 1-3: the frame read from the cached
 Parquet file; workload 4: the loaded members) and end with the :class:`BacktestResult`,
@@ -72,7 +78,6 @@ from levtrade.data import (
     read_candles,
     read_funding,
 )
-from levtrade.data.timeframes import parse_timeframe
 from levtrade.errors import UnknownSymbolError
 from levtrade.margin.vectorised import isolated_liquidation_prices
 from levtrade.strategy import indicators as ind
@@ -89,6 +94,9 @@ WARMUP_BARS = 2_000
 LOT = 1e-8
 STAKE_ROUNDING = 1e-12
 """Kept back from the stake so the margin-plus-fee check never fails on rounding."""
+MARK_BALANCE_SHARE = 0.99
+"""Share of the balance staked when entries are margined on a mark (FreqTrade's default
+``tradable_balance_ratio``)."""
 TIERS_FILE = (
     wl.SHARED_DATA / "exchange_leverage_tiers" / "binance_leverage_tiers_freqtrade-2026.9.json"
 )
@@ -134,9 +142,12 @@ def matching_config(
     workload: wl.Workload,
     symbols: Sequence[str],
     tiers: dict[str, list[dict[str, float]]] | None = None,
+    *,
+    balance_share: float = 1.0,
 ) -> BacktestConfig:
     """The run that follows the benchmark's model: lot 1e-8, no minimum notional, the taker fee
-    as maker and taker fee, no slippage, the unlimited stake sized by the benchmark's rule."""
+    as maker and taker fee, no slippage, the unlimited stake sized by the benchmark's rule on
+    ``balance_share`` of the balance."""
     fee = workload.fee
     leverage = workload.leverage
     spec = InstrumentOverrides(lot_size=LOT, min_notional=0.0, maker_fee=fee, taker_fee=fee)
@@ -148,7 +159,7 @@ def matching_config(
         maker_fee=fee,
         taker_fee=fee,
         stake_amount="unlimited",
-        tradable_balance_ratio=(1.0 - STAKE_ROUNDING) / (1.0 + leverage * fee),
+        tradable_balance_ratio=balance_share * (1.0 - STAKE_ROUNDING) / (1.0 + leverage * fee),
         instruments=dict.fromkeys(symbols, spec),
         tiers=tiers or {},
     )
@@ -171,18 +182,21 @@ def market_from_frame(
         frame["volume"].to_numpy(np.float64),
         timeframe=workload.timeframe,
     )
-    return MarketData.build(workload.symbol, trade, mark=mark, funding=funding)
+    return MarketData.build(workload.symbol, trade, mark=mark, funding=funding, coarse_mark="basis")
 
 
-def usable_mark(path: str, timeframe: str) -> tuple[Candles | None, str]:
-    """The mark candles in ``path`` when levtrade can mark ``timeframe`` bars with them (same or
-    finer dividing timeframe), else None; and what stands in for the mark."""
-    if not path:
-        return None, "trade candles (no mark file)"
-    mark = read_candles(path, kind="mark")
-    if parse_timeframe(timeframe) % mark.timeframe_ms:
-        return None, f"trade candles ({mark.timeframe} mark candles cannot mark {timeframe} bars)"
-    return mark, f"{mark.timeframe} mark candles"
+def read_mark(path: str) -> Candles | None:
+    """The mark candles in ``path`` (None without a mark file)."""
+    return read_candles(path, kind="mark") if path else None
+
+
+def mark_note(data: MarketData) -> str:
+    """What marked ``data``'s bars, from what ``MarketData.build`` recorded."""
+    if data.mark is None:
+        return "trade candles (no mark file)"
+    if data.metadata.get("mark_rule") == "basis":
+        return f"{data.metadata['mark_timeframe']} mark candles, basis-adjusted to {data.timeframe}"
+    return f"{data.timeframe} mark candles"
 
 
 def sma_sides(close: FloatArray, workload: wl.Workload) -> tuple[BoolArray, BoolArray]:
@@ -232,27 +246,29 @@ def signal_sma_cross(workload: wl.Workload, *, funding: bool, liquidation: bool)
     """The SMA cross as a signal table in the compiled kernel (workloads 1 and 2)."""
     frame = workload.frame()
     events = read_funding(workload.funding_path) if funding and workload.funding_path else None
-    mark, mark_note = None, "trade candles"
-    if liquidation:
-        mark, mark_note = usable_mark(workload.mark_path, workload.timeframe)
-    config = matching_config(workload, [workload.symbol])
+    mark = read_mark(workload.mark_path) if liquidation else None
+    # initial margin on the mark: an all-in entry filled on the wrong side of the mark would be
+    # short of margin, so with a mark the stake leaves FreqTrade's default 1 % of headroom
+    share = MARK_BALANCE_SHARE if mark is not None else 1.0
+    config = matching_config(workload, [workload.symbol], balance_share=share)
     rules = SignalRules(can_short=True)
 
-    def backtest(candles: pd.DataFrame) -> BacktestResult:
+    def backtest(candles: pd.DataFrame) -> tuple[BacktestResult, MarketData]:
         data = market_from_frame(candles, workload, mark=mark, funding=events)
         long, short = sma_sides(data.close, workload)
         signals = Signals({workload.symbol: cross_signals(len(data), long, short)}, rules)
-        return run(signals, data, config, engine="compiled")
+        return run(signals, data, config, engine="compiled"), data
 
     _, warmup = timed(lambda: backtest(frame.iloc[:WARMUP_BARS]))
-    result, wall = timed(lambda: backtest(frame))
+    (result, data), wall = timed(lambda: backtest(frame))
     return outcome(
         result,
         wall,
         warmup,
-        mark=mark_note,
+        mark=mark_note(data),
         funding_events=0 if events is None else len(events),
         liquidations=int((result.trades["exit_reason"] == "liquidation").sum()),
+        rejected=int((result.orders["status"] == "rejected").sum()),
         funding=float(result.trades["funding"].sum()),
     )
 
@@ -306,30 +322,29 @@ def event_sma_cross(workload: wl.Workload) -> Result:
 
 
 def portfolio_members(workload: wl.Workload) -> tuple[list[MarketData], list[str], str]:
-    """The symbols with trade candles in the window, with funding (and mark when usable); the
-    symbols left out (no bars in the window); what stands in for the mark."""
+    """The symbols with trade candles in the window, with funding and mark (coarser mark
+    candles basis-adjusted); the symbols left out (no bars in the window); what marked the
+    bars."""
     members: list[MarketData] = []
     left_out: list[str] = []
-    notes: set[str] = set()
     for symbol, files in workload.paths.items():
         trade = read_candles(files["trade"], kind="trade", timeframe=workload.timeframe)
         if not len(trade.between(workload.start, workload.end)):
             left_out.append(symbol)
             continue
-        mark, note = usable_mark(files.get("mark", ""), workload.timeframe)
-        notes.add(note)
         funding = read_funding(files["funding"]) if files.get("funding") else None
         members.append(
             MarketData.build(
                 symbol,
                 trade,
-                mark=mark,
+                mark=read_mark(files.get("mark", "")),
                 funding=funding,
+                coarse_mark="basis",
                 start=workload.start,
                 end=workload.end,
             )
         )
-    return members, left_out, "; ".join(sorted(notes))
+    return members, left_out, "; ".join(sorted({mark_note(m) for m in members}))
 
 
 def portfolio_tiers(symbols: Sequence[str]) -> dict[str, list[dict[str, float]]]:

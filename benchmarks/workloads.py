@@ -21,13 +21,17 @@ Every tool runs exactly this, written the way that tool is meant to be used
 * End of data: a position still open is closed at the last bar's close, with the fee.
 * Trades: closed round trips, the last one included. Final equity: the cash after it.
 * Starting equity 10,000 (USDT); no funding, no liquidation, no slippage. Workload 2 adds
-  funding from the data and liquidation on mark candles, for levtrade only.
+  funding from the data and liquidation on mark candles, for levtrade only: the real 5m BTCUSDT
+  candles with their 8h funding events and their 1h mark candles, basis-adjusted to 5m (inside
+  each hour the 5m trade candles times the hour's mark open / trade open; see docs/data.md).
 
 Datasets
 --------
 * ``btc-5m-100k``: the first 100,000 real 5-minute Binance USDT-M BTCUSDT perpetual candles of
   ``shared/data/binance_um_freqtrade_harthor/BTCUSDT-5m-perp.parquet``.
-* ``synthetic-1m-1m``: 1,000,000 seeded synthetic 1-minute candles (``synthetic_candles``).
+* ``synthetic-1m-1m``: 1,000,000 seeded synthetic 1-minute candles (``synthetic_candles``),
+  with seeded mark candles and 8h funding events for workload 2
+  (``synthetic_mark_and_funding``).
 
 Both are written once to ``benchmarks/.cache/`` as Parquet (``timestamp, open, high, low,
 close, volume``; UTC open times) and as a FreqTrade futures data directory (Feather).
@@ -76,6 +80,12 @@ SYNTHETIC_DRIFT_SCALE = 0.06  # drift standard deviation, as a multiple of SYNTH
 SYNTHETIC_VOL_PHI = 0.999  # log-volatility persistence per bar
 SYNTHETIC_VOL_SHOCK = 0.02  # log-volatility innovation standard deviation
 SYNTHETIC_T_DOF = 5  # Student-t degrees of freedom of the noise
+SYNTHETIC_BASIS_SD = 2e-4  # stationary sd of the mark's log-basis to the trade price
+SYNTHETIC_BASIS_PHI = 0.995  # basis persistence per bar
+SYNTHETIC_FUNDING_HOURS = 8  # funding interval of the synthetic funding events
+SYNTHETIC_FUNDING_MEAN = 1e-4  # long-run funding rate per interval (Binance's base 0.01 %)
+SYNTHETIC_FUNDING_SD = 2e-4  # stationary sd of the funding rate
+SYNTHETIC_FUNDING_PHI = 0.9  # funding-rate persistence per interval
 
 PORTFOLIO_BASES = (
     "BTC",
@@ -102,7 +112,7 @@ PORTFOLIO_BASES = (
 PORTFOLIO_START = "2025-01-01"
 PORTFOLIO_END = "2026-01-01"  # exclusive
 
-_FORMAT_VERSION = 2  # bump when the cached files' layout or the generator changes
+_FORMAT_VERSION = 3  # bump when the cached files' layout or the generator changes
 
 
 @dataclass(frozen=True)
@@ -133,6 +143,16 @@ class Dataset:
         """1h mark candles FreqTrade's futures backtest requires (for funding, which is 0
         here): the trade candles resampled to 1h."""
         return self.freqtrade_dir / "futures" / "BTC_USDT_USDT-1h-mark.feather"
+
+    @property
+    def mark_parquet(self) -> Path:
+        """Synthetic mark candles at the trade timeframe (``open_time`` + OHLC)."""
+        return CACHE_DIR / f"{self.key}-mark.parquet"
+
+    @property
+    def funding_parquet(self) -> Path:
+        """Synthetic funding events (``funding_time``, ``funding_rate``)."""
+        return CACHE_DIR / f"{self.key}-funding_rate.parquet"
 
     @property
     def available(self) -> bool:
@@ -176,6 +196,7 @@ class Workload:
     paths: dict[str, dict[str, str]] = field(default_factory=dict)
     start: str = ""
     end: str = ""
+    notes: tuple[str, ...] = ()  # what the data is, printed under the workload in the report
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -184,6 +205,7 @@ class Workload:
     def from_json(cls, text: str) -> Workload:
         raw = json.loads(text)
         raw["symbols"] = tuple(raw.get("symbols", ()))
+        raw["notes"] = tuple(raw.get("notes", ()))
         return cls(**raw)
 
     def with_leverage(self, leverage: float) -> Workload:
@@ -226,19 +248,39 @@ def _bar_workload(
     )
 
 
-def portfolio_paths() -> dict[str, dict[str, str]]:
-    """The portfolio symbols' files: 5m trade candles, 1h mark candles and funding. A symbol
-    without a 5m file in the shared data (1000PEPE has only 1h and 1d) is left out."""
+def portfolio_paths() -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+    """The portfolio symbols' files (5m trade candles, 1h mark candles, funding), and the
+    symbols left out with the reason: no 5m file in the shared data (1000PEPE has only 1h and
+    1d) or no 5m bar inside the window (SPACE and XAG list in 2026). Without the shared data
+    every symbol is kept, so that ``prepare`` reports the missing files."""
     paths: dict[str, dict[str, str]] = {}
+    left_out: dict[str, str] = {}
+    start = pd.Timestamp(PORTFOLIO_START, tz="UTC")
+    end = pd.Timestamp(PORTFOLIO_END, tz="UTC")
     for base in PORTFOLIO_BASES:
         trade = HARTHOR / f"{base}USDT-5m-perp.parquet"
-        if trade.is_file() or not HARTHOR.is_dir():
-            paths[f"{base}/USDT:USDT"] = {
-                "trade": str(trade),
-                "mark": str(HARTHOR / f"{base}USDT-1h-mark.parquet"),
-                "funding": str(HARTHOR / f"{base}USDT-funding_rate.parquet"),
-            }
-    return paths
+        if HARTHOR.is_dir():
+            if not trade.is_file():
+                left_out[base] = "no 5m file"
+                continue
+            stamps = pd.read_parquet(trade, columns=["open_time"])["open_time"]
+            if not bool(((stamps >= start) & (stamps < end)).any()):
+                left_out[base] = f"no 5m bars in {start.year}"
+                continue
+        paths[f"{base}/USDT:USDT"] = {
+            "trade": str(trade),
+            "mark": str(HARTHOR / f"{base}USDT-1h-mark.parquet"),
+            "funding": str(HARTHOR / f"{base}USDT-funding_rate.parquet"),
+        }
+    return paths, left_out
+
+
+def left_out_note(left_out: dict[str, str]) -> str:
+    """``1000PEPE (no 5m file); SPACE, XAG (no 5m bars in 2025)``: symbols grouped by reason."""
+    reasons: dict[str, list[str]] = {}
+    for base, reason in left_out.items():
+        reasons.setdefault(reason, []).append(base)
+    return "; ".join(f"{', '.join(bases)} ({reason})" for reason, bases in reasons.items())
 
 
 def all_workloads() -> list[Workload]:
@@ -249,7 +291,15 @@ def all_workloads() -> list[Workload]:
         "funding_path": str(HARTHOR / "BTCUSDT-funding_rate.parquet"),
     }
     sma = "SMA(20)/SMA(100) cross, long/short, 3x, taker 0.05 %"
-    portfolio = portfolio_paths()
+    basis = (
+        "1h mark candles, basis-adjusted to 5m: inside each hour the 5m trade candles × the "
+        "hour's mark open / the trade open at the hour (exact at the hour, where funding "
+        'settles; the hour\'s mark high/low/close is never used; `coarse_mark="basis"`)'
+    )
+    portfolio, left_out = portfolio_paths()
+    selection = f"{len(portfolio)} of the {len(PORTFOLIO_BASES)} harthor symbols"
+    if left_out:
+        selection += f"; left out: {left_out_note(left_out)}"
     return [
         _bar_workload("1-signal-100k", 1, f"Signal strategy: {sma}", "signal", real),
         _bar_workload("1-signal-1m", 1, f"Signal strategy: {sma}", "signal", synthetic),
@@ -259,7 +309,30 @@ def all_workloads() -> list[Workload]:
             "Signal strategy with funding from data and liquidation on mark candles",
             "funding",
             real,
+            notes=(
+                f"Mark: `BTCUSDT-1h-mark.parquet`, {basis}.",
+                "Funding: the 8h events of `BTCUSDT-funding_rate.parquet`.",
+                "Stake: 99 % of the balance (FreqTrade's default tradable_balance_ratio), not "
+                "all of it: a cross position's initial margin is taken at the mark (less its "
+                "uPnL there), so a whole-balance entry filled on the wrong side of the mark "
+                "would be short of margin by the basis.",
+            ),
             **funding,
+        ),
+        _bar_workload(
+            "2-funding-liq-1m",
+            2,
+            "Signal strategy with funding and liquidation on mark candles",
+            "funding",
+            synthetic,
+            mark_path=str(synthetic.mark_parquet),
+            funding_path=str(synthetic.funding_parquet),
+            notes=(
+                "Mark: seeded synthetic 1m mark candles, the trade candles × exp(basis), the "
+                "log-basis an AR(1) with sd 0.02 %.",
+                "Funding: seeded synthetic 8h events, an AR(1) rate around 0.01 % (sd 0.02 %).",
+                "Stake: 99 % of the balance, as in the 100k case.",
+            ),
         ),
         _bar_workload("3-event-100k", 3, f"Event-driven next(): {sma}", "event", real),
         _bar_workload("3-event-1m", 3, f"Event-driven next(): {sma}", "event", synthetic),
@@ -274,6 +347,10 @@ def all_workloads() -> list[Workload]:
             paths=portfolio,
             start=PORTFOLIO_START,
             end=PORTFOLIO_END,
+            notes=(
+                f"Symbols: {selection}.",
+                f"Mark: each symbol's {basis}. Funding: each symbol's funding file.",
+            ),
         ),
         Workload(
             key="5-calc-vectorised-1m",
@@ -369,6 +446,39 @@ def synthetic_candles(bars: int, seed: int = SYNTHETIC_SEED) -> pd.DataFrame:
     )
 
 
+def synthetic_mark_and_funding(
+    candles: pd.DataFrame, seed: int = SYNTHETIC_SEED + 1
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Seeded mark candles and funding events for synthetic trade candles (Binance's file
+    layouts): each bar's mark OHLC is its trade OHLC times exp(basis), the log-basis an AR(1)
+    around 0 (so the mark keeps valid OHLC and stays within ~0.1 % of the trade price, as the
+    real series do); funding every 8h at an AR(1) rate around 0.01 %."""
+    rng = np.random.default_rng(seed)
+    bars = len(candles)
+    basis_shock = SYNTHETIC_BASIS_SD * math.sqrt(1.0 - SYNTHETIC_BASIS_PHI**2)
+    scale = np.exp(_ar1(rng.normal(0.0, basis_shock, bars), SYNTHETIC_BASIS_PHI))
+    marks = pd.DataFrame(
+        {
+            "open_time": pd.DatetimeIndex(candles.index).astype("datetime64[ms, UTC]"),
+            **{
+                name: candles[name].to_numpy(np.float64) * scale
+                for name in ("open", "high", "low", "close")
+            },
+        }
+    )
+    interval = pd.Timedelta(hours=SYNTHETIC_FUNDING_HOURS)
+    first, last = candles.index[0].ceil(interval), candles.index[-1]
+    times = pd.date_range(first, last, freq=interval)
+    rate_shock = SYNTHETIC_FUNDING_SD * math.sqrt(1.0 - SYNTHETIC_FUNDING_PHI**2)
+    rates = SYNTHETIC_FUNDING_MEAN + _ar1(
+        rng.normal(0.0, rate_shock, len(times)), SYNTHETIC_FUNDING_PHI
+    )
+    funding = pd.DataFrame(
+        {"funding_time": times.astype("datetime64[ms, UTC]"), "funding_rate": rates}
+    )
+    return marks, funding
+
+
 def _ar1(shocks: FloatArray, phi: float) -> FloatArray:
     """x[t] = phi * x[t-1] + shocks[t], x[-1] = 0."""
     values = accumulate(shocks.tolist(), lambda previous, shock: phi * previous + shock)
@@ -401,6 +511,12 @@ def _stamp(dataset: Dataset) -> str:
             SYNTHETIC_VOL_PHI,
             SYNTHETIC_VOL_SHOCK,
             SYNTHETIC_T_DOF,
+            SYNTHETIC_BASIS_SD,
+            SYNTHETIC_BASIS_PHI,
+            SYNTHETIC_FUNDING_HOURS,
+            SYNTHETIC_FUNDING_MEAN,
+            SYNTHETIC_FUNDING_SD,
+            SYNTHETIC_FUNDING_PHI,
             np.__version__,
         ]
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
@@ -420,6 +536,7 @@ def ensure_dataset(dataset: Dataset, log: Callable[[str], None] = print) -> None
         and dataset.parquet.is_file()
         and dataset.freqtrade_file.is_file()
         and dataset.freqtrade_mark_file.is_file()
+        and (dataset.real or (dataset.mark_parquet.is_file() and dataset.funding_parquet.is_file()))
     )
     if current:
         return
@@ -444,6 +561,10 @@ def ensure_dataset(dataset: Dataset, log: Callable[[str], None] = print) -> None
         dataset.freqtrade_mark_file,
         lambda tmp: mark.to_feather(tmp, compression="lz4", compression_level=9),
     )
+    if not dataset.real:
+        marks, funding = synthetic_mark_and_funding(frame)
+        _atomic(dataset.mark_parquet, lambda tmp: marks.to_parquet(tmp, index=False))
+        _atomic(dataset.funding_parquet, lambda tmp: funding.to_parquet(tmp, index=False))
     stamp_file.write_text(stamp + "\n")
 
 

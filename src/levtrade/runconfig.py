@@ -15,7 +15,8 @@ FreqTrade's ``trading_mode``, ``margin_mode``, ``liquidation_buffer``, ``futures
 ``timeframe_detail``, ``timerange``, ``pairs``/``pair_whitelist``, ``exchange``, ``fee``,
 ``datadir``, ``strategy``/``strategy_path``; levtrade's ``venue``, ``position_mode``,
 ``leverage``, ``engine``, ``data_format``, ``candles``/``mark``/``index``/``funding`` file
-templates, ``tiers_file``, ``tiers``, ``instruments``, ``outcome``, ``risk``, ``params``,
+templates, ``coarse_mark`` (``"basis"`` accepts mark candles coarser than the trade candles,
+docs/data.md), ``tiers_file``, ``tiers``, ``instruments``, ``outcome``, ``risk``, ``params``,
 ``report``, ``results_dir``.
 
 Every run attaches the standard margin analyzers of :mod:`levtrade.risk`
@@ -344,6 +345,7 @@ class RunConfig(BaseModel):
     store_exchange: str | None = None
     gaps: Literal["error", "fill", "keep"] = "error"
     coverage: Literal["error", "trim"] = "error"
+    coarse_mark: Literal["error", "basis"] = "error"
     tiers_file: str | None = None
     tiers: dict[str, list[dict[str, float]]] = Field(default_factory=dict)
     instruments: dict[str, InstrumentOverrides] = Field(default_factory=dict)
@@ -1037,6 +1039,7 @@ class _Loader:
                 timeframe,
                 gaps=self.config.gaps,
                 coverage=self.config.coverage,
+                coarse_mark=self.config.coarse_mark,
             )
         except DataValidationError as exc:
             if exc.reason.startswith("no FreqTrade"):
@@ -1104,6 +1107,7 @@ class _Loader:
             timeframe=timeframe,
             gaps=self.config.gaps,
             coverage=self.config.coverage,
+            coarse_mark=self.config.coarse_mark,
             metadata={"source": str(candles)},
         )
         return market, funding is not None and len(market.funding) > 0
@@ -1198,9 +1202,16 @@ def load_run_data(
                 f"{config.funding_interval_hours:g} h"
             )
     marks = {m.symbol: m.mark is not None for m in cut}
-    for pair, has in marks.items():
-        if not has:
-            notes.append(f"{pair}: no mark-price candles; the trade candles stand in for the mark")
+    for market in cut:
+        if market.mark is None:
+            notes.append(
+                f"{market.symbol}: no mark-price candles; the trade candles stand in for the mark"
+            )
+        elif market.metadata.get("mark_rule") == "basis":
+            notes.append(
+                f"{market.symbol}: {market.metadata['mark_timeframe']} mark candles, "
+                f'basis-adjusted to {market.timeframe} (coarse_mark = "basis")'
+            )
     portfolio = Portfolio.from_markets(cut)
     synthetic = bool(portfolio.synthetic)
     fine: dict[str, MarketData] | None = None

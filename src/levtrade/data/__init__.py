@@ -42,7 +42,14 @@ from levtrade.data.io import (
     write_candles,
     write_funding,
 )
-from levtrade.data.market import OHLC, MarketData, align_funding
+from levtrade.data.market import (
+    COARSE_MARK_POLICIES,
+    OHLC,
+    CoarseMarkPolicy,
+    MarketData,
+    align_funding,
+    basis_mark,
+)
 from levtrade.data.portfolio import Portfolio
 from levtrade.data.resample import resample_arrays
 from levtrade.data.series import Candles, FundingEvents, make_candles, make_funding
@@ -52,9 +59,11 @@ from levtrade.data.timeframes import format_timeframe, format_ts, parse_time, pa
 from levtrade.data.validate import GapReport, find_gaps
 
 __all__ = [
+    "COARSE_MARK_POLICIES",
     "DEMO_SYMBOLS",
     "OHLC",
     "Candles",
+    "CoarseMarkPolicy",
     "CoverageError",
     "DataValidationError",
     "DatasetInfo",
@@ -74,6 +83,7 @@ __all__ = [
     "TimeframeError",
     "align_funding",
     "atomic_write",
+    "basis_mark",
     "convert_file",
     "demo_market",
     "demo_portfolio",

@@ -23,7 +23,7 @@ import pyarrow as pa
 from levtrade.data._types import CandleKind, CoveragePolicy, GapPolicy
 from levtrade.data.errors import DataValidationError
 from levtrade.data.io import FileFormat, candle_table, read_candles, read_funding, write_table
-from levtrade.data.market import MarketData
+from levtrade.data.market import CoarseMarkPolicy, MarketData
 from levtrade.data.portfolio import AxisPolicy, Portfolio
 from levtrade.data.series import Candles, FundingEvents, TimeBound
 from levtrade.data.timeframes import format_timeframe, parse_timeframe
@@ -169,22 +169,34 @@ def _pick_candles(
     kind: CandleKind,
     wanted: bool | None,
     gaps: GapPolicy,
+    coarse_mark: CoarseMarkPolicy = "error",
 ) -> Candles | None:
-    """Mark/index candles at the trade timeframe, else the coarsest finer one that divides it."""
+    """Mark/index candles at the trade timeframe, else the coarsest finer one that divides it;
+    with ``coarse_mark="basis"`` a mark file with none of those falls back to the finest coarser
+    timeframe that is a multiple of the trade timeframe (FreqTrade stores 8h mark candles)."""
     if wanted is False:
         return None
     files = _find(datadir, symbol, None, _CANDLE_TYPES[kind], "futures")
     usable = [f for f in files if trade_tf % parse_timeframe(f.timeframe) == 0]
-    if not usable:
+    coarse = [f for f in files if parse_timeframe(f.timeframe) % trade_tf == 0]
+    if usable:
+        chosen = usable[-1]
+    elif kind == "mark" and coarse_mark == "basis" and coarse:
+        chosen = coarse[0]
+    else:
         if wanted:
             have = ", ".join(f.path.name for f in files) or "none"
+            hint = (
+                "; pass coarse_mark='basis' to use a coarser one"
+                if kind == "mark" and coarse
+                else ""
+            )
             raise DataValidationError(
                 f"no {kind} candles for {symbol} at {format_timeframe(trade_tf)} or a finer "
-                f"timeframe that divides it (found: {have})",
+                f"timeframe that divides it (found: {have}){hint}",
                 file=str(datadir / "futures"),
             )
         return None
-    chosen = usable[-1]
     return read_candles(chosen.path, kind=kind, timeframe=chosen.timeframe, gaps=gaps)
 
 
@@ -199,13 +211,16 @@ def load_freqtrade(
     funding: bool | None = None,
     gaps: GapPolicy = "error",
     coverage: CoveragePolicy = "error",
+    coarse_mark: CoarseMarkPolicy = "error",
     start: TimeBound = None,
     end: TimeBound = None,
 ) -> MarketData:
     """One pair from a FreqTrade data directory.
 
     ``mark``/``index``/``funding``: ``True`` requires the file, ``False`` skips it, ``None``
-    loads it when present. The gap policy applies to every candle series.
+    loads it when present. The gap policy applies to every candle series. A mark file coarser
+    than the trade candles (FreqTrade downloads 8h mark candles) is used only with
+    ``coarse_mark="basis"`` (see :meth:`MarketData.build`).
     """
     root = Path(datadir)
     trade_files = _find(root, symbol, timeframe, "futures", trading_mode)
@@ -220,7 +235,9 @@ def load_freqtrade(
     mark_candles = index_candles = None
     events: FundingEvents | None = None
     if trading_mode == "futures":
-        mark_candles = _pick_candles(root, symbol, trade.timeframe_ms, "mark", mark, gaps)
+        mark_candles = _pick_candles(
+            root, symbol, trade.timeframe_ms, "mark", mark, gaps, coarse_mark
+        )
         index_candles = _pick_candles(root, symbol, trade.timeframe_ms, "index", index, gaps)
         if funding is not False:
             funding_files = _find(root, symbol, None, "funding_rate", "futures")
@@ -237,6 +254,7 @@ def load_freqtrade(
         index=index_candles,
         funding=events,
         coverage=coverage,
+        coarse_mark=coarse_mark,
         start=start,
         end=end,
         metadata={"layout": "freqtrade", "exchange": root.name},

@@ -35,7 +35,7 @@ from levtrade.data._types import (
     IntArray,
 )
 from levtrade.data.errors import DataValidationError, MissingColumnError
-from levtrade.data.market import MarketData
+from levtrade.data.market import CoarseMarkPolicy, MarketData
 from levtrade.data.series import Candles, FundingEvents, TimeBound, make_candles, make_funding
 from levtrade.data.timeframes import format_timeframe, parse_timeframe
 from levtrade.data.validate import FUNDING_SNAP_TOLERANCE_MS, Origin
@@ -617,11 +617,14 @@ def load_market(
     timeframe: str | int | None = None,
     gaps: GapPolicy = "error",
     coverage: CoveragePolicy = "error",
+    coarse_mark: CoarseMarkPolicy = "error",
     start: TimeBound = None,
     end: TimeBound = None,
     metadata: Mapping[str, Any] | None = None,
 ) -> MarketData:
-    """One symbol from separate files (any supported format), aligned on the trade axis."""
+    """One symbol from separate files (any supported format), aligned on the trade axis; a
+    mark file coarser than the trade candles needs ``coarse_mark="basis"``
+    (see :meth:`MarketData.build`)."""
     trade_candles = read_candles(trade, kind="trade", timeframe=timeframe, gaps=gaps)
     mark_candles = None if mark is None else read_candles(mark, kind="mark", gaps=gaps)
     index_candles = None if index is None else read_candles(index, kind="index", gaps=gaps)
@@ -633,6 +636,7 @@ def load_market(
         index=index_candles,
         funding=events,
         coverage=coverage,
+        coarse_mark=coarse_mark,
         start=start,
         end=end,
         metadata=dict(metadata or {}),

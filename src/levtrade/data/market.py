@@ -8,7 +8,7 @@ mark candle of the same bar, ``funding_rate[i]`` the rate settled at that bar.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -27,7 +27,20 @@ from levtrade.data.series import Candles, FundingEvents, TimeBound, time_window
 from levtrade.data.timeframes import format_timeframe, format_ts, parse_timeframe
 from levtrade.data.validate import GapReport, find_gaps
 
-__all__ = ["OHLC", "MarketData", "align_funding"]
+__all__ = [
+    "COARSE_MARK_POLICIES",
+    "OHLC",
+    "CoarseMarkPolicy",
+    "MarketData",
+    "align_funding",
+    "basis_mark",
+]
+
+CoarseMarkPolicy = Literal["error", "basis"]
+"""What :meth:`MarketData.build` does with mark candles coarser than the trade candles: refuse
+them (``"error"``) or scale the trade candles by the basis at each mark candle's open
+(``"basis"``, see :func:`basis_mark`)."""
+COARSE_MARK_POLICIES: tuple[str, ...] = ("error", "basis")
 
 
 @dataclass(frozen=True, eq=False)
@@ -140,6 +153,7 @@ class MarketData:
         index: Candles | None = None,
         funding: FundingEvents | None = None,
         coverage: CoveragePolicy = "error",
+        coarse_mark: CoarseMarkPolicy = "error",
         start: TimeBound = None,
         end: TimeBound = None,
         metadata: dict[str, Any] | None = None,
@@ -147,32 +161,50 @@ class MarketData:
         """Align validated series on the trade candles' axis.
 
         Mark and index candles must have a bar for every trade bar; a finer timeframe is
-        resampled to the trade timeframe first, a coarser one is refused. With
-        ``coverage="trim"`` trade bars before the first or after the last covered bar are
-        dropped (a listing whose mark history starts later); a hole inside is still an error.
+        resampled to the trade timeframe first. A coarser mark is refused unless
+        ``coarse_mark="basis"`` (see :func:`basis_mark`; ``metadata["mark_rule"]`` then says
+        ``"basis"``); a coarser index is always refused. With ``coverage="trim"`` trade bars
+        before the first or after the last covered bar are dropped (a listing whose mark
+        history starts later); a hole inside is still an error.
         """
         if coverage not in COVERAGE_POLICIES:
             raise DataValidationError(
                 f"unknown coverage policy {coverage!r}; use {', '.join(COVERAGE_POLICIES)}"
             )
+        if coarse_mark not in COARSE_MARK_POLICIES:
+            raise DataValidationError(
+                f"coarse_mark: unknown policy {coarse_mark!r}; use "
+                f"{', '.join(COARSE_MARK_POLICIES)}"
+            )
+        history = trade
         trade = trade.between(start, end)
         if len(trade) == 0:
             raise DataValidationError(
                 "no trade candles in the requested time range", file=trade.source
             )
         others = {
-            label: _to_timeframe(candles, trade, label)
+            label: _to_timeframe(candles, trade, label, coarse_mark)
             for label, candles in (("mark", mark), ("index", index))
             if candles is not None
         }
         if coverage == "trim":
             for candles in others.values():
                 trade = trade.take(_covered_window(trade, candles))
-        aligned = {label: _align(trade, candles, label) for label, candles in others.items()}
+        aligned = {
+            label: (
+                basis_mark(history, trade, candles)
+                if candles.timeframe_ms > trade.timeframe_ms
+                else _align(trade, candles, label)
+            )
+            for label, candles in others.items()
+        }
         meta: dict[str, Any] = {**trade.metadata, **(metadata or {})}
         meta.setdefault("source", trade.source)
         for label, candles in others.items():
             meta.setdefault(f"{label}_source", candles.source)
+            if candles.timeframe_ms > trade.timeframe_ms:
+                meta[f"{label}_rule"] = "basis"
+                meta[f"{label}_timeframe"] = candles.timeframe
         if funding is not None:
             meta.setdefault("funding_source", funding.source)
         return cls(
@@ -341,27 +373,115 @@ def _jsonable(value: Any) -> bool:
     return isinstance(value, str | int | float | bool) or value is None
 
 
-def _to_timeframe(candles: Candles, trade: Candles, label: str) -> Candles:
-    """Bring mark/index candles to the trade timeframe, refusing a coarser one."""
+def _to_timeframe(
+    candles: Candles, trade: Candles, label: str, coarse_mark: CoarseMarkPolicy
+) -> Candles:
+    """Bring mark/index candles to the trade timeframe; a coarser mark passes through (checked)
+    only with ``coarse_mark="basis"``, any other coarser series is refused."""
     if candles.timeframe_ms == trade.timeframe_ms:
         return candles
     if trade.timeframe_ms % candles.timeframe_ms == 0:
         return candles.resample(trade.timeframe_ms)
+    coarser = candles.timeframe_ms > trade.timeframe_ms
+    if label == "mark" and coarser and coarse_mark == "basis":
+        _check_coarse_grid(candles, trade)
+        return candles
+    hint = (
+        "; or pass coarse_mark='basis' to scale the trade candles by the basis at each mark "
+        "candle's open"
+        if label == "mark" and coarser
+        else ""
+    )
     raise TimeframeError(
         f"{label} candles are {candles.timeframe}, trade candles {trade.timeframe}: {label} "
         "candles must have the trade timeframe or a finer one that divides it "
-        "(resample the trade candles to the coarser timeframe instead)",
+        f"(resample the trade candles to the coarser timeframe instead){hint}",
         file=candles.source,
     )
 
 
+def _check_coarse_grid(mark: Candles, trade: Candles) -> None:
+    """A coarse mark candle must span whole trade bars: a multiple of the trade timeframe,
+    opening on the trade candles' grid."""
+    if mark.timeframe_ms % trade.timeframe_ms:
+        raise TimeframeError(
+            f"coarse_mark='basis': mark candles are {mark.timeframe}, not a whole multiple of "
+            f"the {trade.timeframe} trade candles",
+            file=mark.source,
+        )
+    off_grid = np.flatnonzero((mark.timestamps - trade.timestamps[0]) % trade.timeframe_ms)
+    if off_grid.size:
+        row = int(off_grid[0])
+        raise TimeframeError(
+            f"coarse_mark='basis': the {mark.timeframe} mark candle opens off the grid of the "
+            f"{trade.timeframe} trade candles (which open at {format_ts(trade.timestamps[0])})",
+            file=mark.source,
+            column=mark.time_column,
+            row=row,
+            value=f"{format_ts(mark.timestamps[row])} ({int(mark.timestamps[row])})",
+        )
+
+
 def _covered_window(trade: Candles, other: Candles) -> slice:
-    """Trade rows from the first to the last bar that ``other`` has."""
+    """Trade rows from the first to the last bar that ``other``'s candles span."""
     if len(other) == 0:
         return slice(0, 0)
     lo = int(np.searchsorted(trade.timestamps, other.timestamps[0], "left"))
-    hi = int(np.searchsorted(trade.timestamps, other.timestamps[-1], "right"))
+    end = int(other.timestamps[-1]) + other.timeframe_ms
+    hi = int(np.searchsorted(trade.timestamps, end, "left"))
     return slice(lo, max(lo, hi))
+
+
+def _uncovered(trade: Candles, other: Candles, label: str, found: BoolArray) -> CoverageError:
+    """The error for trade bars without a ``label`` candle (``found`` is False there)."""
+    missing = np.flatnonzero(~found)
+    row = int(missing[0])
+    span = (
+        f"{format_ts(other.timestamps[0])} .. {format_ts(other.timestamps[-1])}"
+        if len(other)
+        else "nothing"
+    )
+    return CoverageError(
+        f"no {label} candle for the trade bar at row {row} of {trade.source}; "
+        f"{missing.size} trade bar(s) uncovered; {label} candles cover {span}; use "
+        "coverage 'trim' to drop uncovered bars at the ends",
+        file=other.source,
+        column=other.time_column,
+        value=f"{format_ts(trade.timestamps[row])} ({int(trade.timestamps[row])})",
+    )
+
+
+def basis_mark(history: Candles, trade: Candles, mark: Candles) -> OHLC:
+    """Per-trade-bar mark candles from coarser mark candles, without looking ahead.
+
+    Inside each mark candle [T, T + tf_mark) the trade candles are scaled by the basis known
+    at T: ``ratio = mark.open(T) / open of the window's first trade bar`` (the bar opening at
+    T; after a hole in ``history``, the first bar after it), and every trade bar of the window
+    gets ``mark OHLC = trade OHLC × ratio``. The window's first bar gets the published mark
+    open exactly, so funding settled there uses the exchange's mark; the coarse candle's
+    high, low and close (known only at T + tf_mark) are never used. ``history`` is the full
+    trade series ``trade`` was cut from, so a cut inside a window keeps the basis at T.
+    """
+    if len(trade) == 0:
+        raise CoverageError(
+            f"mark candles do not overlap the trade candles of {trade.source}", file=mark.source
+        )
+    window = np.searchsorted(mark.timestamps, trade.timestamps, "right") - 1
+    opens = mark.timestamps[np.clip(window, 0, None)]
+    found = (window >= 0) & (trade.timestamps < opens + mark.timeframe_ms)
+    if not bool(found.all()):
+        raise _uncovered(trade, mark, "mark", found)
+    first = np.searchsorted(history.timestamps, opens, "left")
+    own = np.searchsorted(history.timestamps, trade.timestamps, "left")
+    published = mark.open[window]
+    ratio = published / history.open[first]
+    open_ = np.where(own == first, published, trade.open * ratio)
+    return OHLC(
+        open_,
+        np.maximum(trade.high * ratio, open_),
+        np.minimum(trade.low * ratio, open_),
+        trade.close * ratio,
+    )
 
 
 def _align(trade: Candles, other: Candles, label: str) -> OHLC:
@@ -375,19 +495,5 @@ def _align(trade: Candles, other: Candles, label: str) -> OHLC:
     safe = np.clip(pos, 0, max(len(other) - 1, 0))
     found = (pos < len(other)) & (other.timestamps[safe] == trade.timestamps)
     if not bool(found.all()):
-        missing = np.flatnonzero(~found)
-        row = int(missing[0])
-        span = (
-            f"{format_ts(other.timestamps[0])} .. {format_ts(other.timestamps[-1])}"
-            if len(other)
-            else "nothing"
-        )
-        raise CoverageError(
-            f"no {label} candle for the trade bar at row {row} of {trade.source}; "
-            f"{missing.size} trade bar(s) uncovered; {label} candles cover {span}; use "
-            "coverage 'trim' to drop uncovered bars at the ends",
-            file=other.source,
-            column=other.time_column,
-            value=f"{format_ts(trade.timestamps[row])} ({int(trade.timestamps[row])})",
-        )
+        raise _uncovered(trade, other, label, found)
     return OHLC(other.open[pos], other.high[pos], other.low[pos], other.close[pos])
