@@ -261,8 +261,6 @@ def test_signal_tables_are_checked_against_the_run() -> None:
     eth_only = signals(data, ETH={"enter_long": at(5, 0)})
     with pytest.raises(ConfigError, match="ETH/USDT:USDT"):
         run_signals(data, eth_only, config())
-    with pytest.raises(ConfigError, match="one_way"):
-        run_signals(data, signals(data, BTC={}), config(position_mode="hedge"))
     short = signals(market(FLAT5[:3]), BTC={"enter_long": at(3, 0)})
     with pytest.raises(ConfigError, match="3 bars"):
         run_signals(data, short, config())

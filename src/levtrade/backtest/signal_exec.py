@@ -4,7 +4,9 @@
 rules of docs/backtest.md, "Signal strategies": at bar *i*'s close it reads the signals and
 queues market orders for bar *i+1*'s open (exits before entries); an entry that fills gets its
 rule orders — the stop-loss (trailing when ``trailing_stop``), the ROI take-profit — which the
-engine walks on the path like any resting order while this driver moves their levels.
+engine walks on the path like any resting order while this driver moves their levels. In hedge
+mode each symbol has a LONG leg (driven by ``enter_long``/``exit_long``) and a SHORT leg
+(``enter_short``/``exit_short``), each with its own orders and rules.
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ def _view(array: Any) -> Any:
 
 @dataclass(slots=True)
 class _RuleOrders:
-    """The open trade of a symbol and the exits its rules placed."""
+    """The open trade of a symbol's leg and the exits its rules placed."""
 
     is_long: bool
     entry: float
@@ -73,15 +75,11 @@ class SignalDriver:
         keys = sorted(self.rules.minimal_roi)
         self.roi_minutes = np.array([float(k) for k in keys], dtype=np.float64)
         self.roi_ratios = np.array([self.rules.minimal_roi[k] for k in keys], dtype=np.float64)
-        self.open: dict[int, _RuleOrders] = {}
+        self.open: dict[tuple[int, str], _RuleOrders] = {}
+        """The open trades with rules, by (symbol column, leg name)."""
 
     def start(self, engine: Engine) -> None:
         self.engine = engine
-        if engine.hedge:
-            raise ConfigError(
-                "position_mode: signal strategies hold one position per symbol; use 'one_way', "
-                "got 'hedge'"
-            )
         unknown = sorted(set(self.signals.by_symbol) - set(engine.symbols))
         if unknown:
             raise ConfigError(
@@ -125,6 +123,9 @@ class SignalDriver:
 
     # -- decisions at the close -----------------------------------------------------------------
     def on_close(self, i: int) -> None:
+        if self.engine.hedge:
+            self._on_close_hedge(i)
+            return
         engine = self.engine
         rules = self.rules
         for j, active, enter_long, exit_long, enter_short, exit_short, lev, stakes in self._views:
@@ -153,21 +154,70 @@ class SignalDriver:
             short_entry = bool(enter_short[i]) and rules.can_short
             if long_entry == short_entry:
                 continue
-            leverage = float(lev[i])
-            stake = float(stakes[i])
-            engine.submit(
-                engine.make_order(
-                    symbol,
-                    "buy" if long_entry else "sell",
-                    OrderType.MARKET,
-                    math.nan,
-                    math.nan,
-                    leverage=engine.config.leverage if math.isnan(leverage) else leverage,
-                    stake=None if math.isnan(stake) else stake,
-                    origin="signal",
-                    tag="enter_long" if long_entry else "enter_short",
-                )
+            self._enter(symbol, long_entry, float(lev[i]), float(stakes[i]), None)
+
+    def _on_close_hedge(self, i: int) -> None:
+        """Hedge mode: per symbol, exit LONG, exit SHORT, enter LONG, enter SHORT (each leg
+        only by its own columns; both entries on one bar open both legs)."""
+        engine = self.engine
+        can_short = self.rules.can_short
+        for j, active, enter_long, exit_long, enter_short, exit_short, lev, stakes in self._views:
+            if not active[i]:
+                continue
+            sizes = engine.sizes[j]
+            symbol = engine.symbols[j]
+            long_size = sizes.get("LONG", 0.0)
+            short_size = sizes.get("SHORT", 0.0)
+            exit_l = long_size != 0.0 and bool(exit_long[i])
+            exit_s = short_size != 0.0 and bool(exit_short[i])
+            if exit_l:
+                self._close_leg(symbol, "LONG", long_size)
+            if exit_s:
+                self._close_leg(symbol, "SHORT", short_size)
+            enter_l = bool(enter_long[i]) and (long_size == 0.0 or exit_l)
+            enter_s = can_short and bool(enter_short[i]) and (short_size == 0.0 or exit_s)
+            if enter_l:
+                self._enter(symbol, True, float(lev[i]), float(stakes[i]), "LONG")
+            if enter_s:
+                self._enter(symbol, False, float(lev[i]), float(stakes[i]), "SHORT")
+
+    def _close_leg(self, symbol: str, leg: str, size: float) -> None:
+        engine = self.engine
+        is_long = leg == "LONG"
+        engine.submit(
+            engine.make_order(
+                symbol,
+                "sell" if is_long else "buy",
+                OrderType.MARKET,
+                abs(size),
+                math.nan,
+                leg=leg,
+                reduce_only=True,
+                close_position=True,
+                origin="signal",
+                tag="exit_long" if is_long else "exit_short",
             )
+        )
+
+    def _enter(
+        self, symbol: str, is_long: bool, leverage: float, stake: float, leg: str | None
+    ) -> None:
+        """Queue an entry (``leg`` None in one-way mode) with the row's leverage and stake."""
+        engine = self.engine
+        engine.submit(
+            engine.make_order(
+                symbol,
+                "buy" if is_long else "sell",
+                OrderType.MARKET,
+                math.nan,
+                math.nan,
+                leg=leg,
+                leverage=engine.config.leverage if math.isnan(leverage) else leverage,
+                stake=None if math.isnan(stake) else stake,
+                origin="signal",
+                tag="enter_long" if is_long else "enter_short",
+            )
+        )
 
     # -- the rule orders -----------------------------------------------------------------------
     def on_order(self, order: Order) -> None:
@@ -176,7 +226,8 @@ class SignalDriver:
         engine = self.engine
         rules = self.rules
         j = engine.symbols.index(order.symbol)
-        position = engine.account.position((order.symbol, "BOTH"))
+        leg = order.leg or "BOTH"
+        position = engine.account.position((order.symbol, leg))
         is_long = position.size > 0
         entry = position.entry_price
         leverage = position.leverage
@@ -185,8 +236,12 @@ class SignalDriver:
             stop = path.stoploss_level(entry, is_long, rules.stoploss, leverage)
         buffer = engine.config.liquidation_buffer
         if buffer > 0:
-            liquidation = engine.liquidation_price(j, "BOTH")
-            if liquidation is not None:
+            liquidation = engine.liquidation_price(j, leg)
+            # hedge cross legs share one price, which can lie on a leg's favourable side
+            # (the other leg is larger): that bounds nothing for this leg
+            if liquidation is not None and (
+                order.leg is None or (liquidation < entry if is_long else liquidation > entry)
+            ):
                 floor = buffered_liquidation_price(liquidation, entry, buffer)
                 if math.isnan(stop) or (floor > stop if is_long else floor < stop):
                     stop = floor
@@ -194,15 +249,21 @@ class SignalDriver:
         stop_order = None
         if not math.isnan(stop) or rules.trailing_stop:
             kind = OrderType.TRAILING_STOP if rules.trailing_stop else OrderType.STOP
-            stop_order = self._exit(order.symbol, exit_side, kind, stop, "stop_loss")
+            stop_order = self._exit(order.symbol, order.leg, exit_side, kind, stop, "stop_loss")
         roi_order = None
         if len(self.roi_minutes):
             ratio = path.roi_ratio(self.roi_minutes, self.roi_ratios, 0.0)
             level = path.roi_level(entry, is_long, ratio, leverage)
-            roi_order = self._exit(order.symbol, exit_side, OrderType.TAKE_PROFIT, level, "roi")
-        self.open[j] = _RuleOrders(is_long, entry, leverage, engine.t, stop_order, stop, roi_order)
+            roi_order = self._exit(
+                order.symbol, order.leg, exit_side, OrderType.TAKE_PROFIT, level, "roi"
+            )
+        self.open[j, leg] = _RuleOrders(
+            is_long, entry, leverage, engine.t, stop_order, stop, roi_order
+        )
 
-    def _exit(self, symbol: str, side: str, kind: OrderType, level: float, origin: str) -> Order:
+    def _exit(
+        self, symbol: str, leg: str | None, side: str, kind: OrderType, level: float, origin: str
+    ) -> Order:
         engine = self.engine
         return engine.submit(
             engine.make_order(
@@ -211,6 +272,7 @@ class SignalDriver:
                 kind,
                 math.nan,
                 level,
+                leg=leg,
                 reduce_only=True,
                 close_position=True,
                 managed=True,
@@ -220,7 +282,7 @@ class SignalDriver:
 
     def on_trade(self, trade: Trade) -> None:
         if not trade.open:
-            self.open.pop(self.engine.symbols.index(trade.symbol), None)
+            self.open.pop((self.engine.symbols.index(trade.symbol), trade.leg), None)
 
     def before_path(self, i: int) -> None:
         """Set each ROI take-profit to the ratio in force for the trade's age at this open."""
@@ -236,7 +298,7 @@ class SignalDriver:
 
     def trail(self, order: Order, price: float) -> None:
         """FreqTrade's trailing stop at a path point (ratios of the stake, / leverage)."""
-        state = self.open.get(self.engine.symbols.index(order.symbol))
+        state = self.open.get((self.engine.symbols.index(order.symbol), order.leg or "BOTH"))
         if state is None:
             return
         profit = _profit_ratio(state.entry, price, state.is_long, state.leverage)

@@ -302,13 +302,23 @@ class SignalStrategy:
         data: MarketData | Portfolio,
         config: BacktestConfig,
     ) -> None:
-        """Fill ``leverage``/``stake`` on entry bars from the callbacks a strategy overrides."""
+        """Fill ``leverage``/``stake`` on entry bars from the callbacks a strategy overrides.
+
+        One-way: a bar with both entries enters nothing, so only single entries are asked.
+        Hedge: each entry is asked with its side; both entries of a bar share the bar's
+        ``leverage``/``stake``, so their answers must agree; a stake refused for one side
+        drops only that side's entry."""
         with_leverage = self._overrides("leverage")
         with_stake = self._overrides("custom_stake_amount")
         if not (with_leverage or with_stake):
             return
-        long = flags["enter_long"] & ~flags["enter_short"]
-        short = flags["enter_short"] & ~flags["enter_long"] & bool(self.can_short)
+        can_short = bool(self.can_short)
+        if config.position_mode == "hedge":
+            long = flags["enter_long"].copy()
+            short = flags["enter_short"] & can_short
+        else:
+            long = flags["enter_long"] & ~flags["enter_short"]
+            short = flags["enter_short"] & ~flags["enter_long"] & can_short
         instrument = config.instrument(symbol)
         table = config.tier_table(instrument) if with_leverage else None
         wallet = config.wallet
@@ -322,49 +332,67 @@ class SignalStrategy:
         closes = frame["close"].to_numpy(dtype=np.float64)
         tag_kwarg = with_leverage and _accepts(self.leverage, "entry_tag")
         for i in np.flatnonzero(long | short):
-            side = "long" if long[i] else "short"
             when = (frame["date"].iloc[i] + step).to_pydatetime()
             rate = float(closes[i])
             tag = _tag(tags, int(i))
             proposed_stake = default_stake if math.isnan(stake[i]) else float(stake[i])
-            proposed_lev = config.leverage if math.isnan(lev[i]) else float(lev[i])
-            if table is not None:
-                ceiling = max_leverage_for_stake(table, proposed_stake)
-                extra = {"entry_tag": tag} if tag_kwarg else {}
-                chosen = self._callback(
-                    "leverage",
-                    symbol,
-                    pair=symbol,
-                    current_time=when,
-                    current_rate=rate,
-                    proposed_leverage=proposed_lev,
-                    max_leverage=ceiling,
-                    side=side,
-                    **extra,
-                )
-                proposed_lev = min(max(chosen, 1.0), ceiling)
-                lev[i] = proposed_lev
-            if with_stake:
-                min_stake = (
-                    instrument.min_notional / proposed_lev if instrument.min_notional else None
-                )
-                chosen = self._callback(
-                    "custom_stake_amount",
-                    symbol,
-                    pair=symbol,
-                    current_time=when,
-                    current_rate=rate,
-                    proposed_stake=proposed_stake,
-                    min_stake=min_stake,
-                    max_stake=wallet,
-                    leverage=proposed_lev,
-                    entry_tag=tag,
-                    side=side,
-                )
-                if math.isnan(chosen) or chosen <= 0.0 or (min_stake and chosen < min_stake):
-                    flags["enter_long"][i] = flags["enter_short"][i] = False
+            answers: dict[str, tuple[float, float]] = {}
+            for side, entering in (("long", long), ("short", short)):
+                if not entering[i]:
                     continue
-                stake[i] = min(chosen, wallet)
+                proposed_lev = config.leverage if math.isnan(lev[i]) else float(lev[i])
+                if table is not None:
+                    ceiling = max_leverage_for_stake(table, proposed_stake)
+                    extra = {"entry_tag": tag} if tag_kwarg else {}
+                    chosen = self._callback(
+                        "leverage",
+                        symbol,
+                        pair=symbol,
+                        current_time=when,
+                        current_rate=rate,
+                        proposed_leverage=proposed_lev,
+                        max_leverage=ceiling,
+                        side=side,
+                        **extra,
+                    )
+                    proposed_lev = min(max(chosen, 1.0), ceiling)
+                chosen_stake = proposed_stake
+                if with_stake:
+                    min_stake = (
+                        instrument.min_notional / proposed_lev if instrument.min_notional else None
+                    )
+                    chosen = self._callback(
+                        "custom_stake_amount",
+                        symbol,
+                        pair=symbol,
+                        current_time=when,
+                        current_rate=rate,
+                        proposed_stake=proposed_stake,
+                        min_stake=min_stake,
+                        max_stake=wallet,
+                        leverage=proposed_lev,
+                        entry_tag=tag,
+                        side=side,
+                    )
+                    if math.isnan(chosen) or chosen <= 0.0 or (min_stake and chosen < min_stake):
+                        flags["enter_long" if side == "long" else "enter_short"][i] = False
+                        continue
+                    chosen_stake = min(chosen, wallet)
+                answers[side] = (proposed_lev, chosen_stake)
+            if not answers:
+                continue
+            if len(set(answers.values())) > 1:
+                raise StrategyError(
+                    f"{type(self).__name__}: the long and short entries of {symbol} at "
+                    f"{frame['date'].iloc[i]} got (leverage, stake) {answers['long']} and "
+                    f"{answers['short']}; in hedge mode both entries of a bar share its "
+                    "leverage and stake"
+                )
+            ((chosen_lev, chosen_stake),) = set(answers.values())
+            if table is not None:
+                lev[i] = chosen_lev
+            if with_stake:
+                stake[i] = chosen_stake
 
     def _callback(self, method: str, symbol: str, **kwargs: Any) -> float:
         name = f"{type(self).__name__}.{method}"
