@@ -251,7 +251,8 @@ def end_to_end_report(folder: Path) -> None:
             env = {**os.environ, "NUMBA_CACHE_DIR": cache}
             started = time.perf_counter()
             done = subprocess.run(
-                [sys.executable, __file__, "--child", str(folder)],
+                [sys.executable, "-m", "benchmarks.bench_backtest", "--child", str(folder)],
+                cwd=Path(__file__).resolve().parent.parent,
                 env=env,
                 capture_output=True,
                 text=True,

@@ -13,7 +13,13 @@ import numba
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+_njit: Any = numba.njit
+"""``numba.njit`` untyped: its stubs do not list the wrapper options (``no_cfunc_wrapper``)."""
+
 
 def compiled(func: F) -> F:
-    """Compile ``func`` in nopython mode with an on-disk cache."""
-    return cast(F, numba.njit(cache=True, nogil=True)(func))
+    """Compile ``func`` in nopython mode with an on-disk cache, lazily (on the first call, for
+    the argument types of that call). No C-callable (``cfunc``) wrapper: nothing takes these
+    as function pointers, and each wrapper is compilation time in a process with an empty
+    cache."""
+    return cast(F, _njit(cache=True, nogil=True, no_cfunc_wrapper=True)(func))

@@ -229,9 +229,9 @@ def prepare_inputs(
         leverage[:, j] = table.leverage
         stake[:, j] = table.stake
 
-    oracle_venue = venue.funding_price is FundingPrice.ORACLE
-    use_oracle = oracle_venue & np.isfinite(run.oracle_open)
-    funding_price = np.where(use_oracle, run.oracle_open, run.mark_open)
+    funding_price = run.mark_open
+    if venue.funding_price is FundingPrice.ORACLE:
+        funding_price = np.where(np.isfinite(run.oracle_open), run.oracle_open, run.mark_open)
     market: kernel_core.Market = (
         _read_only(run.open),
         _read_only(run.high),
@@ -331,12 +331,16 @@ def single_run(data: MarketData, config: BacktestConfig) -> RunData:
 
 
 def _carried(mark_close: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """Mark closes carried through bars a symbol has no data for (as Engine.series)."""
+    """Mark closes carried through bars a symbol has no data for (as Engine.series); a
+    column without gaps is copied as it is (the carry is then the identity)."""
     n = mark_close.shape[0]
     out = np.empty_like(mark_close)
     for j in range(mark_close.shape[1]):
         column = mark_close[:, j]
         valid = ~np.isnan(column)
+        if valid.all():
+            out[:, j] = column
+            continue
         index = np.maximum.accumulate(np.where(valid, np.arange(n), 0))
         out[:, j] = column[index] if valid.any() else np.nan
     return out

@@ -239,6 +239,8 @@ Outputs = tuple[FloatArray, FloatArray, FloatArray, IntArray]
 F = TypeVar("F", bound=Callable[..., Any])
 
 nt: Any = numba.types
+_njit: Any = numba.njit
+"""Untyped: the stubs do not list the wrapper options (``no_cpython_wrapper``)."""
 
 _f8 = nt.float64
 _i8 = nt.int64
@@ -298,14 +300,20 @@ _stale_cache: bool | None = None
 function, so every function of this module drops its entries alike)."""
 
 
-def _kernel(signature: Any) -> Callable[[F], F]:
+def _kernel(signature: Any, *, from_python: bool = False) -> Callable[[F], F]:
     """Compile with an explicit signature (once, no literal re-specialisation), cached on
     disk. Numba's cache is keyed on this file only, but each compiled function carries the
-    formulas and path functions it calls: when those change, the cached entries are dropped."""
+    formulas and path functions it calls: when those change, the cached entries are dropped.
+
+    Only ``from_python`` functions get the wrapper that unboxes Python arguments: the steps
+    are called from compiled code alone, and the wrappers of their tuples of arrays were a
+    large share of the first (cold) compilation. No function gets a C-callable wrapper."""
 
     def wrap(func: F) -> F:
         global _stale_cache
-        dispatcher = numba.njit(cache=True, nogil=True)(func)
+        dispatcher = _njit(
+            cache=True, nogil=True, no_cpython_wrapper=not from_python, no_cfunc_wrapper=True
+        )(func)
         cache = getattr(dispatcher, "_cache", None)
         if cache is not None:
             if _stale_cache is None:
@@ -471,11 +479,16 @@ def _set_marks(st: FloatArray, marks: FloatArray, active: BoolArray, i: int) -> 
             st[j, X_MARK] = marks[i, j]
 
 
-@_kernel(_f8(_F1, _i8))
+@_kernel(_f8(_F1, _i8), from_python=True)
 def _fsum(values: FloatArray, count: int) -> float:
     """``math.fsum(values[:count])``, bit for bit: Shewchuk's exact partials with CPython's
     final half-even rounding (the account sums with fsum, and so must the kernel for its
-    trigger tests and fee caps to fall the same way)."""
+    trigger tests and fee caps to fall the same way). Nothing or one value is summed
+    without allocating (a position's own figures)."""
+    if count == 0:
+        return 0.0
+    if count == 1:
+        return float(values[0])
     partials = np.empty(count + 1)
     n = 0
     for q in range(count):
@@ -596,38 +609,47 @@ def _liquidation_price(
     mm_at_entry: bool,
     tiers: Tiers,
 ) -> float:
-    """Account.liquidation_price of symbol ``j``'s position at the marks (NaN: none)."""
+    """Account.liquidation_price of symbol ``j``'s held position at the marks (NaN: none).
+
+    The account solves its one leg with :func:`formulas.solve_equity_equals_mm`; this calls
+    that solve's one-leg form (:func:`formulas.solve_one_leg`, bit for bit equal for a
+    non-zero size), which allocates nothing: it runs after every funding payment."""
     floors, _, mmrs, amounts, _, offsets = tiers
     cs = sp[j, Y_CONTRACT_SIZE]
-    qtys = np.empty(1)
-    entries = np.empty(1)
-    qtys[0] = st[j, X_SIZE] * cs
-    entries[0] = st[j, X_ENTRY]
+    qty = st[j, X_SIZE] * cs
+    entry = st[j, X_ENTRY]
     lo = offsets[j]
     hi = offsets[j + 1]
     if isolated:
         const = st[j, X_MARGIN]
         if mm_at_entry:
             mm = _position_mm(st, j, 0.0, cs, True, tiers)
+            qtys = np.empty(1)
+            entries = np.empty(1)
+            qtys[0] = qty
+            entries[0] = entry
             return formulas.bankruptcy_price(const - mm, qtys, entries)
-        return formulas.solve_equity_equals_mm(
-            const, qtys, entries, floors[lo:hi], mmrs[lo:hi], amounts[lo:hi], st[j, X_MARK]
-        )
-    m = st.shape[0]
-    others_upnl = np.empty(m)
-    others_mm = np.empty(m)
-    count = 0
-    for k in range(m):
-        if k == j or st[k, X_SIZE] == 0.0:
-            continue
-        csk = sp[k, Y_CONTRACT_SIZE]
-        others_upnl[count] = formulas.linear_upnl(st[k, X_SIZE], csk, st[k, X_ENTRY], st[k, X_MARK])
-        others_mm[count] = _position_mm(st, k, st[k, X_MARK], csk, False, tiers)
-        count += 1
-    const = acc[A_WALLET] + _fsum(others_upnl, count)
-    other_mm = _fsum(others_mm, count)
-    return formulas.solve_equity_equals_mm(
-        const - other_mm, qtys, entries, floors[lo:hi], mmrs[lo:hi], amounts[lo:hi], st[j, X_MARK]
+    else:
+        m = st.shape[0]
+        others_upnl = 0.0
+        other_mm = 0.0
+        if m > 1:
+            upnls = np.empty(m)
+            mms = np.empty(m)
+            count = 0
+            for k in range(m):
+                if k == j or st[k, X_SIZE] == 0.0:
+                    continue
+                csk = sp[k, Y_CONTRACT_SIZE]
+                mark = st[k, X_MARK]
+                upnls[count] = formulas.linear_upnl(st[k, X_SIZE], csk, st[k, X_ENTRY], mark)
+                mms[count] = _position_mm(st, k, mark, csk, False, tiers)
+                count += 1
+            others_upnl = _fsum(upnls, count)
+            other_mm = _fsum(mms, count)
+        const = acc[A_WALLET] + others_upnl - other_mm
+    return formulas.solve_one_leg(
+        const, qty, entry, floors[lo:hi], mmrs[lo:hi], amounts[lo:hi], st[j, X_MARK]
     )
 
 
@@ -1227,29 +1249,6 @@ def _liquidate(
 
 
 @_inlined
-def _funding(
-    out: Outputs, st: FloatArray, acc: FloatArray, ctx: Context, mkt: Market, i: int
-) -> None:
-    """Step 1: each held symbol with a funding event at bar ``i`` receives −size·cs·price·rate
-    into its book (a long pays when the rate is positive)."""
-    sp, prm, _, _ = ctx
-    isolated = prm[P_ISOLATED] != 0.0
-    funded = mkt[MK_FUNDED]
-    for j in range(st.shape[0]):
-        size = st[j, X_SIZE]
-        if not funded[i, j] or size == 0.0:
-            continue
-        st[j, X_MARK] = mkt[MK_MARK_OPEN][i, j]
-        cs = sp[j, Y_CONTRACT_SIZE]
-        price = mkt[MK_FUNDING_PRICE][i, j]
-        amount = formulas.funding_payment(size, cs, price, mkt[MK_FUNDING_RATE][i, j])
-        st[j, X_T_FUNDING] += amount
-        book = B_ISOLATED + j if isolated else B_CROSS
-        _post(out, acc, st, K_FUNDING, B_MARKET, book, amount, j)
-        acc[A_STALE] = 1.0
-
-
-@_inlined
 def _open_liquidations(
     out: Outputs,
     st: FloatArray,
@@ -1494,14 +1493,14 @@ def _walk_symbol(
         st[j, X_MARK] = mo
 
 
-@_kernel(_b1(_F2, _i8, _f8, _f8, _f8, _f8))
+@_inlined
 def _may_trigger(
     st: FloatArray, j: int, low: float, high: float, mark_low: float, mark_high: float
 ) -> bool:
     """Whether anything can happen on symbol ``j``'s path this bar (Engine._may_trigger,
     sharpened): a trailing stop to move, a resting order inside the trade range, or the
     watched liquidation price inside the mark range. Walking a bar where none holds changes
-    nothing."""
+    nothing. Inlined: a call passing ``st`` costs reference counting on every bar."""
     is_long = st[j, X_SIZE] > 0
     if st[j, X_STOP_ID] != 0.0:
         stop = st[j, X_STOP_PRICE]
@@ -1611,7 +1610,7 @@ _SIGNALS = nt.Tuple((_U2, _F2, _F2))
 _SERIES = nt.Tuple((_F2, _F2, _F2))
 
 
-@_kernel(_F1(_I1, _MARKET, _B1, _SIGNALS, _CTX, _OUT, _SERIES))
+@_kernel(_F1(_I1, _MARKET, _B1, _SIGNALS, _CTX, _OUT, _SERIES), from_python=True)
 def simulate(
     timestamps: IntArray,
     mkt: Market,
@@ -1643,6 +1642,9 @@ def simulate(
     mark_close = mkt[MK_MARK_CLOSE]
     carried = mkt[MK_CARRIED]
     active = mkt[MK_ACTIVE]
+    funded = mkt[MK_FUNDED]
+    funding_price = mkt[MK_FUNDING_PRICE]
+    funding_rate = mkt[MK_FUNDING_RATE]
     roi_minutes = roi[0]
     roi_ratios = roi[1]
     isolated = prm[P_ISOLATED] != 0.0
@@ -1665,13 +1667,31 @@ def simulate(
     prices = np.empty(m)
     _fill_nan(prices)
     order = np.empty(m, dtype=np.int64)
+    for j in range(m):
+        order[j] = j
     for i in range(n):
         acc[A_TIME] = timestamps[i]
-        # step 1: funding, then pools the mark opens beyond their liquidation price
+        # step 1: funding (each held symbol with an event receives −size·cs·price·rate into
+        # its book), then pools the mark opens beyond their liquidation price. Written out
+        # here on the arrays taken from the tuples once: a step that unpacks ``ctx``/``mkt``
+        # costs reference counting on every funding bar.
         if acc[A_POSITIONS] > 0:
             if funding_bar[i]:
-                _funding(out, st, acc, ctx, mkt, i)
-            due = acc[A_STALE] != 0.0 or acc[A_CROSS_MULTI] != 0.0
+                for j in range(m):
+                    size = st[j, X_SIZE]
+                    if not funded[i, j] or size == 0.0:
+                        continue
+                    st[j, X_MARK] = mark_open[i, j]
+                    amount = formulas.funding_payment(
+                        size, sp[j, Y_CONTRACT_SIZE], funding_price[i, j], funding_rate[i, j]
+                    )
+                    st[j, X_T_FUNDING] += amount
+                    book = B_ISOLATED + j if isolated else B_CROSS
+                    _post(out, acc, st, K_FUNDING, B_MARKET, book, amount, j)
+                    acc[A_STALE] = 1.0
+            if acc[A_STALE] != 0.0:
+                _refresh(st, acc, ctx)
+            due = acc[A_CROSS_MULTI] != 0.0
             for j in range(m):
                 watch = st[j, X_WATCH]
                 if active[i, j] and not math.isnan(watch):
@@ -1756,7 +1776,9 @@ def simulate(
         for j in range(m):
             notional[i, j] = 0.0
             liq[i, j] = math.nan
-        for q in range(_position_order(st, order)):
+        # one symbol needs no ordering (and no call that passes arrays, on every bar)
+        held = _position_order(st, order) if m > 1 else int(st[0, X_SIZE] != 0.0)
+        for q in range(held):
             j = order[q]
             mark = carried[i, j]
             qty = st[j, X_SIZE] * sp[j, Y_CONTRACT_SIZE]

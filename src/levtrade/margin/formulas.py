@@ -85,11 +85,24 @@ def inverse_funding_payment(size: float, contract_size: float, price: float, rat
 
 @compiled
 def tier_index(floors: FloatArray, notional: float) -> int:
-    """Index of the tier with ``floor_k ≤ |notional| < floor_{k+1}`` (the last tier is open)."""
-    k = int(np.searchsorted(floors, abs(notional), side="right")) - 1
-    if k < 0:
-        return 0
-    return k
+    """Index of the tier with ``floor_k ≤ |notional| < floor_{k+1}`` (the last tier is open).
+
+    ``searchsorted(floors, |notional|, side="right") − 1`` (at least 0), written as a plain
+    binary search: NumPy's compiled searchsorted costs a second of compilation in every
+    process with an empty cache. A NaN notional sorts last, as in NumPy.
+    """
+    x = abs(notional)
+    lo = 0
+    hi = floors.shape[0]
+    if math.isnan(x):
+        lo = hi
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if floors[mid] <= x:
+            lo = mid + 1
+        else:
+            hi = mid
+    return max(lo - 1, 0)
 
 
 @compiled
@@ -117,6 +130,70 @@ def maintenance_amounts(floors: FloatArray, mmrs: FloatArray) -> FloatArray:
 
 
 @compiled
+def _sort_prefix(values: FloatArray, count: int) -> None:
+    """Sort ``values[:count]`` in place, NaN last (as ``np.sort``): an insertion sort, for the
+    few tier breaks of a solve, without the seconds of compilation NumPy's sort costs."""
+    for a in range(1, count):
+        value = values[a]
+        b = a
+        while b > 0 and (
+            values[b - 1] > value or (math.isnan(values[b - 1]) and not math.isnan(value))
+        ):
+            values[b] = values[b - 1]
+            b -= 1
+        values[b] = value
+
+
+@compiled
+def solve_one_leg(
+    equity_const: float,
+    qty: float,
+    entry: float,
+    floors: FloatArray,
+    mmrs: FloatArray,
+    amounts: FloatArray,
+    reference_price: float,
+) -> float:
+    """:func:`solve_equity_equals_mm` for one leg of non-zero ``qty``, bit for bit, without
+    arrays: its pieces are the tiers themselves, ``[floor_k/|q|, floor_{k+1}/|q|)``, so
+    nothing is allocated or sorted (the kernel re-solves after every funding payment). Each
+    piece's tier is found from the piece's own index (normally a step or two) rather than by
+    a search over the table; the result is the same index."""
+    q = abs(qty)
+    n_tiers = floors.shape[0]
+    best = math.nan
+    best_distance = math.inf
+    hi = 0.0
+    for j in range(n_tiers):
+        lo = hi
+        hi = floors[j + 1] / q if j + 1 < n_tiers else math.inf
+        if hi <= lo:
+            continue
+        inside = 0.5 * (lo + hi) if hi < math.inf else 2.0 * lo + 1.0
+        notional = q * inside
+        if math.isnan(notional):
+            k = tier_index(floors, notional)
+        else:
+            k = j
+            while k + 1 < n_tiers and floors[k + 1] <= notional:
+                k += 1
+            while k > 0 and floors[k] > notional:
+                k -= 1
+        intercept = equity_const + (amounts[k] - qty * entry)
+        slope = qty - q * mmrs[k]
+        if slope == 0.0:
+            continue
+        root = -intercept / slope
+        if root <= 0.0 or root < lo or root >= hi:
+            continue
+        distance = abs(root - reference_price)
+        if distance < best_distance:
+            best = root
+            best_distance = distance
+    return best
+
+
+@compiled
 def solve_equity_equals_mm(
     equity_const: float,
     qtys: FloatArray,
@@ -137,21 +214,26 @@ def solve_equity_equals_mm(
     ``equity_const`` carries everything that does not move with P: the wallet (or isolated
     margin), the other contracts' uPnL, minus their maintenance margin. Where two roots exist
     (hedged legs), the one nearest ``reference_price`` is returned; NaN when there is none.
+    One leg goes to :func:`solve_one_leg` (the same pieces, already in order).
     """
     n_legs = qtys.shape[0]
+    if n_legs == 1 and qtys[0] != 0.0 and math.isfinite(qtys[0]):
+        return solve_one_leg(
+            equity_const, qtys[0], entries[0], floors, mmrs, amounts, reference_price
+        )
     n_tiers = floors.shape[0]
-    breaks = np.empty(n_legs * n_tiers + 1)
+    edges = np.empty(n_legs * n_tiers + 1)
     n_breaks = 0
-    breaks[n_breaks] = 0.0
+    edges[n_breaks] = 0.0
     n_breaks += 1
     for i in range(n_legs):
         q = abs(qtys[i])
         if q == 0.0:
             continue
         for k in range(1, n_tiers):
-            breaks[n_breaks] = floors[k] / q
+            edges[n_breaks] = floors[k] / q
             n_breaks += 1
-    edges = np.sort(breaks[:n_breaks])
+    _sort_prefix(edges, n_breaks)
 
     best = math.nan
     best_distance = math.inf
