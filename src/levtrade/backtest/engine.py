@@ -11,13 +11,18 @@ Every balance change goes through the :class:`~levtrade.margin.Account`. For spe
 where nothing can happen costs a few comparisons: each pool's liquidation price is cached and
 recomputed only after the account changes, marks are pushed to the account only when an
 action needs them, and the equity/margin series are computed after the run from the account
-state recorded at each change.
+state recorded at each change. Runs of such bars under a ``next()`` strategy go through a
+short loop that only tests the liquidation price, stops at funding times and calls ``next()``
+(:meth:`Engine._quiet_bars`).
 """
 
 from __future__ import annotations
 
+import gc
 import math
-from collections.abc import Mapping, Sequence
+from bisect import bisect_left
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar, cast
 
@@ -70,7 +75,7 @@ from levtrade.margin import (
 from levtrade.margin.account import Leg, MarginMode, Position
 from levtrade.margin.funding import settlement_price
 from levtrade.margin.tiers import TierTable
-from levtrade.strategy.base import EventDriver, Strategy
+from levtrade.strategy.base import EventDriver, PositionView, Strategy
 from levtrade.strategy.signals import Signals
 
 FloatArray = NDArray[np.float64]
@@ -104,6 +109,12 @@ _stop_direction = _plain(path.stop_direction)
 _limit_direction = _plain(path.limit_direction)
 _LINEAR_FUNDING = _plain(formulas.funding_payment)
 _INVERSE_FUNDING = _plain(formulas.inverse_funding_payment)
+_LINEAR_NOTIONAL = _plain(formulas.linear_notional)
+_INVERSE_NOTIONAL = _plain(formulas.inverse_notional)
+_LINEAR_UPNL = _plain(formulas.linear_upnl)
+_INVERSE_UPNL = _plain(formulas.inverse_upnl)
+_SERIES_BLOCK = 1 << 16
+"""Bars per block of :meth:`Engine.series`."""
 # liquidation, then stop-type orders, then limit-type orders at one fraction of a leg
 _RANK_LIQUIDATION, _RANK_STOP, _RANK_LIMIT = 0, 1, 2
 
@@ -112,6 +123,27 @@ def _view(array: np.ndarray[Any, Any]) -> Any:
     """A memoryview of a contiguous copy: indexing gives Python scalars without numpy
     boxing, the cheapest per-bar read."""
     return memoryview(np.ascontiguousarray(array))  # type: ignore[arg-type]
+
+
+@contextmanager
+def _frozen_heap() -> Iterator[None]:
+    """Keep the cyclic garbage collector off the objects that exist before a run (or its
+    result) while it lasts (:func:`gc.freeze`), and unfreeze them after.
+
+    A run keeps what it allocates (orders, trades, ledger rows) to its end, so the collector
+    promotes it and soon runs a full collection, which traverses every tracked object of the
+    process: with pandas and Numba loaded, mostly objects the run never touches, at a cost
+    that grows with the process rather than the run. Frozen, those are skipped. Nothing is
+    frozen when the collector is off or the caller has frozen objects itself.
+    """
+    if not gc.isenabled() or gc.get_freeze_count():
+        yield
+        return
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _direction(order: Order) -> int:
@@ -201,7 +233,10 @@ class Engine:
         self._mo, self._mh = cols(rd.mark_open), cols(rd.mark_high)
         self._ml, self._mc = cols(rd.mark_low), cols(rd.mark_close)
         self._active: list[Sequence[bool]] = [_view(rd.active[:, j]) for j in range(self.m)]
-        self._funding_bar: Sequence[bool] = _view(np.asarray(rd.funding.any(axis=1)))
+        funding_bar = np.asarray(rd.funding.any(axis=1))
+        self._funding_bar: Sequence[bool] = _view(funding_bar)
+        self._funding_bars: list[int] = np.flatnonzero(funding_bar).tolist()
+        """The bars funding settles at, in order (where a quiet stretch must stop)."""
         self._ts: Sequence[int] = _view(rd.timestamps)
         self._fund: list[Sequence[bool]] = [_view(rd.funding[:, j]) for j in range(self.m)]
         self._rate, self._oracle = cols(rd.funding_rate), cols(rd.oracle_open)
@@ -216,13 +251,23 @@ class Engine:
         self._funders: list[Any] = [
             _INVERSE_FUNDING if inst.is_inverse else _LINEAR_FUNDING for inst in self.instruments
         ]
+        self._notionals: list[Any] = [
+            _INVERSE_NOTIONAL if inst.is_inverse else _LINEAR_NOTIONAL for inst in self.instruments
+        ]
+        """Per symbol, ``instrument.notional`` as ``f(size, contract_size, price)``: the plain
+        formula (the instrument's method goes through Numba's dispatch)."""
+        self._upnls: list[Any] = [
+            _INVERSE_UPNL if inst.is_inverse else _LINEAR_UPNL for inst in self.instruments
+        ]
+        """Per symbol, ``instrument.upnl`` as ``f(size, contract_size, entry, price)``."""
+        self._always_active = [bool(rd.active[:, j].all()) for j in range(self.m)]
+        """Per symbol, whether it has every bar of the run."""
         self._last_active = [
-            int(np.flatnonzero(rd.active[:, j])[-1]) if rd.active[:, j].any() else -1
+            self.n - 1 - int(rd.active[::-1, j].argmax()) if rd.active[:, j].any() else -1
             for j in range(self.m)
         ]
 
         self.i = -1
-        self.t = int(rd.timestamps[0])
         self.orders: list[Order] = []
         self.pending: list[Order] = []
         self.resting: list[list[Order]] = [[] for _ in range(self.m)]
@@ -232,6 +277,8 @@ class Engine:
         self.liquidations: list[LiquidationResult] = []
         self.sizes: list[dict[str, float]] = [{} for _ in range(self.m)]
         """Per symbol, the signed size of each open leg (kept in step with the account)."""
+        self.position_views: list[PositionView] = []
+        """The strategy's position views, brought up to date at each refresh."""
         self.n_positions = 0
         self._watches: list[list[_Watch]] = [[] for _ in range(self.m)]
         self._watch_list: list[_Watch] = []
@@ -261,12 +308,24 @@ class Engine:
         isolated (1.0/0.0), isolated margin, liquidation price."""
         self._multi_lps: dict[int, dict[str, float]] = {}
         self._next_id = 1
-        self.decisions: list[tuple[Any, ...]] = []
-        """Every order as submitted (bar, symbol, side, type, size, price, ...): what was
-        decided when, for the look-ahead check."""
+        self._submitted: list[tuple[Order, float, float]] = []
+        """Every order submitted, with its size and price then (see :attr:`decisions`)."""
         self._exposed = False
         self._ledger_length = len(self.account.ledger)
         """Ledger length at the last change, kept once the strategy has seen the account."""
+
+    @property
+    def decisions(self) -> list[tuple[Any, ...]]:
+        """Every order as submitted (bar, symbol, side, type, size, price, ...): what was
+        decided when, for the look-ahead check (built when asked: most runs never do)."""
+        return [decision(order, size, price) for order, size, price in self._submitted]
+
+    @property
+    def t(self) -> int:
+        """Open time (ms) of the current bar (of the first bar before the run): read from the
+        timestamps when asked, not stored at every bar."""
+        i = self.i
+        return self._ts[i if i >= 0 else 0]
 
     # ========================================================================================
     # The run
@@ -274,10 +333,13 @@ class Engine:
 
     def run(self) -> None:
         """Walk every bar, then close what is open at the last close."""
+        with _frozen_heap():
+            self._run()
+
+    def _run(self) -> None:
         driver = self.driver
         driver.start(self)
         funding_bar = self._funding_bar
-        ts = self._ts
         driver_close = driver.on_close
         before_path = None if getattr(driver, "no_before_path", False) else driver.before_path
         ledger = self.account.ledger
@@ -289,9 +351,11 @@ class Engine:
         )
         if events is not None:
             clock, strategy, minperiod = events.clock, events.strategy, events.minperiod
-        for i in range(self.n):
+        quiet = events if before_path is None else None
+        n = self.n
+        i = 0
+        while i < n:
             self.i = i
-            self.t = ts[i]
             # `reach`: the bar's mark range reaches a cached liquidation price (or fills at
             # the open changed the positions): only then is the path walked for them
             reach = False
@@ -337,8 +401,70 @@ class Engine:
                 driver_close(i)
             if self._exposed and len(ledger) != self._ledger_length:
                 self._changed()
+            i += 1
+            if quiet is not None:
+                i = self._quiet_bars(i, quiet)
         self._end_of_data()
         driver.finish()
+
+    def _quiet_bars(self, start: int, events: EventDriver) -> int:
+        """Run the bars from ``start`` on which only the strategy has anything to do, while
+        they stay so, and return the first bar the full step of :meth:`_run` must take.
+
+        A bar is quiet when no order waits or rests, the account is as last refreshed and
+        recorded, and with a position open, no funding settles and the mark range stays clear
+        of the cached liquidation price: the full step then only calls ``next()``, so this
+        loop does just that, without re-testing what a quiet bar cannot change. It stops
+        before a bar that needs the full step, and after a ``next()`` that made one needed
+        (an order, a notification, a change to the account).
+        """
+        if (
+            self.pending
+            or self.n_resting
+            or self._cross_multi
+            or self._stale
+            or self._dirty
+            or events.queue
+            or start < events.minperiod
+        ):
+            return start
+        reach = self._reach
+        positions = self.n_positions
+        watched = positions and len(reach) == 1
+        if positions and len(reach) > 1:
+            return start
+        if watched:
+            ((active, low, high, price, direction),) = reach
+            level = low if direction < 0 else high
+            below = direction < 0
+            gaps = not self._always_active[self._watch_list[0].j]
+        # with a position open the stretch ends at the next funding time
+        stop = self.n
+        if positions:
+            funding = self._funding_bars
+            k = bisect_left(funding, start)
+            if k < len(funding):
+                stop = funding[k]
+        clock, strategy = events.clock, events.strategy
+        ledger = self.account.ledger
+        for i in range(start, stop):
+            if (
+                watched
+                and (level[i] <= price if below else level[i] >= price)
+                and (not gaps or active[i])
+            ):
+                return i
+            self.i = i
+            clock.i = i
+            strategy.next()
+            # (next() cannot leave the account stale or unrecorded: only _changed() does, which
+            # strategy code reaches through the ledger test below)
+            if self.pending or self.n_resting or events.queue:
+                return i + 1
+            if self._exposed and len(ledger) != self._ledger_length:
+                self._changed()
+                return i + 1
+        return stop
 
     # -- step 1: funding ---------------------------------------------------------------------
     def _funding(self, i: int) -> None:
@@ -615,7 +741,7 @@ class Engine:
     def submit(self, order: Order) -> Order:
         """Check and queue an order: market orders wait for the next open, the others rest."""
         self.orders.append(order)
-        self.decisions.append(decision(order))
+        self._submitted.append((order, order.size, order.price))
         j = self._column.get(order.symbol)
         if j is None:
             raise StrategyError(f"data: {order.symbol!r} is not in this run")
@@ -729,7 +855,7 @@ class Engine:
             )
             return
         price = base
-        if not maker:
+        if not maker and (self._slippage or self._volume_slippage):  # (no slippage: base)
             slip = _participation_slippage(
                 self._slippage,
                 self._volume_slippage,
@@ -738,7 +864,7 @@ class Engine:
             )
             price = _slipped(base, signed > 0, slip)
         if opening > 0 and instrument.min_notional > 0:
-            notional = instrument.notional(opening, price)
+            notional = self._notionals[j](opening, instrument.contract_size, price)
             if notional < instrument.min_notional:
                 self._reject(
                     order,
@@ -747,8 +873,10 @@ class Engine:
                     f"{instrument.min_notional:g} ({order.symbol})",
                 )
                 return
+        # try_fill returns a rejection rather than raising it: strategies that keep ordering
+        # what they cannot afford make rejections as common as fills
         try:
-            result = self.account.fill(
+            result: FillResult | OrderRejected = self.account.try_fill(
                 instrument,
                 signed,
                 price,
@@ -757,14 +885,15 @@ class Engine:
                 liquidity="maker" if maker else "taker",
                 time=self.t,
             )
-        except InsufficientMargin as exc:
-            self._reject(order, Reason.INSUFFICIENT_MARGIN, str(exc))
-            return
-        except LeverageError as exc:
-            self._reject(order, Reason.LEVERAGE, str(exc))
-            return
-        except OrderRejected as exc:
-            self._reject(order, Reason.BANKRUPT, str(exc))
+        except OrderRejected as exc:  # a size or price the account refuses outright
+            result = exc
+        if isinstance(result, OrderRejected):
+            if isinstance(result, InsufficientMargin):
+                self._reject(order, Reason.INSUFFICIENT_MARGIN, str(result))
+            elif isinstance(result, LeverageError):
+                self._reject(order, Reason.LEVERAGE, str(result))
+            else:
+                self._reject(order, Reason.BANKRUPT, str(result))
             return
         order.fill_time = self.t
         order.fill_bar = i
@@ -789,15 +918,20 @@ class Engine:
         whole available balance on initial margin plus the entry fee:
         ``available × L / (price·cs·(1 + L·fee))`` (less 1e-12 so rounding cannot overdraw)."""
         config = self.config
+        account = self.account
+        symbol = self.symbols[j]
+        key = leg if self.hedge else None
         leverage = order.leverage
         if leverage is None:
-            leverage = self.account.leverage(self.symbols[j], leg if self.hedge else None)
-        price = _slipped(base, order.is_buy, config.slippage) if order.slips else base
+            leverage = account.leverage(symbol, key)
+        maker = order.type in MAKER_TYPES
+        is_buy = order.side == "buy"
+        price = base if maker else _slipped(base, is_buy, config.slippage)
         stake: float | str = order.stake if order.stake is not None else config.stake_amount
         if stake == "all":
-            return self._all_in_size(order, instrument, price, leverage, j, leg)
+            return self._all_in_size(order, instrument, price, leverage, j, key, maker, is_buy)
         if stake == "unlimited":
-            slots = (config.max_open_trades or self.m) - self.n_positions
+            slots = (config.max_open_trades or self.m * (2 if self.hedge else 1)) - self.n_positions
             if slots <= 0:
                 self._reject(
                     order,
@@ -805,7 +939,7 @@ class Engine:
                     f"stake_amount: 'unlimited' with no free slot ({self.n_positions} open)",
                 )
                 return None
-            stake = self.account.available_balance * config.tradable_balance_ratio / slots
+            stake = account.available_balance * config.tradable_balance_ratio / slots
         assert isinstance(stake, float)
         if not stake > 0:
             self._reject(
@@ -814,27 +948,38 @@ class Engine:
                 f"stake: {stake:.8g} of available balance for {order.symbol}",
             )
             return None
-        size = instrument.round_size(stake * leverage / instrument.notional(1.0, price))
+        cs = instrument.contract_size
+        size = instrument.round_size(stake * leverage / self._notionals[j](1.0, cs, price))
         return self._at_least_a_lot(order, instrument, size, price)
 
     def _all_in_size(
-        self, order: Order, instrument: Instrument, price: float, leverage: float, j: int, leg: str
+        self,
+        order: Order,
+        instrument: Instrument,
+        price: float,
+        leverage: float,
+        j: int,
+        key: str | None,
+        maker: bool,
+        is_buy: bool,
     ) -> float | None:
         """The largest size the available balance A pays for: per contract the initial
         margin (at the mark for cross, at the price for isolated), the fee, and for cross the
         new position's uPnL at the mark: ``A / cost`` (less 1e-12 so rounding cannot
         overdraw). With mark = price it is ``A·L / (price·cs·(1 + L·fee))``."""
         account = self.account
-        rate = instrument.maker_fee if order.liquidity == "maker" else instrument.taker_fee
-        at_price = instrument.notional(1.0, price)
-        key = leg if self.hedge else None
-        if account.margin_mode(self.symbols[j], key) == "cross":
-            mark = account.mark_price(self.symbols[j])
-            unit = 1.0 if order.is_buy else -1.0
+        symbol = self.symbols[j]
+        notional = self._notionals[j]
+        cs = instrument.contract_size
+        rate = instrument.maker_fee if maker else instrument.taker_fee
+        at_price = notional(1.0, cs, price)
+        if account.margin_mode(symbol, key) is _CROSS:
+            mark = account.mark_price(symbol)
+            unit = 1.0 if is_buy else -1.0
             cost = (
-                instrument.notional(1.0, mark) / leverage
+                notional(1.0, cs, mark) / leverage
                 + rate * at_price
-                - instrument.upnl(unit, price, mark)
+                - self._upnls[j](unit, cs, price, mark)
             )
         else:
             cost = at_price / leverage + rate * at_price
@@ -876,7 +1021,7 @@ class Engine:
         close_fee = 0.0
         if result.closed:
             trade = self.open_trades[key]
-            close_fee = rate * instrument.notional(result.closed, price)
+            close_fee = rate * self._notionals[j](result.closed, instrument.contract_size, price)
             trade.closed += abs(result.closed)
             trade.exit_value += abs(result.closed) * price
             trade.realized += result.realized_pnl
@@ -1048,6 +1193,8 @@ class Engine:
         else:
             self._restructure(positions)
         self._refreshed = positions
+        for view in self.position_views:
+            view.sync()
         m = self.m
         watches: list[list[_Watch]] = [[]] if m == 1 else [[] for _ in range(m)]
         for j, pool, key, direction, legs in self._pools:
@@ -1256,19 +1403,32 @@ class Engine:
         self._snapshot(last)
 
     def series(self) -> dict[str, FloatArray]:
-        """Per-bar equity, margin and position columns, from the recorded account states."""
+        """Per-bar equity, margin and position columns, from the recorded account states.
+
+        The per-bar arithmetic runs over blocks of :data:`_SERIES_BLOCK` bars, written into
+        the preallocated columns: every temporary is then a block, which stays in the cache
+        and reuses the allocator's memory, where whole-run temporaries (a dozen arrays of the
+        run's length per position) would each be fresh memory for the system to fault in.
+        """
         rd = self.run_data
         n = self.n
         # marks carried through bars a symbol has no data for
-        marks = np.empty_like(rd.mark_close)
+        marks: list[FloatArray] = []
         for j in range(self.m):
             column = rd.mark_close[:, j]
-            index = np.maximum.accumulate(np.where(~np.isnan(column), np.arange(n), 0))
-            marks[:, j] = column[index]
+            missing = np.isnan(column)
+            if missing.any():
+                column = column[np.maximum.accumulate(np.where(~missing, np.arange(n), 0))]
+            marks.append(column)
         bars = self._snap_bars
         count = len(bars)
-        seg = np.searchsorted(bars, np.arange(n), side="right") - 1
-        wallet = np.array(self._snap_wallets)[seg]
+        # the snapshot in force at each bar; snapshots are recorded in bar order, at most one
+        # per bar and the first at bar 0, so each holds until the next one
+        if count and bars[0] == 0:
+            seg = np.repeat(np.arange(count), np.diff(bars, append=n))
+        else:
+            seg = np.searchsorted(bars, np.arange(n), side="right") - 1
+        wallets = np.array(self._snap_wallets)
         # per position (symbol, leg), in order of first appearance: its state (size, entry,
         # isolated, margin, liquidation price; zeros where it is not open) in each recorded
         # snapshot, then per bar
@@ -1298,39 +1458,55 @@ class Engine:
         ]
         liq = {name: np.full(n, np.nan) for name in names}
         notional = {symbol: np.zeros(n) for symbol in self.symbols}
-        cross_upnl = np.zeros(n)
-        isolated = np.zeros(n)
-        mm = np.zeros(n)
-        for (j, leg_name), rows in state.items():
-            size, entry, iso, margin, lp = rows[:, seg]
-            held = size != 0.0
-            iso_held = held & (iso != 0.0)
-            cross_held = held & (iso == 0.0)
-            instrument = self.instruments[j]
-            qty = size * instrument.contract_size
-            mark = marks[:, j]
+        wallet, cross, equity, mm, ratio = (np.empty(n) for _ in range(5))
+        for start in range(0, n, _SERIES_BLOCK):
+            end = min(start + _SERIES_BLOCK, n)
+            block = seg[start:end]
+            cross_upnl = np.zeros(end - start)
+            isolated = np.zeros(end - start)
+            block_mm = np.zeros(end - start)
+            for (j, leg_name), rows in state.items():
+                size, entry, iso, margin, lp = rows[:, block]
+                held = size != 0.0
+                iso_held = held & (iso != 0.0)
+                cross_held = held & (iso == 0.0)
+                instrument = self.instruments[j]
+                qty = size * instrument.contract_size
+                mark = marks[j][start:end]
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    if instrument.is_inverse:
+                        upnl = qty * (1.0 / entry - 1.0 / mark)
+                        signed = qty / mark
+                    else:
+                        upnl = qty * (mark - entry)
+                        signed = qty * mark
+                size_notional = np.abs(signed)
+                table = self._mm_tables[j]
+                tier = np.clip(
+                    np.searchsorted(table.floors, size_notional, side="right") - 1, 0, None
+                )
+                cross_upnl += np.where(cross_held, upnl, 0.0)
+                isolated += np.where(iso_held, margin + upnl, 0.0)
+                block_mm += np.where(
+                    cross_held, size_notional * table.mmrs[tier] - table.amounts[tier], 0.0
+                )
+                notional[self.symbols[j]][start:end] += np.where(held, signed, 0.0)
+                liq[self._series_name(j, leg_name)][start:end] = np.where(held, lp, np.nan)
+            block_wallet = wallets[block]
+            block_cross = block_wallet + cross_upnl
+            wallet[start:end] = block_wallet
+            cross[start:end] = block_cross
+            equity[start:end] = block_cross + isolated
+            mm[start:end] = block_mm
             with np.errstate(divide="ignore", invalid="ignore"):
-                if instrument.is_inverse:
-                    upnl = qty * (1.0 / entry - 1.0 / mark)
-                    signed = qty / mark
-                else:
-                    upnl = qty * (mark - entry)
-                    signed = qty * mark
-            size_notional = np.abs(signed)
-            table = self._mm_tables[j]
-            tier = np.clip(np.searchsorted(table.floors, size_notional, side="right") - 1, 0, None)
-            cross_upnl += np.where(cross_held, upnl, 0.0)
-            isolated += np.where(iso_held, margin + upnl, 0.0)
-            mm += np.where(cross_held, size_notional * table.mmrs[tier] - table.amounts[tier], 0.0)
-            notional[self.symbols[j]] += np.where(held, signed, 0.0)
-            liq[self._series_name(j, leg_name)] = np.where(held, lp, np.nan)
-        cross = wallet + cross_upnl
-        equity = cross + isolated
+                ratio[start:end] = np.where(
+                    block_mm <= 0,
+                    0.0,
+                    np.where(block_cross <= 0, np.inf, block_mm / block_cross),
+                )
         for i, prices in self._multi_lps.items():
             for name, price in prices.items():
                 liq[name][i] = price
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.where(mm <= 0, 0.0, np.where(cross <= 0, np.inf, mm / cross))
         columns: dict[str, FloatArray] = {
             "equity": equity,
             "cross_equity": cross,
@@ -1344,6 +1520,10 @@ class Engine:
 
     def result(self, analyzers: Sequence[Analyzer] = (), engine: str = "event") -> BacktestResult:
         """The run's :class:`BacktestResult`."""
+        with _frozen_heap():
+            return self._result(analyzers, engine)
+
+    def _result(self, analyzers: Sequence[Analyzer], engine: str) -> BacktestResult:
         rd = self.run_data
         metadata = run_metadata(
             engine,
@@ -1355,7 +1535,7 @@ class Engine:
             trades=trades_frame(trade_row(t) for t in self.trades),
             orders=orders_frame(order_row(o) for o in self.orders),
             ledger=ledger_frame(self.account.ledger),
-            series=series_frame(rd.timestamps, self.series()),
+            series=series_frame(rd.timestamps, self.series(), copy=False),
             config=self.config,
             timeframe_ms=rd.timeframe_ms,
             metadata=metadata,

@@ -15,7 +15,7 @@ A :class:`Trade` is one position from open to flat, per symbol and leg.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from levtrade.backtest import path
@@ -119,8 +119,10 @@ class Order:
     tag: str | None = None
     parent: Order | None = None
     """Bracket entry this order waits for (inactive until it fills)."""
-    children: list[Order] = field(default_factory=list)
-    oco: list[Order] = field(default_factory=list)
+    children: tuple[Order, ...] = ()
+    """A bracket entry's exits, activated when it fills (tuples, not lists: most orders have
+    none, and a shared empty tuple costs no allocation per order)."""
+    oco: tuple[Order, ...] = ()
     """Orders cancelled when this one fills (bracket stop and target)."""
     active: bool = True
     status: OrderStatus = OrderStatus.SUBMITTED
@@ -299,15 +301,17 @@ def trade_row(trade: Trade) -> tuple[object, ...]:
     )
 
 
-def decision(order: Order) -> tuple[object, ...]:
-    """What an order says at submission (bar, symbol, side, type, size, level, flags)."""
+def decision(order: Order, size: float, price: float) -> tuple[object, ...]:
+    """What an order says at submission (bar, symbol, side, type, size, level, flags), with
+    the ``size`` and ``price`` it had then (the engine rounds them to the lot and tick, and
+    moves trailing levels, after submission)."""
     return (
         order.created_bar,
         order.symbol,
         order.side,
         str(order.type),
-        None if math.isnan(order.size) else round(order.size, 12),
-        None if math.isnan(order.price) else round(order.price, 9),
+        None if math.isnan(size) else round(size, 12),
+        None if math.isnan(price) else round(price, 9),
         order.reduce_only,
         order.close_position,
         order.leverage,

@@ -162,15 +162,23 @@ def _inferred(values: Sequence[object], text: Any) -> Any:
     return pd.Series(list(values)).array
 
 
-def series_frame(times: np.ndarray, columns: Mapping[str, np.ndarray]) -> pd.DataFrame:
+def series_frame(
+    times: np.ndarray, columns: Mapping[str, np.ndarray], *, copy: bool = True
+) -> pd.DataFrame:
     """Per-bar series with a UTC DatetimeIndex; ``columns`` must hold :data:`SERIES_COLUMNS`
-    after ``time``, then the per-symbol columns."""
+    after ``time``, then the per-symbol columns.
+
+    ``copy=False`` takes the columns over as they are, without copying them into one block:
+    for columns built for this frame alone (a run's series are as long as the run, so the
+    copy is not free). The times are copied either way.
+    """
     missing = [c for c in SERIES_COLUMNS[1:] if c not in columns]
     if missing:
         raise BacktestError(f"series: missing column(s) {', '.join(missing)}")
-    data = {"time": np.asarray(times, dtype=np.int64), **columns}
+    time = np.asarray(times, dtype=np.int64)
+    data = {"time": time if copy else time.copy(), **columns}
     index = pd.DatetimeIndex(pd.to_datetime(data["time"], unit="ms", utc=True), name="date")
-    return pd.DataFrame(data, index=index)
+    return pd.DataFrame(data, index=index, copy=copy)
 
 
 def run_metadata(engine: str, run: RunData, venue: str, insurance_fund: float) -> dict[str, Any]:

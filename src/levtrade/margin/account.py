@@ -125,6 +125,8 @@ class PositionKey(NamedTuple):
 _CROSS = MarginMode.CROSS
 _BOTH = Leg.BOTH
 _LONG = Leg.LONG
+_REALIZED_PNL, _FEE, _TRANSFER = EntryKind.REALIZED_PNL, EntryKind.FEE, EntryKind.TRANSFER
+_MM_AT_ENTRY = LiquidationPriceRule.MM_AT_ENTRY
 _new_tuple = tuple.__new__
 
 
@@ -383,12 +385,12 @@ class Account:
 
     def leverage(self, symbol: str | Instrument, leg: Leg | str | None = None) -> float:
         """The leverage new fills on ``symbol`` (``leg``) use."""
-        key = self._key(self._instrument(symbol).symbol, leg)
-        return self._settings_for(key).leverage
+        settings = self._settings.get(self._key(self._instrument(symbol).symbol, leg))
+        return self.default_leverage if settings is None else settings.leverage
 
     def margin_mode(self, symbol: str | Instrument, leg: Leg | str | None = None) -> MarginMode:
-        key = self._key(self._instrument(symbol).symbol, leg)
-        return self._settings_for(key).margin_mode
+        settings = self._settings.get(self._key(self._instrument(symbol).symbol, leg))
+        return self.default_margin_mode if settings is None else settings.margin_mode
 
     def set_leverage(
         self,
@@ -545,6 +547,40 @@ class Account:
         the fill would leave its pool below zero equity (a position past its bankruptcy price
         must be liquidated, not traded).
         """
+        outcome = self.try_fill(
+            instrument,
+            size,
+            price,
+            leg=leg,
+            leverage=leverage,
+            margin_mode=margin_mode,
+            liquidity=liquidity,
+            fee_rate=fee_rate,
+            time=time,
+        )
+        if isinstance(outcome, OrderRejected):
+            raise outcome
+        return outcome
+
+    def try_fill(
+        self,
+        instrument: Instrument,
+        size: float,
+        price: float,
+        *,
+        leg: Leg | str | None = None,
+        leverage: float | None = None,
+        margin_mode: MarginMode | str | None = None,
+        liquidity: Liquidity = "taker",
+        fee_rate: float | None = None,
+        time: int | None = None,
+    ) -> FillResult | OrderRejected:
+        """:meth:`fill`, with a rejection (the account unchanged) returned, not raised.
+
+        For callers that expect many rejections, such as a backtest whose strategy keeps
+        ordering what it cannot afford: an order refused for margin is then a returned error,
+        without raising, catching and unwinding an exception. Invalid arguments still raise.
+        """
         _finite(size, "size", OrderRejected)
         if size == 0:
             raise OrderRejected(f"size: must be non-zero, got {size!r} ({instrument.symbol})")
@@ -562,16 +598,22 @@ class Account:
             and instrument.margin_currency == self.currency
         )
         # what a fill can change, saved so that a rejection restores it exactly
-        saved_time = self.time
-        saved_wallet = self._wallet
-        saved_positions = self._positions.copy()
-        saved_ledger = self.ledger._save()
-        had_mark = symbol in self._marks
-        saved_settings = (
-            self._settings.copy() if leverage is not None or margin_mode is not None else None
-        )
-        saved_registry = (
-            None if registered else (self.currency, self._instruments.copy(), self._tiers.copy())
+        saved = _new_tuple(  # = _Saved(...), without the named tuple's Python-level __new__
+            _Saved,
+            (
+                self.time,
+                self._wallet,
+                self._positions.copy(),
+                self.ledger._save(),
+                symbol if symbol not in self._marks else None,
+                self._settings.copy() if leverage is not None or margin_mode is not None else None,
+                None
+                if registered
+                else (self.currency, self._instruments.copy(), self._tiers.copy()),
+                (self._cross_list, self._cross_specs)
+                if self._cross_version == self._version
+                else None,
+            ),
         )
         if moment is not None:
             self.time = moment
@@ -621,11 +663,12 @@ class Account:
                 open_fee, margin_needed = self._increase(key, opening, price, rate)
                 fee += open_fee
                 if not self._affordable(key, price):
+                    position = self._positions[key]
+                    self._restore(saved)
                     if available_before is None:
-                        raise _Unaffordable(self._positions[key], margin_needed, open_fee)
-                    raise _insufficient(
-                        self._positions[key], margin_needed, open_fee, available_before
-                    )
+                        # the state is back to before the fill: its available balance is the one
+                        available_before = self.available_balance
+                    return _insufficient(position, margin_needed, open_fee, available_before)
             if closing != 0.0 and cross_pool and self.equity < 0.0:
                 raise OrderRejected(
                     f"price: the fill on {symbol} at {price!r} leaves the cross pool with equity "
@@ -642,26 +685,32 @@ class Account:
                 opening,
                 self._positions.get(key),
             )
-        except BaseException as error:
-            self.time = saved_time
-            self._wallet = saved_wallet
-            self._positions = saved_positions
-            self._version += 1
-            self.ledger._restore(saved_ledger)
-            if not had_mark:
-                self._marks.pop(symbol, None)
-            if saved_settings is not None:
-                self._settings = saved_settings
-            if saved_registry is not None:
-                self.currency, self._instruments, self._tiers = saved_registry
-            self.ledger.currency = self.currency
-            self._mm_tables.clear()
-            if isinstance(error, _Unaffordable):
-                # the state is back to before the fill: its available balance is the one
-                raise _insufficient(
-                    error.position, error.margin, error.fee, self.available_balance
-                ) from None
+        except OrderRejected as error:  # InsufficientMargin, LeverageError, ...
+            self._restore(saved)
+            return error
+        except BaseException:
+            self._restore(saved)
             raise
+
+    def _restore(self, saved: _Saved) -> None:
+        """Undo a fill that is rejected half-way: back to the state ``saved`` before it."""
+        self.time = saved.time
+        self._wallet = saved.wallet
+        self._positions = saved.positions
+        self._version += 1
+        self.ledger._restore(saved.ledger)
+        if saved.new_mark is not None:
+            self._marks.pop(saved.new_mark, None)
+        if saved.settings is not None:
+            self._settings = saved.settings
+        if saved.registry is not None:
+            self.currency, self._instruments, self._tiers = saved.registry
+        self.ledger.currency = self.currency
+        self._mm_tables.clear()
+        if saved.cross is not None:
+            # the cross positions cached before the fill are those of the restored state
+            self._cross_list, self._cross_specs = saved.cross
+            self._cross_version = self._version
 
     def close(
         self,
@@ -1113,10 +1162,7 @@ class Account:
         return formulas.maintenance_margin(float(notional), table.floors, table.mmrs, table.amounts)
 
     def _mm_at_entry(self, pos: Position) -> bool:
-        return (
-            pos.margin_mode is not _CROSS
-            and self.venue.liquidation_price_rule is LiquidationPriceRule.MM_AT_ENTRY
-        )
+        return pos.margin_mode is not _CROSS and self.venue.liquidation_price_rule is _MM_AT_ENTRY
 
     def _iso_equity(self, pos: Position) -> float:
         return pos.isolated_margin + self._upnl(pos)
@@ -1281,8 +1327,8 @@ class Account:
         remaining = pos.size + closing
         pnl = spec.upnl(closed, spec.contract_size, pos.entry_price, price)
         fee = rate * spec.notional(closed, spec.contract_size, price)
-        self._post(EntryKind.REALIZED_PNL, MARKET, book, pnl, symbol)
-        self._post(EntryKind.FEE, book, FEES, fee, symbol)
+        self._post(_REALIZED_PNL, MARKET, book, pnl, symbol)
+        self._post(_FEE, book, FEES, fee, symbol)
         if pos.margin_mode is not _CROSS:
             margin = self._positions[key].isolated_margin
             if margin < 0:
@@ -1293,7 +1339,7 @@ class Account:
                     "and must be liquidated"
                 )
             release = margin if remaining == 0.0 else margin * fraction
-            self._post(EntryKind.TRANSFER, book, CROSS, release, symbol)
+            self._post(_TRANSFER, book, CROSS, release, symbol)
         if remaining == 0.0:
             self._drop_position(key)
         else:
@@ -1346,8 +1392,8 @@ class Account:
         fee = rate * added
         margin = _INITIAL_MARGIN(added, pos.leverage)
         if pos.margin_mode is not _CROSS:
-            self._post(EntryKind.TRANSFER, CROSS, pos.book, margin, key.symbol)
-        self._post(EntryKind.FEE, CROSS, FEES, fee, key.symbol)
+            self._post(_TRANSFER, CROSS, pos.book, margin, key.symbol)
+        self._post(_FEE, CROSS, FEES, fee, key.symbol)
         return fee, margin
 
     def _affordable(self, key: PositionKey, price: float) -> bool:
@@ -1672,15 +1718,19 @@ class Account:
 # ============================================================================================
 
 
-class _Unaffordable(Exception):
-    """Internal to :meth:`Account.fill`: an opening fill the available balance cannot cover;
-    it becomes :class:`InsufficientMargin` once the fill is rolled back."""
+class _Saved(NamedTuple):
+    """What :meth:`Account.try_fill` can change, saved so that a rejection restores it."""
 
-    def __init__(self, position: Position, margin: float, fee: float) -> None:
-        super().__init__(position.symbol)
-        self.position = position
-        self.margin = margin
-        self.fee = fee
+    time: int
+    wallet: float
+    positions: dict[PositionKey, Position]
+    ledger: tuple[int, dict[str, float]]
+    new_mark: str | None
+    """The symbol whose mark the fill sets first (None when it had one)."""
+    settings: dict[PositionKey, _Settings] | None
+    registry: tuple[str | None, dict[str, Instrument], dict[str, TierTable]] | None
+    cross: tuple[list[Position], list[tuple[Position, _Spec, str]]] | None
+    """The cached cross positions, when the cache was current."""
 
 
 def _insufficient(

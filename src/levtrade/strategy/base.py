@@ -28,7 +28,6 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Iterable, Mapping
-from functools import cached_property
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -75,7 +74,12 @@ def collect_params(cls: type, overrides: Mapping[str, Any] | None) -> dict[str, 
 class PositionView:
     """A live view of one position (``leg`` None in hedge mode: the net of both legs)."""
 
-    __slots__ = ("_engine", "_j", "_leg", "_legs", "_sizes")
+    __slots__ = ("_engine", "_j", "_leg", "_legs", "_sizes", "size")
+
+    size: float
+    """Signed contracts (long > 0). A plain attribute, read by most ``next()`` calls: the engine
+    brings it up to date (:meth:`sync`) whenever the positions change, before strategy code
+    runs again."""
 
     def __init__(self, engine: Engine, j: int, legs: tuple[str, ...]) -> None:
         self._engine = engine
@@ -83,14 +87,16 @@ class PositionView:
         self._legs = legs
         self._leg = legs[0] if len(legs) == 1 else None
         self._sizes = engine.sizes[j]
+        self.sync()
+        engine.position_views.append(self)
 
-    @property
-    def size(self) -> float:
-        """Signed contracts (long > 0)."""
+    def sync(self) -> None:
+        """Recompute :attr:`size` from the engine's sizes."""
         if self._leg is not None:
-            return self._sizes.get(self._leg, 0.0)
-        sizes = self._sizes
-        return math.fsum(sizes.get(leg, 0.0) for leg in self._legs)
+            self.size = self._sizes.get(self._leg, 0.0)
+        else:
+            sizes = self._sizes
+            self.size = math.fsum(sizes.get(leg, 0.0) for leg in self._legs)
 
     @property
     def price(self) -> float:
@@ -156,7 +162,9 @@ class Strategy:
     _engine: Engine
     _clock: Clock
     _views: dict[tuple[int, str | None], PositionView]
-    _position: PositionView
+    position: PositionView
+    """The position in ``self.data`` (net of both legs in hedge mode): a live view, set before
+    ``__init__`` runs (a plain attribute, so reading it in ``next()`` costs no call)."""
 
     @classmethod
     def _build(
@@ -173,7 +181,7 @@ class Strategy:
         strategy._clock = clock
         strategy.broker = Broker(engine)
         strategy._views = {}
-        strategy._position = strategy.getposition()
+        strategy.position = strategy.getposition()
         strategy.__init__()  # type: ignore[misc]
         strategy.init()
         return strategy
@@ -230,12 +238,6 @@ class Strategy:
         raise StrategyError(f"data: {data!r} is not a data feed of this run")
 
     # -- positions and margin ------------------------------------------------------------------
-    @cached_property
-    def position(self) -> PositionView:
-        """The position in ``self.data`` (net of both legs in hedge mode)."""
-        # a live view: cached on first use, ``self.position`` is then a plain attribute read
-        return self._position
-
     def getposition(
         self, data: DataFeed | str | None = None, leg: str | None = None
     ) -> PositionView:
@@ -414,8 +416,8 @@ class Strategy:
         for exit_order, other in ((stop, target), (target, stop)):
             exit_order.parent = entry
             exit_order.active = False
-            exit_order.oco.append(other)
-        entry.children.extend([stop, target])
+            exit_order.oco = (other,)
+        entry.children = (stop, target)
         for order in (entry, stop, target):
             self._engine.submit(order)
         return entry, stop, target
@@ -443,8 +445,8 @@ class Strategy:
             trail_ratio = float(options.pop("trailpercent", 0.0) or 0.0)
             trail_amount = float(options.pop("trailamount", 0.0) or 0.0)
             leg = options.pop("leg", None)
-            unknown = set(options) - _OPTIONS
-            if unknown:
+            if not _OPTIONS.issuperset(options):
+                unknown = set(options) - _OPTIONS
                 raise StrategyError(f"{side}: unknown option(s) {', '.join(sorted(unknown))}")
             leverage = options.get("leverage")
             stake = options.get("stake")
@@ -461,7 +463,7 @@ class Strategy:
             if not (number and math.isfinite(stake) and stake > 0):
                 raise StrategyError(f"stake: must be a margin > 0 or 'all', got {stake!r}")
             stake = float(stake)
-        if kind is OrderType.TRAILING_STOP:
+        if kind is _TRAILING:
             if not (trail_ratio > 0 or trail_amount > 0) or trail_ratio >= 1 or trail_amount < 0:
                 raise StrategyError(
                     f"trailpercent/trailamount: a trailing stop needs a ratio in (0, 1) or an "
@@ -504,7 +506,7 @@ class Strategy:
         return order
 
 
-_MARKET, _LIMIT = OrderType.MARKET, OrderType.LIMIT
+_MARKET, _LIMIT, _TRAILING = OrderType.MARKET, OrderType.LIMIT, OrderType.TRAILING_STOP
 _OPTIONS = frozenset({"reduce_only", "leverage", "stake", "tag", "close_position"})
 """Options of :meth:`Strategy.buy`/``sell`` besides ``leg``, ``trailpercent``, ``trailamount``."""
 

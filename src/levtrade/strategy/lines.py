@@ -89,8 +89,11 @@ class Line:
     @property
     def first_valid(self) -> int:
         """Index of the first bar with a value (bars before are NaN: an indicator warming up)."""
-        valid = np.flatnonzero(~np.isnan(self.array))
-        return int(valid[0]) if valid.size else self._clock.bars
+        valid = ~np.isnan(self.array)
+        if not valid.size:
+            return self._clock.bars
+        first = int(valid.argmax())  # the first True (0 when there is none)
+        return first if valid[first] else self._clock.bars
 
     def derive(self, array: Any, name: str) -> Line:
         """A new line on this line's clock (an indicator computed from it)."""
