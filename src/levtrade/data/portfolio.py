@@ -81,7 +81,12 @@ class Portfolio:
                     f"{format_timeframe(timeframe)}; resample them to one timeframe first",
                     file=str(member.metadata.get("source", member.symbol)),
                 )
-        if axis == "union":
+        first = members[0].timestamps
+        if first.size and all(np.array_equal(m.timestamps, first) for m in members[1:]):
+            # one market, or markets on one axis (each validated strictly increasing): both
+            # axes are that axis, without the sort of a union
+            stamps = first
+        elif axis == "union":
             stamps = np.unique(np.concatenate([m.timestamps for m in members]))
         else:
             stamps = members[0].timestamps
