@@ -403,6 +403,45 @@ def test_sub_bars_decide_which_exit_comes_first(with_fine: bool, reason: str) ->
     assert result.trades.iloc[0].exit_reason == reason
 
 
+@pytest.mark.parametrize(
+    ("eth_sub", "liquidated"),
+    [
+        # ETH dips in the third quarter, after BTC recovered: never both down together
+        ([flat(100), flat(100), (100.0, 100.0, 85.0, 95.0), (95.0, 100.0, 95.0, 100.0)], False),
+        # ETH dips in the first quarter, with BTC: the pool breaks there
+        ([(100.0, 100.0, 85.0, 95.0), (95.0, 100.0, 95.0, 100.0), flat(100), flat(100)], True),
+    ],
+)
+def test_sub_bars_refine_the_adverse_test_of_a_cross_pool_over_symbols(
+    eth_sub: list[tuple[float, float, float, float]], liquidated: bool
+) -> None:
+    # Cross, wallet 25, no fees: long 1 BTC and 1 ETH at 100 (10x; bar 1's open). In the 1h
+    # bar 2 both trade down to 85 and back to 100. At the bar's adverse extremes together:
+    # equity 25 - 15 - 15 = -5 < MM, liquidated. BTC's 15m sub-bars dip to 85 in the first
+    # quarter; with one symbol down at 85 and the other at 100, equity is 25 - 15 = 10, far
+    # above MM (under 1: 0.4-0.5 % of ~185 of notional), so the pool breaks only when the
+    # two dips share a quarter.
+    bar = (100.0, 100.0, 85.0, 100.0)
+    btc = market([flat(100), flat(100), bar, flat(100)])
+    eth = market([flat(100), flat(100), bar, flat(100)], symbol=ETH)
+    quarter = 15 * 60_000
+    btc_sub = [(100.0, 100.0, 85.0, 95.0), (95.0, 100.0, 95.0, 100.0), flat(100), flat(100)]
+    fine = portfolio(
+        market([flat(100)] * 8 + btc_sub + [flat(100)] * 4, timeframe_ms=quarter),
+        market([flat(100)] * 8 + eth_sub + [flat(100)] * 4, symbol=ETH, timeframe_ms=quarter),
+    )
+    script = {0: [buy(1), lambda s: s.buy(data=s.datas[1], size=1)]}
+    params = {"script": script, "watch": None}
+    cfg = config(leverage=10, wallet=25.0)
+    coarse = run(Scripted, portfolio(btc, eth), cfg, params=params)
+    detailed = run(Scripted, portfolio(btc, eth), cfg, params=params, fine=fine)
+    assert list(coarse.trades["exit_reason"]) == ["liquidation", "liquidation"]
+    reasons = ["liquidation"] * 2 if liquidated else ["end_of_data"] * 2
+    assert list(detailed.trades["exit_reason"]) == reasons
+    if not liquidated:
+        assert detailed.series["equity"].iloc[-1] == pytest.approx(25.0, abs=1e-9)
+
+
 # --------------------------------------------------------------------------------------------
 # Signal rules reach liquidation the same way
 # --------------------------------------------------------------------------------------------

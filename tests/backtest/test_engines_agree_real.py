@@ -3,7 +3,7 @@
 * A slice of ``binance_um_freqtrade_maxakak1998`` BTCUSDT: 1h candles with the 8h funding
   history (no 1h mark file: the trade candles stand in for the mark), and the same slice
   resampled to 8h with the recorded 8h mark candles — every venue × margin mode, signals from
-  a TA-Lib SMA cross.
+  a TA-Lib SMA cross; in hedge mode too, on the venues that have it.
 * The 2025-10-10 crash from ``binance_um_freqtrade_harthor`` (1h perp, 1h mark, funding): a
   20x isolated SOL long liquidated at the liquidation price worked out here from Binance's
   bracket table, losing exactly its isolated margin; and a 10x cross portfolio of five
@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import talib
-from test_engines_agree import MODES, VENUES, run_both, venue_tiers
+from test_engines_agree import HEDGE_VENUES, MODES, VENUES, run_both, venue_tiers
 
 from levtrade.backtest.config import BacktestConfig
 from levtrade.data import MarketData, Portfolio, load_market, read_candles, read_funding
@@ -127,6 +127,44 @@ def test_btc_8h_with_mark_candles_agrees(btc_8h: MarketData, venue: str, mode: s
     rules = SignalRules(can_short=True, trailing_stop=True, stoploss=-0.5)
     assert btc_8h.mark is not None
     run_both(btc_8h, Signals({btc_8h.symbol: table}, rules), config)
+
+
+@pytest.mark.parametrize("venue", HEDGE_VENUES)
+@pytest.mark.parametrize("mode", MODES)
+def test_hedge_legs_on_btc_8h_and_1h_agree(
+    btc_8h: MarketData, btc_1h: MarketData, venue: str, mode: str
+) -> None:
+    # 8h with mark candles: random legs with their own entries and exits, trailing stops,
+    # the liquidation buffer; 1h: the SMA cross, whose exits and entries fall on one bar
+    n = len(btc_8h)
+    rng = np.random.default_rng(9)
+    table = SymbolSignals.from_arrays(
+        n, **{name: rng.random(n) < 0.08 for name in ("enter_long", "exit_long")},
+        **{name: rng.random(n) < 0.08 for name in ("enter_short", "exit_short")},
+    )  # fmt: skip
+    rules = SignalRules(can_short=True, trailing_stop=True, stoploss=-0.5)
+    config = BacktestConfig(
+        venue=venue,
+        margin_mode=mode,
+        position_mode="hedge",
+        leverage=25,
+        stake_amount="unlimited",
+        liquidation_buffer=0.1,
+        tiers=venue_tiers(venue, (btc_8h.symbol,)),
+    )
+    event, _ = run_both(btc_8h, Signals({btc_8h.symbol: table}, rules), config)
+    assert set(event.trades.leg) == {"LONG", "SHORT"}
+    config = BacktestConfig(
+        venue=venue,
+        margin_mode=mode,
+        position_mode="hedge",
+        leverage=10,
+        stake_amount=2_000.0,
+        slippage_bps=2,
+        tiers=venue_tiers(venue, (btc_1h.symbol,)),
+    )
+    event, _ = run_both(btc_1h, SmaCross().to_signals(btc_1h, config), config)
+    assert set(event.trades.leg) == {"LONG", "SHORT"}
 
 
 # ---------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from test_engines_agree import run_both
 
-from levtrade.backtest import kernel, kernel_core, kernel_layout, run
+from levtrade.backtest import engine, kernel, kernel_core, kernel_layout, run
 from levtrade.backtest.config import BacktestConfig
 from levtrade.backtest.market import prepare
 from levtrade.data import MarketData, demo_market
@@ -166,8 +166,11 @@ def test_cross_pool_of_two_symbols_is_tested_at_the_adverse_extremes() -> None:
 def test_unsupported_runs_are_refused_with_the_reason() -> None:
     data = market([flat(100.0)] * 4)
     table = signals(data, BTC={"enter_long": at(4, 0)})
-    with pytest.raises(ConfigError, match="one_way"):
-        kernel.run_signals(data, table, config(position_mode="hedge"))
+    for venue in ("hyperliquid", "dydx"):  # no hedge mode there, in either engine
+        hedge = config(venue=venue, position_mode="hedge", tiers={BTC: ONE_TIER})
+        for run_signals in (kernel.run_signals, engine.run_signals):
+            with pytest.raises(ConfigError, match="has no hedge mode"):
+                run_signals(data, table, hedge)
     with pytest.raises(ConfigError, match="ETH/USDT:USDT"):
         kernel.run_signals(data, signals(data, ETH={}), config())
     with pytest.raises(ConfigError, match="3 bars"):
@@ -256,4 +259,8 @@ def test_layout_codes_name_every_ledger_kind_and_book() -> None:
     assert len(kernel.KINDS) == kernel_layout.K_LIQUIDATION_FEE + 1
     assert kernel.KINDS[kernel_layout.K_FUNDING] == "funding"
     assert kernel.book_names((BTC,))[kernel_layout.B_ISOLATED] == f"isolated:{BTC}:BOTH"
+    # hedge mode: a book per leg, in the core's state rows (LONG 2j, SHORT 2j + 1)
+    legs = kernel.book_names([(BTC, "LONG"), (BTC, "SHORT"), (ETH, "LONG"), (ETH, "SHORT")])
+    assert legs[kernel_layout.B_ISOLATED + 1] == f"isolated:{BTC}:SHORT"
+    assert legs[kernel_layout.B_ISOLATED + 2] == f"isolated:{ETH}:LONG"
     assert kernel.book_names((BTC,))[kernel_layout.B_LIQUIDATOR_VAULT] == "liquidator_vault"

@@ -1,4 +1,6 @@
-"""Signal strategies in hedge mode, event engine (docs/backtest.md, "Signal strategies"), by hand.
+"""Signal strategies in hedge mode (docs/backtest.md, "Signal strategies"), by hand, on both
+engines: every scenario runs on the event engine and on the compiled kernel, and the
+hand-computed figures hold for each.
 
 BTC on Binance: tier 0 has MMR 0.004 and no maintenance amount up to a notional of 300,000, so
 every liquidation price below is one line of algebra. Fees are zero unless a test sets them.
@@ -13,7 +15,7 @@ import pandas as pd
 import pytest
 from backtest_helpers import BTC, HOUR, T0, at, config, flat, market, signals
 
-from levtrade.backtest import BacktestResult, run_signals
+from levtrade.backtest import BacktestResult, run
 from levtrade.errors import StrategyError
 from levtrade.strategy.signal_strategy import SignalStrategy
 from levtrade.strategy.signals import SignalRules, SymbolSignals
@@ -22,17 +24,24 @@ LIQ_LONG, LIQ_SHORT = f"liq:{BTC}:LONG", f"liq:{BTC}:SHORT"
 SHORTS = SignalRules(can_short=True)
 
 
+@pytest.fixture(params=["event", "compiled"])
+def engine(request: pytest.FixtureRequest) -> str:
+    """The engine a scenario runs on (through the ``run`` entry point)."""
+    return str(request.param)
+
+
 def run_hedge(
+    engine: str,
     bars: list[tuple[float, float, float, float]],
     columns: dict[str, object],
     rules: SignalRules = SHORTS,
     funding: dict[int, float] | None = None,
     **cfg: object,
 ) -> BacktestResult:
-    """Run BTC signals in hedge mode on the event engine."""
+    """Run BTC signals in hedge mode on ``engine``."""
     data = market(bars, funding=funding)
     table = signals(data, rules, BTC=columns)
-    return run_signals(data, table, config(position_mode="hedge", **cfg))
+    return run(table, data, config(position_mode="hedge", **cfg), engine=engine)
 
 
 def by_leg(result: BacktestResult) -> dict[str, dict[str, object]]:
@@ -41,7 +50,7 @@ def by_leg(result: BacktestResult) -> dict[str, dict[str, object]]:
     return {str(row["leg"]): dict(row) for _, row in trades.iterrows()}
 
 
-def test_both_entries_open_both_legs_and_one_exit_leaves_the_other() -> None:
+def test_both_entries_open_both_legs_and_one_exit_leaves_the_other(engine: str) -> None:
     # bar 0's close: enter_long + enter_short, stake 100 at 2x -> each leg 100 × 2 / 100 = 2
     # contracts at bar 1's open (100), LONG filled first; taker fee 0.05 %: 200 × 0.0005 = 0.1
     # per entry. Bar 2's close: exit_long -> LONG closes at bar 3's open 110:
@@ -51,6 +60,7 @@ def test_both_entries_open_both_legs_and_one_exit_leaves_the_other() -> None:
     bars = [flat(100), flat(100), flat(110), flat(110), flat(105)]
     n = len(bars)
     result = run_hedge(
+        engine,
         bars,
         {"enter_long": at(n, 0), "enter_short": at(n, 0), "exit_long": at(n, 2)},
         stake_amount=100.0,
@@ -86,7 +96,7 @@ def test_both_entries_open_both_legs_and_one_exit_leaves_the_other() -> None:
     assert list(notional.iloc[1:4]) == pytest.approx([0.0, 0.0, -220.0], abs=1e-12)
 
 
-def test_each_leg_has_its_own_leverage_stop_and_entry_signal() -> None:
+def test_each_leg_has_its_own_leverage_stop_and_entry_signal(engine: str) -> None:
     # bar 0: enter_long at the row's 5x -> LONG 100 × 5 / 100 = 5 contracts at bar 1's open,
     #   stop 100 × (1 − 0.1/5) = 98.
     # bar 1: enter_short at the row's 2x -> SHORT 100 × 2 / 100 = 2 at bar 2's open,
@@ -96,6 +106,7 @@ def test_each_leg_has_its_own_leverage_stop_and_entry_signal() -> None:
     bars = [flat(100), flat(100), flat(100), (100.0, 100.0, 97.0, 99.0), flat(99)]
     n = len(bars)
     result = run_hedge(
+        engine,
         bars,
         {
             "enter_long": at(n, 0, 1),
@@ -125,13 +136,14 @@ def test_each_leg_has_its_own_leverage_stop_and_entry_signal() -> None:
     assert stops.loc["SHORT", "reason"] == "end_of_data"
 
 
-def test_roi_is_per_leg_from_its_own_entry() -> None:
+def test_roi_is_per_leg_from_its_own_entry(engine: str) -> None:
     # minimal_roi {0: 5 %} at 5x: LONG take-profit 100 × (1 + 0.05/5) = 101, SHORT 99. Bar 2
     # closes below its open, so its path is 100 -> 100 (high) -> 97 (low) -> 99: the SHORT's
     # take-profit (a buy at 99) is reached first, then the LONG's stop (98, stoploss −10 %).
     bars = [flat(100), flat(100), (100.0, 100.0, 97.0, 99.0), flat(99)]
     n = len(bars)
     result = run_hedge(
+        engine,
         bars,
         {"enter_long": at(n, 0), "enter_short": at(n, 0)},
         SignalRules(can_short=True, stoploss=-0.10, minimal_roi={0: 0.05}),
@@ -148,7 +160,7 @@ def test_roi_is_per_leg_from_its_own_entry() -> None:
     assert list(result.trades["leg"]) == ["SHORT", "LONG"]
 
 
-def test_funding_reaches_both_legs_with_opposite_signs() -> None:
+def test_funding_reaches_both_legs_with_opposite_signs(engine: str) -> None:
     # 3 contracts long and 3 short (stake 100 at 3x) from bar 1's open (100); funding rate
     # 0.1 % settles at bar 2's open at the mark 100: LONG −3 × 100 × 0.001 = −0.3,
     # SHORT +0.3. Flat prices: no PnL, so each leg's pnl is its funding, the wallet is
@@ -156,6 +168,7 @@ def test_funding_reaches_both_legs_with_opposite_signs() -> None:
     bars = [flat(100)] * 4
     n = len(bars)
     result = run_hedge(
+        engine,
         bars,
         {"enter_long": at(n, 0), "enter_short": at(n, 0)},
         funding={2: 0.001},
@@ -173,7 +186,7 @@ def test_funding_reaches_both_legs_with_opposite_signs() -> None:
     assert result.series["wallet"].iloc[-1] == pytest.approx(10_000.0, abs=1e-9)
 
 
-def test_isolated_legs_each_have_their_own_liquidation() -> None:
+def test_isolated_legs_each_have_their_own_liquidation(engine: str) -> None:
     # 1 contract per leg (stake 10 at 10x) from 100, isolated margin 10 each.
     #   LONG LP: 10 + (P − 100) = 0.004·P -> P = 90 / 0.996 = 90.3614...
     #   SHORT LP: 10 − (P − 100) = 0.004·P -> P = 110 / 1.004 = 109.5617...
@@ -182,6 +195,7 @@ def test_isolated_legs_each_have_their_own_liquidation() -> None:
     bars = [flat(100), flat(100), (100.0, 100.0, 85.0, 88.0), flat(88)]
     n = len(bars)
     result = run_hedge(
+        engine,
         bars,
         {"enter_long": at(n, 0), "enter_short": at(n, 0)},
         stake_amount=10.0,
@@ -203,7 +217,7 @@ def test_isolated_legs_each_have_their_own_liquidation() -> None:
     assert series["wallet"].iloc[-1] == pytest.approx(10_002.0, abs=1e-9)
 
 
-def test_liquidation_buffer_stop_is_per_leg() -> None:
+def test_liquidation_buffer_stop_is_per_leg(engine: str) -> None:
     # isolated legs as above, liquidation_buffer 0.5: each stop sits halfway between the
     # entry and the leg's own liquidation price:
     #   LONG 90/0.996 + (100 − 90/0.996) × 0.5 = 95.1807...,
@@ -212,6 +226,7 @@ def test_liquidation_buffer_stop_is_per_leg() -> None:
     bars = [flat(100), flat(100), (100.0, 100.0, 94.0, 96.0), flat(96)]
     n = len(bars)
     result = run_hedge(
+        engine,
         bars,
         {"enter_long": at(n, 0), "enter_short": at(n, 0)},
         stake_amount=10.0,
@@ -232,7 +247,7 @@ def test_liquidation_buffer_stop_is_per_leg() -> None:
     assert legs["SHORT"]["pnl"] == pytest.approx(4.0, abs=1e-12)
 
 
-def test_cross_legs_share_the_wallet_and_are_liquidated_together() -> None:
+def test_cross_legs_share_the_wallet_and_are_liquidated_together(engine: str) -> None:
     # wallet 50, cross. bar 0: enter_long (stake 10, 10x) -> LONG 1 at 100 (bar 1).
     # bar 1: enter_short (stake 30, 10x) -> SHORT 3 at 100 (bar 2).
     # One cross pool: equity 50 + 1·(P − 100) − 3·(P − 100) = 250 − 2P, MM = 4·P·0.004, so
@@ -245,6 +260,7 @@ def test_cross_legs_share_the_wallet_and_are_liquidated_together() -> None:
     bars = [flat(100), flat(100), flat(100), (100.0, 130.0, 100.0, 128.0), flat(128)]
     n = len(bars)
     result = run_hedge(
+        engine,
         bars,
         {
             "enter_long": at(n, 0),
@@ -271,7 +287,9 @@ def test_cross_legs_share_the_wallet_and_are_liquidated_together() -> None:
     assert series["wallet"].iloc[-1] == pytest.approx(0.0, abs=1e-9)
 
 
-def test_cross_leg_on_the_favourable_side_of_the_shared_price_gets_no_buffer_floor() -> None:
+def test_cross_leg_on_the_favourable_side_of_the_shared_price_gets_no_buffer_floor(
+    engine: str,
+) -> None:
     # cross, wallet 50: SHORT 3 at 100 first (bar 0's signal, stake 30 at 10x), LONG 1 at 100
     # next (bar 1's). After the SHORT fill the pool's LP is 50 + 3·(100 − P) = 0.012·P ->
     # 350 / 3.012 = 116.2018...; its buffered floor (b = 0.5) 100 + (LP − 100)/2 = 108.1009...
@@ -280,6 +298,7 @@ def test_cross_leg_on_the_favourable_side_of_the_shared_price_gets_no_buffer_flo
     bars = [flat(100)] * 4
     n = len(bars)
     result = run_hedge(
+        engine,
         bars,
         {
             "enter_short": at(n, 0),
@@ -296,7 +315,7 @@ def test_cross_leg_on_the_favourable_side_of_the_shared_price_gets_no_buffer_flo
     assert result.series[LIQ_LONG].iloc[2] == pytest.approx(250 / 2.016, rel=1e-12)
 
 
-def test_trailing_stops_move_per_leg() -> None:
+def test_trailing_stops_move_per_leg(engine: str) -> None:
     # 1 contract per leg from 100 (stake 100, 1x), stoploss −5 % trailing: LONG stop 95,
     # SHORT stop 105. Bar 2 closes up: path 100 -> 100 (low) -> 110 (high) -> 108. On the way
     # up the SHORT's stop (105, never moved) fills: −5, `stop_loss`. At 110 the LONG's stop
@@ -305,6 +324,7 @@ def test_trailing_stops_move_per_leg() -> None:
     bars = [flat(100), flat(100), (100.0, 110.0, 100.0, 108.0), flat(104), flat(104)]
     n = len(bars)
     result = run_hedge(
+        engine,
         bars,
         {"enter_long": at(n, 0), "enter_short": at(n, 0)},
         SignalRules(can_short=True, stoploss=-0.05, trailing_stop=True),
@@ -317,11 +337,12 @@ def test_trailing_stops_move_per_leg() -> None:
     assert (legs["LONG"]["exit_time"], legs["LONG"]["pnl"]) == (T0 + 3 * HOUR, 4.0)
 
 
-def test_short_leg_needs_can_short() -> None:
+def test_short_leg_needs_can_short(engine: str) -> None:
     # without can_short, enter_short is not read: only the LONG leg opens
     bars = [flat(100)] * 3
     n = len(bars)
     result = run_hedge(
+        engine,
         bars,
         {"enter_long": at(n, 0), "enter_short": at(n, 0)},
         SignalRules(can_short=False),
@@ -331,11 +352,12 @@ def test_short_leg_needs_can_short() -> None:
     assert "enter_short" not in set(result.orders["tag"])
 
 
-def test_max_open_trades_counts_legs() -> None:
+def test_max_open_trades_counts_legs(engine: str) -> None:
     # max_open_trades 1: the LONG entry fills first and takes the slot; the SHORT is rejected
     bars = [flat(100)] * 4
     n = len(bars)
     result = run_hedge(
+        engine,
         bars,
         {"enter_long": at(n, 0), "enter_short": at(n, 0)},
         stake_amount=10.0,
@@ -346,31 +368,34 @@ def test_max_open_trades_counts_legs() -> None:
     assert (short.status, short.reason) == ("rejected", "max_open_trades")
 
 
-def test_unlimited_stake_counts_legs_as_slots() -> None:
+def test_unlimited_stake_counts_legs_as_slots(engine: str) -> None:
     # wallet 1,000, max_open_trades 2, ratio 0.99, 1x: the LONG (filled first) gets
     # 1,000 × 0.99 / 2 = 495 -> 4.95 contracts at 100; then the SHORT: available
     # 1,000 − 495 = 505, one free slot: 505 × 0.99 = 499.95 -> 4.9995 contracts
     bars = [flat(100)] * 3
     n = len(bars)
     both = {"enter_long": at(n, 0), "enter_short": at(n, 0)}
-    result = run_hedge(bars, both, wallet=1_000.0, stake_amount="unlimited", max_open_trades=2)
+    result = run_hedge(
+        engine, bars, both, wallet=1_000.0, stake_amount="unlimited", max_open_trades=2
+    )
     sizes = result.trades.set_index("leg")["size"]
     assert sizes["LONG"] == pytest.approx(4.95, rel=1e-12)
     assert sizes["SHORT"] == pytest.approx(4.9995, rel=1e-12)
     # without max_open_trades hedge mode has two slots per symbol (one per leg): the same
-    result = run_hedge(bars, both, wallet=1_000.0, stake_amount="unlimited")
+    result = run_hedge(engine, bars, both, wallet=1_000.0, stake_amount="unlimited")
     sizes = result.trades.set_index("leg")["size"]
     assert sizes["LONG"] == pytest.approx(4.95, rel=1e-12)
     assert sizes["SHORT"] == pytest.approx(4.9995, rel=1e-12)
 
 
-def test_exit_and_entry_on_one_bar_reopen_the_leg_and_leave_the_other() -> None:
+def test_exit_and_entry_on_one_bar_reopen_the_leg_and_leave_the_other(engine: str) -> None:
     # LONG and SHORT 1 each from 100 (stake 100, 1x). Bar 2's close: exit_long + enter_long
     # -> at bar 3's open 104 the LONG closes (+4) and reopens 100/104 contracts. The SHORT
     # has no exit_short: it runs to the end, 100 − 106 = −6.
     bars = [flat(100), flat(100), flat(102), flat(104), flat(106)]
     n = len(bars)
     result = run_hedge(
+        engine,
         bars,
         {"enter_long": at(n, 0, 2), "enter_short": at(n, 0), "exit_long": at(n, 2)},
         stake_amount=100.0,
@@ -387,7 +412,7 @@ def test_exit_and_entry_on_one_bar_reopen_the_leg_and_leave_the_other() -> None:
     assert short.pnl == pytest.approx(-6.0, abs=1e-12)
 
 
-def test_one_way_results_are_unchanged_with_both_entries_on_one_bar() -> None:
+def test_one_way_results_are_unchanged_with_both_entries_on_one_bar(engine: str) -> None:
     # the table of the first test in one-way mode: bar 0's two entries cancel out, bar 2's
     # exit_long finds no position -> no order, no trade. Bar 3's enter_long alone is taken at
     # bar 4's open 105: 2 × 100 / 105 contracts (stake 100 at 2x), closed at the last close 108.
@@ -399,7 +424,8 @@ def test_one_way_results_are_unchanged_with_both_entries_on_one_bar() -> None:
         SHORTS,
         BTC={"enter_long": at(n, 0, 3), "enter_short": at(n, 0), "exit_long": at(n, 2)},
     )
-    result = run_signals(data, table, config(stake_amount=100.0, leverage=2, taker_fee=0.0005))
+    cfg = config(stake_amount=100.0, leverage=2, taker_fee=0.0005)
+    result = run(table, data, cfg, engine=engine)
     size = 200 / 105
     # the entry and the end-of-data close (no tag)
     assert result.orders["tag"].iloc[0] == "enter_long"

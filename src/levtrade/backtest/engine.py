@@ -582,24 +582,54 @@ class Engine:
         return False
 
     def _adverse_extremes(self, i: int) -> None:
-        """Multi-symbol cross pool: test every cross position at its adverse mark extreme."""
+        """Multi-symbol cross pool: test every cross position at its adverse mark extreme —
+        of the bar, or of each finer step in time order when the run has sub-bars, the pool
+        liquidated at the first step whose extremes break it."""
         if self._stale:
             self._refresh()
         if not self._cross_multi:
             return
         self._set_marks(i, _OPEN)
-        prices: dict[str, float] = {}
-        for j in self._cross_symbols():
-            if not self._active[j][i]:
-                continue
-            net = sum(self._cross_sizes(j))
-            prices[self.symbols[j]] = self._ml[j][i] if net > 0 else self._mh[j][i]
-        for symbol, price in prices.items():
-            self.account.set_mark(symbol, price)
-        self._marks_at = None
-        if self.account.liquidatable:
-            self._liquidate(CROSS_POOL, prices, prices)
+        columns = [j for j in self._cross_symbols() if self._active[j][i]]
+        longs = {j: sum(self._cross_sizes(j)) > 0 for j in columns}
+        for step in self._adverse_steps(i, columns):
+            prices = {self.symbols[j]: low if longs[j] else high for j, (low, high) in step.items()}
+            for symbol, price in prices.items():
+                self.account.set_mark(symbol, price)
+            self._marks_at = None
+            if self.account.liquidatable:
+                self._liquidate(CROSS_POOL, prices, prices)
+                break
         self._set_marks(i, _OPEN)
+
+    def _adverse_steps(self, i: int, columns: list[int]) -> list[dict[int, tuple[float, float]]]:
+        """Each symbol's (mark low, mark high) per step of bar i: one step of the bars' own
+        extremes, or with sub-bars one per finer open time of any symbol — a symbol's sub-bar
+        at that time, in a gap its last sub-bar's close (its bar's mark open before the
+        first), and its whole bar's extremes at every step when it has no sub-bars."""
+        subs = self.run_data.sub_bars
+        fine = {
+            j: (sub, int(sub.start[i]), int(sub.end[i]))
+            for j in columns
+            if (sub := subs[j]) is not None and sub.end[i] > sub.start[i]
+        }
+        whole = {j: (self._ml[j][i], self._mh[j][i]) for j in columns}
+        if not fine:
+            return [whole]
+        times = np.unique(np.concatenate([s.timestamps[a:b] for s, a, b in fine.values()]))
+        held = {j: (self._mo[j][i], self._mo[j][i]) for j in fine}
+        steps = []
+        for t in times:
+            step = dict(whole)
+            for j, (sub, start, end) in fine.items():
+                k = start + int(np.searchsorted(sub.timestamps[start:end], t))
+                if k < end and sub.timestamps[k] == t:
+                    step[j] = (float(sub.mark_low[k]), float(sub.mark_high[k]))
+                    held[j] = (float(sub.mark_close[k]), float(sub.mark_close[k]))
+                else:
+                    step[j] = held[j]
+            steps.append(step)
+        return steps
 
     def _legs(self, i: int, j: int) -> list[tuple[float, float, float, float, bool]]:
         """(trade start, trade end, mark start, mark end, opens a (sub-)bar) of each leg."""
@@ -1297,8 +1327,11 @@ class Engine:
             self._set_marks(self.i, _CLOSE)
         return self.account
 
-    def liquidation_price(self, j: int, leg: str) -> float | None:
-        """Cached liquidation price of a position (None when flat or there is none)."""
+    def liquidation_price(self, j: int, leg: str, *, at_fill: bool = False) -> float | None:
+        """Cached liquidation price of a position (None when flat or there is none). A cross
+        pool over several symbols has no cached price: it is solved at the bar's close marks
+        (strategy views), or with ``at_fill`` at the marks of the fill being handled — the
+        open's, for an entry at the open, never a later price of the bar."""
         if self._stale:
             self._refresh()
         key = self._keys[j].get(leg) or PositionKey(self.symbols[j], Leg(leg))
@@ -1306,7 +1339,8 @@ class Engine:
             if watch.pool == key or (watch.pool == CROSS_POOL and leg in self.sizes[j]):
                 return watch.price
         if leg in self.sizes[j]:
-            return self.marks_at_close().liquidation_price(key)
+            account = self.account if at_fill else self.marks_at_close()
+            return account.liquidation_price(key)
         return None
 
     # ========================================================================================

@@ -9,12 +9,13 @@ hold to the same arrays), runs :func:`levtrade.backtest.kernel_core.simulate`, a
 trades, orders, ledger and series tables with :func:`levtrade.backtest.results.build_result`.
 
 Supported: every venue profile (bankruptcy close with clearance fee, Hyperliquid market close
-with partial liquidation and backstop, dYdX penalty), cross and isolated margin, one or many
+with partial liquidation and backstop, dYdX penalty), cross and isolated margin, one-way and
+hedge mode (a LONG and a SHORT leg per symbol, on the venues that have it), one or many
 symbols (a cross pool spanning symbols tested at the adverse mark extremes), funding from data
 or the configured constant, stop-loss, trailing stop, ROI, liquidation buffer, slippage and
 volume slippage, stake and ``unlimited`` sizing, ``max_open_trades``. Not supported, with a
-:class:`~levtrade.errors.ConfigError` saying so: hedge mode (signal strategies hold one
-position per symbol in both engines), inverse contracts, finer-timeframe sub-bar paths.
+:class:`~levtrade.errors.ConfigError` saying so: inverse contracts, finer-timeframe sub-bar
+paths.
 """
 
 from __future__ import annotations
@@ -151,7 +152,8 @@ class KernelInputs:
                 np.empty((sizes[2], layout.N_ORDERS)),
                 np.zeros(layout.N_COUNTERS, dtype=np.int64),
             )
-            series = (np.empty((n, layout.N_SERIES)), np.empty((n, m)), np.empty((n, m)))
+            rows = m * (2 if self.config.position_mode == "hedge" else 1)
+            series = (np.empty((n, layout.N_SERIES)), np.empty((n, rows)), np.empty((n, m)))
             account = kernel_core.simulate(
                 np.ascontiguousarray(self.run.timestamps, dtype=np.int64),
                 self.market,
@@ -182,10 +184,10 @@ def _check(data: MarketData | Portfolio, signals: Signals, config: BacktestConfi
         raise BacktestError(f"config: expected a BacktestConfig, got {type(config).__name__}")
     if not isinstance(signals, Signals):
         raise ConfigError(f"signals: expected a Signals table, got {type(signals).__name__}")
-    if config.position_mode == "hedge":
+    if config.position_mode == "hedge" and not config.venue_profile().supports_hedge_mode:
+        # as the event engine's Account refuses it
         raise ConfigError(
-            "position_mode: signal strategies hold one position per symbol; use 'one_way', "
-            "got 'hedge'"
+            f"position_mode: {config.venue_profile().name} has no hedge mode, got 'hedge'"
         )
     symbols = (data.symbol,) if isinstance(data, MarketData) else data.symbols
     unknown = sorted(set(signals.by_symbol) - set(symbols))
@@ -376,6 +378,7 @@ def _params(config: BacktestConfig, venue: VenueProfile, signals: Signals) -> np
     prm[layout.P_TRAIL_POSITIVE] = opt(rules.trailing_stop_positive)
     prm[layout.P_TRAIL_OFFSET] = rules.trailing_stop_positive_offset
     prm[layout.P_TRAIL_ONLY_OFFSET] = rules.trailing_only_offset_is_reached
+    prm[layout.P_HEDGE] = config.position_mode == "hedge"
     return prm
 
 
@@ -437,13 +440,19 @@ def build(inputs: KernelInputs, outputs: tuple[np.ndarray[Any, Any], ...]) -> Ba
         "margin_ratio": series[:, layout.S_MARGIN_RATIO],
         "wallet": series[:, layout.S_WALLET],
     }
-    columns.update({f"liq:{s}": liq[:, j] for j, s in enumerate(symbols)})
+    positions = _positions(symbols, config)
+    columns.update(
+        {
+            f"liq:{s}" if leg == "BOTH" else f"liq:{s}:{leg}": liq[:, r]
+            for r, (s, leg) in enumerate(positions)
+        }
+    )
     columns.update({f"notional:{s}": notional[:, j] for j, s in enumerate(symbols)})
     metadata = run_metadata("compiled", run, inputs.venue.name, float(account[layout.A_FUND]))
     return build_result(
-        trades=_trades(trades, symbols, config),
-        orders=_orders(orders, symbols),
-        ledger=_ledger(ledger, symbols, currency),
+        trades=_trades(trades, positions, config),
+        orders=_orders(orders, positions),
+        ledger=_ledger(ledger, positions, currency),
         series=series_frame(run.timestamps, columns),
         config=config,
         timeframe_ms=run.timeframe_ms,
@@ -451,15 +460,25 @@ def build(inputs: KernelInputs, outputs: tuple[np.ndarray[Any, Any], ...]) -> Ba
     )
 
 
-def book_names(symbols: tuple[str, ...]) -> list[str]:
-    """Ledger book names by the code the core writes (``B_*``; isolated books follow)."""
-    return [*_BOOKS, *(isolated_book(s, "BOTH") for s in symbols)]
+def _positions(symbols: tuple[str, ...], config: BacktestConfig) -> list[tuple[str, str]]:
+    """(symbol, leg) of each state row of the core: a symbol's, or its LONG and SHORT legs'."""
+    legs = ("LONG", "SHORT") if config.position_mode == "hedge" else ("BOTH",)
+    return [(s, leg) for s in symbols for leg in legs]
 
 
-def _ledger(rows: np.ndarray[Any, Any], symbols: tuple[str, ...], currency: str) -> pd.DataFrame:
-    books = np.array(book_names(symbols), dtype=object)
+def book_names(positions: tuple[str, ...] | list[tuple[str, str]]) -> list[str]:
+    """Ledger book names by the code the core writes (``B_*``; the isolated books of the
+    state rows follow): ``positions`` are symbols (one-way) or (symbol, leg) pairs."""
+    pairs = [(p, "BOTH") if isinstance(p, str) else p for p in positions]
+    return [*_BOOKS, *(isolated_book(s, leg) for s, leg in pairs)]
+
+
+def _ledger(
+    rows: np.ndarray[Any, Any], positions: list[tuple[str, str]], currency: str
+) -> pd.DataFrame:
+    books = np.array(book_names(positions), dtype=object)
     kinds = np.array(KINDS, dtype=object)
-    names = np.array([*symbols, None], dtype=object)
+    names = np.array([*(s for s, _ in positions), None], dtype=object)
     symbol_index = rows[:, layout.L_SYMBOL].astype(np.int64)
     frame = pd.DataFrame(
         {
@@ -476,12 +495,11 @@ def _ledger(rows: np.ndarray[Any, Any], symbols: tuple[str, ...], currency: str)
 
 
 def _trades(
-    rows: np.ndarray[Any, Any], symbols: tuple[str, ...], config: BacktestConfig
+    rows: np.ndarray[Any, Any], positions: list[tuple[str, str]], config: BacktestConfig
 ) -> pd.DataFrame:
     return trades_frame(
         (
-            symbols[int(r[layout.T_SYMBOL])],
-            "BOTH",
+            *positions[int(r[layout.T_SYMBOL])],
             "long" if r[layout.T_SIDE] > 0 else "short",
             int(r[layout.T_ENTRY_TIME]),
             int(r[layout.T_EXIT_TIME]),
@@ -499,13 +517,13 @@ def _trades(
     )
 
 
-def _orders(rows: np.ndarray[Any, Any], symbols: tuple[str, ...]) -> pd.DataFrame:
+def _orders(rows: np.ndarray[Any, Any], positions: list[tuple[str, str]]) -> pd.DataFrame:
     ordered = rows[np.argsort(rows[:, layout.O_ID], kind="stable")] if len(rows) else rows
+    symbol_leg = [(s, None if leg == "BOTH" else leg) for s, leg in positions]
     return orders_frame(
         (
             int(r[layout.O_ID]),
-            symbols[int(r[layout.O_SYMBOL])],
-            None,
+            *symbol_leg[int(r[layout.O_SYMBOL])],
             "buy" if r[layout.O_SIDE] > 0 else "sell",
             str(_TYPES[int(r[layout.O_TYPE])]),
             r[layout.O_SIZE],

@@ -6,14 +6,17 @@
 :mod:`levtrade.margin.formulas`, every intrabar decision a call into
 :mod:`levtrade.backtest.path`, and money moves as :class:`~levtrade.margin.account.Account`
 moves it: the same ledger entries (books, kinds, amounts), in the same order. One position per
-symbol (one-way), linear contracts, one margin mode for the run.
+symbol (one-way) or per leg (hedge), linear contracts, one margin mode for the run.
 
-State lives in two arrays, ``st`` (per symbol, ``X_*`` columns) and ``acc`` (account, ``A_*``);
-the run's constants travel as ``ctx`` = (symbol parameters, parameters, tier tables, ROI
-table) and the outputs as ``out`` = (ledger, trades, orders, counters): tables of a capacity
-the caller chooses, written in place; a table that fills up keeps counting, and the caller
-repeats the run with the exact sizes (:mod:`levtrade.backtest.kernel`). Each function has an
-explicit signature, so it is compiled once (and cached on disk).
+State lives in two arrays, ``st`` (a row per position: per symbol, or in hedge mode rows 2j
+and 2j + 1 for symbol j's LONG and SHORT legs; ``X_*`` columns, ``X_SYMBOL`` the row's market
+column) and ``acc`` (account, ``A_*``). Output rows name the state row (symbol and leg), which
+:mod:`levtrade.backtest.kernel` translates. The run's constants travel as ``ctx`` =
+(symbol parameters, parameters, tier tables, ROI table) and the outputs as ``out`` =
+(ledger, trades, orders, counters): tables of a capacity the caller chooses, written in
+place; a table that fills up keeps counting, and the caller repeats the run with the exact
+sizes (:mod:`levtrade.backtest.kernel`). Each function has an explicit signature, so it is
+compiled once (and cached on disk).
 """
 
 from __future__ import annotations
@@ -109,6 +112,7 @@ from levtrade.backtest.kernel_layout import (
     P_BACKSTOP,
     P_BUFFER,
     P_CAN_SHORT,
+    P_HEDGE,
     P_INTEGER_LEVERAGE,
     P_ISOLATED,
     P_LEVERAGE,
@@ -184,6 +188,7 @@ from levtrade.backtest.kernel_layout import (
     X_EXIT_ID,
     X_EXIT_SIDE,
     X_EXIT_SIZE,
+    X_LEG,
     X_LEVERAGE,
     X_LP,
     X_MARGIN,
@@ -201,6 +206,7 @@ from levtrade.backtest.kernel_layout import (
     X_STOP_ORIGIN,
     X_STOP_PRICE,
     X_STOP_TYPE,
+    X_SYMBOL,
     X_T_CLOSED,
     X_T_ENTRY_VALUE,
     X_T_EXIT_VALUE,
@@ -474,9 +480,27 @@ def _count_positions(st: FloatArray) -> int:
 @_kernel(_void(_F2, _RF2, _RB2, _i8))
 def _set_marks(st: FloatArray, marks: FloatArray, active: BoolArray, i: int) -> None:
     """Engine._set_marks: every symbol active at bar ``i`` gets its mark from ``marks``."""
-    for j in range(st.shape[0]):
+    for r in range(st.shape[0]):
+        j = int(st[r, X_SYMBOL])
         if active[i, j]:
-            st[j, X_MARK] = marks[i, j]
+            st[r, X_MARK] = marks[i, j]
+
+
+@_kernel(_void(_F2, _i8, _f8))
+def _mark_symbol(st: FloatArray, r: int, price: float) -> None:
+    """Account.set_mark of row ``r``'s symbol: the legs of a hedge symbol share its mark."""
+    st[r, X_MARK] = price
+    if st[r, X_LEG] != 0.0:
+        st[r ^ 1, X_MARK] = price
+
+
+@_kernel(_f8(_F2, _i8))
+def _net_size(st: FloatArray, r: int) -> float:
+    """The symbol's net size over its legs (Engine._triggered nudges the mark by its sign)."""
+    size = st[r, X_SIZE]
+    if st[r, X_LEG] != 0.0:
+        size += st[r ^ 1, X_SIZE]
+    return float(size)
 
 
 @_kernel(_f8(_F1, _i8), from_python=True)
@@ -538,8 +562,9 @@ def _position_mm(
 ) -> float:
     """Account._mm: tiered MM at ``price``, or at the entry value (Bybit isolated)."""
     floors, _, mmrs, amounts, _, offsets = tiers
-    lo = offsets[j]
-    hi = offsets[j + 1]
+    s = int(st[j, X_SYMBOL])
+    lo = offsets[s]
+    hi = offsets[s + 1]
     at = st[j, X_ENTRY] if at_entry else price
     notional = formulas.linear_notional(st[j, X_SIZE], cs, at)
     return formulas.maintenance_margin(notional, floors[lo:hi], mmrs[lo:hi], amounts[lo:hi])
@@ -573,7 +598,7 @@ def _cross_sums(
         size = st[j, X_SIZE]
         if size == 0.0:
             continue
-        cs = sp[j, Y_CONTRACT_SIZE]
+        cs = sp[int(st[j, X_SYMBOL]), Y_CONTRACT_SIZE]
         mark = st[j, X_MARK]
         upnl[k] = formulas.linear_upnl(size, cs, st[j, X_ENTRY], mark)
         im[k] = formulas.initial_margin(formulas.linear_notional(size, cs, mark), st[j, X_LEVERAGE])
@@ -609,17 +634,20 @@ def _liquidation_price(
     mm_at_entry: bool,
     tiers: Tiers,
 ) -> float:
-    """Account.liquidation_price of symbol ``j``'s held position at the marks (NaN: none).
+    """Account.liquidation_price of row ``j``'s held position at the marks (NaN: none).
 
     The account solves its one leg with :func:`formulas.solve_equity_equals_mm`; this calls
     that solve's one-leg form (:func:`formulas.solve_one_leg`, bit for bit equal for a
-    non-zero size), which allocates nothing: it runs after every funding payment."""
+    non-zero size), which allocates nothing: it runs after every funding payment. A hedge
+    symbol's two cross legs are one pool, solved together in the account's leg order
+    (:func:`formulas.solve_two_legs`, the two-leg form)."""
     floors, _, mmrs, amounts, _, offsets = tiers
-    cs = sp[j, Y_CONTRACT_SIZE]
+    s = int(st[j, X_SYMBOL])
+    cs = sp[s, Y_CONTRACT_SIZE]
     qty = st[j, X_SIZE] * cs
     entry = st[j, X_ENTRY]
-    lo = offsets[j]
-    hi = offsets[j + 1]
+    lo = offsets[s]
+    hi = offsets[s + 1]
     if isolated:
         const = st[j, X_MARGIN]
         if mm_at_entry:
@@ -638,9 +666,9 @@ def _liquidation_price(
             mms = np.empty(m)
             count = 0
             for k in range(m):
-                if k == j or st[k, X_SIZE] == 0.0:
+                if int(st[k, X_SYMBOL]) == s or st[k, X_SIZE] == 0.0:
                     continue
-                csk = sp[k, Y_CONTRACT_SIZE]
+                csk = sp[int(st[k, X_SYMBOL]), Y_CONTRACT_SIZE]
                 mark = st[k, X_MARK]
                 upnls[count] = formulas.linear_upnl(st[k, X_SIZE], csk, st[k, X_ENTRY], mark)
                 mms[count] = _position_mm(st, k, mark, csk, False, tiers)
@@ -648,9 +676,34 @@ def _liquidation_price(
             others_upnl = _fsum(upnls, count)
             other_mm = _fsum(mms, count)
         const = acc[A_WALLET] + others_upnl - other_mm
+        other = j ^ 1
+        if st[j, X_LEG] != 0.0 and st[other, X_SIZE] != 0.0:
+            a, b = (j, other) if st[j, X_SEQ] < st[other, X_SEQ] else (other, j)
+            return formulas.solve_two_legs(
+                const, st[a, X_SIZE] * cs, st[a, X_ENTRY], st[b, X_SIZE] * cs, st[b, X_ENTRY],
+                floors[lo:hi], mmrs[lo:hi], amounts[lo:hi], st[j, X_MARK],
+            )  # fmt: skip
     return formulas.solve_one_leg(
         const, qty, entry, floors[lo:hi], mmrs[lo:hi], amounts[lo:hi], st[j, X_MARK]
     )
+
+
+@_kernel(_f8(_F2, _F2, _i8, _f8, _TIERS))
+def _cross_direction(st: FloatArray, sp: FloatArray, j: int, price: float, tiers: Tiers) -> float:
+    """Engine._cross_direction for the two cross legs of row ``j``'s hedge symbol: down (−1)
+    when ``Σ qty − Σ |qty|·mmr`` (equity − MM's slope at ``price``) is positive, else up."""
+    floors, _, mmrs, _, _, offsets = tiers
+    s = int(st[j, X_SYMBOL])
+    lo = offsets[s]
+    cs = sp[s, Y_CONTRACT_SIZE]
+    slope = 0.0
+    first, second = (j, j ^ 1) if st[j, X_SEQ] < st[j ^ 1, X_SEQ] else (j ^ 1, j)
+    for k in (first, second):
+        qty = st[k, X_SIZE] * cs
+        notional = formulas.linear_notional(st[k, X_SIZE], cs, price)
+        rate = mmrs[lo + formulas.tier_index(floors[lo : offsets[s + 1]], notional)]
+        slope += qty - abs(qty) * rate
+    return -1.0 if slope > 0 else 1.0
 
 
 @_kernel(_void(_F2, _F1, _CTX))
@@ -662,14 +715,31 @@ def _refresh(st: FloatArray, acc: FloatArray, ctx: Context) -> None:
     isolated = prm[P_ISOLATED] != 0.0
     mm_at_entry = prm[P_MM_AT_ENTRY] != 0.0
     m = st.shape[0]
-    cross_count = 0
+    cross_count = 0  # symbols with cross positions
     for j in range(m):
         st[j, X_WATCH] = math.nan
         st[j, X_LP] = math.nan
-        if st[j, X_SIZE] != 0.0 and not isolated:
+        # a hedge symbol with both legs held counts once (at its LONG row)
+        if (
+            st[j, X_SIZE] != 0.0
+            and not isolated
+            and not (st[j, X_LEG] < 0 and st[j ^ 1, X_SIZE] != 0.0)
+        ):
             cross_count += 1
     for j in range(m):
         if st[j, X_SIZE] == 0.0 or not (isolated or cross_count == 1):
+            continue
+        other = j ^ 1
+        if not isolated and st[j, X_LEG] != 0.0 and st[other, X_SIZE] != 0.0:
+            # a hedge symbol's two cross legs: one price, watched on the leg opened first
+            if st[j, X_SEQ] > st[other, X_SEQ]:
+                continue
+            price = _liquidation_price(st, sp, acc, j, False, mm_at_entry, tiers)
+            st[j, X_LP] = price
+            st[other, X_LP] = price
+            if not math.isnan(price):
+                st[j, X_WATCH] = price
+                st[j, X_WATCH_DIR] = _cross_direction(st, sp, j, price, tiers)
             continue
         price = _liquidation_price(st, sp, acc, j, isolated, mm_at_entry, tiers)
         st[j, X_LP] = price
@@ -689,7 +759,7 @@ def _pool_triggered(
     if j >= 0:
         if st[j, X_SIZE] == 0.0:
             return False
-        cs = sp[j, Y_CONTRACT_SIZE]
+        cs = sp[int(st[j, X_SYMBOL]), Y_CONTRACT_SIZE]
         equity = st[j, X_MARGIN] + formulas.linear_upnl(
             st[j, X_SIZE], cs, st[j, X_ENTRY], st[j, X_MARK]
         )
@@ -749,14 +819,18 @@ def _fill(
     _copy(st[j], saved)
     cnt = out[3]
     saved_count = cnt[C_LEDGER]
-    cs = sp[j, Y_CONTRACT_SIZE]
+    s = int(st[j, X_SYMBOL])
+    cs = sp[s, Y_CONTRACT_SIZE]
+    hedged = st[j, X_LEG] != 0.0
+    # the partner leg's mark is the symbol's too (restored with the rest)
+    saved_partner = st[j ^ 1, X_MARK] if hedged else math.nan
     if math.isnan(st[j, X_MARK]):
-        st[j, X_MARK] = price
+        _mark_symbol(st, j, price)
     current = st[j, X_SIZE]
     reason = REASON_NONE
     if not math.isnan(leverage):
         notional = formulas.linear_notional(current, cs, st[j, X_MARK]) if current else 0.0
-        reason = _leverage_check(prm, j, leverage, notional, tiers)
+        reason = _leverage_check(prm, s, leverage, notional, tiers)
         if reason == REASON_NONE:
             st[j, X_SETTING] = leverage
             if current != 0.0:
@@ -813,7 +887,7 @@ def _fill(
         _post(out, acc, st, K_FEE, B_CROSS, B_FEES, open_fee, j)
         fee += open_fee
         notional = formulas.linear_notional(st[j, X_SIZE], cs, price)
-        reason = _leverage_check(prm, j, st[j, X_LEVERAGE], notional, tiers)
+        reason = _leverage_check(prm, s, st[j, X_LEVERAGE], notional, tiers)
         if reason == REASON_NONE and _available_balance(st, sp, acc, isolated, tiers) < 0.0:
             reason = REASON_INSUFFICIENT_MARGIN
     if reason == REASON_NONE and closing != 0.0 and not isolated:
@@ -823,6 +897,8 @@ def _fill(
     if reason != REASON_NONE:
         _copy(saved_acc, acc)
         _copy(saved, st[j])
+        if hedged:
+            st[j ^ 1, X_MARK] = saved_partner
         cnt[C_LEDGER] = saved_count
         return reason, 0.0, 0.0, 0.0, 0.0
     return REASON_NONE, fee, realized, closing, opening
@@ -941,8 +1017,9 @@ def _stake_size(
         stake = available * prm[P_TRADABLE_RATIO] / slots
     if not stake > 0:
         return -float(REASON_INSUFFICIENT_MARGIN)
-    notional = formulas.linear_notional(1.0, sp[j, Y_CONTRACT_SIZE], price)
-    size = _round_size(stake * leverage / notional, sp[j, Y_LOT])
+    s = int(st[j, X_SYMBOL])
+    notional = formulas.linear_notional(1.0, sp[s, Y_CONTRACT_SIZE], price)
+    size = _round_size(stake * leverage / notional, sp[s, Y_LOT])
     if not size > 0:
         return -float(REASON_SIZE)
     return size
@@ -953,7 +1030,12 @@ def _rule_orders(
     st: FloatArray, acc: FloatArray, ctx: Context, j: int, mkt: Market, i: int
 ) -> None:
     """SignalDriver.on_order for a filled entry: the stop-loss (trailing with
-    ``trailing_stop``; never beyond the buffered liquidation price) and the ROI take-profit."""
+    ``trailing_stop``; never beyond the buffered liquidation price) and the ROI take-profit.
+
+    The buffer floor's liquidation price is the watched one, else (a cross pool spanning
+    symbols) the account's at the marks in force at the fill, the open's: the close's would
+    look ahead. A hedge leg takes it only on its losing side (a cross price the other,
+    larger leg puts on this leg's winning side bounds nothing for it)."""
     sp, prm, tiers, roi = ctx
     is_long = st[j, X_SIZE] > 0
     entry = st[j, X_ENTRY]
@@ -965,13 +1047,14 @@ def _rule_orders(
     if buffer > 0:
         if acc[A_STALE] != 0.0:
             _refresh(st, acc, ctx)
-        liquidation = st[j, X_WATCH]
+        liquidation = st[j, X_LP]
         if math.isnan(liquidation):
-            # Engine.liquidation_price without a watched price: the account's, at the close
-            _set_marks(st, mkt[MK_MARK_CLOSE], mkt[MK_ACTIVE], i)
+            _set_marks(st, mkt[MK_MARK_OPEN], mkt[MK_ACTIVE], i)
             liquidation = _liquidation_price(
                 st, sp, acc, j, prm[P_ISOLATED] != 0.0, prm[P_MM_AT_ENTRY] != 0.0, tiers
             )
+        if st[j, X_LEG] != 0.0 and not (liquidation < entry if is_long else liquidation > entry):
+            liquidation = math.nan
         if not math.isnan(liquidation):
             floor = formulas.buffered_liquidation_price(liquidation, entry, buffer)
             if math.isnan(stop) or (floor > stop if is_long else floor < stop):
@@ -1009,7 +1092,8 @@ def _execute(
     """Engine._execute of order ``od`` at ``base`` (before slippage): size it, check it, fill
     it through the account, book the trade, and let the signal rules place their exits."""
     sp, prm, _, _ = ctx
-    cs = sp[j, Y_CONTRACT_SIZE]
+    s = int(st[j, X_SYMBOL])
+    cs = sp[s, Y_CONTRACT_SIZE]
     current = st[j, X_SIZE]
     kind = int(od[D_TYPE])
     slips = kind != TYPE_TAKE_PROFIT
@@ -1036,14 +1120,14 @@ def _execute(
     price = base
     if slips:
         slip = path.participation_slippage(
-            prm[P_SLIPPAGE], prm[P_VOLUME_SLIPPAGE], abs(signed) * cs, mkt[MK_VOLUME][i, j]
+            prm[P_SLIPPAGE], prm[P_VOLUME_SLIPPAGE], abs(signed) * cs, mkt[MK_VOLUME][i, s]
         )
         price = path.slipped(base, signed > 0, slip)
-    minimum = sp[j, Y_MIN_NOTIONAL]
+    minimum = sp[s, Y_MIN_NOTIONAL]
     if opening > 0 and minimum > 0 and formulas.linear_notional(opening, cs, price) < minimum:
         _finish_order(out, od, j, STATUS_REJECTED, REASON_MIN_NOTIONAL, nan, nan, 0.0, 0.0)
         return
-    rate = sp[j, Y_MAKER] if kind == TYPE_TAKE_PROFIT else sp[j, Y_TAKER]
+    rate = sp[s, Y_MAKER] if kind == TYPE_TAKE_PROFIT else sp[s, Y_TAKER]
     reason, fee, realized, closed, opened = _fill(
         out, st, acc, ctx, j, signed, price, od[D_LEVERAGE], rate
     )
@@ -1102,7 +1186,7 @@ def _triggered(
     for step in NUDGES:
         for k in range(m):
             if not math.isnan(prices[k]):
-                factor = 1.0 - step if st[k, X_SIZE] > 0 else 1.0 + step
+                factor = 1.0 - step if _net_size(st, k) > 0 else 1.0 + step
                 st[k, X_MARK] = prices[k] * factor
         if _pool_triggered(st, sp, acc, pool, at_entry, tiers):
             return True
@@ -1124,10 +1208,11 @@ def _liquidate(
     i: int,
 ) -> bool:
     """Liquidate the isolated position ``pool`` (or the cross pool, ``pool < 0``) at
-    ``prices`` (per symbol; NaN: its mark) per the venue's outcome model, and book the trades
-    (each closed trade's pnl carries its share of what the pool lost). Every active symbol
-    is valued at its mark open, the pool's symbols at ``prices``; False (nothing happens)
-    when the account's trigger test does not confirm the liquidation."""
+    ``prices`` (per row, alike for a symbol's legs; NaN: its mark) per the venue's outcome
+    model, and book the trades (each closed trade's pnl carries its share of what the pool
+    lost). Every active symbol is valued at its mark open, the pool's symbols at ``prices``;
+    False (nothing happens) when the account's trigger test does not confirm the
+    liquidation."""
     sp, prm, tiers, _ = ctx
     _set_marks(st, mkt[MK_MARK_OPEN], mkt[MK_ACTIVE], i)
     if not _triggered(st, acc, ctx, pool, prices):
@@ -1150,7 +1235,7 @@ def _liquidate(
     mm = np.empty(n)
     for q in range(n):
         k = legs[q]
-        cs = sp[k, Y_CONTRACT_SIZE]
+        cs = sp[int(st[k, X_SYMBOL]), Y_CONTRACT_SIZE]
         base = prices[k] if not math.isnan(prices[k]) else st[k, X_MARK]
         executed[q] = formulas.slipped_price(base, st[k, X_SIZE], prm[P_LIQ_SLIPPAGE])
         pnl[q] = formulas.linear_upnl(st[k, X_SIZE], cs, st[k, X_ENTRY], executed[q])
@@ -1169,7 +1254,7 @@ def _liquidate(
     partial = False
     if model == M_BANKRUPTCY_CLOSE:
         for q in range(n):
-            pnl[q] = sp[legs[q], Y_CLEARANCE] * notional[q]
+            pnl[q] = sp[int(st[legs[q], X_SYMBOL]), Y_CLEARANCE] * notional[q]
         fee = formulas.capped_fee(_fsum(pnl, n), equity)
         fee_book = B_LIQUIDATION_FEES
         to_fund = True
@@ -1201,7 +1286,7 @@ def _liquidate(
             k = legs[q]
             size = st[k, X_SIZE]
             closed[q] = size if fractions[q] == 1.0 else size * fractions[q]
-            cs = sp[k, Y_CONTRACT_SIZE]
+            cs = sp[int(st[k, X_SYMBOL]), Y_CONTRACT_SIZE]
             realized[q] = formulas.linear_upnl(closed[q], cs, st[k, X_ENTRY], executed[q])
             _post(out, acc, st, K_REALIZED_PNL, B_MARKET, book, realized[q], k)
         _post(out, acc, st, K_LIQUIDATION_FEE, book, fee_book, fee, -1)
@@ -1221,7 +1306,8 @@ def _liquidate(
     # Engine._liquidate: the trades
     rest = -(margin_before - margin_after - released) - _fsum(realized, n)
     for q in range(n):
-        notional[q] = formulas.linear_notional(closed[q], sp[legs[q], Y_CONTRACT_SIZE], executed[q])
+        cs = sp[int(st[legs[q], X_SYMBOL]), Y_CONTRACT_SIZE]
+        notional[q] = formulas.linear_notional(closed[q], cs, executed[q])
     total_weight = _fsum(notional, n)
     for q in range(n):
         k = legs[q]
@@ -1266,33 +1352,48 @@ def _open_liquidations(
     mark_open = mkt[MK_MARK_OPEN]
     active = mkt[MK_ACTIVE]
     m = st.shape[0]
+    hedge = prm[P_HEDGE] != 0.0
     if acc[A_STALE] != 0.0:
         _refresh(st, acc, ctx)
     if acc[A_CROSS_MULTI] != 0.0:
         _set_marks(st, mark_open, active, i)
         if _pool_triggered(st, sp, acc, -1, False, tiers):
             for k in range(m):
-                if active[i, k] and st[k, X_SIZE] != 0.0:
-                    prices[k] = mark_open[i, k]
+                sk = int(st[k, X_SYMBOL])
+                if active[i, sk] and st[k, X_SIZE] != 0.0:
+                    prices[k] = mark_open[i, sk]
+                    if hedge:  # the symbol's price for both legs
+                        prices[k ^ 1] = mark_open[i, sk]
             _liquidate(out, st, acc, ctx, -1, prices, mkt, i)
             _fill_nan(prices)
-    for j in range(m):
-        if not active[i, j]:
+    for j in range(0, m, 2 if hedge else 1):
+        s = int(st[j, X_SYMBOL])
+        if not active[i, s]:
             continue
-        mark = mark_open[i, j]
+        mark = mark_open[i, s]
+        last = j + 1 if hedge else j
         prices[j] = mark
-        # a partial liquidation leaves a position that may still be past its new price
+        prices[last] = mark
+        # a partial liquidation leaves a position that may still be past its new price; of a
+        # hedge symbol's watched legs, the one opened first is tested first
         while True:
-            watch = st[j, X_WATCH]
-            if math.isnan(watch):
+            hit = -1
+            for k in range(j, last + 1):
+                watch = st[k, X_WATCH]
+                if math.isnan(watch):
+                    continue
+                if path.reach_fraction(mark, mark, watch, int(st[k, X_WATCH_DIR])) != 0.0:
+                    continue
+                if hit < 0 or st[k, X_SEQ] < st[hit, X_SEQ]:
+                    hit = k
+            if hit < 0:
                 break
-            if path.reach_fraction(mark, mark, watch, int(st[j, X_WATCH_DIR])) != 0.0:
-                break
-            if not _liquidate(out, st, acc, ctx, j if isolated else -1, prices, mkt, i):
+            if not _liquidate(out, st, acc, ctx, hit if isolated else -1, prices, mkt, i):
                 break
             if acc[A_STALE] != 0.0:
                 _refresh(st, acc, ctx)
         prices[j] = math.nan
+        prices[last] = math.nan
 
 
 @_inlined
@@ -1307,7 +1408,7 @@ def _fill_market(
     which = np.empty(2 * m, dtype=np.int64)
     count = 0
     for j in range(m):
-        if not active[i, j]:
+        if not active[i, int(st[j, X_SYMBOL])]:
             continue
         current = st[j, X_SIZE]
         for exit_order in (True, False):
@@ -1356,7 +1457,7 @@ def _fill_market(
         od[D_TYPE] = TYPE_MARKET
         od[D_PRICE] = math.nan
         od[D_ORIGIN] = ORIGIN_SIGNAL
-        _execute(out, st, acc, ctx, od, mkt[MK_OPEN][i, j], mkt, i, j)
+        _execute(out, st, acc, ctx, od, mkt[MK_OPEN][i, int(st[j, X_SYMBOL])], mkt, i, j)
 
 
 @_kernel(_void(_F2, _F1, _i8, _f8))
@@ -1399,22 +1500,25 @@ def _walk_symbol(
     od: FloatArray,
     prices: FloatArray,
 ) -> None:
-    """Step 3 for symbol ``j`` (Engine._walk_symbol): the legs O→X→Y→C of the trade candle
-    and, in the same phase, of the mark candle. On each leg the event at the smallest
-    fraction happens first (liquidation, then stops, then take-profits on a tie), then the
-    rest of the leg is walked again; trailing stops move at each path point."""
-    o = mkt[MK_OPEN][i, j]
-    c = mkt[MK_CLOSE][i, j]
-    mo = mkt[MK_MARK_OPEN][i, j]
+    """Step 3 for the symbol of row ``j``, its first row (Engine._walk_symbol): the legs
+    O→X→Y→C of the trade candle and, in the same phase, of the mark candle. On each leg the
+    event at the smallest fraction happens first (liquidation, then stops, then take-profits
+    on a tie; a hedge symbol's two legs: the position opened first, then the lower order id),
+    then the rest of the leg is walked again; trailing stops move at each path point."""
     prm = ctx[1]
+    last = j + 1 if prm[P_HEDGE] != 0.0 else j
+    s = int(st[j, X_SYMBOL])
+    o = mkt[MK_OPEN][i, s]
+    c = mkt[MK_CLOSE][i, s]
+    mo = mkt[MK_MARK_OPEN][i, s]
     isolated = prm[P_ISOLATED] != 0.0
     lows_first = path.low_first(o, c)
-    trade_points = path.path_points(o, mkt[MK_HIGH][i, j], mkt[MK_LOW][i, j], c, lows_first)
+    trade_points = path.path_points(o, mkt[MK_HIGH][i, s], mkt[MK_LOW][i, s], c, lows_first)
     mark_points = path.path_points(
-        mo, mkt[MK_MARK_HIGH][i, j], mkt[MK_MARK_LOW][i, j], mkt[MK_MARK_CLOSE][i, j], lows_first
+        mo, mkt[MK_MARK_HIGH][i, s], mkt[MK_MARK_LOW][i, s], mkt[MK_MARK_CLOSE][i, s], lows_first
     )
     touched = False
-    confirmed = True  # False once the account refused this walk's liquidation
+    refused = 0  # pools whose liquidation the account refused in this walk (bit per row)
     for leg in range(3):
         ts0 = trade_points[leg]
         te0 = trade_points[leg + 1]
@@ -1428,43 +1532,62 @@ def _walk_symbol(
             trade_at = path.price_at(ts0, te0, f0)
             mark_at = path.price_at(ms0, me0, f0)
             best_f = NEVER
-            best = 0  # 1 liquidation, 2 stop, 3 take-profit
-            watch = st[j, X_WATCH]
-            if confirmed and not math.isnan(watch):
-                fr = path.reach_fraction(mark_at, me0, watch, int(st[j, X_WATCH_DIR]))
-                if fr != NEVER:
-                    best_f = f0 + (1.0 - f0) * fr
-                    best = 1
-            is_long = st[j, X_SIZE] > 0
-            if st[j, X_STOP_ID] != 0.0:
-                direction = path.stop_direction(not is_long)
-                fr = path.reach_fraction(trade_at, te0, st[j, X_STOP_PRICE], direction)
-                if fr != NEVER and f0 + (1.0 - f0) * fr < best_f:
-                    best_f = f0 + (1.0 - f0) * fr
-                    best = 2
-            if st[j, X_TP_ID] != 0.0:
-                direction = path.limit_direction(not is_long)
-                fr = path.reach_fraction(trade_at, te0, st[j, X_TP_PRICE], direction)
-                if fr != NEVER and f0 + (1.0 - f0) * fr < best_f:
-                    best_f = f0 + (1.0 - f0) * fr
-                    best = 3
-            if not opened and (best == 0 or best_f > 0.0):
+            best = 4  # rank: 1 liquidation, 2 stop, 3 take-profit; 4 nothing
+            best_row = j
+            best_key = 0.0  # among equal ranks: position order (liquidation), order id
+            for k in range(j, last + 1):
+                for rank in range(1, 4):
+                    if rank == 1:
+                        level = st[k, X_WATCH]
+                        if math.isnan(level) or refused & (1 << (k - j) if isolated else 1):
+                            continue
+                        fr = path.reach_fraction(mark_at, me0, level, int(st[k, X_WATCH_DIR]))
+                        key = st[k, X_SEQ]
+                    elif rank == 2:
+                        if st[k, X_STOP_ID] == 0.0:
+                            continue
+                        direction = path.stop_direction(not st[k, X_SIZE] > 0)
+                        fr = path.reach_fraction(trade_at, te0, st[k, X_STOP_PRICE], direction)
+                        key = st[k, X_STOP_ID]
+                    else:
+                        if st[k, X_TP_ID] == 0.0:
+                            continue
+                        direction = path.limit_direction(not st[k, X_SIZE] > 0)
+                        fr = path.reach_fraction(trade_at, te0, st[k, X_TP_PRICE], direction)
+                        key = st[k, X_TP_ID]
+                    if fr == NEVER:
+                        continue
+                    f = f0 + (1.0 - f0) * fr
+                    if f < best_f or (
+                        f == best_f and (rank < best or (rank == best and key < best_key))
+                    ):
+                        best_f = f
+                        best = rank
+                        best_row = k
+                        best_key = key
+            if not opened and (best == 4 or best_f > 0.0):
                 if only_open:
                     return
-                _trail(st, prm, j, ts0)
+                for k in range(j, last + 1):
+                    _trail(st, prm, k, ts0)
                 opened = True
                 continue
-            if best == 0:
+            if best == 4:
                 break
             touched = True
             gap = best_f == f0
+            r = best_row
             if best == 1:
-                prices[j] = mark_at if gap else watch
-                confirmed = _liquidate(out, st, acc, ctx, j if isolated else -1, prices, mkt, i)
+                prices[j] = mark_at if gap else st[r, X_WATCH]
+                prices[last] = prices[j]
+                if not _liquidate(out, st, acc, ctx, r if isolated else -1, prices, mkt, i):
+                    refused |= 1 << (r - j) if isolated else 1
                 prices[j] = math.nan
+                prices[last] = math.nan
             else:
+                is_long = st[r, X_SIZE] > 0
                 _set_marks(st, mkt[MK_MARK_OPEN], mkt[MK_ACTIVE], i)
-                st[j, X_MARK] = path.price_at(ms0, me0, best_f)
+                _mark_symbol(st, r, path.price_at(ms0, me0, best_f))
                 od[D_SIDE] = 1.0 if not is_long else -1.0
                 od[D_CLOSE] = 1.0
                 od[D_SIZE] = math.nan
@@ -1472,50 +1595,55 @@ def _walk_symbol(
                 od[D_STAKE] = math.nan
                 od[D_TAG] = TAG_NONE
                 if best == 2:
-                    od[D_ID] = st[j, X_STOP_ID]
-                    od[D_TYPE] = st[j, X_STOP_TYPE]
-                    od[D_PRICE] = st[j, X_STOP_PRICE]
-                    od[D_ORIGIN] = st[j, X_STOP_ORIGIN]
-                    od[D_CREATED] = st[j, X_STOP_CREATED]
-                    st[j, X_STOP_ID] = 0.0
+                    od[D_ID] = st[r, X_STOP_ID]
+                    od[D_TYPE] = st[r, X_STOP_TYPE]
+                    od[D_PRICE] = st[r, X_STOP_PRICE]
+                    od[D_ORIGIN] = st[r, X_STOP_ORIGIN]
+                    od[D_CREATED] = st[r, X_STOP_CREATED]
+                    st[r, X_STOP_ID] = 0.0
                 else:
-                    od[D_ID] = st[j, X_TP_ID]
+                    od[D_ID] = st[r, X_TP_ID]
                     od[D_TYPE] = TYPE_TAKE_PROFIT
-                    od[D_PRICE] = st[j, X_TP_PRICE]
+                    od[D_PRICE] = st[r, X_TP_PRICE]
                     od[D_ORIGIN] = ORIGIN_ROI
-                    od[D_CREATED] = st[j, X_TP_CREATED]
-                    st[j, X_TP_ID] = 0.0
+                    od[D_CREATED] = st[r, X_TP_CREATED]
+                    st[r, X_TP_ID] = 0.0
                 price = trade_at if gap else od[D_PRICE]
-                _execute(out, st, acc, ctx, od, price, mkt, i, j)
+                _execute(out, st, acc, ctx, od, price, mkt, i, r)
             f0 = best_f
-        _trail(st, prm, j, te0)
+        for k in range(j, last + 1):
+            _trail(st, prm, k, te0)
     if touched:
-        st[j, X_MARK] = mo
+        _mark_symbol(st, j, mo)
 
 
 @_inlined
 def _may_trigger(
-    st: FloatArray, j: int, low: float, high: float, mark_low: float, mark_high: float
+    st: FloatArray, j: int, last: int, low: float, high: float, mark_low: float, mark_high: float
 ) -> bool:
-    """Whether anything can happen on symbol ``j``'s path this bar (Engine._may_trigger,
-    sharpened): a trailing stop to move, a resting order inside the trade range, or the
-    watched liquidation price inside the mark range. Walking a bar where none holds changes
-    nothing. Inlined: a call passing ``st`` costs reference counting on every bar."""
-    is_long = st[j, X_SIZE] > 0
-    if st[j, X_STOP_ID] != 0.0:
-        stop = st[j, X_STOP_PRICE]
-        if st[j, X_STOP_TYPE] == TYPE_TRAILING_STOP or (low <= stop if is_long else high >= stop):
+    """Whether anything can happen on the path of rows ``j``..``last`` (a symbol) this bar
+    (Engine._may_trigger, sharpened): a trailing stop to move, a resting order inside the
+    trade range, or a watched liquidation price inside the mark range. Walking a bar where
+    none holds changes nothing. Inlined: a call passing ``st`` costs reference counting on
+    every bar."""
+    for k in range(j, last + 1):
+        is_long = st[k, X_SIZE] > 0
+        if st[k, X_STOP_ID] != 0.0:
+            stop = st[k, X_STOP_PRICE]
+            if st[k, X_STOP_TYPE] == TYPE_TRAILING_STOP or (
+                low <= stop if is_long else high >= stop
+            ):
+                return True
+        if st[k, X_TP_ID] != 0.0:
+            target = st[k, X_TP_PRICE]
+            if high >= target if is_long else low <= target:
+                return True
+        watch = st[k, X_WATCH]
+        if math.isnan(watch):
+            continue
+        if mark_low <= watch if st[k, X_WATCH_DIR] < 0 else mark_high >= watch:
             return True
-    if st[j, X_TP_ID] != 0.0:
-        target = st[j, X_TP_PRICE]
-        if high >= target if is_long else low <= target:
-            return True
-    watch = st[j, X_WATCH]
-    if math.isnan(watch):
-        return False
-    if st[j, X_WATCH_DIR] < 0:
-        return bool(mark_low <= watch)
-    return bool(mark_high >= watch)
+    return False
 
 
 @_inlined
@@ -1539,11 +1667,13 @@ def _adverse_extremes(
     active = mkt[MK_ACTIVE]
     _set_marks(st, mkt[MK_MARK_OPEN], active, i)
     for j in range(st.shape[0]):
-        if active[i, j] and st[j, X_SIZE] != 0.0:
-            if st[j, X_SIZE] > 0:
-                prices[j] = mkt[MK_MARK_LOW][i, j]
+        s = int(st[j, X_SYMBOL])
+        if active[i, s] and st[j, X_SIZE] != 0.0:
+            # a hedge symbol's legs: the extreme adverse to their net size, for both
+            if _net_size(st, j) > 0:
+                prices[j] = mkt[MK_MARK_LOW][i, s]
             else:
-                prices[j] = mkt[MK_MARK_HIGH][i, j]
+                prices[j] = mkt[MK_MARK_HIGH][i, s]
             st[j, X_MARK] = prices[j]
     if _pool_triggered(st, sp, acc, -1, False, tiers):
         _liquidate(out, st, acc, ctx, -1, prices, mkt, i)
@@ -1585,8 +1715,9 @@ def _end_of_data(out: Outputs, st: FloatArray, acc: FloatArray, ctx: Context, mk
     order = np.empty(m, dtype=np.int64)
     for q in range(_position_order(st, order)):
         j = order[q]
-        at = int(sp[j, Y_LAST_ACTIVE])
-        st[j, X_MARK] = mark_close[at, j]
+        s = int(st[j, X_SYMBOL])
+        at = int(sp[s, Y_LAST_ACTIVE])
+        _mark_symbol(st, j, mark_close[at, s])
         size = st[j, X_SIZE]
         od[D_ID] = _new_id(acc)
         od[D_TYPE] = TYPE_MARKET
@@ -1599,14 +1730,56 @@ def _end_of_data(out: Outputs, st: FloatArray, acc: FloatArray, ctx: Context, mk
         od[D_ORIGIN] = ORIGIN_END_OF_DATA
         od[D_TAG] = TAG_NONE
         od[D_CREATED] = acc[A_TIME]
-        _execute(out, st, acc, ctx, od, mkt[MK_CLOSE][at, j], mkt, last, j)
+        _execute(out, st, acc, ctx, od, mkt[MK_CLOSE][at, s], mkt, last, j)
+
+
+_SIGNALS = nt.Tuple((_U2, _F2, _F2))
+
+
+@_kernel(_void(_F2, _F1, _F1, _SIGNALS, _RB2, _i8))
+def _hedge_decisions(
+    st: FloatArray,
+    acc: FloatArray,
+    prm: FloatArray,
+    signals: tuple[ByteArray, FloatArray, FloatArray],
+    active: BoolArray,
+    i: int,
+) -> None:
+    """SignalDriver._on_close_hedge: per symbol, exit LONG, exit SHORT, enter LONG, enter
+    SHORT, each leg by its own columns (an entry when the leg is flat or exits on this bar).
+    Compiled apart from :func:`simulate`, which one-way runs keep as small as it was."""
+    bits_at, leverages, stakes = signals
+    can_short = prm[P_CAN_SHORT] != 0.0
+    for s in range(bits_at.shape[1]):
+        bits = bits_at[i, s]
+        if bits == 0 or not active[i, s]:
+            continue
+        for j in range(2 * s, 2 * s + 2):
+            current = st[j, X_SIZE]
+            if current != 0.0 and (bits & (SIG_EXIT_LONG if j % 2 == 0 else SIG_EXIT_SHORT)):
+                st[j, X_EXIT_ID] = _new_id(acc)
+                st[j, X_EXIT_SIDE] = -st[j, X_LEG]
+                st[j, X_EXIT_SIZE] = abs(current)
+                st[j, X_EXIT_CREATED] = acc[A_TIME]
+        for j in range(2 * s, 2 * s + 2):
+            if j % 2 == 0:
+                wanted = (bits & SIG_ENTER_LONG) != 0
+            else:
+                wanted = (bits & SIG_ENTER_SHORT) != 0 and can_short
+            if not wanted or (st[j, X_SIZE] != 0.0 and st[j, X_EXIT_ID] == 0.0):
+                continue
+            leverage = leverages[i, s]
+            st[j, X_ENTRY_ID] = _new_id(acc)
+            st[j, X_ENTRY_SIDE] = st[j, X_LEG]
+            st[j, X_ENTRY_LEVERAGE] = prm[P_LEVERAGE] if math.isnan(leverage) else leverage
+            st[j, X_ENTRY_STAKE] = stakes[i, s]
+            st[j, X_ENTRY_CREATED] = acc[A_TIME]
 
 
 # ============================================================================================
 # The run
 # ============================================================================================
 
-_SIGNALS = nt.Tuple((_U2, _F2, _F2))
 _SERIES = nt.Tuple((_F2, _F2, _F2))
 
 
@@ -1649,9 +1822,15 @@ def simulate(
     roi_ratios = roi[1]
     isolated = prm[P_ISOLATED] != 0.0
     can_short = prm[P_CAN_SHORT] != 0.0
-    n, m = low.shape
+    hedge = prm[P_HEDGE] != 0.0
+    stride = 2 if hedge else 1
+    n, symbols = low.shape
+    m = symbols * stride  # state rows: a symbol's, or in hedge mode its LONG and SHORT legs'
     st = np.zeros((m, N_STATE))
     for j in range(m):
+        st[j, X_SYMBOL] = j // stride
+        if hedge:
+            st[j, X_LEG] = 1.0 if j % 2 == 0 else -1.0
         st[j, X_SETTING] = prm[P_LEVERAGE]
         st[j, X_MARK] = math.nan
         st[j, X_WATCH] = math.nan
@@ -1662,7 +1841,7 @@ def simulate(
     acc[A_NEXT_ID] = 1.0
     acc[A_TIME] = timestamps[0]
     _post(out, acc, st, K_DEPOSIT, B_EXTERNAL, B_CROSS, prm[P_WALLET], -1)
-    walk = np.zeros(m, dtype=np.bool_)
+    walk = np.zeros(symbols, dtype=np.bool_)
     od = np.empty(N_ORDER)
     prices = np.empty(m)
     _fill_nan(prices)
@@ -1678,26 +1857,34 @@ def simulate(
         if acc[A_POSITIONS] > 0:
             if funding_bar[i]:
                 for j in range(m):
-                    size = st[j, X_SIZE]
-                    if not funded[i, j] or size == 0.0:
+                    s = j // stride
+                    if not funded[i, s]:
                         continue
-                    st[j, X_MARK] = mark_open[i, j]
+                    # a hedge symbol's legs are paid in the account's position order
+                    k = j
+                    if hedge and st[j | 1, X_SEQ] < st[j - j % 2, X_SEQ]:
+                        k = j ^ 1
+                    size = st[k, X_SIZE]
+                    if size == 0.0:
+                        continue
+                    _mark_symbol(st, k, mark_open[i, s])
                     amount = formulas.funding_payment(
-                        size, sp[j, Y_CONTRACT_SIZE], funding_price[i, j], funding_rate[i, j]
+                        size, sp[s, Y_CONTRACT_SIZE], funding_price[i, s], funding_rate[i, s]
                     )
-                    st[j, X_T_FUNDING] += amount
-                    book = B_ISOLATED + j if isolated else B_CROSS
-                    _post(out, acc, st, K_FUNDING, B_MARKET, book, amount, j)
+                    st[k, X_T_FUNDING] += amount
+                    book = B_ISOLATED + k if isolated else B_CROSS
+                    _post(out, acc, st, K_FUNDING, B_MARKET, book, amount, k)
                     acc[A_STALE] = 1.0
             if acc[A_STALE] != 0.0:
                 _refresh(st, acc, ctx)
             due = acc[A_CROSS_MULTI] != 0.0
             for j in range(m):
                 watch = st[j, X_WATCH]
-                if active[i, j] and not math.isnan(watch):
-                    beyond = mark_open[i, j] <= watch
+                s = j // stride
+                if active[i, s] and not math.isnan(watch):
+                    beyond = mark_open[i, s] <= watch
                     if st[j, X_WATCH_DIR] > 0:
-                        beyond = mark_open[i, j] >= watch
+                        beyond = mark_open[i, s] >= watch
                     due |= beyond
             if due:
                 _open_liquidations(out, st, acc, ctx, mkt, i, prices)
@@ -1725,18 +1912,22 @@ def simulate(
             # adverse extremes, then the paths (phase 1); otherwise the paths alone
             multi = acc[A_CROSS_MULTI] != 0.0
             for phase in range(0 if multi else 1, 2):
-                for j in range(m):
-                    walk[j] = active[i, j] and _may_trigger(
-                        st, j, low[i, j], high[i, j], mark_low[i, j], mark_high[i, j]
-                    )
-                for j in range(m):
-                    if walk[j]:
-                        _walk_symbol(out, st, acc, ctx, mkt, i, j, phase == 0, od, prices)
+                for s in range(symbols):
+                    j = s * stride
+                    walk[s] = active[i, s] and _may_trigger(
+                        st, j, j + stride - 1, low[i, s], high[i, s], mark_low[i, s],
+                        mark_high[i, s],
+                    )  # fmt: skip
+                for s in range(symbols):
+                    if walk[s]:
+                        _walk_symbol(out, st, acc, ctx, mkt, i, s * stride, phase == 0, od, prices)
                 if phase == 0:
                     _adverse_extremes(out, st, acc, ctx, mkt, i, prices)
         # step 4 (SignalDriver.on_close): an exit for the side held, an entry when flat
         # after it; both wait for the next open
-        for j in range(m):
+        if hedge:
+            _hedge_decisions(st, acc, prm, signals, active, i)
+        for j in range(0 if hedge else m):
             bits = bits_at[i, j]
             if bits == 0 or not active[i, j]:
                 continue
@@ -1773,24 +1964,26 @@ def simulate(
         cross_upnl = 0.0
         isolated_value = 0.0
         mm = 0.0
+        for s in range(symbols):
+            notional[i, s] = 0.0
         for j in range(m):
-            notional[i, j] = 0.0
             liq[i, j] = math.nan
         # one symbol needs no ordering (and no call that passes arrays, on every bar)
         held = _position_order(st, order) if m > 1 else int(st[0, X_SIZE] != 0.0)
         for q in range(held):
             j = order[q]
-            mark = carried[i, j]
-            qty = st[j, X_SIZE] * sp[j, Y_CONTRACT_SIZE]
+            s = j // stride
+            mark = carried[i, s]
+            qty = st[j, X_SIZE] * sp[s, Y_CONTRACT_SIZE]
             upnl = qty * (mark - st[j, X_ENTRY])
             size_notional = abs(qty) * mark
-            notional[i, j] += qty * mark
+            notional[i, s] += qty * mark
             if isolated:
                 isolated_value += st[j, X_MARGIN] + upnl
             else:
                 cross_upnl += upnl
-                lo = offsets[j]
-                k = lo + formulas.tier_index(floors[lo : offsets[j + 1]], size_notional)
+                lo = offsets[s]
+                k = lo + formulas.tier_index(floors[lo : offsets[s + 1]], size_notional)
                 mm += size_notional * mmrs[k] - amounts[k]
             if multi:
                 liq[i, j] = _liquidation_price(

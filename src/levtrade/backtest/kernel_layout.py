@@ -1,7 +1,7 @@
 """Array layouts of the compiled signal kernel: column and code numbers.
 
 :mod:`levtrade.backtest.kernel_core` keeps its state in float arrays and writes its results
-to float tables; these constants name their columns (``X_*`` per-symbol state, ``A_*`` account
+to float tables; these constants name their columns (``X_*`` per-position state, ``A_*`` account
 scalars, ``P_*`` run parameters, ``Y_*`` per-symbol parameters, ``D_*`` an order being
 executed, ``L_*``/``T_*``/``O_*`` the ledger, trades and orders tables, ``S_*`` the series) and
 the codes stored in them (books, entry kinds, order types, origins, statuses, reasons), so
@@ -112,7 +112,9 @@ P_TRAILING = 19
 P_TRAIL_POSITIVE = 20
 P_TRAIL_OFFSET = 21
 P_TRAIL_ONLY_OFFSET = 22
-N_PARAMS = 23
+P_HEDGE = 23
+"""1: hedge mode (two state rows per symbol)."""
+N_PARAMS = 24
 
 # -- per-symbol parameters ----------------------------------------------------------------------
 Y_CONTRACT_SIZE = 0
@@ -124,7 +126,7 @@ Y_CLEARANCE = 5
 Y_LAST_ACTIVE = 6
 N_SYMBOL_PARAMS = 7
 
-# -- per-symbol state ------------------------------------------------------------------------------
+# -- per-position state (a row per symbol; in hedge mode per leg) --------------------------
 X_SIZE = 0
 X_ENTRY = 1
 X_LEVERAGE = 2
@@ -133,7 +135,8 @@ X_MARGIN = 3
 X_SEQ = 4
 """Order the account opened the position in (its position dict order)."""
 X_SETTING = 5
-"""The account's leverage setting of the symbol (new positions take it)."""
+"""The account's leverage setting of the row's symbol (hedge: of its leg); new positions
+take it."""
 X_MARK = 6
 X_WATCH = 7
 """Liquidation price the path tests (NaN: none)."""
@@ -176,7 +179,12 @@ X_ENTRY_STAKE = 37
 X_ENTRY_CREATED = 38
 X_STOP_TYPE = 39
 X_EXIT_SIDE = 40
-N_STATE = 41
+X_SYMBOL = 41
+"""The symbol (market column) of the row: the row itself in one-way mode, row // 2 in hedge."""
+X_LEG = 42
+"""0: one-way (``BOTH``); hedge mode: 1 the ``LONG`` leg (row 2j), −1 the ``SHORT`` leg
+(row 2j + 1), whose partner row is ``row ^ 1``."""
+N_STATE = 43
 
 # -- an order being executed (``od``) ------------------------------------------------------------
 D_ID = 0

@@ -32,6 +32,7 @@ FineData = MarketData | Portfolio | Mapping[str, MarketData]
 class SubBars:
     """One symbol's finer candles and, per bar of the run, the slice of them inside it."""
 
+    timestamps: IntArray
     open: FloatArray
     high: FloatArray
     low: FloatArray
@@ -193,6 +194,7 @@ def _sub_bars(book: Portfolio, fine: FineData | None, j: int) -> SubBars | None:
     end[~book.active[:, j]] = start[~book.active[:, j]]
     mark = member.mark
     return SubBars(
+        timestamps=member.timestamps,
         open=member.open,
         high=member.high,
         low=member.low,

@@ -236,7 +236,7 @@ class SignalDriver:
             stop = path.stoploss_level(entry, is_long, rules.stoploss, leverage)
         buffer = engine.config.liquidation_buffer
         if buffer > 0:
-            liquidation = engine.liquidation_price(j, leg)
+            liquidation = engine.liquidation_price(j, leg, at_fill=True)
             # hedge cross legs share one price, which can lie on a leg's favourable side
             # (the other leg is larger): that bounds nothing for this leg
             if liquidation is not None and (

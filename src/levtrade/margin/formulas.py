@@ -194,6 +194,60 @@ def solve_one_leg(
 
 
 @compiled
+def solve_two_legs(
+    equity_const: float,
+    qty_a: float,
+    entry_a: float,
+    qty_b: float,
+    entry_b: float,
+    floors: FloatArray,
+    mmrs: FloatArray,
+    amounts: FloatArray,
+    reference_price: float,
+) -> float:
+    """:func:`solve_equity_equals_mm` for two legs of non-zero quantity (legs ``a``, ``b`` in
+    that order: a hedge symbol's cross legs), bit for bit, without arrays: each leg's tier
+    breaks ``floor_k/|q|`` are already in order, so they are merged rather than collected and
+    sorted (the kernel re-solves after every funding payment, and compiles this into every
+    step that prices a pool)."""
+    qa = abs(qty_a)
+    qb = abs(qty_b)
+    n_tiers = floors.shape[0]
+    best = math.nan
+    best_distance = math.inf
+    ka = 1
+    kb = 1
+    lo = 0.0
+    while True:
+        next_a = floors[ka] / qa if ka < n_tiers else math.inf
+        next_b = floors[kb] / qb if kb < n_tiers else math.inf
+        if next_a <= next_b:
+            hi = next_a
+            ka += 1
+        else:
+            hi = next_b
+            kb += 1
+        if hi > lo:
+            inside = 0.5 * (lo + hi) if hi < math.inf else 2.0 * lo + 1.0
+            k = tier_index(floors, qa * inside)
+            intercept = equity_const + (amounts[k] - qty_a * entry_a)
+            slope = 0.0 + (qty_a - qa * mmrs[k])
+            k = tier_index(floors, qb * inside)
+            intercept += amounts[k] - qty_b * entry_b
+            slope += qty_b - qb * mmrs[k]
+            if slope != 0.0:
+                root = -intercept / slope
+                if root > 0.0 and lo <= root < hi:
+                    distance = abs(root - reference_price)
+                    if distance < best_distance:
+                        best = root
+                        best_distance = distance
+        if hi == math.inf:
+            return best
+        lo = hi
+
+
+@compiled
 def solve_equity_equals_mm(
     equity_const: float,
     qtys: FloatArray,
