@@ -135,19 +135,7 @@ class SignalDriver:
             exiting = (current > 0 and exit_long[i]) or (current < 0 and exit_short[i])
             symbol = engine.symbols[j]
             if exiting:
-                engine.submit(
-                    engine.make_order(
-                        symbol,
-                        "sell" if current > 0 else "buy",
-                        OrderType.MARKET,
-                        abs(current),
-                        math.nan,
-                        reduce_only=True,
-                        close_position=True,
-                        origin="signal",
-                        tag="exit_long" if current > 0 else "exit_short",
-                    )
-                )
+                self._close_leg(symbol, None, current)
             if current != 0.0 and not exiting:
                 continue
             long_entry = bool(enter_long[i])
@@ -181,9 +169,10 @@ class SignalDriver:
             if enter_s:
                 self._enter(symbol, False, float(lev[i]), float(stakes[i]), "SHORT")
 
-    def _close_leg(self, symbol: str, leg: str, size: float) -> None:
+    def _close_leg(self, symbol: str, leg: str | None, size: float) -> None:
+        """Queue the exit of the position of signed ``size`` (``leg`` None in one-way mode)."""
         engine = self.engine
-        is_long = leg == "LONG"
+        is_long = size > 0
         engine.submit(
             engine.make_order(
                 symbol,
