@@ -127,6 +127,19 @@ def account(
     return Account(venue, wallet, tier_provider=provider, **kwargs)
 
 
+def account_state(acct: Account) -> tuple[object, ...]:
+    """Everything a rejected action must leave untouched."""
+    return (
+        acct.wallet_balance,
+        tuple(acct.positions),
+        len(acct.ledger),
+        acct.ledger.balances,
+        acct.insurance_fund.balances,
+        acct.time,
+        acct.available_balance,
+    )
+
+
 def books_balance(acct: Account, tol: float = 1e-9) -> None:
     """The ledger's books sum to zero and mirror the account's wallet and isolated margins."""
     scale = max(1.0, *(abs(v) for v in acct.ledger.balances.values()))

@@ -13,6 +13,7 @@ from margin_helpers import (
     HYPERLIQUID,
     HYPERLIQUID_BTC_ROWS,
     account,
+    account_state,
     books_balance,
     hyperliquid,
     instrument,
@@ -32,18 +33,6 @@ from levtrade.margin import Account, EntryKind, Leg, MarginMode, PositionKey, Po
 
 FEE_BTC = instrument("BTC/USDT:USDT", taker_fee=0.0005, maker_fee=0.0002)
 HL_TIERS = {"BTC/USDC:USDC": hyperliquid(HYPERLIQUID_BTC_ROWS, "BTC/USDC:USDC")}
-
-
-def state(acct: Account) -> tuple[object, ...]:
-    """Everything a rejected action must leave untouched."""
-    return (
-        acct.wallet_balance,
-        tuple(acct.positions),
-        len(acct.ledger),
-        acct.ledger.balances,
-        acct.time,
-        acct.insurance_fund.balances,
-    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -131,21 +120,21 @@ def test_one_way_flip_closes_then_opens_the_rest() -> None:
 def test_flip_is_rejected_whole_when_the_new_side_lacks_margin() -> None:
     acct = account(BINANCE, 6_000.0)
     acct.fill(BTC, 1.0, 100_000.0, leverage=20)
-    before = state(acct)
+    before = account_state(acct)
     # closing at 100k frees the 5,000 IM, but a 3 BTC short needs 15,000 with 6,000 available
     with pytest.raises(InsufficientMargin, match="size"):
         acct.fill(BTC, -4.0, 100_000.0)
-    assert state(acct) == before
+    assert account_state(acct) == before
 
 
 def test_cross_open_beyond_available_balance_is_rejected_and_changes_nothing() -> None:
     acct = account(BINANCE, 1_000.0)
     acct.register(BTC)
-    before = state(acct)
+    before = account_state(acct)
     # 1 BTC @100k at 20x needs 5,000 IM; 1,000 available
     with pytest.raises(InsufficientMargin, match=r"size: BTC/USDT:USDT BOTH needs initial margin"):
         acct.fill(BTC, 1.0, 100_000.0, leverage=20, time=5)
-    assert state(acct) == before
+    assert account_state(acct) == before
     assert acct.leverage(BTC) == 1.0  # the leverage given with the rejected fill was not kept
 
 
@@ -154,10 +143,10 @@ def test_cross_close_past_bankruptcy_is_rejected() -> None:
     acct = account(BINANCE, 1_000.0)
     acct.fill(BTC, 0.1, 100_000.0, leverage=20)
     acct.set_mark(BTC, 85_000.0)
-    before = state(acct)
+    before = account_state(acct)
     with pytest.raises(OrderRejected, match="must be liquidated"):
         acct.fill(BTC, -0.1, 85_000.0)
-    assert state(acct) == before
+    assert account_state(acct) == before
 
 
 # ---------------------------------------------------------------------------------------------
@@ -192,21 +181,21 @@ def test_isolated_open_partial_close_and_close(mode: str) -> None:
 
 def test_isolated_open_needs_cross_available_for_im_and_fee() -> None:
     acct = account(BINANCE, 5_020.0)
-    before = state(acct)
+    before = account_state(acct)
     # IM 5,000 + fee 50 > 5,020
     with pytest.raises(InsufficientMargin, match="fee 50"):
         acct.fill(FEE_BTC, 1.0, 100_000.0, leverage=20, margin_mode="isolated")
-    assert state(acct) == before
+    assert account_state(acct) == before
 
 
 def test_isolated_loss_beyond_margin_is_rejected() -> None:
     acct = account(BINANCE, 10_000.0)
     acct.fill(BTC, 1.0, 100_000.0, leverage=20, margin_mode="isolated")
-    before = state(acct)
+    before = account_state(acct)
     # bankruptcy at 95,000; a close at 94,000 would lose 6,000 of a 5,000 margin
     with pytest.raises(OrderRejected, match="past its bankruptcy price"):
         acct.fill(BTC, -1.0, 94_000.0)
-    assert state(acct) == before
+    assert account_state(acct) == before
 
 
 def test_strict_isolated_forbids_removal_but_allows_top_up() -> None:
@@ -214,10 +203,10 @@ def test_strict_isolated_forbids_removal_but_allows_top_up() -> None:
     pos = acct.fill(BTC, 1.0, 100_000.0, leverage=20, margin_mode="strict_isolated").position
     assert pos is not None
     assert acct.max_removable_margin(pos) == 0.0
-    before = state(acct)
+    before = account_state(acct)
     with pytest.raises(TransferRejected, match="position: BTC/USDT:USDT BOTH is strict_isolated"):
         acct.remove_margin(pos, 1.0)
-    assert state(acct) == before
+    assert account_state(acct) == before
     acct.add_margin(pos, 1_000.0)
     assert acct.position(pos).isolated_margin == pytest.approx(6_000.0)
     books_balance(acct)
@@ -283,11 +272,11 @@ def test_leverage_limited_by_the_tier_at_the_post_fill_notional() -> None:
     with pytest.raises(LeverageError, match="leverage: 151 is above the tier maximum 150"):
         acct.set_leverage(BTC, 151)
     acct.set_leverage(BTC, 125)
-    before = state(acct)
+    before = account_state(acct)
     # 4 BTC @100k = 400k notional: bracket 2 allows 100x
     with pytest.raises(LeverageError, match="maximum 100"):
         acct.fill(BTC, 4.0, 100_000.0)
-    assert state(acct) == before
+    assert account_state(acct) == before
     acct.fill(BTC, 2.0, 100_000.0)  # 200k: bracket 1, 125x allowed
     with pytest.raises(LeverageError, match="leverage: must be ≥ 1"):
         acct.set_leverage(BTC, 0.5)
@@ -297,11 +286,11 @@ def test_lowering_isolated_leverage_needs_margin_for_the_new_im() -> None:
     acct = account(BINANCE, 10_000.0)
     pos = acct.fill(BTC, 1.0, 100_000.0, leverage=20, margin_mode="isolated").position
     assert pos is not None
-    before = state(acct)
+    before = account_state(acct)
     # 10x needs IM 10,000; the position holds 5,000
     with pytest.raises(InsufficientMargin, match="needs isolated margin ≥ 10000"):
         acct.set_leverage(BTC, 10)
-    assert state(acct) == before
+    assert account_state(acct) == before
     acct.add_margin(pos, 5_000.0)
     acct.set_leverage(BTC, 10)
     assert acct.position(pos).leverage == 10
@@ -312,10 +301,10 @@ def test_lowering_isolated_leverage_needs_margin_for_the_new_im() -> None:
 def test_lowering_cross_leverage_needs_available_balance() -> None:
     acct = account(BINANCE, 6_000.0)
     acct.fill(BTC, 1.0, 100_000.0, leverage=20)  # IM 5,000, available 1,000
-    before = state(acct)
+    before = account_state(acct)
     with pytest.raises(InsufficientMargin, match="leverage: 10"):
         acct.set_leverage(BTC, 10)  # IM 10,000
-    assert state(acct) == before
+    assert account_state(acct) == before
     acct.set_leverage(BTC, 25)
     assert acct.initial_margin == pytest.approx(4_000.0)
 
@@ -395,10 +384,10 @@ def test_hedge_mode_legs() -> None:
         acct.position("BTC/USDT:USDT")
     assert acct.position(("BTC/USDT:USDT", "long")).size == 1.0
     assert acct.has_position("BTC/USDT:USDT") and acct.has_position("BTC/USDT:USDT", "SHORT")
-    before = state(acct)
+    before = account_state(acct)
     with pytest.raises(OrderRejected, match=r"LONG leg .* would cross zero"):
         acct.fill(BTC, -2.0, 100_000.0, leg="LONG")
-    assert state(acct) == before
+    assert account_state(acct) == before
     acct.fill(BTC, 1.0, 99_000.0, leg="SHORT")  # closes the short leg
     with pytest.raises(OrderRejected, match="SHORT leg"):
         acct.fill(BTC, 1.0, 99_000.0, leg="SHORT")  # a buy with no short open

@@ -16,7 +16,7 @@ from typing import Any
 
 import hypothesis.strategies as st
 from hypothesis import HealthCheck, given, settings
-from margin_helpers import VENUES, account, binance_btc, books_balance, instrument
+from margin_helpers import VENUES, account, account_state, binance_btc, books_balance, instrument
 
 from levtrade.errors import LevtradeError
 from levtrade.margin import CROSS_POOL, Account, Position, TierTable
@@ -224,17 +224,6 @@ WEIGHTED = (
 actions = st.sampled_from(WEIGHTED).flatmap(lambda kind: ACTIONS[kind])
 
 
-def snapshot(acct: Account) -> tuple[Any, ...]:
-    return (
-        acct.wallet_balance,
-        tuple(acct.positions),
-        len(acct.ledger),
-        acct.ledger.balances,
-        acct.insurance_fund.balances,
-        acct.time,
-    )
-
-
 def nth_position(acct: Account, index: int) -> Position | None:
     positions = acct.positions
     return positions[index % len(positions)] if positions else None
@@ -352,13 +341,13 @@ def test_books_balance_through_random_sequences(
             check_liquidations(acct, action)
             books_balance(acct)
             continue
-        before = snapshot(acct)
+        before = account_state(acct)
         isolated_before = {p.key: p.isolated_margin for p in acct.positions if p.is_isolated}
         closing = nth_position(acct, action[1]) if action[0] == "close" else None
         try:
             run(acct, action)
         except LevtradeError:
-            assert snapshot(acct) == before, action  # a rejected action changes nothing
+            assert account_state(acct) == before, action  # a rejected action changes nothing
             continue
         books_balance(acct)
         if action[0] in ("fill", "close"):
