@@ -124,52 +124,59 @@ RULES = st.builds(
 )
 
 
-@settings(
+RANDOM_RUN = st.fixed_dictionaries(
+    {
+        "mode": st.sampled_from(MODES),
+        "book": st.booleans(),
+        "rules": RULES,
+        "seed": st.integers(0, 2**31),
+        "density": st.sampled_from([0.005, 0.02, 0.08]),
+        "leverage": st.sampled_from([1.0, 5.0, 20.0, 50.0]),
+        "stake": st.one_of(st.just("unlimited"), st.sampled_from([50.0, 500.0, 2_500.0])),
+        "slippage": st.sampled_from([0.0, 5.0]),
+        "buffer": st.sampled_from([0.0, 0.1]),
+    }
+)
+"""A random signal run: market, rules, signal table and config fields (venue, position mode
+and ``max_open_trades`` are drawn by each test)."""
+
+RANDOM_SETTINGS = settings(
     max_examples=40,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
     derandomize=True,
 )
-@given(
-    venue=st.sampled_from(VENUES),
-    mode=st.sampled_from(MODES),
-    book=st.booleans(),
-    rules=RULES,
-    seed=st.integers(0, 2**31),
-    density=st.sampled_from([0.005, 0.02, 0.08]),
-    leverage=st.sampled_from([1.0, 5.0, 20.0, 50.0]),
-    stake=st.one_of(st.just("unlimited"), st.sampled_from([50.0, 500.0, 2_500.0])),
-    slippage=st.sampled_from([0.0, 5.0]),
-    buffer=st.sampled_from([0.0, 0.1]),
-    max_open=st.sampled_from([None, 1, 2]),
-)
-def test_random_signal_tables_agree(
-    venue: str,
-    mode: str,
-    book: bool,
-    rules: SignalRules,
-    seed: int,
-    density: float,
-    leverage: float,
-    stake: float | str,
-    slippage: float,
-    buffer: float,
-    max_open: int | None,
-) -> None:
-    data: MarketData | Portfolio = BOOK if book else SINGLE
+
+
+def run_random(venue: str, position_mode: str, max_open: int | None, run: dict[str, Any]) -> None:
+    """Both engines on a random signal table of ``run`` (:data:`RANDOM_RUN`), compared."""
+    data: MarketData | Portfolio = BOOK if run["book"] else SINGLE
+    slippage = run["slippage"]
     config = BacktestConfig(
         venue=venue,
-        margin_mode=mode,
-        leverage=leverage,
-        stake_amount=stake,
+        margin_mode=run["mode"],
+        position_mode=position_mode,
+        leverage=run["leverage"],
+        stake_amount=run["stake"],
         slippage_bps=slippage,
         volume_slippage_bps=slippage,
         liquidation_slippage_bps=2 * slippage,
-        liquidation_buffer=buffer,
+        liquidation_buffer=run["buffer"],
         max_open_trades=max_open,
         tiers=venue_tiers(venue, symbols_of(data)),
     )
-    run_both(data, random_signals(data, seed, density, rules), config)
+    table = random_signals(data, run["seed"], run["density"], run["rules"])
+    run_both(data, table, config)
+
+
+@RANDOM_SETTINGS
+@given(
+    venue=st.sampled_from(VENUES),
+    max_open=st.sampled_from([None, 1, 2]),
+    run=RANDOM_RUN,
+)
+def test_random_signal_tables_agree(venue: str, max_open: int | None, run: dict[str, Any]) -> None:
+    run_random(venue, "one_way", max_open, run)
 
 
 @pytest.mark.parametrize("venue", VENUES)
@@ -271,53 +278,16 @@ def test_portfolio_with_late_listing_early_end_and_a_hole_agrees(venue: str, mod
 # ============================================================================================
 
 
-@settings(
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-    derandomize=True,
-)
+@RANDOM_SETTINGS
 @given(
     venue=st.sampled_from(HEDGE_VENUES),
-    mode=st.sampled_from(MODES),
-    book=st.booleans(),
-    rules=RULES,
-    seed=st.integers(0, 2**31),
-    density=st.sampled_from([0.005, 0.02, 0.08]),
-    leverage=st.sampled_from([1.0, 5.0, 20.0, 50.0]),
-    stake=st.one_of(st.just("unlimited"), st.sampled_from([50.0, 500.0, 2_500.0])),
-    slippage=st.sampled_from([0.0, 5.0]),
-    buffer=st.sampled_from([0.0, 0.1]),
     max_open=st.sampled_from([None, 1, 3]),
+    run=RANDOM_RUN,
 )
 def test_random_hedge_signal_tables_agree(
-    venue: str,
-    mode: str,
-    book: bool,
-    rules: SignalRules,
-    seed: int,
-    density: float,
-    leverage: float,
-    stake: float | str,
-    slippage: float,
-    buffer: float,
-    max_open: int | None,
+    venue: str, max_open: int | None, run: dict[str, Any]
 ) -> None:
-    data: MarketData | Portfolio = BOOK if book else SINGLE
-    config = BacktestConfig(
-        venue=venue,
-        margin_mode=mode,
-        position_mode="hedge",
-        leverage=leverage,
-        stake_amount=stake,
-        slippage_bps=slippage,
-        volume_slippage_bps=slippage,
-        liquidation_slippage_bps=2 * slippage,
-        liquidation_buffer=buffer,
-        max_open_trades=max_open,
-        tiers=venue_tiers(venue, symbols_of(data)),
-    )
-    run_both(data, random_signals(data, seed, density, rules), config)
+    run_random(venue, "hedge", max_open, run)
 
 
 @pytest.mark.parametrize("venue", HEDGE_VENUES)
