@@ -145,6 +145,30 @@ def _sort_prefix(values: FloatArray, count: int) -> None:
 
 
 @compiled
+def _nearer_root(
+    intercept: float,
+    slope: float,
+    lo: float,
+    hi: float,
+    reference_price: float,
+    best: float,
+    best_distance: float,
+) -> tuple[float, float]:
+    """The solvers' acceptance rule for one linear piece ``intercept + slope·P = 0`` of
+    ``[lo, hi)``: its root counts only if positive and inside the piece, and replaces
+    ``best`` only if nearer ``reference_price``. Returns the (best, distance) kept."""
+    if slope == 0.0:
+        return best, best_distance
+    root = -intercept / slope
+    if root <= 0.0 or root < lo or root >= hi:
+        return best, best_distance
+    distance = abs(root - reference_price)
+    if distance < best_distance:
+        return root, distance
+    return best, best_distance
+
+
+@compiled
 def solve_one_leg(
     equity_const: float,
     qty: float,
@@ -181,15 +205,9 @@ def solve_one_leg(
                 k -= 1
         intercept = equity_const + (amounts[k] - qty * entry)
         slope = qty - q * mmrs[k]
-        if slope == 0.0:
-            continue
-        root = -intercept / slope
-        if root <= 0.0 or root < lo or root >= hi:
-            continue
-        distance = abs(root - reference_price)
-        if distance < best_distance:
-            best = root
-            best_distance = distance
+        best, best_distance = _nearer_root(
+            intercept, slope, lo, hi, reference_price, best, best_distance
+        )
     return best
 
 
@@ -235,13 +253,9 @@ def solve_two_legs(
             k = tier_index(floors, qb * inside)
             intercept += amounts[k] - qty_b * entry_b
             slope += qty_b - qb * mmrs[k]
-            if slope != 0.0:
-                root = -intercept / slope
-                if root > 0.0 and lo <= root < hi:
-                    distance = abs(root - reference_price)
-                    if distance < best_distance:
-                        best = root
-                        best_distance = distance
+            best, best_distance = _nearer_root(
+                intercept, slope, lo, hi, reference_price, best, best_distance
+            )
         if hi == math.inf:
             return best
         lo = hi
@@ -308,15 +322,9 @@ def solve_equity_equals_mm(
             k = tier_index(floors, abs(q) * inside)
             intercept += amounts[k] - q * entries[i]
             slope += q - abs(q) * mmrs[k]
-        if slope == 0.0:
-            continue
-        root = -intercept / slope
-        if root <= 0.0 or root < lo or root >= hi:
-            continue
-        distance = abs(root - reference_price)
-        if distance < best_distance:
-            best = root
-            best_distance = distance
+        best, best_distance = _nearer_root(
+            intercept, slope, lo, hi, reference_price, best, best_distance
+        )
     return best
 
 
