@@ -13,8 +13,10 @@ for fewer repetitions). It prints figures and asserts nothing.
 2. **1M bars end to end**: candles, mark candles and funding written to Parquet in a temporary
    directory, then ``load_market`` → a TA-Lib SMA-cross :class:`SignalStrategy` →
    ``kernel.run_signals`` → the result. *Warm*: in this process after a first run. *Cold*: a
-   fresh process whose ``NUMBA_CACHE_DIR`` is an empty temporary directory (every compiled
-   function compiles). *Cached*: a fresh process with that directory filled by the cold run.
+   fresh process whose ``NUMBA_CACHE_DIR`` is an empty temporary directory; *cached*: a fresh
+   process with that directory as the cold run left it. Both for the kernel built ahead of
+   time at install (``aot``, :mod:`levtrade.backtest.kernel_aot`) and for the just-in-time
+   path (``LEVTRADE_KERNEL=jit``: the cold run compiles every kernel function).
 3. **Event engine**: the SMA(10)/SMA(30) cross ``next()`` strategy on the same 1h data
    (first 100,000 bars), whole ``run``.
 """
@@ -37,7 +39,7 @@ import pandas as pd
 import talib
 
 from benchmarks.strategies import SmaCross
-from levtrade.backtest import BacktestConfig, kernel, run
+from levtrade.backtest import BacktestConfig, kernel, kernel_aot, run
 from levtrade.data import (
     MarketData,
     load_market,
@@ -233,7 +235,8 @@ def end_to_end(folder: Path) -> dict[str, float]:
 
 def child(folder: Path) -> None:
     """The subprocess side of the cold and cached measurements: prints JSON."""
-    times = end_to_end(folder)
+    times: dict[str, Any] = dict(end_to_end(folder))
+    times["backend"] = kernel_aot.simulate_function()[0]
     print(json.dumps(times))
 
 
@@ -246,26 +249,28 @@ def end_to_end_report(folder: Path) -> None:
         f"{warm['signals']:.2f}, kernel run and results {warm['run']:.2f}; "
         f"{int(warm['trades'])} trades)"
     )
-    with tempfile.TemporaryDirectory() as cache:
-        for label in ("cold", "cached"):
-            env = {**os.environ, "NUMBA_CACHE_DIR": cache}
-            started = time.perf_counter()
-            done = subprocess.run(
-                [sys.executable, "-m", "benchmarks.bench_backtest", "--child", str(folder)],
-                cwd=Path(__file__).resolve().parent.parent,
-                env=env,
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            wall = time.perf_counter() - started
-            times = json.loads(done.stdout.strip().splitlines()[-1])
-            print(
-                f"   {label:6s} total {wall:6.2f} s  (fresh process: imports "
-                f"{wall - times['total']:.2f}, load {times['load']:.2f}, signals "
-                f"{times['signals']:.2f}, kernel run with "
-                f"{'compilation' if label == 'cold' else 'cache load'} {times['run']:.2f})"
-            )
+    # the installed ahead-of-time build, then the just-in-time path with an empty Numba cache
+    # (compiling every kernel function) and with the cache that compilation filled
+    for backend in (kernel_aot.AHEAD_OF_TIME, kernel_aot.JUST_IN_TIME):
+        with tempfile.TemporaryDirectory() as cache:
+            for label in ("cold", "cached"):
+                env = {**os.environ, "NUMBA_CACHE_DIR": cache, kernel_aot.BACKEND_VARIABLE: backend}
+                started = time.perf_counter()
+                done = subprocess.run(
+                    [sys.executable, "-m", "benchmarks.bench_backtest", "--child", str(folder)],
+                    cwd=Path(__file__).resolve().parent.parent,
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                wall = time.perf_counter() - started
+                times = json.loads(done.stdout.strip().splitlines()[-1])
+                print(
+                    f"   {label:6s} total {wall:6.2f} s  ({times['backend']} kernel; fresh "
+                    f"process: imports {wall - times['total']:.2f}, load {times['load']:.2f}, "
+                    f"signals {times['signals']:.2f}, kernel run and results {times['run']:.2f})"
+                )
 
 
 # ------------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ The same contract and the same result as the event engine's
 two to 1e-9), at compiled speed: this module turns the market data, the signal table and the
 config into plain arrays (read as the event engine reads them: its
 :func:`levtrade.backtest.market.prepare`, or for one market :func:`single_run`, which the tests
-hold to the same arrays), runs :func:`levtrade.backtest.kernel_core.simulate`, and builds the
+hold to the same arrays), runs :func:`levtrade.backtest.kernel_core.simulate` (its
+ahead-of-time build, :mod:`levtrade.backtest.kernel_aot`, where installed), and builds the
 trades, orders, ledger and series tables with :func:`levtrade.backtest.results.build_result`.
 
 Supported: every venue profile (bankruptcy close with clearance fee, Hyperliquid market close
@@ -21,12 +22,13 @@ paths.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from levtrade.backtest import kernel_core
+from levtrade.backtest import kernel_aot, kernel_core
 from levtrade.backtest import kernel_layout as layout
 from levtrade.backtest.config import BacktestConfig
 from levtrade.backtest.kernel_core import ByteArray, FloatArray
@@ -140,10 +142,15 @@ class KernelInputs:
         self.signals = signals
         self.context = context
 
-    def simulate(self) -> tuple[np.ndarray[Any, Any], ...]:
-        """Run the compiled core; a result table that overflowed its first guess is sized
-        exactly and the run repeated."""
+    def simulate(
+        self, simulate: Callable[..., Any] | None = None
+    ) -> tuple[np.ndarray[Any, Any], ...]:
+        """Run the compiled core (``simulate``: a build of it, by default the one
+        :func:`kernel_aot.simulate_function` picks); a result table that overflowed its first
+        guess is sized exactly and the run repeated."""
         n, m = self.run.bars, self.run.width
+        if simulate is None:
+            _, simulate = kernel_aot.simulate_function()
         sizes = list(first_capacity(self))
         while True:
             out = (
@@ -154,7 +161,7 @@ class KernelInputs:
             )
             rows = m * (2 if self.config.position_mode == "hedge" else 1)
             series = (np.empty((n, layout.N_SERIES)), np.empty((n, rows)), np.empty((n, m)))
-            account = kernel_core.simulate(
+            account = simulate(
                 np.ascontiguousarray(self.run.timestamps, dtype=np.int64),
                 self.market,
                 np.ascontiguousarray(self.run.funding.any(axis=1)),

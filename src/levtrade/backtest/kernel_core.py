@@ -16,7 +16,8 @@ column) and ``acc`` (account, ``A_*``). Output rows name the state row (symbol a
 (ledger, trades, orders, counters): tables of a capacity the caller chooses, written in
 place; a table that fills up keeps counting, and the caller repeats the run with the exact
 sizes (:mod:`levtrade.backtest.kernel`). Each function has an explicit signature, so it is
-compiled once (and cached on disk).
+compiled once: ahead of time when the package is installed (:mod:`levtrade.backtest.kernel_aot`),
+or else by :func:`compile_kernels` on the first run, cached on disk.
 """
 
 from __future__ import annotations
@@ -290,26 +291,34 @@ Market = tuple[
 ]  # fmt: skip
 
 
-def _dependency_digest() -> str:
-    """A digest of the code the kernel's cached machine code contains but Numba's cache does
-    not watch: the margin formulas, the path rule, the array layout (and Numba's version)."""
+def source_digest() -> str:
+    """A digest of everything the kernel's machine code is compiled from: this module, the
+    margin formulas, the path rule, the array layout and Numba's version. It names the
+    sources of the ahead-of-time build (:mod:`levtrade.backtest.kernel_aot`) and stamps the
+    on-disk cache, whose own key watches this file alone."""
     digest = hashlib.sha256(numba.__version__.encode())
     for module in (formulas, path, kernel_layout):
         digest.update(Path(str(module.__file__)).read_bytes())
+    digest.update(Path(__file__).read_bytes())
     return digest.hexdigest()
 
 
-_DIGEST = _dependency_digest()
+_DIGEST = source_digest()
 _STAMP = "levtrade-kernel-dependencies.txt"
 _stale_cache: bool | None = None
 """Whether the on-disk cache was built from other dependencies (decided at the first
 function, so every function of this module drops its entries alike)."""
+_KERNELS: list[tuple[Any, Any]] = []
+"""Every kernel function with its signature, in definition order (callees first)."""
+_compiled = False
 
 
 def _kernel(signature: Any, *, from_python: bool = False) -> Callable[[F], F]:
-    """Compile with an explicit signature (once, no literal re-specialisation), cached on
-    disk. Numba's cache is keyed on this file only, but each compiled function carries the
-    formulas and path functions it calls: when those change, the cached entries are dropped.
+    """Declare a kernel function with an explicit signature, cached on disk; it is compiled
+    by :func:`compile_kernels` (once, no literal re-specialisation), not at import: a process
+    that runs the ahead-of-time build never compiles it. Numba's cache is keyed on this file
+    only, but each compiled function carries the formulas and path functions it calls: when
+    those change, the cached entries are dropped.
 
     Only ``from_python`` functions get the wrapper that unboxes Python arguments: the steps
     are called from compiled code alone, and the wrappers of their tuples of arrays were a
@@ -327,15 +336,22 @@ def _kernel(signature: Any, *, from_python: bool = False) -> Callable[[F], F]:
                 _stale_cache = not stamp.is_file() or stamp.read_text() != _DIGEST
             if _stale_cache:
                 cache.flush()
-        dispatcher.compile(signature)
-        dispatcher.disable_compile()
+        _KERNELS.append((dispatcher, signature))
         return cast(F, dispatcher)
 
     return wrap
 
 
-def _write_stamp() -> None:
-    """Record the dependencies the cache now holds (after every function is compiled)."""
+def compile_kernels() -> None:
+    """Compile (or load from the on-disk cache) every kernel function for its signature,
+    callees first, and record the dependencies the cache now holds."""
+    global _compiled
+    if _compiled:
+        return
+    for dispatcher, signature in _KERNELS:
+        dispatcher.compile(signature)
+        dispatcher.disable_compile()
+    _compiled = True
     cache = getattr(simulate, "_cache", None)
     if cache is None or not _stale_cache:
         return
@@ -2000,6 +2016,3 @@ def simulate(
             rows[i, S_MARGIN_RATIO] = math.inf if cross <= 0 else mm / cross
         rows[i, S_WALLET] = acc[A_WALLET]
     return acc
-
-
-_write_stamp()

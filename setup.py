@@ -1,0 +1,56 @@
+"""Build step of the package: the signal kernel compiled ahead of time.
+
+The package's metadata lives in pyproject.toml. This adds one optional extension module,
+``levtrade.backtest._kernel_aot``, built by ``python -m levtrade.backtest.kernel_aot`` (Numba's
+ahead-of-time compiler, see that module). Without a C compiler the build is skipped and the
+kernel is compiled just in time on the first run instead.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
+from setuptools.errors import CompileError
+
+KERNEL = "levtrade.backtest._kernel_aot"
+SOURCES = Path(__file__).resolve().parent / "src"
+KERNEL_SOURCES = [
+    "src/levtrade/backtest/kernel_core.py",
+    "src/levtrade/backtest/kernel_layout.py",
+    "src/levtrade/backtest/path.py",
+    "src/levtrade/margin/formulas.py",
+]
+
+
+class BuildKernel(build_ext):
+    """Builds the kernel module with Numba instead of a C compiler's sources."""
+
+    def build_extension(self, ext: Extension) -> None:
+        if ext.name != KERNEL:
+            super().build_extension(ext)
+            return
+        target = Path(self.get_ext_fullpath(ext.name)).resolve()
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory() as cache:
+            # a private Numba cache: the build leaves nothing beside the sources
+            path = os.pathsep.join(p for p in (str(SOURCES), os.environ.get("PYTHONPATH")) if p)
+            env = {**os.environ, "NUMBA_CACHE_DIR": cache, "PYTHONPATH": path}
+            done = subprocess.run(
+                [sys.executable, "-m", "levtrade.backtest.kernel_aot", str(target)],
+                env=env,
+                check=False,
+            )
+        if done.returncode != 0:
+            raise CompileError(f"building {KERNEL} failed (exit status {done.returncode})")
+
+
+setup(
+    ext_modules=[Extension(KERNEL, sources=KERNEL_SOURCES, optional=True)],
+    cmdclass={"build_ext": BuildKernel},
+)

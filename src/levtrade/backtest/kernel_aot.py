@@ -1,0 +1,115 @@
+"""The signal kernel compiled ahead of time, so that no run waits for Numba to compile it.
+
+Compiling :func:`~levtrade.backtest.kernel_core.simulate` and the ~70 functions it calls
+takes about 17 s on a 2-core machine whenever Numba's on-disk cache is empty (a fresh
+install, a new cache directory, a changed source). Installing the package therefore builds
+the machine code once, with Numba's ahead-of-time compiler (``numba.pycc``): ``setup.py``
+runs :func:`build`, which writes the extension module ``levtrade.backtest._kernel_aot``.
+The module is compiled from the very functions and signatures the just-in-time path
+compiles, for a generic CPU of the platform; tests check the two give identical arrays.
+
+:func:`simulate_function` uses the module when its compiled-in source digest is the one of
+the sources in place, and otherwise compiles the kernel just in time: an edited checkout,
+or an install without a C compiler (the build is optional), still runs, after the
+compilation. ``LEVTRADE_KERNEL=jit`` asks for the just-in-time path; ``aot`` (the default)
+for the built module where it is current.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numba
+
+from levtrade.backtest import kernel_core
+
+MODULE = "levtrade.backtest._kernel_aot"
+BACKEND_VARIABLE = "LEVTRADE_KERNEL"
+AHEAD_OF_TIME = "aot"
+JUST_IN_TIME = "jit"
+
+_chosen: tuple[str, Callable[..., Any]] | None = None
+
+
+def digest_number(digest: str) -> int:
+    """The first 60 bits of a hex digest: a number the compiled module can return."""
+    return int(digest[:15], 16)
+
+
+def build(target: Path) -> Path:
+    """Compile the kernel ahead of time into the extension module file ``target``."""
+    kernel_core.compile_kernels()
+    with warnings.catch_warnings():
+        # pycc is Numba's ahead-of-time compiler; it warns that a successor is planned
+        warnings.simplefilter("ignore", numba.NumbaPendingDeprecationWarning)
+        pycc: Any = importlib.import_module("numba.pycc")
+    compiler = pycc.CC(MODULE.rsplit(".", 1)[1])
+    compiler.output_dir = str(target.parent)
+    compiler.output_file = target.name
+    number = digest_number(kernel_core.source_digest())
+
+    def source_digest() -> int:
+        return number
+
+    simulate: Any = kernel_core.simulate  # the dispatcher: its compiled signature, its source
+    compiler.export("source_digest", "int64()")(source_digest)
+    compiler.export("simulate", simulate.overloads[simulate.signatures[0]].signature)(
+        simulate.py_func
+    )
+    compiler.compile()
+    return target
+
+
+def requested_backend() -> str:
+    """The backend ``LEVTRADE_KERNEL`` asks for (default: the ahead-of-time build)."""
+    value = os.environ.get(BACKEND_VARIABLE, AHEAD_OF_TIME).strip().lower() or AHEAD_OF_TIME
+    if value not in (AHEAD_OF_TIME, JUST_IN_TIME):
+        raise ValueError(
+            f"{BACKEND_VARIABLE}={value!r}: expected {AHEAD_OF_TIME!r} or {JUST_IN_TIME!r}"
+        )
+    return value
+
+
+def native_module() -> ModuleType | None:
+    """The ahead-of-time module when it is built from the sources in place, else None."""
+    try:
+        module = importlib.import_module(MODULE)
+    except ImportError:
+        return None
+    if module.source_digest() != digest_number(kernel_core.source_digest()):
+        return None
+    return module
+
+
+def simulate_function() -> tuple[str, Callable[..., Any]]:
+    """(backend, function) running :func:`kernel_core.simulate`: the ahead-of-time build when
+    it is current and not declined, else the just-in-time compilation (done here, once)."""
+    global _chosen
+    if _chosen is None:
+        module = native_module() if requested_backend() == AHEAD_OF_TIME else None
+        if module is not None:
+            _chosen = (AHEAD_OF_TIME, module.simulate)
+        else:
+            kernel_core.compile_kernels()
+            _chosen = (JUST_IN_TIME, kernel_core.simulate)
+    return _chosen
+
+
+def main(arguments: list[str]) -> int:
+    """``python -m levtrade.backtest.kernel_aot TARGET``: build the module (setup.py's step)."""
+    if len(arguments) != 1:
+        print("usage: python -m levtrade.backtest.kernel_aot TARGET", file=sys.stderr)
+        return 2
+    build(Path(arguments[0]).resolve())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,171 @@
+"""The kernel built ahead of time (:mod:`levtrade.backtest.kernel_aot`) against the same
+kernel compiled just in time: every output array identical, bit for bit, on runs that reach
+the kernel's steps (fills, stops, trailing stops, ROI, the buffer floor, funding, isolated and
+cross liquidation with each venue's outcome model, hedge legs, a cross pool spanning symbols);
+and the choice between the two."""
+
+from __future__ import annotations
+
+import importlib.util
+import sysconfig
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pytest
+from test_engines_agree import BOOK, SINGLE, random_signals, symbols_of, venue_tiers
+
+from levtrade.backtest import kernel, kernel_aot, kernel_core
+from levtrade.backtest import kernel_layout as layout
+from levtrade.backtest.config import BacktestConfig
+from levtrade.data import MarketData, Portfolio
+from levtrade.strategy.signals import SignalRules, Signals, SymbolSignals
+
+RULES = {
+    "stops": SignalRules(can_short=True, stoploss=-0.2, minimal_roi={0: 0.3, 240: 0.1}),
+    "trailing": SignalRules(
+        can_short=True,
+        stoploss=-0.5,
+        trailing_stop=True,
+        trailing_stop_positive=0.01,
+        trailing_stop_positive_offset=0.02,
+    ),
+    "bare": SignalRules(can_short=True),
+}
+
+
+@pytest.fixture(scope="module")
+def native(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
+    """The installed build when it is current, else one built here from these sources."""
+    module = kernel_aot.native_module()
+    if module is not None:
+        return module
+    name = kernel_aot.MODULE.rsplit(".", 1)[1]
+    target = tmp_path_factory.mktemp("kernel") / f"{name}{sysconfig.get_config_var('EXT_SUFFIX')}"
+    kernel_aot.build(target)
+    spec = importlib.util.spec_from_file_location(kernel_aot.MODULE, target)
+    assert spec is not None and spec.loader is not None
+    built = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(built)
+    return built
+
+
+def outputs(
+    data: MarketData | Portfolio, signals: Signals, config: BacktestConfig, simulate: Any
+) -> tuple[np.ndarray[Any, Any], ...]:
+    return kernel.prepare_inputs(data, signals, config).simulate(simulate)
+
+
+def crash_longs(data: MarketData | Portfolio, rules: SignalRules) -> Signals:
+    """Every symbol long from the first bar and re-entered every 97 bars: the demo crash
+    liquidates what is held."""
+    entries = np.zeros(len(data), dtype=bool)
+    entries[::97] = True
+    table = SymbolSignals.from_arrays(len(data), enter_long=entries)
+    return Signals({symbol: table for symbol in symbols_of(data)}, rules)
+
+
+CASES = [
+    # venue, margin mode, position mode, book (else one symbol), rules (bare: crash_longs)
+    ("binance", "cross", "one_way", True, "stops"),
+    ("binance", "isolated", "one_way", False, "trailing"),
+    ("binance", "cross", "hedge", True, "trailing"),
+    ("binance", "cross", "one_way", True, "bare"),
+    ("bybit", "isolated", "hedge", False, "stops"),
+    ("bybit", "isolated", "one_way", True, "bare"),
+    ("okx", "isolated", "one_way", True, "stops"),
+    ("okx", "cross", "hedge", True, "bare"),
+    ("hyperliquid", "cross", "one_way", True, "bare"),
+    ("hyperliquid", "isolated", "one_way", True, "trailing"),
+    ("dydx", "cross", "one_way", True, "bare"),
+    ("dydx", "isolated", "one_way", True, "stops"),
+]
+
+
+@pytest.mark.parametrize(("venue", "mode", "position_mode", "book", "rules"), CASES)
+def test_the_ahead_of_time_build_equals_the_just_in_time_kernel(
+    native: ModuleType,
+    venue: str,
+    mode: str,
+    position_mode: str,
+    book: bool,
+    rules: str,
+) -> None:
+    data: MarketData | Portfolio = BOOK if book else SINGLE
+    config = BacktestConfig(
+        venue=venue,
+        margin_mode=mode,
+        position_mode=position_mode,
+        leverage=20,
+        stake_amount="unlimited" if rules == "bare" else 500.0,
+        slippage_bps=5.0,
+        liquidation_slippage_bps=10.0,
+        liquidation_buffer=0.1 if position_mode == "hedge" or rules == "stops" else 0.0,
+        tiers=venue_tiers(venue, symbols_of(data)),
+    )
+    if rules == "bare":
+        signals = crash_longs(data, RULES[rules])
+    else:
+        signals = random_signals(data, len(venue) + len(mode), density=0.02, rules=RULES[rules])
+    kernel_core.compile_kernels()
+    compiled = outputs(data, signals, config, kernel_core.simulate)
+    built = outputs(data, signals, config, native.simulate)
+    names = ("series", "liquidation prices", "notionals", "ledger", "trades", "orders", "account")
+    for name, jit, aot in zip(names, compiled, built, strict=True):
+        assert jit.shape == aot.shape, name
+        assert np.array_equal(jit, aot, equal_nan=True), name
+    trades = compiled[4]
+    assert len(trades) > 0
+    if rules == "bare":  # the crash liquidates
+        assert (trades[:, layout.T_REASON] == layout.ORIGIN_LIQUIDATION).any()
+
+
+@pytest.fixture
+def fresh_choice(monkeypatch: pytest.MonkeyPatch) -> Callable[[], tuple[str, Any]]:
+    """simulate_function with its remembered choice cleared (and restored after)."""
+    monkeypatch.setattr(kernel_aot, "_chosen", None)
+    return kernel_aot.simulate_function
+
+
+def test_the_current_build_is_chosen(
+    native: ModuleType,
+    fresh_choice: Callable[[], tuple[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(kernel_aot, "native_module", lambda: native)
+    monkeypatch.delenv(kernel_aot.BACKEND_VARIABLE, raising=False)
+    assert fresh_choice() == ("aot", native.simulate)
+
+
+def test_a_build_from_other_sources_is_not_used(
+    native: ModuleType,
+    fresh_choice: Callable[[], tuple[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # an edited checkout: the sources' digest is no longer the one compiled into the module
+    monkeypatch.setattr(kernel_core, "source_digest", lambda: "f" * 64)
+    assert native.source_digest() != kernel_aot.digest_number("f" * 64)
+    assert kernel_aot.native_module() is None
+    assert fresh_choice() == ("jit", kernel_core.simulate)
+
+
+def test_the_just_in_time_kernel_on_request(
+    fresh_choice: Callable[[], tuple[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(kernel_aot.BACKEND_VARIABLE, "JIT")
+    assert fresh_choice() == ("jit", kernel_core.simulate)
+
+
+def test_an_unknown_backend_is_named_in_the_error(
+    fresh_choice: Callable[[], tuple[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(kernel_aot.BACKEND_VARIABLE, "gpu")
+    with pytest.raises(ValueError, match="LEVTRADE_KERNEL='gpu'"):
+        fresh_choice()
+
+
+def test_the_digest_number_is_the_digest_prefix() -> None:
+    # 15 hex digits = 60 bits: fits the int64 the module returns
+    assert kernel_aot.digest_number("0" * 14 + "1" + "f" * 49) == 1
+    assert kernel_aot.digest_number("f" * 64) == 2**60 - 1
