@@ -12,7 +12,7 @@ import math
 import numpy as np
 import pytest
 from backtest_helpers import BTC, ETH, HOUR, T0, at, config, flat, market, portfolio, signals
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_engines_agree import run_both
 
@@ -248,6 +248,7 @@ def test_one_market_is_laid_out_as_the_engine_lays_it_out() -> None:
         assert (got.symbols, got.synthetic) == (expected.symbols, expected.synthetic)
 
 
+@settings(deadline=None)  # the first example compiles the kernel's fsum
 @given(st.lists(st.floats(-1e12, 1e12, allow_nan=False) | st.floats(-1e-9, 1e-9), max_size=9))
 def test_fsum_is_math_fsum_bit_for_bit(values: list[float]) -> None:
     array = np.array(values, dtype=np.float64)
