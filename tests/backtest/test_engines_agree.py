@@ -112,6 +112,16 @@ SINGLE = demo_market("BTC/USDT:USDT", seed=3, bars=1_200)
 BOOK = demo_portfolio(("BTC/USDT:USDT", "ETH/USDT:USDT", "SOL/USDT:USDT"), seed=5, bars=1_200)
 """The demo crash falls at 62 % of the bars: both sets contain it."""
 
+
+def crash_longs(data: MarketData | Portfolio, rules: SignalRules) -> Signals:
+    """Every symbol long from the first bar and re-entered every 97 bars: the demo crash
+    liquidates what is held at high leverage."""
+    entries = np.zeros(len(data), dtype=bool)
+    entries[::97] = True
+    table = SymbolSignals.from_arrays(len(data), enter_long=entries)
+    return Signals({symbol: table for symbol in symbols_of(data)}, rules)
+
+
 RULES = st.builds(
     SignalRules,
     can_short=st.booleans(),
@@ -184,11 +194,7 @@ def test_random_signal_tables_agree(venue: str, max_open: int | None, run: dict[
 def test_leveraged_portfolio_through_the_demo_crash_agrees(venue: str, mode: str) -> None:
     # every symbol long at 25x from the first bars: the crash liquidates positions (the
     # cross pool at the adverse extremes, isolated positions on their own path)
-    n = len(BOOK)
-    entries = np.zeros(n, dtype=bool)
-    entries[::97] = True
-    table = SymbolSignals.from_arrays(n, enter_long=entries)
-    signals = Signals({s: table for s in BOOK.symbols}, SignalRules())
+    signals = crash_longs(BOOK, SignalRules())
     config = BacktestConfig(
         venue=venue,
         margin_mode=mode,

@@ -14,13 +14,13 @@ from typing import Any
 
 import numpy as np
 import pytest
-from test_engines_agree import BOOK, SINGLE, random_signals, symbols_of, venue_tiers
+from test_engines_agree import BOOK, SINGLE, crash_longs, random_signals, symbols_of, venue_tiers
 
 from levtrade.backtest import kernel, kernel_aot, kernel_core
 from levtrade.backtest import kernel_layout as layout
 from levtrade.backtest.config import BacktestConfig
 from levtrade.data import MarketData, Portfolio
-from levtrade.strategy.signals import SignalRules, Signals, SymbolSignals
+from levtrade.strategy.signals import SignalRules, Signals
 
 RULES = {
     "stops": SignalRules(can_short=True, stoploss=-0.2, minimal_roi={0: 0.3, 240: 0.1}),
@@ -55,15 +55,6 @@ def outputs(
     data: MarketData | Portfolio, signals: Signals, config: BacktestConfig, simulate: Any
 ) -> tuple[np.ndarray[Any, Any], ...]:
     return kernel.prepare_inputs(data, signals, config).simulate(simulate)
-
-
-def crash_longs(data: MarketData | Portfolio, rules: SignalRules) -> Signals:
-    """Every symbol long from the first bar and re-entered every 97 bars: the demo crash
-    liquidates what is held."""
-    entries = np.zeros(len(data), dtype=bool)
-    entries[::97] = True
-    table = SymbolSignals.from_arrays(len(data), enter_long=entries)
-    return Signals({symbol: table for symbol in symbols_of(data)}, rules)
 
 
 CASES = [
