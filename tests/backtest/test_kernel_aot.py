@@ -7,6 +7,7 @@ and the choice between the two."""
 from __future__ import annotations
 
 import importlib.util
+import logging
 import sysconfig
 from collections.abc import Callable
 from types import ModuleType
@@ -124,7 +125,7 @@ def test_the_current_build_is_chosen(
     fresh_choice: Callable[[], tuple[str, Any]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(kernel_aot, "native_module", lambda: native)
+    monkeypatch.setattr(kernel_aot, "_native", lambda: (native, ""))
     monkeypatch.delenv(kernel_aot.BACKEND_VARIABLE, raising=False)
     assert fresh_choice() == ("aot", native.simulate)
 
@@ -133,12 +134,15 @@ def test_a_build_from_other_sources_is_not_used(
     native: ModuleType,
     fresh_choice: Callable[[], tuple[str, Any]],
     monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     # an edited checkout: the sources' digest is no longer the one compiled into the module
     monkeypatch.setattr(kernel_core, "source_digest", lambda: "f" * 64)
     assert native.source_digest() != kernel_aot.digest_number("f" * 64)
     assert kernel_aot.native_module() is None
-    assert fresh_choice() == ("jit", kernel_core.simulate)
+    with caplog.at_level(logging.WARNING, logger=kernel_aot.__name__):
+        assert fresh_choice() == ("jit", kernel_core.simulate)
+    assert "the ahead-of-time build is from other sources" in caplog.text
 
 
 def test_the_just_in_time_kernel_on_request(

@@ -18,6 +18,7 @@ for the built module where it is current.
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 import sys
 import warnings
@@ -36,6 +37,7 @@ AHEAD_OF_TIME = "aot"
 JUST_IN_TIME = "jit"
 
 _chosen: tuple[str, Callable[..., Any]] | None = None
+logger = logging.getLogger(__name__)
 
 
 def digest_number(digest: str) -> int:
@@ -79,13 +81,18 @@ def requested_backend() -> str:
 
 def native_module() -> ModuleType | None:
     """The ahead-of-time module when it is built from the sources in place, else None."""
+    return _native()[0]
+
+
+def _native() -> tuple[ModuleType | None, str]:
+    """(the current ahead-of-time module, or None and why there is none)."""
     try:
         module = importlib.import_module(MODULE)
     except ImportError:
-        return None
+        return None, "no ahead-of-time build is installed"
     if module.source_digest() != digest_number(kernel_core.source_digest()):
-        return None
-    return module
+        return None, "the ahead-of-time build is from other sources; reinstall to rebuild it"
+    return module, ""
 
 
 def simulate_function() -> tuple[str, Callable[..., Any]]:
@@ -93,10 +100,15 @@ def simulate_function() -> tuple[str, Callable[..., Any]]:
     it is current and not declined, else the just-in-time compilation (done here, once)."""
     global _chosen
     if _chosen is None:
-        module = native_module() if requested_backend() == AHEAD_OF_TIME else None
+        if requested_backend() == AHEAD_OF_TIME:
+            module, missing = _native()
+        else:
+            module, missing = None, f"{BACKEND_VARIABLE}={JUST_IN_TIME}"
         if module is not None:
             _chosen = (AHEAD_OF_TIME, module.simulate)
         else:
+            # a first compilation takes tens of seconds: say why it happens
+            logger.warning("compiling the signal kernel just in time (%s)", missing)
             kernel_core.compile_kernels()
             _chosen = (JUST_IN_TIME, kernel_core.simulate)
     return _chosen
