@@ -38,12 +38,13 @@ class BuildKernel(build_ext):
         target = Path(self.get_ext_fullpath(ext.name)).resolve()
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory() as cache:
-            # a private Numba cache: the build leaves nothing beside the sources
-            path = os.pathsep.join(p for p in (str(SOURCES), os.environ.get("PYTHONPATH")) if p)
-            env = {**os.environ, "NUMBA_CACHE_DIR": cache, "PYTHONPATH": path}
+            # run from src/ (``-m`` puts the working directory first on the path: a build
+            # environment may rewrite PYTHONPATH), with a private Numba cache, so the build
+            # leaves nothing beside the sources
             done = subprocess.run(
                 [sys.executable, "-m", "levtrade.backtest.kernel_aot", str(target)],
-                env=env,
+                cwd=SOURCES,
+                env={**os.environ, "NUMBA_CACHE_DIR": cache},
                 check=False,
             )
         if done.returncode != 0:
