@@ -127,7 +127,35 @@ def test_the_current_build_is_chosen(
 ) -> None:
     monkeypatch.setattr(kernel_aot, "_native", lambda: (native, ""))
     monkeypatch.delenv(kernel_aot.BACKEND_VARIABLE, raising=False)
-    assert fresh_choice() == ("aot", native.simulate)
+    backend, simulate = fresh_choice()
+    assert backend == "aot"
+    inputs = kernel.prepare_inputs(SINGLE, crash_longs(SINGLE, RULES["bare"]), BacktestConfig())
+    built, direct = inputs.simulate(simulate), inputs.simulate(native.simulate)
+    assert all(np.array_equal(a, b, equal_nan=True) for a, b in zip(built, direct, strict=True))
+
+
+def test_the_build_refuses_arguments_of_other_types(native: ModuleType) -> None:
+    # the compiled module itself has no type dispatch: the check stands in for it
+    simulate = kernel_aot.checked(native.simulate)
+    inputs = kernel.prepare_inputs(SINGLE, crash_longs(SINGLE, RULES["bare"]), BacktestConfig())
+    n = inputs.run.bars
+    market = inputs.market
+    funding = np.zeros(n, dtype=bool)
+    out = (np.empty((8, 6)), np.empty((8, 11)), np.empty((8, 16)), np.zeros(4, dtype=np.int64))
+    with pytest.raises(TypeError, match="simulate argument 0: array\\(float32"):
+        simulate(np.zeros(n, dtype=np.float32), market, funding, inputs.signals,
+                 inputs.context, out, ())  # fmt: skip
+    with pytest.raises(TypeError, match="simulate argument 2"):
+        simulate(inputs.run.timestamps, market, funding.astype(np.int8), inputs.signals,
+                 inputs.context, out, ())  # fmt: skip
+    frozen = tuple(table.copy() for table in out)
+    for table in frozen:
+        table.flags.writeable = False
+    with pytest.raises(TypeError, match="simulate argument 5"):  # the kernel writes its tables
+        simulate(inputs.run.timestamps, market, funding, inputs.signals, inputs.context,
+                 frozen, ())  # fmt: skip
+    with pytest.raises(TypeError, match="simulate takes 7 arguments, not 2"):
+        simulate(inputs.run.timestamps, market)
 
 
 def test_a_build_from_other_sources_is_not_used(

@@ -36,6 +36,8 @@ BACKEND_VARIABLE = "LEVTRADE_KERNEL"
 AHEAD_OF_TIME = "aot"
 JUST_IN_TIME = "jit"
 
+_types: Any = numba.types
+_typeof: Callable[[Any], Any] = numba.typeof
 _chosen: tuple[str, Callable[..., Any]] | None = None
 logger = logging.getLogger(__name__)
 
@@ -60,11 +62,9 @@ def build(target: Path) -> Path:
     def source_digest() -> int:
         return number
 
-    simulate: Any = kernel_core.simulate  # the dispatcher: its compiled signature, its source
+    simulate: Any = kernel_core.simulate  # the dispatcher (its Python source: py_func)
     compiler.export("source_digest", "int64()")(source_digest)
-    compiler.export("simulate", simulate.overloads[simulate.signatures[0]].signature)(
-        simulate.py_func
-    )
+    compiler.export("simulate", kernel_core.SIMULATE_SIGNATURE)(simulate.py_func)
     compiler.compile()
     return target
 
@@ -105,13 +105,46 @@ def simulate_function() -> tuple[str, Callable[..., Any]]:
         else:
             module, missing = None, f"{BACKEND_VARIABLE}={JUST_IN_TIME}"
         if module is not None:
-            _chosen = (AHEAD_OF_TIME, module.simulate)
+            _chosen = (AHEAD_OF_TIME, checked(module.simulate))
         else:
             # a first compilation takes tens of seconds: say why it happens
             logger.warning("compiling the signal kernel just in time (%s)", missing)
             kernel_core.compile_kernels()
             _chosen = (JUST_IN_TIME, kernel_core.simulate)
     return _chosen
+
+
+def checked(simulate: Callable[..., Any]) -> Callable[..., Any]:
+    """``simulate`` of the ahead-of-time build, refusing arguments of other types than its
+    signature's (as the just-in-time dispatcher does): the built module reads whatever it is
+    given as the arrays it was compiled for."""
+    expected = kernel_core.SIMULATE_SIGNATURE.args
+
+    def run(*arguments: Any) -> Any:
+        if len(arguments) != len(expected):
+            raise TypeError(f"simulate takes {len(expected)} arguments, not {len(arguments)}")
+        for position, (wanted, value) in enumerate(zip(expected, arguments, strict=True)):
+            given = _typeof(value)
+            if not _accepts(wanted, given):
+                raise TypeError(f"simulate argument {position}: {given}, expected {wanted}")
+        return simulate(*arguments)
+
+    return run
+
+
+def _accepts(wanted: Any, given: Any) -> bool:
+    """Whether a value of numba type ``given`` may be passed as ``wanted``: the same type,
+    item by item in tuples, where a writable array may stand for a read-only one."""
+    if isinstance(wanted, _types.BaseTuple):
+        return (
+            isinstance(given, _types.BaseTuple)
+            and len(given) == len(wanted)
+            and all(_accepts(w, g) for w, g in zip(wanted.types, given.types, strict=True))
+        )
+    if isinstance(wanted, _types.Array) and isinstance(given, _types.Array):
+        read_only = not wanted.mutable
+        return bool(given.copy(readonly=read_only) == wanted) and (read_only or given.mutable)
+    return bool(given == wanted)
 
 
 def main(arguments: list[str]) -> int:

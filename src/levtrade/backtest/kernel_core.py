@@ -1797,9 +1797,12 @@ def _hedge_decisions(
 # ============================================================================================
 
 _SERIES = nt.Tuple((_F2, _F2, _F2))
+SIMULATE_SIGNATURE: Final = _F1(_I1, _MARKET, _B1, _SIGNALS, _CTX, _OUT, _SERIES)
+"""What :func:`simulate` takes and returns (the ahead-of-time build checks its arguments
+against it: compiled code has no type dispatch to refuse other arrays)."""
 
 
-@_kernel(_F1(_I1, _MARKET, _B1, _SIGNALS, _CTX, _OUT, _SERIES), from_python=True)
+@_kernel(SIMULATE_SIGNATURE, from_python=True)
 def simulate(
     timestamps: IntArray,
     mkt: Market,
