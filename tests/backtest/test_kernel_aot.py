@@ -166,11 +166,39 @@ def test_a_build_from_other_sources_is_not_used(
 ) -> None:
     # an edited checkout: the sources' digest is no longer the one compiled into the module
     monkeypatch.setattr(kernel_core, "source_digest", lambda: "f" * 64)
-    assert native.source_digest() != kernel_aot.digest_number("f" * 64)
+    edited = kernel_aot.build_digest(kernel_aot.target_cpu())
+    assert native.build_digest() != kernel_aot.digest_number(edited)
     assert kernel_aot.native_module() is None
     with caplog.at_level(logging.WARNING, logger=kernel_aot.__name__):
         assert fresh_choice() == ("jit", kernel_core.simulate)
     assert "the ahead-of-time build is from other sources" in caplog.text
+
+
+def test_a_processor_without_the_build_level_falls_back(
+    native: ModuleType,
+    fresh_choice: Callable[[], tuple[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(kernel_aot, "target_cpu", lambda: kernel_aot.X86_64_V2)
+    monkeypatch.setattr(kernel_aot, "host_supports", lambda cpu: False)
+    assert kernel_aot.native_module() is None
+    with caplog.at_level(logging.WARNING, logger=kernel_aot.__name__):
+        assert fresh_choice() == ("jit", kernel_core.simulate)
+    assert "the ahead-of-time build needs an x86-64-v2 processor" in caplog.text
+
+
+def test_the_x86_64_v2_level_needs_sse4_2_and_popcnt() -> None:
+    level = dict.fromkeys(kernel_aot.X86_64_V2_FEATURES, True)
+    assert kernel_aot.host_supports(kernel_aot.X86_64_V2, level)
+    assert kernel_aot.host_supports(kernel_aot.X86_64_V2, {**level, "avx2": False})
+    assert not kernel_aot.host_supports(kernel_aot.X86_64_V2, {**level, "sse4.2": False})
+    assert not kernel_aot.host_supports(kernel_aot.X86_64_V2, {**level, "popcnt": False})
+    assert kernel_aot.host_supports("", {})  # an architecture's generic model
+
+
+def test_the_build_digest_covers_the_cpu_model() -> None:
+    assert kernel_aot.build_digest(kernel_aot.X86_64_V2) != kernel_aot.build_digest("")
 
 
 def test_the_just_in_time_kernel_on_request(
