@@ -45,7 +45,6 @@ _typeof: Callable[[Any], Any] = numba.typeof
 _chosen: tuple[str, Callable[..., Any]] | None = None
 logger = logging.getLogger(__name__)
 
-
 X86_64_V2 = "x86-64-v2"
 X86_64_V2_FEATURES = ("cx16", "popcnt", "sahf", "sse3", "sse4.1", "sse4.2", "ssse3")
 """The instructions the x86-64-v2 level adds to the base x86-64 model (LLVM's names)."""
@@ -67,6 +66,8 @@ def host_supports(cpu: str, features: Mapping[str, bool] | None = None) -> bool:
 
 
 def _host_features() -> Mapping[str, bool]:
+    """This processor's features as LLVM names them (read with CPUID, so what a hypervisor
+    hides counts as missing)."""
     binding: Any = importlib.import_module("llvmlite.binding")
     return cast(Mapping[str, bool], binding.get_host_cpu_features())
 
