@@ -1,9 +1,10 @@
 """Load-time benchmark for levtrade.data: 1M candles from Parquet and from a FreqTrade directory.
 
-Run: ``.venv/bin/python benchmarks/bench_data.py``. It writes one million 1m candles (a random
-walk) to a temporary directory in levtrade's store and in FreqTrade's layout, then times the
-loaders (best of several runs, validation included). With ../shared/data beside the checkout it
-also times the real 2025-10-10 portfolio (20 symbols, 1h, mark and funding).
+Run from the repository root: ``.venv/bin/python -m benchmarks.bench_data``. It writes one
+million 1m candles (a random walk) to a temporary directory in levtrade's store and in
+FreqTrade's layout, then times the loaders (best of several runs, validation included). With
+../shared/data beside the checkout it also times the real 2025-10-10 portfolio (20 symbols,
+1h, mark and funding).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.workloads import HARTHOR, PORTFOLIO_BASES, SHARED_DATA
 from levtrade.data import (
     MarketData,
     Portfolio,
@@ -30,29 +32,6 @@ from levtrade.data import (
 ROWS = 1_000_000
 MINUTE = 60_000
 START = 1_577_836_800_000  # 2020-01-01T00:00Z
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-HARTHOR = [
-    "BTC",
-    "ETH",
-    "SOL",
-    "XRP",
-    "DOGE",
-    "BNB",
-    "BCH",
-    "OP",
-    "INJ",
-    "ZEC",
-    "1000PEPE",
-    "HYPE",
-    "ORCA",
-    "PIPPIN",
-    "NAORIS",
-    "WLFI",
-    "RIVER",
-    "SPACE",
-    "XAU",
-    "XAG",
-]
 
 
 def million_candles() -> MarketData:
@@ -112,8 +91,8 @@ def main() -> None:
             ROWS,
         )
         report("MarketData.resample 1m -> 1h", best_of(5, lambda: market.resample("1h")), ROWS)
-    if SHARED.is_dir():
-        folder = SHARED / "binance_um_freqtrade_harthor"
+    if SHARED_DATA.is_dir():
+        folder = HARTHOR
 
         def portfolio() -> Portfolio:
             return Portfolio.from_markets(
@@ -124,19 +103,19 @@ def main() -> None:
                     funding=folder / f"{base}USDT-funding_rate.parquet",
                     coverage="trim",
                 )
-                for base in HARTHOR
+                for base in PORTFOLIO_BASES
             )
 
         rows = sum(len(m) for m in portfolio().markets)
         report("real 20-symbol 1h portfolio (mark + funding)", best_of(3, portfolio), rows)
-        ft = SHARED / "freqtrade_testdata"
+        ft = SHARED_DATA / "freqtrade_testdata"
         report(
             "load_freqtrade(shared testdata XRP 5m futures)",
             best_of(5, lambda: load_freqtrade(ft, "XRP/USDT:USDT", "5m")),
             1999,
         )
     else:
-        print(f"({SHARED} not found: real-data timings skipped)")
+        print(f"({SHARED_DATA} not found: real-data timings skipped)")
 
 
 if __name__ == "__main__":
