@@ -20,12 +20,6 @@ from setuptools.errors import CompileError
 
 KERNEL = "levtrade.backtest._kernel_aot"
 SOURCES = Path(__file__).resolve().parent / "src"
-KERNEL_SOURCES = [
-    "src/levtrade/backtest/kernel_core.py",
-    "src/levtrade/backtest/kernel_layout.py",
-    "src/levtrade/backtest/path.py",
-    "src/levtrade/margin/formulas.py",
-]
 
 
 class BuildKernel(build_ext):
@@ -52,6 +46,8 @@ class BuildKernel(build_ext):
 
 
 setup(
-    ext_modules=[Extension(KERNEL, sources=KERNEL_SOURCES, optional=True)],
+    # the source is the build module: BuildKernel runs it (what the kernel is compiled from is
+    # kernel_core.source_digest's list), no C compiler compiles it
+    ext_modules=[Extension(KERNEL, sources=["src/levtrade/backtest/kernel_aot.py"], optional=True)],
     cmdclass={"build_ext": BuildKernel},
 )

@@ -23,6 +23,7 @@ or else by :func:`compile_kernels` on the first run, cached on disk.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import math
 from collections.abc import Callable
@@ -291,11 +292,12 @@ Market = tuple[
 ]  # fmt: skip
 
 
+@functools.cache
 def source_digest() -> str:
     """A digest of everything the kernel's machine code is compiled from: this module, the
     margin formulas, the path rule, the array layout and Numba's version. It names the
     sources of the ahead-of-time build (:mod:`levtrade.backtest.kernel_aot`) and stamps the
-    on-disk cache, whose own key watches this file alone."""
+    on-disk cache, whose own key watches this file alone. Read once per process."""
     digest = hashlib.sha256(numba.__version__.encode())
     for module in (formulas, path, kernel_layout):
         digest.update(Path(str(module.__file__)).read_bytes())
