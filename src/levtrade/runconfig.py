@@ -79,7 +79,7 @@ from levtrade.data import (
 )
 from levtrade.data.errors import DataValidationError
 from levtrade.errors import ConfigError, DataError, LevtradeError
-from levtrade.instruments import Instrument
+from levtrade.model.instrument import Instrument
 from levtrade.risk import margin_analyzers
 from levtrade.strategy.base import EventDriver, Strategy
 from levtrade.strategy.signal_io import read_signals

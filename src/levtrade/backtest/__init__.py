@@ -20,9 +20,9 @@ if TYPE_CHECKING:
     from levtrade.backtest.config import BacktestConfig, InstrumentOverrides
     from levtrade.backtest.engine import Engine, run_signals, run_strategy
     from levtrade.backtest.lookahead import LookaheadReport, check_lookahead
-    from levtrade.backtest.orders import Order, OrderStatus, OrderType, Reason, Trade
     from levtrade.backtest.results import Analyzer, BacktestResult, build_result
     from levtrade.backtest.runner import ENGINES, run
+    from levtrade.model.orders import Order, OrderStatus, OrderType, Reason, Trade
     from levtrade.strategy.base import Strategy
 
 _EXPORTS = {
@@ -33,12 +33,12 @@ _EXPORTS = {
     "Engine": "levtrade.backtest.engine",
     "InstrumentOverrides": "levtrade.backtest.config",
     "LookaheadReport": "levtrade.backtest.lookahead",
-    "Order": "levtrade.backtest.orders",
-    "OrderStatus": "levtrade.backtest.orders",
-    "OrderType": "levtrade.backtest.orders",
-    "Reason": "levtrade.backtest.orders",
+    "Order": "levtrade.model.orders",
+    "OrderStatus": "levtrade.model.orders",
+    "OrderType": "levtrade.model.orders",
+    "Reason": "levtrade.model.orders",
     "Strategy": "levtrade.strategy.base",
-    "Trade": "levtrade.backtest.orders",
+    "Trade": "levtrade.model.orders",
     "build_result": "levtrade.backtest.results",
     "check_lookahead": "levtrade.backtest.lookahead",
     "run": "levtrade.backtest.runner",

@@ -17,10 +17,10 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from levtrade.errors import ConfigError, LevtradeError, UnknownSymbolError
-from levtrade.instruments import Instrument
 from levtrade.margin.tiers import TierTable
+from levtrade.model.instrument import Instrument
+from levtrade.model.venue import VenueProfile
 from levtrade.venues import default_tiers, get_venue, instrument_for
-from levtrade.venues.base import VenueProfile
 from levtrade.venues.registry import venue_name
 
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]

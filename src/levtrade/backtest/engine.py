@@ -32,26 +32,17 @@ from numpy.typing import NDArray
 from levtrade.backtest import path
 from levtrade.backtest.config import BacktestConfig
 from levtrade.backtest.market import FineData, RunData, prepare
-from levtrade.backtest.orders import (
-    MAKER_TYPES,
-    STOP_TYPES,
-    Order,
-    OrderStatus,
-    OrderType,
-    Reason,
-    Trade,
-    decision,
-    order_row,
-    trade_row,
-)
 from levtrade.backtest.results import (
     Analyzer,
     BacktestResult,
     build_result,
+    decision,
     ledger_frame,
+    order_row,
     orders_frame,
     run_metadata,
     series_frame,
+    trade_row,
     trades_frame,
 )
 from levtrade.backtest.signal_exec import SignalDriver
@@ -63,18 +54,29 @@ from levtrade.errors import (
     OrderRejected,
     StrategyError,
 )
-from levtrade.instruments import Instrument
 from levtrade.margin import (
     CROSS_POOL,
     Account,
     FillResult,
     LiquidationResult,
     PositionKey,
+    contracts,
     formulas,
 )
-from levtrade.margin.account import Leg, MarginMode, Position
+from levtrade.margin.account import Position
 from levtrade.margin.funding import settlement_price
 from levtrade.margin.tiers import TierTable
+from levtrade.model.instrument import Instrument
+from levtrade.model.orders import (
+    MAKER_TYPES,
+    STOP_TYPES,
+    Order,
+    OrderStatus,
+    OrderType,
+    Reason,
+    Trade,
+)
+from levtrade.model.positions import Leg, MarginMode
 from levtrade.strategy.base import EventDriver, PositionView, Strategy
 from levtrade.strategy.signals import Signals
 
@@ -1124,8 +1126,10 @@ class Engine:
         self.liquidations.append(result)
         outcome = -result.trader_loss
         weights = [
-            self.instruments[self._column[leg.key.symbol]].notional(
-                leg.size_closed, leg.execution_price
+            contracts.notional(
+                self.instruments[self._column[leg.key.symbol]],
+                leg.size_closed,
+                leg.execution_price,
             )
             for leg in result.legs
         ]
@@ -1292,7 +1296,7 @@ class Engine:
         slope = 0.0
         for p in legs:
             qty = p.size * instrument.contract_size
-            rate = table.tier_at(instrument.notional(p.size, price)).mmr
+            rate = table.tier_at(contracts.notional(instrument, p.size, price)).mmr
             slope += qty - abs(qty) * rate
         if instrument.is_inverse:
             slope = -slope

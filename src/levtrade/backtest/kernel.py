@@ -33,7 +33,6 @@ from levtrade.backtest import kernel_layout as layout
 from levtrade.backtest.config import BacktestConfig
 from levtrade.backtest.kernel_core import ByteArray, FloatArray
 from levtrade.backtest.market import HOUR_MS, RunData, prepare
-from levtrade.backtest.orders import OrderStatus, OrderType, Reason
 from levtrade.backtest.results import (
     LEDGER_COLUMNS,
     BacktestResult,
@@ -45,7 +44,6 @@ from levtrade.backtest.results import (
 )
 from levtrade.data import MarketData, Portfolio
 from levtrade.errors import BacktestError, ConfigError
-from levtrade.instruments import Instrument
 from levtrade.margin.ledger import (
     CROSS,
     EXTERNAL,
@@ -57,8 +55,10 @@ from levtrade.margin.ledger import (
     EntryKind,
     isolated_book,
 )
+from levtrade.model.instrument import Instrument
+from levtrade.model.orders import OrderStatus, OrderType, Reason
+from levtrade.model.venue import FundingPrice, LiquidationPriceRule, OutcomeModel, VenueProfile
 from levtrade.strategy.signals import Signals
-from levtrade.venues.base import FundingPrice, LiquidationPriceRule, OutcomeModel, VenueProfile
 
 __all__ = [
     "KINDS",

@@ -7,6 +7,7 @@ one from the event-driven engine compare column by column.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -16,10 +17,10 @@ import pandas as pd
 
 from levtrade.backtest.config import BacktestConfig
 from levtrade.backtest.market import RunData
-from levtrade.backtest.orders import ORDER_COLUMNS, TRADE_COLUMNS
 from levtrade.errors import BacktestError
 from levtrade.margin import Account
 from levtrade.margin.ledger import Ledger
+from levtrade.model.orders import Order, Trade
 from levtrade.report.metrics import compute_metrics
 
 SERIES_COLUMNS = ("time", "equity", "cross_equity", "maintenance_margin", "margin_ratio", "wallet")
@@ -27,6 +28,109 @@ SERIES_COLUMNS = ("time", "equity", "cross_equity", "maintenance_margin", "margi
 (``liq:<symbol>:LONG``/``:SHORT`` in hedge mode)."""
 LEDGER_COLUMNS = ("time", "kind", "symbol", "debit", "credit", "amount", "currency")
 """``debit`` is the book the amount moved into, ``credit`` the book it came from."""
+
+ORDER_COLUMNS = (
+    "id",
+    "symbol",
+    "leg",
+    "side",
+    "type",
+    "size",
+    "price",
+    "reduce_only",
+    "origin",
+    "tag",
+    "parent",
+    "created_time",
+    "status",
+    "reason",
+    "message",
+    "fill_time",
+    "fill_price",
+    "filled_size",
+    "fee",
+)
+
+
+def order_row(order: Order) -> tuple[object, ...]:
+    """The order as a row of the orders table (columns :data:`ORDER_COLUMNS`)."""
+    return (
+        order.id,
+        order.symbol,
+        order.leg,
+        order.side,
+        str(order.type),
+        order.size,
+        order.price,
+        order.reduce_only,
+        order.origin,
+        order.tag,
+        None if order.parent is None else order.parent.id,
+        order.created_time,
+        str(order.status),
+        order.reason,
+        order.message,
+        order.fill_time,
+        order.fill_price,
+        order.filled_size,
+        order.fee,
+    )
+
+
+TRADE_COLUMNS = (
+    "symbol",
+    "leg",
+    "side",
+    "entry_time",
+    "exit_time",
+    "entry_price",
+    "exit_price",
+    "size",
+    "leverage",
+    "margin_mode",
+    "pnl",
+    "fees",
+    "funding",
+    "exit_reason",
+)
+
+
+def trade_row(trade: Trade) -> tuple[object, ...]:
+    """The trade as a row of the trades table (columns :data:`TRADE_COLUMNS`)."""
+    return (
+        trade.symbol,
+        trade.leg,
+        trade.side,
+        trade.entry_time,
+        trade.exit_time,
+        trade.entry_price,
+        trade.exit_price,
+        trade.size,
+        trade.leverage,
+        trade.margin_mode,
+        trade.pnl,
+        trade.fees,
+        trade.funding,
+        trade.exit_reason,
+    )
+
+
+def decision(order: Order, size: float, price: float) -> tuple[object, ...]:
+    """What an order says at submission (bar, symbol, side, type, size, level, flags), with
+    the ``size`` and ``price`` it had then (the engine rounds them to the lot and tick, and
+    moves trailing levels, after submission)."""
+    return (
+        order.created_bar,
+        order.symbol,
+        order.side,
+        str(order.type),
+        None if math.isnan(size) else round(size, 12),
+        None if math.isnan(price) else round(price, 9),
+        order.reduce_only,
+        order.close_position,
+        order.leverage,
+        order.tag,
+    )
 
 
 @runtime_checkable

@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 import numpy as np
 
 from levtrade.backtest import path
-from levtrade.backtest.orders import Order, OrderStatus, OrderType, Trade
 from levtrade.errors import ConfigError
 from levtrade.margin.formulas import buffered_liquidation_price
+from levtrade.model.orders import Order, OrderStatus, OrderType, Trade
 from levtrade.strategy.signals import SignalRules, Signals, SymbolSignals
 
 if TYPE_CHECKING:

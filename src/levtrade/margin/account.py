@@ -39,8 +39,7 @@ from levtrade.errors import (
     TransferRejected,
     UnknownSymbolError,
 )
-from levtrade.instruments import Instrument
-from levtrade.margin import formulas
+from levtrade.margin import contracts, formulas
 from levtrade.margin.funding import settlement_price
 from levtrade.margin.ledger import (
     CROSS,
@@ -62,7 +61,9 @@ from levtrade.margin.liquidation import (
     plan_liquidation,
 )
 from levtrade.margin.tiers import TierTable
-from levtrade.venues.base import LiquidationPriceRule, TransferRule, VenueProfile
+from levtrade.model.instrument import Instrument
+from levtrade.model.positions import Leg, MarginMode, PositionKey, PositionMode
+from levtrade.model.venue import LiquidationPriceRule, TransferRule, VenueProfile
 
 CROSS_POOL = "cross"
 """Name of the cross pool in :meth:`Account.liquidate` and :class:`LiquidationResult`."""
@@ -95,30 +96,6 @@ _INVERSE_FUNDING = _plain(formulas.inverse_funding_payment)
 _LINEAR_AVERAGE = _plain(formulas.average_entry)
 _INVERSE_AVERAGE = _plain(formulas.inverse_average_entry)
 _INITIAL_MARGIN = _plain(formulas.initial_margin)
-
-
-class MarginMode(StrEnum):
-    CROSS = "cross"
-    ISOLATED = "isolated"
-    STRICT_ISOLATED = "strict_isolated"
-
-
-class PositionMode(StrEnum):
-    ONE_WAY = "one_way"
-    HEDGE = "hedge"
-
-
-class Leg(StrEnum):
-    """Binance's ``positionSide``: ``BOTH`` in one-way mode, ``LONG``/``SHORT`` in hedge mode."""
-
-    BOTH = "BOTH"
-    LONG = "LONG"
-    SHORT = "SHORT"
-
-
-class PositionKey(NamedTuple):
-    symbol: str
-    leg: Leg
 
 
 # enum members as module constants: identity tests against them skip the class look-up
@@ -795,7 +772,7 @@ class Account:
                 self._marks.setdefault(symbol, float(entry_price))
             if oracle_price is not None:
                 self._oracles[symbol] = float(oracle_price)
-            notional = instrument.notional(size, self._marks[symbol])
+            notional = contracts.notional(instrument, size, self._marks[symbol])
             self._validate_leverage(symbol, leverage, notional)
             self._settings[key] = _Settings(float(leverage), mode)
             self._add_position(
@@ -1523,7 +1500,7 @@ class Account:
         else:
             for pos, leg, fraction in zip(legs, at_execution, plan.fractions, strict=True):
                 closed = pos.size if fraction == 1.0 else pos.size * fraction
-                pnl = pos.instrument.upnl(closed, pos.entry_price, leg.execution_price)
+                pnl = contracts.upnl(pos.instrument, closed, pos.entry_price, leg.execution_price)
                 self._post(EntryKind.REALIZED_PNL, MARKET, book, pnl, pos.symbol)
                 done.append(LiquidatedLeg(pos.key, closed, leg.execution_price, pnl))
             self._post(EntryKind.LIQUIDATION_FEE, book, plan.fee_book, plan.fee)

@@ -49,8 +49,8 @@ import pandas as pd
 from levtrade.backtest.results import BacktestResult
 from levtrade.data import MarketData, Portfolio
 from levtrade.errors import LevtradeError
+from levtrade.model.venue import LiquidationPriceRule
 from levtrade.report.metrics import TRADER_BOOKS_PREFIX
-from levtrade.venues.base import LiquidationPriceRule
 
 __all__ = [
     "ANALYZERS_DIR",

@@ -24,6 +24,7 @@ from rich.text import Text
 import levtrade
 from levtrade.backtest.results import BacktestResult
 from levtrade.data import format_timeframe, format_ts
+from levtrade.margin import contracts
 from levtrade.report.export import analyzer_files, split_analyzers, to_json_value, trader_book
 
 __all__ = [
@@ -130,7 +131,7 @@ def _liquidations(result: BacktestResult) -> list[dict[str, Any]]:
                 "entry_price": float(trade["entry_price"]),
                 "price": price,
                 "size": size,
-                "notional": instrument.notional(size, price),
+                "notional": contracts.notional(instrument, size, price),
                 "pnl": float(trade["pnl"]),
             }
         )

@@ -33,15 +33,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from levtrade.backtest.orders import Order, OrderType, Trade, parse_order_type
 from levtrade.errors import StrategyError
 from levtrade.margin import Account
 from levtrade.margin.formulas import buffered_liquidation_price
+from levtrade.model.orders import Order, OrderType, Trade, parse_order_type
 from levtrade.strategy.lines import Clock, DataFeed, Line
 
 if TYPE_CHECKING:
     from levtrade.backtest.engine import Engine
-    from levtrade.instruments import Instrument
+    from levtrade.model.instrument import Instrument
 
 
 def collect_params(cls: type, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
