@@ -24,14 +24,16 @@ from bisect import bisect_left
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
 from levtrade.backtest import path
-from levtrade.backtest.config import BacktestConfig
+from levtrade.backtest.driver import Driver
+from levtrade.backtest.event_driver import EventDriver
 from levtrade.backtest.market import FineData, RunData, prepare
+from levtrade.backtest.progress import Progress, ProgressDriver
 from levtrade.backtest.results import (
     Analyzer,
     BacktestResult,
@@ -77,7 +79,9 @@ from levtrade.model.orders import (
     Trade,
 )
 from levtrade.model.positions import Leg, MarginMode
-from levtrade.strategy.base import EventDriver, PositionView, Strategy
+from levtrade.spec import BacktestConfig, RunSpec, resolve
+from levtrade.strategy.base import Strategy
+from levtrade.strategy.context import PositionSync
 from levtrade.strategy.signals import Signals
 
 FloatArray = NDArray[np.float64]
@@ -155,29 +159,6 @@ def _direction(order: Order) -> int:
     return _limit_direction(order.side == "buy")
 
 
-class Driver(Protocol):
-    """What decides: a ``next()`` strategy or the signal rules. The engine calls these."""
-
-    def start(self, engine: Engine) -> None: ...
-
-    def before_path(self, i: int) -> None:
-        """Bar *i*'s market orders have filled; the path is about to be walked."""
-
-    def on_order(self, order: Order) -> None:
-        """``order`` was submitted, filled, cancelled or rejected."""
-
-    def on_trade(self, trade: Trade) -> None:
-        """``trade`` opened or closed."""
-
-    def trail(self, order: Order, price: float) -> None:
-        """Move a trailing stop the driver manages (``order.managed``) at a path point."""
-
-    def on_close(self, i: int) -> None:
-        """Bar *i* has closed and been recorded: decide."""
-
-    def finish(self) -> None: ...
-
-
 @dataclass(slots=True)
 class _Watch:
     """A pool whose liquidation the path tests: an isolated position, or the cross legs of
@@ -195,30 +176,33 @@ class Engine:
     def __init__(
         self,
         data: MarketData | Portfolio,
-        config: BacktestConfig,
+        config: BacktestConfig | RunSpec,
         driver: Driver,
         *,
         fine: FineData | None = None,
     ) -> None:
-        if not isinstance(config, BacktestConfig):
+        if not isinstance(config, BacktestConfig | RunSpec):
             raise BacktestError(f"config: expected a BacktestConfig, got {type(config).__name__}")
+        settings = config.config if isinstance(config, RunSpec) else config
         self.data = data
-        self.config = config
-        self.run_data: RunData = prepare(data, config, fine)
-        self.driver = driver
+        self.run_data: RunData = prepare(data, settings, fine)
         rd = self.run_data
+        self.spec = spec = resolve(config, rd.symbols)
+        self.config = config = spec.config
+        self.driver = driver
         self.symbols = rd.symbols
         self.n = rd.bars
         self.m = rd.width
-        self.venue = config.venue_profile()
-        self.instruments: list[Instrument] = [config.instrument(s) for s in self.symbols]
+        self.venue = spec.venue
+        self.instruments: list[Instrument] = list(spec.instruments)
         self._column = {s: j for j, s in enumerate(self.symbols)}
         self.hedge = config.position_mode == "hedge"
+        self.liquidation_buffer = config.liquidation_buffer
         self.account = Account(
             self.venue,
             config.wallet,
             position_mode=config.position_mode,
-            tier_provider=config.tier_table,
+            tier_provider=spec.tier_table,
             default_leverage=config.leverage,
             default_margin_mode=config.margin_mode,
             time=int(rd.timestamps[0]),
@@ -279,7 +263,7 @@ class Engine:
         self.liquidations: list[LiquidationResult] = []
         self.sizes: list[dict[str, float]] = [{} for _ in range(self.m)]
         """Per symbol, the signed size of each open leg (kept in step with the account)."""
-        self.position_views: list[PositionView] = []
+        self.position_views: list[PositionSync] = []
         """The strategy's position views, brought up to date at each refresh."""
         self.n_positions = 0
         self._watches: list[list[_Watch]] = [[] for _ in range(self.m)]
@@ -1574,7 +1558,7 @@ class Engine:
             orders=orders_frame(order_row(o) for o in self.orders),
             ledger=ledger_frame(self.account.ledger),
             series=series_frame(rd.timestamps, self.series(), copy=False),
-            config=self.config,
+            spec=self.spec,
             timeframe_ms=rd.timeframe_ms,
             metadata=metadata,
             analyzers=analyzers,
@@ -1585,30 +1569,46 @@ class Engine:
 def run_strategy(
     strategy: type[Strategy],
     data: MarketData | Portfolio,
-    config: BacktestConfig,
+    config: BacktestConfig | RunSpec,
     *,
     params: Mapping[str, Any] | None = None,
     fine: FineData | None = None,
     analyzers: Sequence[Analyzer] = (),
+    progress: Progress | None = None,
 ) -> BacktestResult:
     """Run an event-driven :class:`~levtrade.strategy.base.Strategy` subclass."""
-    engine = Engine(data, config, EventDriver(strategy, params), fine=fine)
-    engine.run()
-    return engine.result(analyzers)
+    return _simulate(data, config, EventDriver(strategy, params), fine, progress, analyzers)
 
 
 def run_signals(
     data: MarketData | Portfolio,
     signals: Signals,
-    config: BacktestConfig,
+    config: BacktestConfig | RunSpec,
     *,
     fine: FineData | None = None,
+    progress: Progress | None = None,
 ) -> BacktestResult:
     """Execute a signal table with the rules of docs/backtest.md, "Signal strategies".
 
     The compiled kernel (:func:`levtrade.backtest.kernel.run_signals`) has this signature and
     is tested against this function.
     """
-    engine = Engine(data, config, SignalDriver(signals), fine=fine)
+    return _simulate(data, config, SignalDriver(signals), fine, progress, ())
+
+
+def _simulate(
+    data: MarketData | Portfolio,
+    config: BacktestConfig | RunSpec,
+    driver: Driver,
+    fine: FineData | None,
+    progress: Progress | None,
+    analyzers: Sequence[Analyzer],
+) -> BacktestResult:
+    """One engine run; with ``progress``, the bars done are reported as the run goes."""
+    if progress is not None:
+        driver = ProgressDriver(driver, len(data), progress)
+    engine = Engine(data, config, driver, fine=fine)
     engine.run()
-    return engine.result()
+    if progress is not None:
+        progress.advance(len(data))
+    return engine.result(analyzers)

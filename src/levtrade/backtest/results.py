@@ -15,13 +15,13 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
-from levtrade.backtest.config import BacktestConfig
 from levtrade.backtest.market import RunData
+from levtrade.backtest.metrics import compute_metrics
 from levtrade.errors import BacktestError
 from levtrade.margin import Account
 from levtrade.margin.ledger import Ledger
 from levtrade.model.orders import Order, Trade
-from levtrade.report.metrics import compute_metrics
+from levtrade.spec import BacktestConfig, RunSpec
 
 SERIES_COLUMNS = ("time", "equity", "cross_equity", "maintenance_margin", "margin_ratio", "wallet")
 """Leading columns of ``series``; then ``liq:<symbol>`` and ``notional:<symbol>`` per symbol
@@ -156,6 +156,15 @@ class BacktestResult:
     metadata: dict[str, Any] = field(default_factory=dict)
     analyzers: dict[str, pd.DataFrame | Mapping[str, Any]] = field(default_factory=dict)
     account: Account | None = None
+    spec: RunSpec | None = None
+    """The run's resolved specification (set by both engines)."""
+
+    def run_spec(self) -> RunSpec:
+        """The run's instruments and tier tables: the engines' own, or resolved from
+        ``config`` for a result assembled by hand."""
+        if self.spec is None:
+            self.spec = RunSpec.resolve(self.config, self.metadata.get("symbols", ()))
+        return self.spec
 
     @property
     def equity(self) -> pd.Series:
@@ -307,13 +316,14 @@ def build_result(
     orders: pd.DataFrame,
     ledger: pd.DataFrame,
     series: pd.DataFrame,
-    config: BacktestConfig,
+    spec: RunSpec,
     timeframe_ms: int,
     metadata: Mapping[str, Any] | None = None,
     analyzers: Iterable[Analyzer] = (),
     account: Account | None = None,
 ) -> BacktestResult:
     """Assemble a result: metrics from the tables, then each analyzer on the result."""
+    config = spec.config
     metrics = compute_metrics(
         series, trades, ledger, initial=config.wallet, timeframe_ms=timeframe_ms
     )
@@ -326,6 +336,7 @@ def build_result(
         config=config,
         metadata=dict(metadata or {}),
         account=account,
+        spec=spec,
     )
     run_analyzers(result, analyzers)
     return result

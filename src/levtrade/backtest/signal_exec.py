@@ -24,7 +24,7 @@ from levtrade.model.orders import Order, OrderStatus, OrderType, Trade
 from levtrade.strategy.signals import SignalRules, Signals, SymbolSignals
 
 if TYPE_CHECKING:
-    from levtrade.backtest.engine import Engine
+    from levtrade.backtest.driver import BarEngine
 
 MS_PER_MINUTE = 60_000.0
 _F = TypeVar("_F")
@@ -78,7 +78,7 @@ class SignalDriver:
         self.open: dict[tuple[int, str], _RuleOrders] = {}
         """The open trades with rules, by (symbol column, leg name)."""
 
-    def start(self, engine: Engine) -> None:
+    def start(self, engine: BarEngine) -> None:
         self.engine = engine
         unknown = sorted(set(self.signals.by_symbol) - set(engine.symbols))
         if unknown:

@@ -39,7 +39,7 @@ from levtrade.report.export import (
 )
 from levtrade.report.html import render_report
 from levtrade.report.summary import render_summary
-from levtrade.runconfig import (
+from levtrade.run import (
     DEFAULT_REPORT,
     DEFAULT_RESULTS,
     RunConfig,

@@ -46,11 +46,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from levtrade.backtest.metrics import TRADER_BOOKS_PREFIX
 from levtrade.backtest.results import BacktestResult
 from levtrade.data import MarketData, Portfolio
 from levtrade.errors import LevtradeError
 from levtrade.model.venue import LiquidationPriceRule
-from levtrade.report.metrics import TRADER_BOOKS_PREFIX
 
 __all__ = [
     "ANALYZERS_DIR",
