@@ -24,11 +24,12 @@ from bisect import bisect_left
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
+from levtrade._jit import plain
 from levtrade.backtest import path
 from levtrade.backtest.driver import Driver
 from levtrade.backtest.event_driver import EventDriver
@@ -64,6 +65,7 @@ from levtrade.margin import (
     PositionKey,
     contracts,
     formulas,
+    vectorised,
 )
 from levtrade.margin.account import Position
 from levtrade.margin.funding import settlement_price
@@ -97,28 +99,23 @@ _BOTH, _LONG, _SHORT = Leg.BOTH.value, Leg.LONG.value, Leg.SHORT.value
 _SUBMITTED, _FILLED = OrderStatus.SUBMITTED, OrderStatus.FILLED
 
 
-def _plain(func: _F) -> _F:
-    """The plain-Python original of a compiled scalar function (``func.py_func``): called
-    from Python, Numba's dispatch costs more than the arithmetic. Numba compiles without
-    fast-math, so both give bit-identical results (see :func:`levtrade.margin.account._plain`)."""
-    return cast(_F, getattr(func, "py_func", func))
 
 
-_reach_fraction = _plain(path.reach_fraction)
-_price_at = _plain(path.price_at)
-_slipped = _plain(path.slipped)
-_participation_slippage = _plain(path.participation_slippage)
-_trail_stop = _plain(path.trail_stop)
-_low_first = _plain(path.low_first)
-_path_points = _plain(path.path_points)
-_stop_direction = _plain(path.stop_direction)
-_limit_direction = _plain(path.limit_direction)
-_LINEAR_FUNDING = _plain(formulas.funding_payment)
-_INVERSE_FUNDING = _plain(formulas.inverse_funding_payment)
-_LINEAR_NOTIONAL = _plain(formulas.linear_notional)
-_INVERSE_NOTIONAL = _plain(formulas.inverse_notional)
-_LINEAR_UPNL = _plain(formulas.linear_upnl)
-_INVERSE_UPNL = _plain(formulas.inverse_upnl)
+_reach_fraction = plain(path.reach_fraction)
+_price_at = plain(path.price_at)
+_slipped = plain(path.slipped)
+_participation_slippage = plain(path.participation_slippage)
+_trail_stop = plain(path.trail_stop)
+_low_first = plain(path.low_first)
+_path_points = plain(path.path_points)
+_stop_direction = plain(path.stop_direction)
+_limit_direction = plain(path.limit_direction)
+_LINEAR_FUNDING = plain(formulas.funding_payment)
+_INVERSE_FUNDING = plain(formulas.inverse_funding_payment)
+_LINEAR_NOTIONAL = plain(formulas.linear_notional)
+_INVERSE_NOTIONAL = plain(formulas.inverse_notional)
+_LINEAR_UPNL = plain(formulas.linear_upnl)
+_INVERSE_UPNL = plain(formulas.inverse_upnl)
 _SERIES_BLOCK = 1 << 16
 """Bars per block of :meth:`Engine.series`."""
 # liquidation, then stop-type orders, then limit-type orders at one fraction of a leg
@@ -1493,25 +1490,18 @@ class Engine:
                 iso_held = held & (iso != 0.0)
                 cross_held = held & (iso == 0.0)
                 instrument = self.instruments[j]
-                qty = size * instrument.contract_size
+                cs, inverse = instrument.contract_size, instrument.is_inverse
                 mark = marks[j][start:end]
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    if instrument.is_inverse:
-                        upnl = qty * (1.0 / entry - 1.0 / mark)
-                        signed = qty / mark
-                    else:
-                        upnl = qty * (mark - entry)
-                        signed = qty * mark
-                size_notional = np.abs(signed)
+                    upnl = vectorised.upnls(size, cs, entry, mark, inverse=inverse)
+                    signed = vectorised.signed_notionals(size, cs, mark, inverse=inverse)
                 table = self._mm_tables[j]
-                tier = np.clip(
-                    np.searchsorted(table.floors, size_notional, side="right") - 1, 0, None
+                position_mm = vectorised.maintenance_margins(
+                    signed, table.floors, table.mmrs, table.amounts
                 )
                 cross_upnl += np.where(cross_held, upnl, 0.0)
                 isolated += np.where(iso_held, margin + upnl, 0.0)
-                block_mm += np.where(
-                    cross_held, size_notional * table.mmrs[tier] - table.amounts[tier], 0.0
-                )
+                block_mm += np.where(cross_held, position_mm, 0.0)
                 notional[self.symbols[j]][start:end] += np.where(held, signed, 0.0)
                 liq[self._series_name(j, leg_name)][start:end] = np.where(held, lp, np.nan)
             block_wallet = wallets[block]

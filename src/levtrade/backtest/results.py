@@ -15,6 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
+from levtrade._json import to_json_value
 from levtrade.backtest.market import RunData
 from levtrade.backtest.metrics import compute_metrics
 from levtrade.errors import BacktestError
@@ -172,16 +173,8 @@ class BacktestResult:
 
     def summary(self) -> dict[str, Any]:
         """Metrics and run facts as plain JSON-friendly values."""
-        values = {k: _plain(v) for k, v in self.metrics.items()}
-        return {**{k: _plain(v) for k, v in self.metadata.items()}, "metrics": values}
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
-    return value
+        values = {k: to_json_value(v) for k, v in self.metrics.items()}
+        return {**{k: to_json_value(v) for k, v in self.metadata.items()}, "metrics": values}
 
 
 def ledger_frame(ledger: Ledger) -> pd.DataFrame:

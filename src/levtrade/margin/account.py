@@ -26,10 +26,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from numbers import Real
-from typing import Any, Literal, NamedTuple, TypeVar, cast
+from typing import Any, Literal, NamedTuple, TypeVar
 
 import numpy as np
 
+from levtrade._jit import plain
 from levtrade.errors import (
     ConfigError,
     InsufficientMargin,
@@ -75,27 +76,17 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 _INF = math.inf
 
 
-def _plain(func: _F) -> _F:
-    """The plain-Python original of a compiled scalar formula (``func.py_func``).
-
-    The account calls the scalar formulas (notional, PnL, IM, funding, average entry) from
-    Python, where Numba's per-call dispatch costs more than the arithmetic. The original is
-    the very same function, and Numba compiles it without fast-math (no reassociation, no
-    fused multiply-add), so both give bit-identical results: the few IEEE operations run in
-    the same order. tests/margin run every formula on both paths.
-    """
-    return cast(_F, getattr(func, "py_func", func))
 
 
-_LINEAR_NOTIONAL = _plain(formulas.linear_notional)
-_INVERSE_NOTIONAL = _plain(formulas.inverse_notional)
-_LINEAR_UPNL = _plain(formulas.linear_upnl)
-_INVERSE_UPNL = _plain(formulas.inverse_upnl)
-_LINEAR_FUNDING = _plain(formulas.funding_payment)
-_INVERSE_FUNDING = _plain(formulas.inverse_funding_payment)
-_LINEAR_AVERAGE = _plain(formulas.average_entry)
-_INVERSE_AVERAGE = _plain(formulas.inverse_average_entry)
-_INITIAL_MARGIN = _plain(formulas.initial_margin)
+_LINEAR_NOTIONAL = plain(formulas.linear_notional)
+_INVERSE_NOTIONAL = plain(formulas.inverse_notional)
+_LINEAR_UPNL = plain(formulas.linear_upnl)
+_INVERSE_UPNL = plain(formulas.inverse_upnl)
+_LINEAR_FUNDING = plain(formulas.funding_payment)
+_INVERSE_FUNDING = plain(formulas.inverse_funding_payment)
+_LINEAR_AVERAGE = plain(formulas.average_entry)
+_INVERSE_AVERAGE = plain(formulas.inverse_average_entry)
+_INITIAL_MARGIN = plain(formulas.initial_margin)
 
 
 # enum members as module constants: identity tests against them skip the class look-up
