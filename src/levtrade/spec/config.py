@@ -44,8 +44,9 @@ class InstrumentOverrides(BaseModel):
 
 class AccountSettings(BaseModel):
     """How a run's account trades and its orders fill: the settings a backtest
-    (:class:`BacktestConfig`) and a run configuration file (``levtrade.run.RunConfig``) share,
-    declared once. FreqTrade's names are accepted where FreqTrade has the setting."""
+    (:class:`BacktestConfig`) and a run configuration file
+    (``levtrade.configuration.RunConfig``) share, declared once. FreqTrade's names are accepted
+    where FreqTrade has the setting."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 

@@ -2,7 +2,7 @@
 
 :class:`RunConfig` reads the file (:func:`load_run_config`); unknown keys are errors naming the
 closest known key, FreqTrade's keys without meaning for a run are accepted and listed
-(:mod:`levtrade.run.freqtrade`). The account and execution settings are
+(:mod:`levtrade.configuration.freqtrade`). The account and execution settings are
 :class:`~levtrade.spec.config.BacktestConfig`'s own fields, declared once; ``RunConfig`` adds
 what a run is made from (strategy, data, timerange, outputs) and builds the engine's settings
 (:meth:`RunConfig.backtest_config`).
@@ -38,6 +38,13 @@ from pydantic import (
 )
 
 from levtrade.backtest.results import Analyzer
+from levtrade.configuration.freqtrade import (
+    EXCHANGE_IGNORED,
+    FREQTRADE_IGNORED,
+    known_keys,
+    suggest,
+)
+from levtrade.configuration.timerange import parse_timerange
 from levtrade.data import (
     Portfolio,
     parse_timeframe,
@@ -45,8 +52,6 @@ from levtrade.data import (
 from levtrade.errors import ConfigError, LevtradeError
 from levtrade.model.instrument import Instrument
 from levtrade.risk import margin_analyzers
-from levtrade.run.freqtrade import EXCHANGE_IGNORED, FREQTRADE_IGNORED, known_keys, suggest
-from levtrade.run.timerange import parse_timerange
 from levtrade.spec.config import (
     AccountSettings,
     BacktestConfig,
