@@ -15,7 +15,15 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src"
 
 LAYERS: tuple[frozenset[str], ...] = (
-    frozenset({"levtrade._version", "levtrade._jit", "levtrade._json", "levtrade.errors"}),
+    frozenset(
+        {
+            "levtrade._version",
+            "levtrade._jit",
+            "levtrade._json",
+            "levtrade._validation",
+            "levtrade.errors",
+        }
+    ),
     frozenset({"levtrade.model"}),
     frozenset({"levtrade.margin"}),
     frozenset({"levtrade.venues"}),

@@ -76,7 +76,12 @@ DatadirOption = Annotated[
     Path | None, typer.Option("--datadir", help="Data directory (overrides the config's).")
 ]
 EngineOption = Annotated[
-    str | None, typer.Option("--engine", help="event, compiled or auto (default: event).")
+    str | None,
+    typer.Option(
+        "--engine",
+        help="auto (default: the compiled kernel for signal strategies, the event engine for "
+        "the others), event or compiled.",
+    ),
 ]
 ReportOption = Annotated[
     Path | None,

@@ -37,6 +37,7 @@ from pydantic import (
     field_validator,
 )
 
+from levtrade._validation import describe_validation_error
 from levtrade.backtest.results import Analyzer
 from levtrade.configuration.freqtrade import (
     EXCHANGE_IGNORED,
@@ -56,7 +57,6 @@ from levtrade.spec.config import (
     AccountSettings,
     BacktestConfig,
     InstrumentOverrides,
-    describe_error,
 )
 from levtrade.venues import load_tier_file, venue_name
 
@@ -274,7 +274,7 @@ class RunConfig(AccountSettings):
         try:
             config = cls.model_validate(document)
         except ValidationError as exc:
-            raise ConfigError(f"{source}: {describe_error(exc)}") from None
+            raise ConfigError(f"{source}: {describe_validation_error(exc)}") from None
         except LevtradeError as exc:
             raise ConfigError(f"{source}: {exc}") from None
         config._base_dir = (base_dir or Path.cwd()).resolve()
@@ -311,7 +311,7 @@ class RunConfig(AccountSettings):
         try:
             config = type(self).model_validate(document)
         except ValidationError as exc:
-            raise ConfigError(describe_error(exc)) from None
+            raise ConfigError(describe_validation_error(exc)) from None
         except LevtradeError as exc:
             raise ConfigError(str(exc)) from None
         config._base_dir = self._base_dir
