@@ -34,7 +34,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"levtrade.backtest"}),
     frozenset({"levtrade.report"}),
     frozenset({"levtrade.localvenue"}),
-    frozenset({"levtrade.live", "levtrade.sweep"}),
+    frozenset({"levtrade.live", "levtrade.optimize"}),
     frozenset({"levtrade.configuration"}),
     frozenset({"levtrade.cli"}),
     frozenset({"levtrade"}),

@@ -7,7 +7,7 @@ The face of the package, for scripts and notebooks::
     data = lt.load_market("BTCUSDT-1h-perp.parquet", symbol="BTC/USDT:USDT")
     result = lt.run(MyStrategy, data, lt.BacktestConfig(leverage=5, margin_mode="isolated"))
 
-``lt.run``, ``lt.Strategy`` (event-driven, ``next()``), ``lt.SignalStrategy`` (FreqTrade style),
+``lt.run``, ``lt.sweep`` (many variants of a strategy as one table), ``lt.Strategy`` (event-driven, ``next()``), ``lt.SignalStrategy`` (FreqTrade style),
 ``lt.BacktestConfig``, ``lt.load_market``, ``lt.Account`` (the margin engine) and
 ``lt.indicators`` (TA-Lib wrappers); the subpackages hold the rest.
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from levtrade.backtest import BacktestResult, check_lookahead, run
     from levtrade.data import MarketData, Portfolio, load_market
     from levtrade.margin import Account
+    from levtrade.optimize import sweep
     from levtrade.spec import BacktestConfig, RunSpec
     from levtrade.strategy import SignalStrategy, Strategy, collect_params, indicators
 
@@ -42,6 +43,7 @@ _NAMES = {
     "MarketData": "levtrade.data",
     "Portfolio": "levtrade.data",
     "Account": "levtrade.margin",
+    "sweep": "levtrade.optimize",
 }
 _MODULES = {"indicators": "levtrade.strategy.indicators"}
 
@@ -60,6 +62,7 @@ __all__ = [
     "indicators",
     "load_market",
     "run",
+    "sweep",
 ]
 
 

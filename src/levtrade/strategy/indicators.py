@@ -8,11 +8,17 @@ in TA-Lib; leading NaNs in the input (a symbol listed later) are skipped.
 
 Parameters are checked here, so a bad period raises :class:`~levtrade.errors.ConfigError`
 naming the parameter and value instead of TA-Lib's ``TA_BAD_PARAM``.
+
+Inside ``with memoized(memo):`` (a parameter sweep's workers) each indicator is computed once
+per distinct input and parameters: a later call with bit-identical inputs gets a copy of the
+first call's output.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -45,7 +51,9 @@ __all__ = [
     "Bands",
     "Macd",
     "Stoch",
+    "IndicatorMemo",
     "crossover",
+    "memoized",
 ]
 
 
@@ -95,6 +103,74 @@ def _array(value: Any, name: str) -> FloatArray:
     return array
 
 
+class IndicatorMemo:
+    """Indicator outputs by function, parameters and inputs (compared bit for bit), the
+    least recently used dropped beyond ``capacity``; ``computed`` and ``reused`` count the
+    calls."""
+
+    def __init__(self, capacity: int = 512) -> None:
+        self.capacity = capacity
+        self.computed = 0
+        self.reused = 0
+        self._entries: OrderedDict[tuple[Any, ...], list[tuple[list[FloatArray], Any]]] = (
+            OrderedDict()
+        )
+
+    def call(
+        self, func: Callable[..., Any], arrays: list[FloatArray], params: dict[str, Any]
+    ) -> Any:
+        key = (
+            getattr(func, "__name__", repr(func)),
+            tuple(sorted(params.items())),
+            tuple(_fingerprint(a) for a in arrays),
+        )
+        bucket = self._entries.get(key)
+        if bucket is not None:
+            for inputs, outputs in bucket:
+                if all(_identical(a, b) for a, b in zip(inputs, arrays, strict=True)):
+                    self.reused += 1
+                    self._entries.move_to_end(key)
+                    return _copied(outputs)
+        raw = func(*arrays, **params)
+        self.computed += 1
+        self._entries.setdefault(key, []).append(([a.copy() for a in arrays], _copied(raw)))
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.capacity:
+            self._entries.popitem(last=False)
+        return raw
+
+
+def _fingerprint(array: FloatArray) -> tuple[int, bytes]:
+    """Length and a sample of the values: what a memo looks candidates up by."""
+    step = max(1, array.shape[0] // 32)
+    return array.shape[0], array[::step].tobytes()
+
+
+def _identical(a: FloatArray, b: FloatArray) -> bool:
+    return a.shape == b.shape and bool(np.array_equal(a.view(np.uint64), b.view(np.uint64)))
+
+
+def _copied(raw: Any) -> Any:
+    if isinstance(raw, tuple):
+        return tuple(np.array(out, copy=True) for out in raw)
+    return np.array(raw, copy=True)
+
+
+_memo: IndicatorMemo | None = None
+
+
+@contextmanager
+def memoized(memo: IndicatorMemo | None = None) -> Iterator[IndicatorMemo]:
+    """Compute each indicator once per distinct input and parameters while inside (``memo``
+    carries the outputs over from one ``with`` to the next)."""
+    global _memo
+    previous, _memo = _memo, memo if memo is not None else IndicatorMemo()
+    try:
+        yield _memo
+    finally:
+        _memo = previous
+
+
 def _compute(
     label: str,
     func: Callable[..., Any],
@@ -109,7 +185,7 @@ def _compute(
             raise ConfigError(
                 f"{name}: {label} inputs must have one length, got {array.shape[0]} and {size}"
             )
-    raw = func(*arrays, **params)
+    raw = _memo.call(func, arrays, params) if _memo is not None else func(*arrays, **params)
     outputs = raw if isinstance(raw, tuple) else (raw,)
     first = next(iter(inputs.values()))
     if isinstance(first, Line):
