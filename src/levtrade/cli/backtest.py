@@ -40,6 +40,7 @@ from levtrade.configuration import (
     prepare_run,
 )
 from levtrade.errors import LevtradeError
+from levtrade.optimize import SETTINGS, read_value
 from levtrade.report.files import StagedResults, check_output_file, check_results_dir, stage_text
 from levtrade.report.html import render_report
 from levtrade.report.summary import bundle_from_result
@@ -100,6 +101,15 @@ NoExportFlag = Annotated[bool, typer.Option("--no-export", help="Do not write th
 JsonFlag = Annotated[
     bool, typer.Option("--json", help="Print the summary as one JSON document on stdout.")
 ]
+ParamOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--param",
+        help="name=value, repeatable: a strategy parameter (the config's [params]) or a run "
+        "setting (leverage, margin_mode, stake_amount, max_open_trades, stoploss, roi, "
+        "trailing_stop_positive), as levtrade sweep names them, so a sweep's row reruns alone.",
+    ),
+]
 
 
 class RichProgress:
@@ -145,6 +155,29 @@ def _pairs(values: list[str] | None) -> list[str] | None:
         return None
     pairs = [p.strip() for value in values for p in value.split(",") if p.strip()]
     return pairs or None
+
+
+def _param_overrides(config: RunConfig, values: list[str] | None) -> dict[str, Any]:
+    """The configuration keys ``--param name=value`` sets: a run setting's own key, a
+    strategy parameter in ``params``; values read as ``levtrade sweep`` reads them."""
+    if not values:
+        return {}
+    overrides: dict[str, Any] = {}
+    params = dict(config.params)
+    for item in values:
+        name, sep, text = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise LevtradeError(f"param: expected name=value, got {item!r}")
+        value = read_value(text)
+        setting = SETTINGS.get(name)
+        if setting is None:
+            params[name] = value
+        else:
+            overrides[setting.key] = setting.value(value)
+    if params != config.params:
+        overrides["params"] = params
+    return overrides
 
 
 def _display(path: Path) -> str:
@@ -206,6 +239,7 @@ def backtest(
     no_report: NoReportFlag = False,
     no_export: NoExportFlag = False,
     as_json: JsonFlag = False,
+    param: ParamOption = None,
 ) -> None:
     """Backtest a strategy; without arguments, run the demo (synthetic data, starter strategy)."""
     demo = config is None and strategy is None and signals is None
@@ -220,6 +254,7 @@ def backtest(
             datadir=None if datadir is None else str(datadir.expanduser().resolve()),
             engine=engine,
         )
+        run_config = run_config.with_overrides(**_param_overrides(run_config, param))
         report_path, results_path = _outputs(run_config, report, results, no_report, no_export)
         stderr = Console(stderr=True)
         if demo and not as_json:

@@ -14,7 +14,13 @@ from levtrade.configuration.config import (
     RunConfig,
     load_run_config,
 )
-from levtrade.configuration.plan import RunOutcome, RunPlan, execute, prepare_run
+from levtrade.configuration.plan import (
+    RunOutcome,
+    RunPlan,
+    execute,
+    prepare_run,
+    signal_instance,
+)
 from levtrade.configuration.strategies import LoadedStrategy, StrategyFailure, load_strategy
 from levtrade.configuration.timerange import Timerange, parse_timerange
 
@@ -34,4 +40,5 @@ __all__ = [
     "load_strategy",
     "parse_timerange",
     "prepare_run",
+    "signal_instance",
 ]

@@ -218,7 +218,9 @@ def _signal_pairs(path: Path, stake_currency: str | None) -> tuple[str, ...]:
     return pairs
 
 
-def _signal_instance(plan: RunPlan) -> SignalStrategy:
+def signal_instance(plan: RunPlan) -> SignalStrategy:
+    """The plan's signal strategy, configured: the config's ``[params]``, its FreqTrade exit
+    settings and ``can_short`` set on a new instance (a sweep varies copies of it)."""
     assert plan.strategy is not None
     instance: SignalStrategy = plan.strategy.cls()
     config = plan.config
@@ -256,7 +258,7 @@ def execute(plan: RunPlan, *, progress: Progress | None = None) -> RunOutcome:
         source = strategy.cls
         params = dict(plan.config.params) or None
     elif strategy is not None:
-        source = _signal_instance(plan)
+        source = signal_instance(plan)
     else:
         assert plan.signals_file is not None
         source = read_signals(plan.signals_file, data, rules=_file_rules(plan.config))

@@ -106,7 +106,8 @@ def check_sampler(name: str) -> None:
             __import__(needs)
         except ImportError:
             raise ConfigError(
-                f"sampler: optuna's {name} sampler needs the package {needs!r} (pip install {needs})"
+                f"sampler: optuna's {name} sampler needs the package {needs!r} "
+                f"(pip install {needs})"
             ) from None
 
 

@@ -109,7 +109,7 @@ class Dimension:
             )
         count = math.floor((self.high - self.low) / step + 1e-9) + 1
         if self.integer:
-            return tuple(int(round(self.low + k * step)) for k in range(count))
+            return tuple(round(self.low + k * step) for k in range(count))
         return tuple(round(self.low + k * step, 12) for k in range(count))
 
     def describe(self) -> dict[str, Any]:
