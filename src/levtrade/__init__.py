@@ -7,7 +7,8 @@ The face of the package, for scripts and notebooks::
     data = lt.load_market("BTCUSDT-1h-perp.parquet", symbol="BTC/USDT:USDT")
     result = lt.run(MyStrategy, data, lt.BacktestConfig(leverage=5, margin_mode="isolated"))
 
-``lt.run``, ``lt.sweep`` (many variants of a strategy as one table), ``lt.Strategy`` (event-driven, ``next()``), ``lt.SignalStrategy`` (FreqTrade style),
+``lt.run``, ``lt.sweep`` (many variants of a strategy as one table), ``lt.Strategy``
+(event-driven, ``next()``), ``lt.SignalStrategy`` (FreqTrade style),
 ``lt.BacktestConfig``, ``lt.load_market``, ``lt.Account`` (the margin engine) and
 ``lt.indicators`` (TA-Lib wrappers); the subpackages hold the rest.
 

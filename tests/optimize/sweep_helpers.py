@@ -1,7 +1,8 @@
 """A small sweep the tests share: the starter strategy (SMA cross, long and short) on the
 seeded demo data (BTC/USDT:USDT, 1h, with its mark candles and funding), a timerange of about
-three months with the strategy's startup candles before it, and a 200-variant grid over the
-averages, leverage up to 75x (a stake of 1,000: the notional stays in the first tiers), margin mode and stop-loss, so that some variants are liquidated.
+three months with the strategy's startup candles before it, a stake of 1,000 (the notional
+stays in the first tiers up to 75x), and a 200-variant grid over the averages, leverage,
+margin mode and stop-loss, so that some variants are liquidated and some entries rejected.
 """
 
 from __future__ import annotations

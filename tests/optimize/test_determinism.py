@@ -12,13 +12,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from sweep_helpers import GRID_SIZE, flag_value, param_flags, write_config
 from typer.testing import CliRunner
 
 from levtrade.cli import app
 from levtrade.configuration import execute, load_run_config, prepare_run
 from levtrade.optimize import SETTINGS
-
-from sweep_helpers import GRID_SIZE, flag_value, param_flags, write_config
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +25,16 @@ pytestmark = pytest.mark.slow
 def _sweep(config: Path, out: Path, *extra: str) -> pd.DataFrame:
     result = CliRunner().invoke(
         app,
-        ["sweep", "--config", str(config), *param_flags(), "--out", str(out), "--no-report", *extra],
+        [
+            "sweep",
+            "--config",
+            str(config),
+            *param_flags(),
+            "--out",
+            str(out),
+            "--no-report",
+            *extra,
+        ],
     )
     assert result.exit_code == 0, result.output
     return pd.read_parquet(out)
@@ -103,7 +111,15 @@ def test_levtrade_backtest_param_reruns_a_row(
         flags = [f for n in names for f in ("--param", f"{n}={flag_value(row[n])}")]
         result = CliRunner().invoke(
             app,
-            ["backtest", "--config", str(config_path), *flags, "--json", "--no-report", "--no-export"],
+            [
+                "backtest",
+                "--config",
+                str(config_path),
+                *flags,
+                "--json",
+                "--no-report",
+                "--no-export",
+            ],
         )
         assert result.exit_code == 0, result.output
         summary = json.loads(result.stdout)

@@ -168,7 +168,7 @@ class RayExecutor:
         if not module.startswith("levtrade."):
             from ray import cloudpickle
 
-            cloudpickle.register_pickle_by_value(sys.modules[module])
+            cloudpickle.register_pickle_by_value(sys.modules[module])  # type: ignore[no-untyped-call]
         self.workers = workers
         self.key = f"{os.getpid()}-{id(self)}"
         self.refs = [ray.put(task), ray.put(data)]

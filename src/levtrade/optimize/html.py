@@ -16,7 +16,7 @@ import html
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -50,7 +50,9 @@ def _axes(table: pd.DataFrame, params: list[str]) -> tuple[str, str] | None:
     return x, y
 
 
-def _pivot(table: pd.DataFrame, x: str, y: str, column: str, how: str) -> pd.DataFrame:
+def _pivot(
+    table: pd.DataFrame, x: str, y: str, column: str, how: Literal["max", "min", "mean"]
+) -> pd.DataFrame:
     return table.pivot_table(index=y, columns=x, values=column, aggfunc=how, dropna=False)
 
 
@@ -74,14 +76,15 @@ def _frontier(table: pd.DataFrame, x: str) -> go.Figure:
     liquidated = table.assign(_liq=(table["liquidations"] > 0).astype(float))
     share = _pivot(liquidated, x, "leverage", "_liq", "mean")
     figure = _heatmap(share, x, "leverage", "liquidated share", "Reds")
+    levels = [str(v) for v in share.index]  # ascending: the pivot sorts its index
     lowest = [
-        min((lev for lev, s in share[column].items() if s > 0), default=None)
-        for column in share.columns
+        next((lev for lev, s in zip(levels, share[c].to_numpy(), strict=True) if s > 0), None)
+        for c in share.columns
     ]
     figure.add_trace(
         go.Scatter(
             x=[str(v) for v in share.columns],
-            y=[None if v is None else str(v) for v in lowest],
+            y=lowest,
             mode="lines+markers",
             name="liquidations start",
             line={"color": "black"},
@@ -162,7 +165,7 @@ def render_sweep_report(
     axes = _axes(flat, params)
     if axes is not None:
         x, y = axes
-        how = "max" if info.get("maximize", True) else "min"
+        how: Literal["max", "min"] = "max" if info.get("maximize", True) else "min"
         charts.append(
             (
                 f"{objective} by {x} and {y} (best over the other parameters)",

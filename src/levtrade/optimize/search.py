@@ -113,8 +113,9 @@ def check_sampler(name: str) -> None:
 
 class OptunaSearch:
     """optuna's ask/tell: ``batch`` trials asked per round, told their rows' score (the mean
-    over walk-forward folds of the objective, in sample when the run is split) and their
-    constraint violations (for the samplers that take constraints)."""
+    over walk-forward folds of the objective, in sample when the run is split) and each
+    constraint's violation (``set_constraint``: TPE, NSGA-II and GP search the feasible
+    region; a non-finite score fails the trial)."""
 
     def __init__(
         self,
@@ -148,19 +149,18 @@ class OptunaSearch:
 
     def _sampler(self) -> Any:
         samplers = self.optuna.samplers
-        constrained = {"constraints_func": _constraint_values} if self.constraints else {}
         name = self.sampler_name
         if name == "tpe":
-            return samplers.TPESampler(seed=self.seed, **constrained)
+            return samplers.TPESampler(seed=self.seed)
         if name == "nsgaii":
-            return samplers.NSGAIISampler(seed=self.seed, **constrained)
+            return samplers.NSGAIISampler(seed=self.seed)
         if name == "random":
             return samplers.RandomSampler(seed=self.seed)
         if name == "qmc":
             return samplers.QMCSampler(seed=self.seed)
         if name == "cmaes":
             return samplers.CmaEsSampler(seed=self.seed)
-        return samplers.GPSampler(seed=self.seed, **constrained)
+        return samplers.GPSampler(seed=self.seed)
 
     def _distribution(self, dimension: Dimension) -> Any:
         dists = self.optuna.distributions
@@ -206,12 +206,9 @@ class OptunaSearch:
             trial = self._asked.pop(number)
             folds = by_variant[number]
             scores = [float(r[self.prefix + self.objective.metric]) for r in folds]
-            if self.constraints:
-                violations = [
-                    max(c.violation(r[self.prefix + c.metric]) for r in folds)
-                    for c in self.constraints
-                ]
-                trial.set_user_attr("constraints", violations)
+            for constraint in self.constraints:
+                worst = max(constraint.violation(r[self.prefix + constraint.metric]) for r in folds)
+                trial.set_constraint(str(constraint), min(worst, 1e300))
             score = float(np.mean(scores))
             if math.isfinite(score):
                 self.study.tell(trial, score)
@@ -226,11 +223,6 @@ class OptunaSearch:
             "seed": self.seed,
             "batch": self.batch,
         }
-
-
-def _constraint_values(trial: Any) -> Sequence[float]:
-    values: Sequence[float] = trial.user_attrs.get("constraints", ())
-    return values
 
 
 def make_search(

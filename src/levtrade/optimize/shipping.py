@@ -98,7 +98,12 @@ def read_data(folder: Path) -> MarketData | Portfolio:
             MarketData(
                 symbol=spec["symbol"],
                 timeframe_ms=int(spec["timeframe_ms"]),
-                **{n: bars[n] for n in _BARS},
+                timestamps=bars["timestamps"],
+                open=bars["open"],
+                high=bars["high"],
+                low=bars["low"],
+                close=bars["close"],
+                volume=bars["volume"],
                 mark=others["mark"],
                 index=others["index"],
                 funding=FundingEvents(

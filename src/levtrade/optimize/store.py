@@ -81,8 +81,8 @@ class PartStore:
         _atomic(self.path(chunk), lambda tmp: frame.to_parquet(tmp, index=False))
 
     def read(self, chunk: int) -> list[Row]:
-        records: list[Row] = pd.read_parquet(self.path(chunk)).to_dict("records")
-        return records
+        frame = pd.read_parquet(self.path(chunk))
+        return [{str(k): v for k, v in r.items()} for r in frame.to_dict("records")]
 
     def finish(self, table: pd.DataFrame, info: Mapping[str, Any]) -> None:
         """Write the whole table to ``out`` and remove the parts."""

@@ -260,7 +260,10 @@ def _table(
     table = pd.DataFrame(list(rows))
     keys = ["variant", "fold"] if "fold" in table.columns else ["variant"]
     table = table.sort_values(keys, kind="stable").reset_index(drop=True)
-    table["feasible"] = [feasible(r, limits, prefix) for r in table.to_dict("records")]
+    table["feasible"] = [
+        feasible({str(k): v for k, v in r.items()}, limits, prefix)
+        for r in table.to_dict("records")
+    ]
     return table
 
 

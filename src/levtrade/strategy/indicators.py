@@ -49,9 +49,9 @@ __all__ = [
     "STOCH",
     "WMA",
     "Bands",
+    "IndicatorMemo",
     "Macd",
     "Stoch",
-    "IndicatorMemo",
     "crossover",
     "memoized",
 ]
