@@ -1062,6 +1062,8 @@ def _rule_orders(
     entry = st[j, X_ENTRY]
     leverage = st[j, X_LEVERAGE]
     stop = math.nan
+    # the stop at the buffered liquidation price is labelled a liquidation (FreqTrade's name)
+    origin = ORIGIN_STOP_LOSS
     if not math.isnan(prm[P_STOPLOSS]):
         stop = path.stoploss_level(entry, is_long, prm[P_STOPLOSS], leverage)
     buffer = prm[P_BUFFER]
@@ -1080,11 +1082,12 @@ def _rule_orders(
             floor = formulas.buffered_liquidation_price(liquidation, entry, buffer)
             if math.isnan(stop) or (floor > stop if is_long else floor < stop):
                 stop = floor
+                origin = ORIGIN_LIQUIDATION
     if not math.isnan(stop) or prm[P_TRAILING] != 0.0:
         st[j, X_STOP_ID] = _new_id(acc)
         st[j, X_STOP_PRICE] = stop
         st[j, X_STOP_TYPE] = TYPE_TRAILING_STOP if prm[P_TRAILING] != 0.0 else TYPE_STOP
-        st[j, X_STOP_ORIGIN] = ORIGIN_STOP_LOSS
+        st[j, X_STOP_ORIGIN] = origin
         st[j, X_STOP_CREATED] = acc[A_TIME]
     st[j, X_R_OPEN] = 1.0
     st[j, X_R_ENTRY] = entry

@@ -229,6 +229,7 @@ class SignalDriver:
         entry = position.entry_price
         leverage = position.leverage
         stop = math.nan
+        origin = "stop_loss"
         if rules.stoploss is not None:
             stop = path.stoploss_level(entry, is_long, rules.stoploss, leverage)
         buffer = engine.config.liquidation_buffer
@@ -242,11 +243,13 @@ class SignalDriver:
                 floor = buffered_liquidation_price(liquidation, entry, buffer)
                 if math.isnan(stop) or (floor > stop if is_long else floor < stop):
                     stop = floor
+                    # FreqTrade's name for an exit at the buffered liquidation price
+                    origin = "liquidation"
         exit_side = "sell" if is_long else "buy"
         stop_order = None
         if not math.isnan(stop) or rules.trailing_stop:
             kind = OrderType.TRAILING_STOP if rules.trailing_stop else OrderType.STOP
-            stop_order = self._exit(order.symbol, order.leg, exit_side, kind, stop, "stop_loss")
+            stop_order = self._exit(order.symbol, order.leg, exit_side, kind, stop, origin)
         roi_order = None
         instrument = engine.instruments[j]
         state = _RuleOrders(
