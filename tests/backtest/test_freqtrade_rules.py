@@ -9,7 +9,7 @@ value)."""
 from __future__ import annotations
 
 import pytest
-from backtest_helpers import BTC, HOUR, T0, at, config, flat, market, signals
+from backtest_helpers import HOUR, T0, at, config, flat, market, signals
 
 from levtrade.backtest import BacktestResult, run
 from levtrade.strategy.signals import SignalRules

@@ -4,7 +4,7 @@ conversions strategies import from ``freqtrade.exchange``."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pandas as pd
 
@@ -36,17 +36,17 @@ def timeframe_to_minutes(timeframe: str) -> int:
 
 def timeframe_to_prev_date(timeframe: str, date: datetime | None = None) -> datetime:
     """The open of the candle ``date`` falls in (now when None)."""
-    when = date or datetime.now(timezone.utc)
+    when = date or datetime.now(UTC)
     ms = int(when.timestamp() * 1000)
     step = parse_timeframe(timeframe)
-    return datetime.fromtimestamp((ms - ms % step) / 1000, tz=timezone.utc)
+    return datetime.fromtimestamp((ms - ms % step) / 1000, tz=UTC)
 
 
 def timeframe_to_next_date(timeframe: str, date: datetime | None = None) -> datetime:
     """The open of the candle after the one ``date`` falls in."""
     step = parse_timeframe(timeframe)
     previous = timeframe_to_prev_date(timeframe, date)
-    return datetime.fromtimestamp(previous.timestamp() + step / 1000, tz=timezone.utc)
+    return datetime.fromtimestamp(previous.timestamp() + step / 1000, tz=UTC)
 
 
 def merge_informative_pair(

@@ -127,8 +127,10 @@ class RealParameter(BaseParameter):
         super().__init__(default=default, space=space, optimize=optimize, load=load, **kwargs)
 
     def set_value(self, value: Any) -> None:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(
-            value
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
         ):
             raise ConfigError(f"{self.name}: a number, got {value!r}")
         self.value = float(value)
@@ -166,7 +168,7 @@ class DecimalParameter(RealParameter):
     def range(self) -> list[float]:
         """Every value of the range at the parameter's precision."""
         step = 10.0**-self.decimals
-        count = int(round((self.high - self.low) / step))
+        count = round((self.high - self.low) / step)
         return [round(self.low + k * step, self.decimals) for k in range(count + 1)]
 
     def search_space(self) -> list[Any]:  # type: ignore[override]

@@ -202,7 +202,9 @@ def vwap(bars: pd.DataFrame) -> pd.Series:
     )
 
 
-def rolling_vwap(bars: pd.DataFrame, window: int = 200, min_periods: int | None = None) -> pd.Series:
+def rolling_vwap(
+    bars: pd.DataFrame, window: int = 200, min_periods: int | None = None
+) -> pd.Series:
     """VWAP of the typical price over ``window`` rows (infinite values carried forward)."""
     periods = window if min_periods is None else min_periods
     typical = (bars["high"] + bars["low"] + bars["close"]) / 3
@@ -247,9 +249,7 @@ def heikinashi(bars: pd.DataFrame) -> pd.DataFrame:
             opens[i] = (opens[i - 1] + close[i - 1]) / 2
     high = np.maximum.reduce([bars["high"].to_numpy(), opens, close])
     low = np.minimum.reduce([bars["low"].to_numpy(), opens, close])
-    return pd.DataFrame(
-        {"open": opens, "high": high, "low": low, "close": close}, index=bars.index
-    )
+    return pd.DataFrame({"open": opens, "high": high, "low": low, "close": close}, index=bars.index)
 
 
 def awesome_oscillator(
