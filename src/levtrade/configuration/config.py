@@ -214,7 +214,10 @@ class RunConfig(AccountSettings):
     store_exchange: str | None = None
     gaps: Literal["error", "fill", "keep"] = "error"
     coverage: Literal["error", "trim"] = "error"
-    coarse_mark: Literal["error", "basis"] = "error"
+    coarse_mark: Literal["error", "basis"] = "basis"
+    """A mark coarser than the trade candles (FreqTrade downloads 1h marks): ``basis`` (the
+    default) scales the trade candles by the basis at each mark candle's open, with a note;
+    ``error`` skips it and the trade candles stand in for the mark."""
     tiers_file: str | None = None
     outcome: OutcomeSettings = Field(default_factory=OutcomeSettings)
     risk: RiskSettings = Field(default_factory=RiskSettings)

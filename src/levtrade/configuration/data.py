@@ -319,8 +319,9 @@ def load_run_data(
             )
         elif market.metadata.get("mark_rule") == "basis":
             notes.append(
-                f"{market.symbol}: {market.metadata['mark_timeframe']} mark candles, "
-                f'basis-adjusted to {market.timeframe} (coarse_mark = "basis")'
+                f"{market.symbol}: the mark is the {market.timeframe} trade candles scaled by "
+                f"the basis of the {market.metadata['mark_timeframe']} mark candles at each "
+                'mark open (coarse_mark = "basis"; "error" uses the trade candles alone)'
             )
     portfolio = Portfolio.from_markets(cut)
     synthetic = bool(portfolio.synthetic)

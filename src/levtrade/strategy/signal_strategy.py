@@ -397,11 +397,14 @@ class SignalStrategy:
             default_stake = config.stake_amount
         step = pd.Timedelta(milliseconds=data.timeframe_ms)
         tags = frame["enter_tag"] if "enter_tag" in frame.columns else None
-        closes = frame["close"].to_numpy(dtype=np.float64)
+        # FreqTrade asks at the entry: the entry candle's open time and open price
+        opens = frame["open"].to_numpy(dtype=np.float64)
         tag_kwarg = with_leverage and _accepts(self.leverage, "entry_tag")
         for i in np.flatnonzero(long | short):
             when = (frame["date"].iloc[i] + step).to_pydatetime()
-            rate = float(closes[i])
+            if i + 1 >= len(opens):
+                continue  # the last candle's entry never fills
+            rate = float(opens[i + 1])
             tag = _tag(tags, int(i))
             proposed_stake = default_stake if math.isnan(stake[i]) else float(stake[i])
             answers: dict[str, tuple[float, float]] = {}
