@@ -379,8 +379,8 @@ ERRORS = {
     "unknown class": r"no class 'EnterFirst' in .*enter_first\.py "
     r"\(did you mean 'EnterFirstBar'\?\)",
     "report directory missing": r"report: directory not found: .*nowhere",
-    "only pairs without data": r"missing data file .*DOGE_USDT_USDT-1h-futures\.feather \(candles of "
-    r"DOGE/USDT:USDT",
+    "only pairs without data": r"missing data file .*DOGE_USDT_USDT-1h-futures\.feather "
+    r"\(candles of DOGE/USDT:USDT",
 }
 
 

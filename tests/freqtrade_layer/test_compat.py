@@ -204,8 +204,8 @@ def test_qtpylib_definitions() -> None:
 @pytest.mark.parametrize(
     ("body", "name"),
     [
-        ("    use_custom_stoploss = True\n    def custom_stoploss(self, **kw):\n        return 0.1\n",
-         "custom_stoploss"),
+        ("    use_custom_stoploss = True\n"
+         "    def custom_stoploss(self, **kw):\n        return 0.1\n", "custom_stoploss"),
         ("    def custom_exit(self, **kw):\n        return None\n", "custom_exit"),
         ("    def confirm_trade_entry(self, **kw):\n        return True\n", "confirm_trade_entry"),
         ("    position_adjustment_enable = True\n", "position_adjustment_enable"),

@@ -22,7 +22,7 @@ from levtrade.backtest import path
 from levtrade.errors import ConfigError
 from levtrade.margin.formulas import buffered_liquidation_price
 from levtrade.model.orders import Order, OrderStatus, OrderType, Trade
-from levtrade.model.positions import PositionKey
+from levtrade.model.positions import Leg, PositionKey
 from levtrade.strategy.signals import SignalRules, Signals, SymbolSignals
 
 if TYPE_CHECKING:
@@ -254,7 +254,7 @@ class SignalDriver:
         instrument = engine.instruments[j]
         state = _RuleOrders(
             is_long, entry, leverage, engine.t, stop_order, stop, None,
-            PositionKey(order.symbol, leg),
+            PositionKey(order.symbol, Leg(leg)),
             abs(position.size) * instrument.contract_size, instrument.taker_fee,
             instrument.maker_fee, j,
         )  # fmt: skip

@@ -191,7 +191,7 @@ class IStrategy(SignalStrategy):
             "protection": self.protection_params,
         }
         table = spaces.get(parameter.category or "", {})
-        return table.get(parameter.name, _MISSING)
+        return table.get(parameter.name or "", _MISSING)
 
     def parameters(self) -> dict[str, BaseParameter]:
         """The strategy's hyperopt parameters by attribute name."""
