@@ -97,6 +97,16 @@ def set_parameter(instance: Any, name: str, value: Any) -> None:
     setattr(instance, name, value)
 
 
+def _own_copy(strategy: Any) -> Any:
+    """A copy of a configured strategy for one variant: its attributes shared, except its
+    hyperopt parameter objects (a variant sets their values)."""
+    instance = copy.copy(strategy)
+    for name, value in vars(instance).items():
+        if callable(getattr(value, "set_value", None)):
+            setattr(instance, name, copy.copy(value))
+    return instance
+
+
 def _overrides_callbacks(strategy: SignalStrategy) -> bool:
     """Whether the signal table depends on the run's settings (a ``leverage`` or
     ``custom_stake_amount`` callback sees them)."""
@@ -181,7 +191,7 @@ class Evaluator:
                     "places its own exits"
                 )
             return run(strategy, data, config, engine=self.task.engine, params=merged or None)
-        instance = strategy() if isinstance(strategy, type) else copy.copy(strategy)
+        instance = strategy() if isinstance(strategy, type) else _own_copy(strategy)
         for name, value in {**self.task.fixed, **own, **rules}.items():
             set_parameter(instance, name, value)
         signals = self._signal_table(instance, own, config, data, segment)
