@@ -86,9 +86,7 @@ def test_resume_computes_only_the_missing_chunks(
     assert not parts.exists()
 
     whole = tmp_path / "whole.parquet"
-    uninterrupted = CliRunner().invoke(
-        app, [*flags[:-3], "--out", str(whole), "--no-report"]
-    )
+    uninterrupted = CliRunner().invoke(app, [*flags[:-3], "--out", str(whole), "--no-report"])
     assert uninterrupted.exit_code == 0, uninterrupted.output
     pd.testing.assert_frame_equal(pd.read_parquet(out), pd.read_parquet(whole), check_exact=True)
 
