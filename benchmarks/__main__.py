@@ -21,6 +21,7 @@ import json
 import math
 import os
 import platform
+import statistics
 import subprocess
 import sys
 from collections.abc import Callable, Iterable
@@ -372,8 +373,75 @@ def run_details(measurement: Measurement | None) -> str:
     return f"levtrade's run: {'; '.join(parts)}." if parts else ""
 
 
+def sweep_section(result: WorkloadResult) -> list[str]:
+    """Workload 7: variants per second of each tool, per variant against levtrade's, and
+    levtrade's local executor against its single-core rate."""
+    w = result.workload
+    dataset = wl.DATASETS[w.dataset].title if w.dataset in wl.DATASETS else ""
+    lines = [f"### {w.title} — {dataset}", "", f"`{w.key}`; {w.items:,} variants.", ""]
+    lines += [note for n in w.notes for note in (n, "")]
+    lev = result.levtrade
+    if lev is not None and lev.ok:
+        run = lev.runs[0]
+        rates = [float(r["variants_per_s"]) for r in lev.runs]
+        serial = [float(r["serial_variants_per_s"]) for r in lev.runs]
+        efficiency = [float(r["efficiency"]) for r in lev.runs]
+        loads = "; ".join(
+            f"{', '.join(f'{x:.2f}' for x in r['load_before'])} → "
+            f"{', '.join(f'{x:.2f}' for x in r['load_after'])}"
+            for r in lev.runs
+        )
+        lines += [
+            f'levtrade: {run["workers"]} local workers; single core (`executor="serial"`, '
+            f"{run['serial_variants']} variants of the grid's first 4 × 5 averages): "
+            f"{statistics.median(serial):,.1f} variants/s; local executor "
+            f"{statistics.median(rates):,.1f} variants/s = "
+            f"{statistics.median(efficiency):.2f} × workers × single core (goal ≥ 0.8); "
+            f"{run['liquidated_variants']:,} variants liquidated at least once, "
+            f"{run['rejected_variants']:,} with rejected orders; best by Sharpe: "
+            f"{run['best']}. Load average (1, 5, 15 min) before → after each run: {loads}.",
+            "",
+        ]
+    lines += [
+        "| tool | model | wall s (10,000 variants) | variants/s | bars/s | ms per variant "
+        "| warm-up s | peak MB | levtrade/peer per variant |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+
+    def cells(m: Measurement, model: str, ratio: str) -> str:
+        per = m.wall_s / w.items
+        bars = wl.DATASETS[w.dataset].bars if w.dataset in wl.DATASETS else 0
+        wall = fmt_s(m.wall_s) + (" (projected)" if m.runs[0].get("projected") else "")
+        return (
+            f"| {m.tool.label} | {model} | {wall} | {fmt_rate(w.items, m.wall_s)} | "
+            f"{fmt_rate(w.items * bars, m.wall_s)} | {per * 1000:.3g} | {fmt_s(m.warmup_s)} | "
+            f"{m.peak_mb:.0f} | {ratio} |"
+        )
+
+    if lev is not None and lev.ok:
+        lines.append(cells(lev, "3x, cross, funding, mark liquidation", ""))
+    else:
+        lines.append(f"| **levtrade** | | {status(lev)} | | | | | | |")
+    for row in result.peers:
+        m = row.measurement
+        if not m.ok:
+            lines.append(f"| {row.spec.label} | | failed: {m.error} | | | | | | |")
+            continue
+        ratio = f"{lev.wall_s / m.wall_s:.3g}" if lev is not None and lev.ok else "—"
+        model = "1x, no margin" if "vectorbt" in row.spec.key else "3x, one backtest per epoch"
+        if m.runs[0].get("per_backtest_s") is not None:
+            model += (
+                f"; {m.runs[0]['per_backtest_s']:.2f} s per backtest ({m.runs[0]['epochs']} epochs)"
+            )
+        lines.append(cells(m, model, ratio))
+    lines.append("")
+    return lines
+
+
 def workload_section(result: WorkloadResult) -> list[str]:
     w = result.workload
+    if w.kind == "sweep":
+        return sweep_section(result)
     dataset = wl.DATASETS[w.dataset].title if w.dataset in wl.DATASETS else ""
     title = f"### {w.title}" + (f" — {dataset}" if dataset else "")
     unit = w.rate_unit
@@ -573,6 +641,7 @@ def report(
         4: "Workload 4 — portfolio, cross margin",
         5: "Workload 5 — margin calculator",
         6: "Workload 6 — data loading",
+        7: "Workload 7 — a sweep of 10,000 variants",
     }
     for number in numbers:
         lines += [f"## {titles[number]}", ""]
@@ -596,7 +665,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="append",
         default=[],
         metavar="WORKLOAD",
-        help="workload number (1-6), key prefix (e.g. 1-signal-100k) or kind; repeatable",
+        help="workload number (1-7), key prefix (e.g. 1-signal-100k) or kind; repeatable",
     )
     parser.add_argument("--repeats", type=int, help="processes per measurement (default 3)")
     parser.add_argument("--peers", help="comma-separated peer keys to run (default: all)")

@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 import tempfile
@@ -80,6 +81,8 @@ from levtrade.data import (
 )
 from levtrade.errors import UnknownSymbolError
 from levtrade.margin.vectorised import isolated_liquidation_prices
+from levtrade.optimize import sweep
+from levtrade.strategy import SignalStrategy
 from levtrade.strategy import indicators as ind
 from levtrade.strategy.signals import SignalRules, Signals, SymbolSignals
 from levtrade.venues import default_tiers, load_tier_file
@@ -271,6 +274,101 @@ def signal_sma_cross(workload: wl.Workload, *, funding: bool, liquidation: bool)
         rejected=int((result.orders["status"] == "rejected").sum()),
         funding=float(result.trades["funding"].sum()),
     )
+
+
+# ----------------------------------------------------------------- workload 7: the sweep
+
+
+class SweepSma(SignalStrategy):
+    """The SMA cross as a signal strategy with its averages as parameters (its signals as
+    ``cross_signals`` writes them)."""
+
+    can_short = True
+    fast = wl.FAST
+    slow = wl.SLOW
+
+    def populate_indicators(
+        self, dataframe: pd.DataFrame, metadata: dict[str, Any]
+    ) -> pd.DataFrame:
+        dataframe["fast"] = ind.SMA(dataframe["close"], self.fast)
+        dataframe["slow"] = ind.SMA(dataframe["close"], self.slow)
+        return dataframe
+
+    def populate_entry_trend(
+        self, dataframe: pd.DataFrame, metadata: dict[str, Any]
+    ) -> pd.DataFrame:
+        fast = dataframe["fast"].to_numpy()
+        slow = dataframe["slow"].to_numpy()
+        signals = cross_signals(len(dataframe), fast > slow, fast < slow)
+        for name in ("enter_long", "enter_short", "exit_long", "exit_short"):
+            dataframe[name] = getattr(signals, name)
+        return dataframe
+
+    def populate_exit_trend(
+        self, dataframe: pd.DataFrame, metadata: dict[str, Any]
+    ) -> pd.DataFrame:
+        return dataframe
+
+
+SWEEP_SERIAL_FAST = wl.SWEEP_FAST[:4]
+SWEEP_SERIAL_SLOW = wl.SWEEP_SLOW[:5]
+"""The single-core measurement's sub-grid: 4 × 5 × the 20 stop-losses = 400 variants, the
+same share of signal tables per variant (1 in 20) as the whole grid."""
+
+
+def sweep_sma(workload: wl.Workload) -> Result:
+    """Workload 7: the grid on every core (``executor="local"``), and its single-core rate
+    on a sub-grid (``executor="serial"``)."""
+    frame = workload.frame()
+    events = read_funding(workload.funding_path)
+    mark = read_mark(workload.mark_path)
+    config = matching_config(workload, [workload.symbol], balance_share=MARK_BALANCE_SHARE)
+    data = market_from_frame(frame, workload, mark=mark, funding=events)
+    stops = list(wl.SWEEP_STOPLOSS)
+    grid = {"fast": list(wl.SWEEP_FAST), "slow": list(wl.SWEEP_SLOW), "stoploss": stops}
+    workers = os.cpu_count() or 1
+    prefix = market_from_frame(frame.iloc[:WARMUP_BARS], workload, mark=mark, funding=events)
+    _, warmup = timed(
+        lambda: sweep(
+            SweepSma,
+            prefix,
+            {"fast": [20], "stoploss": stops[:2]},
+            config=config,
+            executor="serial",
+        )
+    )
+    sub = {"fast": list(SWEEP_SERIAL_FAST), "slow": list(SWEEP_SERIAL_SLOW), "stoploss": stops}
+    serial, serial_wall = timed(
+        lambda: sweep(SweepSma, data, sub, config=config, executor="serial")
+    )
+    load = os.getloadavg()
+    table, wall = timed(
+        lambda: sweep(SweepSma, data, grid, config=config, executor="local", workers=workers)
+    )
+    best = table.sort_values("sharpe", ascending=False, na_position="last").iloc[0]
+    rate = len(table) / wall
+    serial_rate = len(serial) / serial_wall
+    return {
+        "trades": int(table["trades"].sum()),
+        "final_equity": float(best["final_equity"]),
+        "wall_s": wall,
+        "warmup_s": warmup,
+        "variants": len(table),
+        "workers": workers,
+        "variants_per_s": rate,
+        "bars_per_s": rate * len(data),
+        "serial_variants": len(serial),
+        "serial_variants_per_s": serial_rate,
+        "efficiency": rate / (workers * serial_rate),
+        "liquidated_variants": int((table["liquidations"] > 0).sum()),
+        "rejected_variants": int((table["rejected_orders"] > 0).sum()),
+        "best": {
+            k: best[k].item() if hasattr(best[k], "item") else best[k]
+            for k in ("fast", "slow", "stoploss", "sharpe")
+        },
+        "load_before": list(load),
+        "load_after": list(os.getloadavg()),
+    }
 
 
 # ---------------------------------------------------------------- workload 3: event engine

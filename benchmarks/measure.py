@@ -48,6 +48,7 @@ LEVTRADE_CALLS: dict[str, tuple[str, Callable[[Any, Workload], dict[str, Any]]]]
     ),
     "event": ("event_sma_cross", lambda m, w: m.event_sma_cross(w)),
     "portfolio": ("portfolio_cross", lambda m, w: m.portfolio_cross(w)),
+    "sweep": ("sweep_sma", lambda m, w: m.sweep_sma(w)),
     "calc_vectorised": ("calculator_vectorised", lambda m, w: m.calculator_vectorised(w.items)),
     "calc_cli": ("calculator_cli", lambda m, w: m.calculator_cli(w.items)),
     "data_parquet": ("data_parquet_1m", lambda m, w: m.data_parquet_1m()),

@@ -109,6 +109,13 @@ PORTFOLIO_BASES = (
     "XAU",
     "XAG",
 )
+SWEEP_FAST = tuple(range(5, 105, 5))  # 20 fast averages
+SWEEP_SLOW = tuple(range(110, 360, 10))  # 25 slow averages
+SWEEP_STOPLOSS = tuple(round(-0.05 * k, 2) for k in range(1, 21))  # 20 stop-losses
+"""The sweep grid of workload 7: 20 × 25 × 20 = 10,000 variants of the SMA cross; the
+stop-loss is a ratio of the stake (FreqTrade's), at 3x a price move of a third of it."""
+SWEEP_VARIANTS = len(SWEEP_FAST) * len(SWEEP_SLOW) * len(SWEEP_STOPLOSS)
+
 PORTFOLIO_START = "2025-01-01"
 PORTFOLIO_END = "2026-01-01"  # exclusive
 
@@ -222,6 +229,7 @@ class Workload:
         return {
             "calc_vectorised": "positions/s",
             "calc_cli": "scenarios/s",
+            "sweep": "variants/s",
             "data_parquet": "rows/s",
             "data_freqtrade": "rows/s",
         }.get(self.kind, "bars/s")
@@ -351,6 +359,33 @@ def all_workloads() -> list[Workload]:
                 f"Symbols: {selection}.",
                 f"Mark: each symbol's {basis}. Funding: each symbol's funding file.",
             ),
+        ),
+        Workload(
+            key="7-sweep-10k",
+            number=7,
+            title="Sweep: 10,000 variants of the SMA cross (fast × slow × stop-loss) over 100k "
+            "bars, funding and liquidation on mark candles",
+            kind="sweep",
+            items=SWEEP_VARIANTS,
+            dataset=real.key,
+            timeframe=real.timeframe,
+            data_path=str(real.parquet),
+            freqtrade_dir=str(real.freqtrade_dir),
+            notes=(
+                f"Grid: fast {SWEEP_FAST[0]}..{SWEEP_FAST[-1]} step 5 × slow "
+                f"{SWEEP_SLOW[0]}..{SWEEP_SLOW[-1]} step 10 × stop-loss "
+                f"{SWEEP_STOPLOSS[-1]:g}..{SWEEP_STOPLOSS[0]:g} of the stake (20 values) = "
+                f"{SWEEP_VARIANTS:,} variants; levtrade at 3x, cross margin, with workload 2's "
+                "funding and basis-adjusted mark candles (liquidation tested on every bar).",
+                "vectorbt: the same grid as one parameter broadcast (`vbt.MA.run` over the "
+                "windows, `Portfolio.from_signals` over the columns, in column chunks), at 1x "
+                "without margin, the stop-loss as `sl_stop` = |stop-loss| / 3 (the same price "
+                "move).",
+                "FreqTrade: `freqtrade hyperopt` (one backtest per epoch) on the same candles "
+                "and grid as hyperopt parameters; its time per backtest, and the 10,000 "
+                "variants at that rate.",
+            ),
+            **funding,
         ),
         Workload(
             key="5-calc-vectorised-1m",

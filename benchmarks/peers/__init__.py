@@ -52,6 +52,21 @@ PEERS: tuple[PeerSpec, ...] = (
         ("freqtrade", "ccxt"),
     ),
     PeerSpec(
+        "vectorbt-sweep",
+        "vectorbt parameter broadcast",
+        "benchmarks.peers.vectorbt_sweep",
+        ("sweep",),
+        ("vectorbt", "vectorbt-rust"),
+        options={"engine": "auto"},
+    ),
+    PeerSpec(
+        "freqtrade-hyperopt",
+        "FreqTrade hyperopt (-j 1)",
+        "benchmarks.peers.freqtrade_hyperopt",
+        ("sweep",),
+        ("freqtrade", "optuna"),
+    ),
+    PeerSpec(
         "backtesting.py",
         "backtesting.py",
         "benchmarks.peers.backtesting_sma",
