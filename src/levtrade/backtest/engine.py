@@ -268,6 +268,9 @@ class Engine:
         ]
 
         self.i = -1
+        self._next_bar = 0
+        self._stop = self.n
+        self._started = self._finished = False
         self.orders: list[Order] = []
         self.pending: list[Order] = []
         self.resting: list[list[Order]] = [[] for _ in range(self.m)]
@@ -334,11 +337,41 @@ class Engine:
     def run(self) -> None:
         """Walk every bar, then close what is open at the last close."""
         with _frozen_heap():
-            self._run()
+            self._run(self.n)
+            self.finish()
 
-    def _run(self) -> None:
+    def run_until(self, bar: int) -> None:
+        """Walk the bars before ``bar`` that are not walked yet, and stop after ``bar − 1``'s
+        close: the run resumes from there at the next call. Orders submitted in between are
+        decided at that close (a market order fills at ``bar``'s open). Nothing is closed at
+        the end of the data: :meth:`finish` does that."""
+        self._run(max(self._next_bar, min(bar, self.n)))
+
+    @property
+    def next_bar(self) -> int:
+        """The first bar not walked yet (``n`` when the run has walked every bar)."""
+        return self._next_bar
+
+    def finish(self) -> None:
+        """Close what is still open at the last close of the data and end the run (once)."""
+        if self._finished:
+            return
+        if self._next_bar < self.n:
+            self._run(self.n)
+        self._finished = True
+        self._end_of_data()
+        self.driver.finish()
+
+    def account_changed(self) -> None:
+        """Tell the engine that the account was changed from outside between bars (a margin
+        transfer, a leverage or mode change): its cached liquidation prices are recomputed."""
+        self._changed()
+
+    def _run(self, stop: int) -> None:
         driver = self.driver
-        driver.start(self)
+        if not self._started:
+            self._started = True
+            driver.start(self)
         funding_bar = self._funding_bar
         driver_close = driver.on_close
         before_path = None if getattr(driver, "no_before_path", False) else driver.before_path
@@ -352,9 +385,9 @@ class Engine:
         if events is not None:
             clock, strategy, minperiod = events.clock, events.strategy, events.minperiod
         quiet = events if before_path is None else None
-        n = self.n
-        i = 0
-        while i < n:
+        self._stop = stop
+        i = self._next_bar
+        while i < stop:
             self.i = i
             # `reach`: the bar's mark range reaches a cached liquidation price (or fills at
             # the open changed the positions): only then is the path walked for them
@@ -404,8 +437,7 @@ class Engine:
             i += 1
             if quiet is not None:
                 i = self._quiet_bars(i, quiet)
-        self._end_of_data()
-        driver.finish()
+        self._next_bar = i
 
     def _quiet_bars(self, start: int, events: EventDriver) -> int:
         """Run the bars from ``start`` on which only the strategy has anything to do, while
@@ -438,12 +470,13 @@ class Engine:
             level = low if direction < 0 else high
             below = direction < 0
             gaps = not self._always_active[self._watch_list[0].j]
-        # with a position open the stretch ends at the next funding time
-        stop = self.n
+        # with a position open the stretch ends at the next funding time (and always where
+        # the walk is to stop)
+        stop = self._stop
         if positions:
             funding = self._funding_bars
             k = bisect_left(funding, start)
-            if k < len(funding):
+            if k < len(funding) and funding[k] < stop:
                 stop = funding[k]
         clock, strategy = events.clock, events.strategy
         ledger = self.account.ledger
@@ -930,6 +963,7 @@ class Engine:
         order.fill_price = price
         order.filled_size = signed
         order.fee = result.fee
+        order.realized_pnl = result.realized_pnl
         self._changed()
         self._book_fill(order, result, instrument, i, j)
         for sibling in order.oco:
@@ -1176,6 +1210,69 @@ class Engine:
         for symbol, mark in marks.items():
             account.set_mark(symbol, mark)
         return False
+
+    def close_at(
+        self,
+        symbol: str,
+        leg: str,
+        price: float,
+        *,
+        origin: str,
+        fee_rate: float | None = None,
+    ) -> Order:
+        """Close the whole position of ``symbol``'s ``leg`` now, at exactly ``price`` (no
+        slippage), with ``fee_rate`` (default: the taker fee): a venue closing a position
+        itself between bars, as auto-deleveraging does."""
+        j = self._column[symbol]
+        current = self.sizes[j].get(leg, 0.0)
+        if current == 0.0:
+            raise OrderRejected(f"position: {symbol} {leg} has no open position to close")
+        instrument = self.instruments[j]
+        order = self.make_order(
+            symbol,
+            "sell" if current > 0 else "buy",
+            OrderType.MARKET,
+            abs(current),
+            math.nan,
+            leg=leg if self.hedge else None,
+            reduce_only=True,
+            close_position=True,
+            origin=origin,
+        )
+        self.orders.append(order)
+        self.driver.on_order(order)
+        result = self.account.try_fill(
+            instrument, -current, price, leg=leg, fee_rate=fee_rate, time=self.t
+        )
+        self._marks_at = None
+        if isinstance(result, OrderRejected):
+            self._reject(order, Reason.BANKRUPT, str(result))
+            return order
+        i = max(self.i, 0)
+        order.fill_time = self.t
+        order.fill_bar = i
+        order.fill_price = price
+        order.filled_size = -current
+        order.fee = result.fee
+        order.realized_pnl = result.realized_pnl
+        self._changed()
+        self._book_fill(order, result, instrument, i, j)
+        self._finish_order(order, _FILLED, "", "")
+        return order
+
+    def force_liquidation(self, symbol: str, leg: str, mark: float) -> LiquidationResult | None:
+        """Liquidate the pool holding ``symbol``'s ``leg`` with the mark at ``mark`` (a venue's
+        forced liquidation, a wick the data does not show): None when the account does not
+        find the pool liquidatable at that mark."""
+        j = self._column[symbol]
+        if leg not in self.sizes[j]:
+            raise OrderRejected(f"position: {symbol} {leg} has no open position")
+        key = self._keys[j][leg]
+        pool: str | PositionKey = key if self.account.position(key).is_isolated else CROSS_POOL
+        count = len(self.liquidations)
+        self._liquidate(pool, {symbol: mark}, {symbol: mark})
+        self._marks_at = None
+        return self.liquidations[-1] if len(self.liquidations) > count else None
 
     # ========================================================================================
     # Cached account state

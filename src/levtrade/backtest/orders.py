@@ -134,6 +134,10 @@ class Order:
     filled_size: float = 0.0
     """Signed contracts filled (buy > 0)."""
     fee: float = 0.0
+    realized_pnl: float = 0.0
+    """PnL the fill realized on the position it reduced (before fees)."""
+    client_id: str | None = None
+    """The caller's own id for the order (a venue's client order id)."""
 
     @property
     def is_buy(self) -> bool:
