@@ -35,6 +35,7 @@ from levtrade.backtest.market import FineData, RunData, prepare
 from levtrade.backtest.orders import (
     MAKER_TYPES,
     STOP_TYPES,
+    TIME_IN_FORCE,
     Order,
     OrderStatus,
     OrderType,
@@ -571,7 +572,24 @@ class Engine:
         for order in ready:
             if order.status is _SUBMITTED:
                 j = column[order.symbol]
-                self._execute(order, self._open[j][i], i, j)
+                if order.type is _MARKET:
+                    self._execute(order, self._open[j][i], i, j)
+                else:
+                    self._limit_at_open(order, self._open[j][i], i, j)
+
+    def _limit_at_open(self, order: Order, price: float, i: int, j: int) -> None:
+        """An IOC/FOK/GTX limit at the first open after it was placed (orders.py)."""
+        reached = price <= order.price if order.is_buy else price >= order.price
+        if order.time_in_force == "GTX":
+            if reached:
+                self._finish_order(order, OrderStatus.EXPIRED, Reason.POST_ONLY, "")
+            else:
+                self.resting[j].append(order)
+                self.n_resting += 1
+        elif reached:
+            self._execute(order, price, i, j, taker=True)
+        else:
+            self._finish_order(order, OrderStatus.EXPIRED, Reason.NOT_REACHED, "")
 
     def _reduces(self, order: Order) -> bool:
         """Whether a market order starts by reducing its leg (exits fill before entries)."""
@@ -601,12 +619,15 @@ class Engine:
         """Cheap test: can anything on symbol j happen inside bar i? A resting order only
         when the trade range reaches its level (a trailing stop moves: always)."""
         trade_low, trade_high = self._low[j][i], self._high[j][i]
+        low, high = self._ml[j][i], self._mh[j][i]
         for order in self.resting[j]:
-            if order.type is _TRAILING or (
+            if order.mark_trigger:
+                if low <= order.price if _direction(order) < 0 else high >= order.price:
+                    return True
+            elif order.type is _TRAILING or (
                 trade_low <= order.price if _direction(order) < 0 else trade_high >= order.price
             ):
                 return True
-        low, high = self._ml[j][i], self._mh[j][i]
         for watch in self._watches[j]:
             if (watch.direction < 0 and low <= watch.price) or (
                 watch.direction > 0 and high >= watch.price
@@ -717,7 +738,10 @@ class Engine:
                 for order in self.resting[j]:
                     if not order.active:
                         continue
-                    fr = _reach_fraction(st, te0, order.price, _direction(order))
+                    if order.mark_trigger:
+                        fr = _reach_fraction(sm, me0, order.price, _direction(order))
+                    else:
+                        fr = _reach_fraction(st, te0, order.price, _direction(order))
                     if fr == NEVER:
                         continue
                     f = f0 + (1.0 - f0) * fr
@@ -747,7 +771,10 @@ class Engine:
                     self._set_marks(i, _OPEN)
                     self.account.set_mark(self.symbols[j], _price_at(ms0, me0, best_f))
                     self._marks_at = None
-                    price = st if gap else best.price
+                    if best.mark_trigger:  # the trade price where the mark reached it
+                        price = st if gap else _price_at(ts0, te0, best_f)
+                    else:
+                        price = st if gap else best.price
                     self.resting[j].remove(best)
                     self.n_resting -= 1
                     self._execute(best, price, i, j)
@@ -830,6 +857,13 @@ class Engine:
         self.driver.on_order(order)
         if order.type is _MARKET:
             self.pending.append(order)
+        elif order.time_in_force != "GTC":
+            if order.type is not OrderType.LIMIT or order.time_in_force not in TIME_IN_FORCE:
+                raise StrategyError(
+                    f"time_in_force: {order.time_in_force!r} is for limit orders (GTC, IOC, FOK, "
+                    f"GTX), got it on a {order.type} order"
+                )
+            self.pending.append(order)
         else:
             self.resting[j].append(order)
             self.n_resting += 1
@@ -843,7 +877,7 @@ class Engine:
         self._finish_order(order, OrderStatus.CANCELLED, reason, "")
 
     def _unqueue(self, order: Order) -> None:
-        if order.type is OrderType.MARKET:
+        if order.type is OrderType.MARKET or order in self.pending:
             if order in self.pending:
                 self.pending.remove(order)
             return
@@ -877,12 +911,14 @@ class Engine:
             return _LONG if order.side != "buy" else _SHORT
         return _LONG if order.side == "buy" else _SHORT
 
-    def _execute(self, order: Order, base: float, i: int, j: int) -> None:
-        """Fill ``order`` at ``base`` (before slippage), or reject it with its reason."""
+    def _execute(self, order: Order, base: float, i: int, j: int, *, taker: bool = False) -> None:
+        """Fill ``order`` at ``base`` (before slippage), or reject it with its reason; ``taker``
+        fills a limit order as a taker (an IOC/FOK limit at the open)."""
         instrument = self.instruments[j]
         leg = self._leg(order) if self.hedge else _BOTH
         current = self.sizes[j].get(leg, 0.0)
-        maker = order.type in MAKER_TYPES  # = order.liquidity == "maker", not order.slips
+        # = order.liquidity == "maker", not order.slips
+        maker = not taker and order.type in MAKER_TYPES
         if order.close_position:
             if current == 0.0:
                 self._finish_order(order, OrderStatus.CANCELLED, Reason.NO_POSITION, "")
