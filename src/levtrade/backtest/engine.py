@@ -73,7 +73,7 @@ from levtrade.margin import (
     PositionKey,
     formulas,
 )
-from levtrade.margin.account import Leg, MarginMode, Position
+from levtrade.margin.account import Leg, MarginMode, Position, PositionMode
 from levtrade.margin.funding import settlement_price
 from levtrade.margin.tiers import TierTable
 from levtrade.strategy.base import EventDriver, PositionView, Strategy
@@ -1295,6 +1295,17 @@ class Engine:
         self._book_fill(order, result, instrument, i, j)
         self._finish_order(order, _FILLED, "", "")
         return order
+
+    def set_position_mode(self, mode: str) -> None:
+        """Switch between one-way and hedge mode, as a venue allows it: only with no position
+        open and no order waiting."""
+        if mode not in ("one_way", "hedge"):
+            raise StrategyError(f"position_mode: must be 'one_way' or 'hedge', got {mode!r}")
+        if self.n_positions or self.pending or self.n_resting:
+            raise OrderRejected("position_mode: positions or orders are open")
+        self.account.position_mode = PositionMode(mode)
+        self.hedge = mode == "hedge"
+        self._changed()
 
     def force_liquidation(self, symbol: str, leg: str, mark: float) -> LiquidationResult | None:
         """Liquidate the pool holding ``symbol``'s ``leg`` with the mark at ``mark`` (a venue's

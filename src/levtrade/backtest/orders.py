@@ -71,6 +71,8 @@ class OrderStatus(StrEnum):
     FILLED = "filled"
     CANCELLED = "cancelled"
     REJECTED = "rejected"
+    EXPIRED = "expired"
+    """An IOC/FOK limit the open did not reach, a post-only limit the open would have filled."""
 
 
 class Reason(StrEnum):
@@ -92,8 +94,6 @@ class Reason(StrEnum):
     REJECTED = "rejected"
     POST_ONLY = "post_only"
     NOT_REACHED = "not_reached"
-    EXPIRED = "expired"
-    """An IOC/FOK limit the open did not reach, a post-only limit the open would have filled."""
 
 
 TIME_IN_FORCE = ("GTC", "IOC", "FOK", "GTX")

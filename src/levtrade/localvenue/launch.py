@@ -1,0 +1,79 @@
+"""Putting a venue together: data, settings, clock, state file; and starting its server."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from levtrade.data import Portfolio, parse_time
+from levtrade.localvenue.clock import Clock, ClockMode, wall_ms
+from levtrade.localvenue.exchange import Venue, VenueSettings, describe
+from levtrade.localvenue.journal import Journal
+from levtrade.localvenue.marketdata import load_demo, load_directory
+from levtrade.localvenue.server import VenueServer
+
+DEFAULT_KEYS = {"levtrade-key": "levtrade-secret"}
+
+
+def venue_from(
+    *,
+    data: str | Path | Portfolio | None = None,
+    symbols: Sequence[str] | None = None,
+    timeframe: str = "1h",
+    wallet: float = 10_000.0,
+    api_keys: Mapping[str, str] | None = None,
+    start: int | str | None = None,
+    clock: ClockMode = "manual",
+    speed: float = 1.0,
+    state: str | Path | None = None,
+    config: Mapping[str, Any] | None = None,
+) -> tuple[Venue, Clock]:
+    """A venue over ``data`` (a data directory, a :class:`Portfolio`, or None for the demo),
+    with its clock; with ``state``, restored from (and journaling to) that file."""
+    if isinstance(data, Portfolio):
+        portfolio = data
+        timeframe = data.timeframe
+    elif data is None:
+        portfolio = load_demo(symbols, timeframe)
+    else:
+        portfolio = load_directory(data, symbols, timeframe)
+    start_ms = parse_time(start) if isinstance(start, str) else start
+    settings = VenueSettings(
+        wallet=wallet,
+        api_keys=dict(api_keys or DEFAULT_KEYS),
+        start=start_ms,
+        config=dict(config or {}),
+    )
+    first = int(portfolio.timestamps[0])
+    start_time = start_ms if start_ms is not None else first
+    timer = Clock(clock, 0, start_time, speed)
+    shift = 0
+    if clock == "realtime":
+        shift = timer.started_wall - start_time
+    venue = Venue(portfolio, settings, timeframe=timeframe, shift_ms=shift)
+    timer.timeframe_ms = venue.timeframe_ms
+    timer.start_time = int(venue.timestamps[venue.start_bar])
+    if clock == "realtime":
+        # one shift for the whole life of the state file: the first start's
+        timer.started_wall = wall_ms()
+    if state is not None:
+        journal = Journal(state, describe(venue))
+        commands = journal.commands()
+        venue.replay(commands)
+        venue.journal = journal
+        if clock != "manual":
+            # a self-driven clock resumes from where the venue stopped
+            timer.start_time = venue.now()
+            timer.started_wall = wall_ms()
+    return venue, timer
+
+
+def serve(*, host: str = "127.0.0.1", port: int = 0, **options: Any) -> VenueServer:
+    """Start a venue in a background thread and return its server (``.url``, ``.stop_thread``).
+
+    ``options`` are :func:`venue_from`'s. ``port=0`` picks a free port."""
+    venue, timer = venue_from(**options)
+    server = VenueServer(venue, timer, host=host, port=port)
+    server.start_in_thread()
+    return server
