@@ -3,7 +3,8 @@
 * ``latency`` — answer ``ms`` milliseconds late;
 * ``drop`` — carry out the request (an order is committed), then never answer: the client
   times out, the order exists (the ambiguous submit, LIVE.md §1);
-* ``error`` — answer HTTP ``status`` (default 503) with Binance's -1001, changing nothing;
+* ``error`` — answer HTTP ``status`` (default 503) with a gateway's HTML page, changing
+  nothing (the request never reached the matching engine);
 * ``rate_limit`` — HTTP 429 with -1003 and ``Retry-After``; with ``status`` another HTTP
   status for the same body (ccxt then raises ``RateLimitExceeded`` from the code);
 * ``ban`` — HTTP 418 with -1003 (an IP ban) and ``Retry-After``.

@@ -249,9 +249,12 @@ class VenueServer:
         for fault in faults:
             if fault.kind == "latency":
                 await asyncio.sleep(fault.ms / 1000)
-            elif fault.kind == "error":
-                error = errors.server_error()
-                return _json(error.body(), fault.status or error.status)
+            elif fault.kind == "error":  # a gateway's page, not Binance's JSON
+                return web.Response(
+                    status=fault.status or 503,
+                    text="<html><body><h1>503 Service Temporarily Unavailable</h1></body></html>",
+                    content_type="text/html",
+                )
             elif fault.kind in ("rate_limit", "ban"):
                 error = (
                     errors.too_many_requests()
