@@ -214,8 +214,9 @@ class VenueServer:
             app.router.add_route(method, path, self._signed(func))
         for method in ("POST", "PUT", "DELETE"):
             app.router.add_route(method, "/fapi/v1/listenKey", self._listen_key)
-        for path in ("/ws", "/market/ws", "/public/ws", "/private/ws", "/ws/{key}", "/stream"):
+        for path in ("/ws", "/market/ws", "/public/ws", "/private/ws", "/stream"):
             app.router.add_get(path, self._websocket)
+            app.router.add_get(path + "/{key}", self._websocket)
         control = [
             ("GET", "/_venue/status", self._status),
             ("POST", "/_venue/advance", self._advance),
@@ -569,7 +570,9 @@ class VenueServer:
     # -- websockets ------------------------------------------------------------------------------
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
         ws = web.WebSocketResponse(heartbeat=None, autoping=True)
-        listen = request.query.get("listenKey") or request.match_info.get("key")
+        listen = request.query.get("listenKey")
+        if listen is None and request.match_info.get("key") in self.listen_keys:
+            listen = request.match_info["key"]  # Binance's /ws/<listenKey>
         account_key = None
         if listen is not None:
             account_key = self.listen_keys.get(listen)
