@@ -96,10 +96,10 @@ def test_kill_9_and_restart(venue_process: tuple[Path, list[_Process]]) -> None:
     exchange.create_order(ETH, "market", "sell", 1.0)
     _post(first.url, "/_venue/advance", {"bars": 20})
     last = float(exchange.fetch_ohlcv(BTC, "1h", limit=2)[0][4])
-    resting = exchange.create_order(BTC, "limit", "buy", 0.01, round(last * 0.5, 1),
-                                    {"clientOrderId": "rest-1"})  # fmt: skip
-    stop = exchange.create_order(BTC, "market", "sell", 0.05, None,
-                                 {"stopLossPrice": round(last * 0.6, 1), "reduceOnly": True})  # fmt: skip
+    low = round(last * 0.5, 1)
+    resting = exchange.create_order(BTC, "limit", "buy", 0.01, low, {"clientOrderId": "rest-1"})
+    protect = {"stopLossPrice": round(last * 0.6, 1), "reduceOnly": True}
+    stop = exchange.create_order(BTC, "market", "sell", 0.05, None, protect)
     before = _snapshot(exchange)
     assert len(before["open"]) == 1 and len(before["algo"]) == 1
     assert len(before["positions"]) == 2 and before["leverage"] == "7"
