@@ -12,9 +12,9 @@ from conftest import NonLoopbackConnection
 def test_a_connection_off_this_machine_is_refused() -> None:
     # 192.0.2.1 is TEST-NET-1 (RFC 5737): never a real host
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        with pytest.raises(NonLoopbackConnection, match=r"192\.0\.2\.1"):
+        with pytest.raises(AssertionError, match=r"192\.0\.2\.1.*tests stay on loopback"):
             sock.connect(("192.0.2.1", 443))
-        with pytest.raises(NonLoopbackConnection):
+        with pytest.raises(AssertionError, match="tests stay on loopback"):
             sock.connect_ex(("192.0.2.1", 443))
 
 
