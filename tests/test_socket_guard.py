@@ -6,8 +6,6 @@ import socket
 
 import pytest
 
-from conftest import NonLoopbackConnection
-
 
 def test_a_connection_off_this_machine_is_refused() -> None:
     # 192.0.2.1 is TEST-NET-1 (RFC 5737): never a real host
