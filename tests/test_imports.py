@@ -15,9 +15,9 @@ FIRST_IMPORTS = [
     "from levtrade.strategy import Strategy, SignalStrategy",
     "from levtrade.strategy.base import Strategy",
     "from levtrade.backtest import run, BacktestConfig, Strategy",
-    "from levtrade.backtest.orders import Order",
+    "from levtrade.model.orders import Order",
     "from levtrade.margin import Account",
-    "from levtrade.instruments import Instrument",
+    "from levtrade.model.instrument import Instrument",
     "from levtrade.risk import EmergencyProtocol",
     "from levtrade.cli import app",
 ]

@@ -23,3 +23,15 @@ def compiled(func: F) -> F:
     as function pointers, and each wrapper is compilation time in a process with an empty
     cache."""
     return cast(F, _njit(cache=True, nogil=True, no_cfunc_wrapper=True)(func))
+
+
+def plain(func: F) -> F:
+    """The plain-Python original of a compiled function (``func.py_func``).
+
+    Called from Python with scalars, Numba's per-call dispatch costs more than the arithmetic
+    of a small formula; called with NumPy arrays, an arithmetic formula's original computes
+    every element at once. Numba compiles without fast-math (no reassociation, no fused
+    multiply-add), so the original gives bit-identical results: the same IEEE operations in
+    the same order. The margin and path tests run every formula on both paths.
+    """
+    return cast(F, getattr(func, "py_func", func))

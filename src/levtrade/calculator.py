@@ -15,9 +15,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from levtrade.errors import ConfigError, LevtradeError
-from levtrade.instruments import Instrument
 from levtrade.margin import Account, MarginMode, PositionMode
 from levtrade.margin.tiers import TierTable
+from levtrade.model.instrument import Instrument
 from levtrade.venues import default_tiers, get_venue, instrument_for
 
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]

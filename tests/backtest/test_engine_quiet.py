@@ -16,9 +16,9 @@ from backtest_helpers import HOUR, T0, config, flat, market
 
 from levtrade.backtest import BacktestConfig, Strategy
 from levtrade.backtest.engine import Engine
+from levtrade.backtest.event_driver import EventDriver
 from levtrade.backtest.results import BacktestResult
 from levtrade.data import MarketData
-from levtrade.strategy.base import EventDriver
 
 
 def run_strategy(

@@ -274,8 +274,8 @@ def test_run_entry_point_takes_signals_and_signal_strategies() -> None:
         def to_signals(self, frame: object, cfg: object) -> object:
             return table
 
-    direct = run(table, data, config(stake_amount=10.0))
-    via = run(Source(), data, config(stake_amount=10.0))
+    direct = run(table, data, config(stake_amount=10.0), engine="event")
+    via = run(Source(), data, config(stake_amount=10.0), engine="event")
     assert direct.trades.equals(via.trades)
     assert direct.metadata["engine"] == "event"
     with pytest.raises(ConfigError, match="engine"):

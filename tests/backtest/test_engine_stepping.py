@@ -10,9 +10,10 @@ import pytest
 from backtest_helpers import config, flat, market
 
 from levtrade.backtest.engine import Engine
-from levtrade.backtest.orders import Order, OrderStatus, OrderType, Trade
+from levtrade.backtest.event_driver import EventDriver
 from levtrade.data import demo_market
-from levtrade.strategy.base import EventDriver, Strategy
+from levtrade.model.orders import Order, OrderStatus, OrderType, Trade
+from levtrade.strategy.base import Strategy
 
 
 class _Idle:

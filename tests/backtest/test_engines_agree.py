@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from levtrade.backtest import engine, kernel
-from levtrade.backtest.config import BacktestConfig
 from levtrade.backtest.results import BacktestResult
 from levtrade.data import MarketData, Portfolio, demo_market, demo_portfolio
+from levtrade.spec.config import BacktestConfig
 from levtrade.strategy.signals import SignalRules, Signals, SymbolSignals
 from levtrade.venues import default_tiers
 

@@ -22,8 +22,8 @@ import pytest
 import talib
 from test_engines_agree import HEDGE_VENUES, MODES, VENUES, run_both, venue_tiers
 
-from levtrade.backtest.config import BacktestConfig
 from levtrade.data import MarketData, Portfolio, load_market, read_candles, read_funding
+from levtrade.spec.config import BacktestConfig
 from levtrade.strategy.signal_strategy import SignalStrategy
 from levtrade.strategy.signals import SignalRules, Signals, SymbolSignals
 

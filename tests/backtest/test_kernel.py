@@ -17,10 +17,10 @@ from hypothesis import strategies as st
 from test_engines_agree import run_both
 
 from levtrade.backtest import engine, kernel, kernel_core, kernel_layout, run
-from levtrade.backtest.config import BacktestConfig
 from levtrade.backtest.market import prepare
 from levtrade.data import MarketData, demo_market
 from levtrade.errors import BacktestError, ConfigError
+from levtrade.spec.config import BacktestConfig
 from levtrade.strategy.signals import SignalRules
 
 ONE_TIER = [{"floor": 0, "mmr": 0.01, "max_leverage": 50}]

@@ -19,8 +19,8 @@ from test_engines_agree import BOOK, SINGLE, crash_longs, random_signals, symbol
 
 from levtrade.backtest import kernel, kernel_aot, kernel_core
 from levtrade.backtest import kernel_layout as layout
-from levtrade.backtest.config import BacktestConfig
 from levtrade.data import MarketData, Portfolio
+from levtrade.spec.config import BacktestConfig
 from levtrade.strategy.signals import SignalRules, Signals
 
 RULES = {

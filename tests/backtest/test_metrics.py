@@ -12,9 +12,9 @@ import pytest
 from backtest_helpers import Scripted, config, flat, market, run_script
 
 from levtrade.backtest import BacktestResult, run
+from levtrade.backtest.metrics import compute_metrics
 from levtrade.backtest.results import series_frame
 from levtrade.errors import BacktestError
-from levtrade.report.metrics import compute_metrics
 
 HALF_YEAR_MS = 365 * 86_400_000 // 2
 """Two bars make one 365-day year, so CAGR is the total return."""

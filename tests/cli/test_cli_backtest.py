@@ -36,7 +36,7 @@ from cli_helpers import (
 from typer.testing import CliRunner
 
 from levtrade.cli import app
-from levtrade.report.export import RESULT_FILES
+from levtrade.report.tables import RESULT_FILES
 
 ROOT = Path(__file__).resolve().parents[2]
 runner = CliRunner()

@@ -27,7 +27,7 @@ from cli_helpers import (
 from typer.testing import CliRunner
 
 from levtrade.cli import app
-from levtrade.report.export import RESULT_FILES
+from levtrade.report.tables import RESULT_FILES
 
 runner = CliRunner()
 

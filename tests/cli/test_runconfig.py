@@ -10,13 +10,7 @@ import pytest
 
 from levtrade.data import demo_portfolio
 from levtrade.errors import ConfigError
-from levtrade.runconfig import (
-    RunConfig,
-    build_backtest_config,
-    load_run_config,
-    load_strategy,
-    parse_timerange,
-)
+from levtrade.run import RunConfig, load_run_config, load_strategy, parse_timerange
 
 DAY_MS = 86_400_000
 JAN_1_2025 = 1_735_689_600_000
@@ -82,7 +76,7 @@ def test_freqtrade_config_keys_keep_their_meaning(tmp_path: Path) -> None:
         "exchange.secret",
         "exchange.ccxt_config",
     }
-    backtest = build_backtest_config(config, config.resolved_pairs())
+    backtest = config.backtest_config(config.resolved_pairs())
     assert backtest.wallet == 2500.0  # dry_run_wallet: the starting wallet
     assert backtest.max_open_trades is None  # -1: no limit
     assert backtest.stake_amount == "unlimited"
@@ -115,9 +109,9 @@ fast = 12
         encoding="utf-8",
     )
     config = load_run_config(path)
-    assert config.wallet() == 1500.0
+    assert config.wallet_amount() == 1500.0
     assert config.params == {"fast": 12}
-    backtest = build_backtest_config(config, config.resolved_pairs())
+    backtest = config.backtest_config(config.resolved_pairs())
     assert backtest.venue == "hyperliquid"
     assert backtest.leverage == 3.0
     assert backtest.liquidation_slippage_bps == 25.0
@@ -153,13 +147,13 @@ def test_tiers_file_supplies_tables_beyond_the_shipped_ones(tmp_path: Path) -> N
     config = RunConfig.from_mapping(
         {"pairs": ["DOGE/USDT:USDT"], "tiers_file": "tiers.json"}, base_dir=tmp_path
     )
-    backtest = build_backtest_config(config, ["DOGE/USDT:USDT"])
+    backtest = config.backtest_config(["DOGE/USDT:USDT"])
     table = backtest.tier_table(backtest.instrument("DOGE/USDT:USDT"))
     # MM at 100,000 notional: tier 2, 100,000 × 2 % − 500 (its cum) = 1,500
     assert table.maintenance_margin(100_000.0) == pytest.approx(1_500.0)
     without = RunConfig.from_mapping({"pairs": ["DOGE/USDT:USDT"]})
     with pytest.raises(ConfigError, match="no binance tier table for DOGE/USDT:USDT"):
-        build_backtest_config(without, ["DOGE/USDT:USDT"])
+        without.backtest_config(["DOGE/USDT:USDT"])
 
 
 def test_timerange_is_freqtrades() -> None:
@@ -245,7 +239,7 @@ def test_risk_table_sets_the_margin_analyzers(tmp_path: Path) -> None:
 def test_fee_and_taker_fee_conflict() -> None:
     config = RunConfig.from_mapping({"fee": 0.001, "taker_fee": 0.0005})
     with pytest.raises(ConfigError, match="fee: set either fee"):
-        build_backtest_config(config, ["BTC/USDT:USDT"])
+        config.backtest_config(["BTC/USDT:USDT"])
 
 
 def test_strategy_by_class_name_in_strategy_path(tmp_path: Path) -> None:

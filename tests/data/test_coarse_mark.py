@@ -28,7 +28,8 @@ from levtrade.data import (
     read_funding,
 )
 from levtrade.errors import ConfigError
-from levtrade.runconfig import RunConfig, load_run_data
+from levtrade.run.config import RunConfig
+from levtrade.run.data import load_run_data
 from levtrade.strategy.signals import SignalRules, Signals, SymbolSignals
 
 T0 = 1_704_067_200_000  # 2024-01-01 00:00 UTC

@@ -21,9 +21,10 @@ from venue_helpers import KEY, SECRET, advance
 
 from levtrade import localvenue
 from levtrade.backtest.engine import Engine
+from levtrade.backtest.event_driver import EventDriver
 from levtrade.data import load_market
 from levtrade.localvenue import VenueServer
-from levtrade.strategy.base import EventDriver, Strategy
+from levtrade.strategy.base import Strategy
 
 pytestmark = [pytest.mark.shared, pytest.mark.slow]
 SOL = "SOL/USDT:USDT"

@@ -12,11 +12,11 @@ import math
 from dataclasses import replace
 from typing import Any
 
-from levtrade.instruments import Instrument
 from levtrade.margin import Account, TierTable
 from levtrade.margin.tiers import Tier
+from levtrade.model.instrument import Instrument
+from levtrade.model.venue import VenueProfile
 from levtrade.venues import get_venue
-from levtrade.venues.base import VenueProfile
 
 # The shipped profiles, renamed, with the clearance fee set to zero so that hand calculations
 # isolate the rule under test; tests of the fee set it explicitly.

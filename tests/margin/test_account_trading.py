@@ -28,8 +28,8 @@ from levtrade.errors import (
     TransferRejected,
     UnknownSymbolError,
 )
-from levtrade.instruments import Instrument
 from levtrade.margin import Account, EntryKind, Leg, MarginMode, PositionKey, PositionNotFound
+from levtrade.model.instrument import Instrument
 
 FEE_BTC = instrument("BTC/USDT:USDT", taker_fee=0.0005, maker_fee=0.0002)
 HL_TIERS = {"BTC/USDC:USDC": hyperliquid(HYPERLIQUID_BTC_ROWS, "BTC/USDC:USDC")}

@@ -7,9 +7,9 @@ import math
 import pytest
 from margin_helpers import HYPERLIQUID, HYPERLIQUID_BTC_ROWS, hyperliquid
 
-from levtrade.instruments import Instrument
 from levtrade.margin import Account
 from levtrade.margin import formulas as f
+from levtrade.model.instrument import Instrument
 
 BTC = Instrument.parse("BTC/USDC:USDC", taker_fee=0.0, maker_fee=0.0)
 

@@ -19,9 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from margin_helpers import VENUES, account, account_state, binance_btc, books_balance, instrument
 
 from levtrade.errors import LevtradeError
-from levtrade.margin import CROSS_POOL, Account, Position, TierTable
+from levtrade.margin import CROSS_POOL, Account, Position, TierTable, contracts
 from levtrade.margin.liquidation import LiquidationOutcome
-from levtrade.venues.base import OutcomeModel
+from levtrade.model.venue import OutcomeModel
 
 PROPERTY = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 REL = 1e-9
@@ -97,7 +97,7 @@ def loaded_accounts(draw: st.DrawFn) -> Account:
         leg = ("LONG" if size > 0 else "SHORT") if hedge else None
         if acct.has_position(name, leg):
             continue
-        notional = inst.notional(size, entry)
+        notional = contracts.notional(inst, size, entry)
         lmax = tables[name].max_leverage_at(notional)
         if lmax < 1:
             continue
@@ -303,7 +303,9 @@ def check_liquidations(acct: Account, action: tuple[Any, ...]) -> None:
             if acct.has_position(leg.key.symbol, leg.key.leg):
                 pos = acct.position(leg.key)
                 if result.pool == CROSS_POOL or pos.book == result.pool:
-                    remaining += pos.instrument.upnl(pos.size, pos.entry_price, leg.execution_price)
+                    remaining += contracts.upnl(
+                        pos.instrument, pos.size, pos.entry_price, leg.execution_price
+                    )
         assert result.margin_after + remaining >= -tol, result
         assert result.released >= -tol, result
         assert result.trader_loss <= result.margin_before + remaining + tol

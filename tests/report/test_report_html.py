@@ -12,8 +12,8 @@ from report_helpers import BTC, ETH, INFO, MARGIN_INFO, hand_run, margin_call_ru
 from typer.testing import CliRunner
 
 from levtrade.cli import app
-from levtrade.report.export import bundle_from_result
 from levtrade.report.html import chart_figures, render_report, write_report
+from levtrade.report.summary import bundle_from_result
 
 FLAGS = (
     "--headless",

@@ -12,16 +12,13 @@ import pytest
 from report_helpers import BTC, ETH, INFO, MARGIN_INFO, T0_MS, hand_run, margin_call_run
 from rich.console import Console
 
+from levtrade._json import to_json_value
 from levtrade.errors import LevtradeError
-from levtrade.report.export import (
-    ANALYZERS_DIR,
-    RESULT_FILES,
-    bundle_from_result,
-    load_results,
-    save_results,
-    to_json_value,
-)
-from levtrade.report.summary import fmt_price, margin_rows, render_summary
+from levtrade.report.files import load_results, save_results
+from levtrade.report.formatting import fmt_price, margin_rows
+from levtrade.report.summary import bundle_from_result
+from levtrade.report.tables import ANALYZERS_DIR, RESULT_FILES
+from levtrade.report.terminal import render_summary
 
 LIQ = (10_000.0 - 999.0) / (100.0 * 0.996)
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from levtrade.instruments import Instrument
 from levtrade.margin import Account, TierTable
+from levtrade.model.instrument import Instrument
 from levtrade.venues import get_venue
 
 # Binance's published rules; the clearance fee is zeroed so that hand arithmetic isolates the

@@ -15,7 +15,6 @@ import pandas as pd
 import pytest
 from risk_helpers import BINANCE, BTC, HOUR, binance_tier1, cross_btc, cross_btc_eth
 
-from levtrade.backtest.config import BacktestConfig
 from levtrade.backtest.results import BacktestResult, ledger_frame, run_analyzers
 from levtrade.data import OHLC, MarketData
 from levtrade.errors import ConfigError
@@ -37,6 +36,7 @@ from levtrade.risk import (
     margin_level,
     margin_snapshot,
 )
+from levtrade.spec.config import BacktestConfig
 
 SYMBOL = "BTC/USDT:USDT"
 

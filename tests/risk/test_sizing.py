@@ -11,7 +11,8 @@ import pytest
 from risk_helpers import BTC, binance_tier1
 
 from levtrade.errors import ConfigError
-from levtrade.instruments import Instrument
+from levtrade.margin import contracts
+from levtrade.model.instrument import Instrument
 from levtrade.risk import (
     affordable_size,
     kelly_cap,
@@ -90,7 +91,7 @@ def test_tier_limit_binds_below_the_cap() -> None:
     exact = max_size_for_leverage(BTC_NO_LOT, tiers, 125, 100_000.0)
     assert exact < 3.0
     assert exact == pytest.approx(3.0)
-    assert BTC_NO_LOT.notional(exact, 100_000.0) < 300_000.0
+    assert contracts.notional(BTC_NO_LOT, exact, 100_000.0) < 300_000.0
     # risk 100,000 at a 1,000 stop without fees would be 100 BTC
     sized = risk_position_size(
         BTC,

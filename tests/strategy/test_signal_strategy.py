@@ -11,9 +11,9 @@ import pytest
 import talib
 
 from levtrade.backtest import engine, kernel, run
-from levtrade.backtest.config import BacktestConfig
 from levtrade.data import MarketData, Portfolio, demo_market
 from levtrade.errors import ConfigError, StrategyError
+from levtrade.spec.config import BacktestConfig
 from levtrade.strategy.signal_strategy import SignalStrategy, max_leverage_for_stake
 from levtrade.venues import default_tiers
 
@@ -367,7 +367,7 @@ def test_callback_errors_are_strategy_errors(btc: MarketData) -> None:
 
 def test_both_engines_run_the_strategy_alike(btc: MarketData) -> None:
     config = BacktestConfig(leverage=5, stake_amount=1_000.0, margin_mode="isolated")
-    event = run(SmaCross(), btc, config)
+    event = run(SmaCross(), btc, config, engine="event")
     compiled = run(SmaCross(), btc, config, engine="compiled")
     assert (event.metadata["engine"], compiled.metadata["engine"]) == ("event", "compiled")
     assert len(event.trades) >= 3

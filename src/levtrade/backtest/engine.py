@@ -24,35 +24,28 @@ from bisect import bisect_left
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
+from levtrade._jit import plain
 from levtrade.backtest import path
-from levtrade.backtest.config import BacktestConfig
+from levtrade.backtest.driver import Driver
+from levtrade.backtest.event_driver import EventDriver
 from levtrade.backtest.market import FineData, RunData, prepare
-from levtrade.backtest.orders import (
-    MAKER_TYPES,
-    STOP_TYPES,
-    TIME_IN_FORCE,
-    Order,
-    OrderStatus,
-    OrderType,
-    Reason,
-    Trade,
-    decision,
-    order_row,
-    trade_row,
-)
+from levtrade.backtest.progress import Progress, ProgressDriver
 from levtrade.backtest.results import (
     Analyzer,
     BacktestResult,
     build_result,
+    decision,
     ledger_frame,
+    order_row,
     orders_frame,
     run_metadata,
     series_frame,
+    trade_row,
     trades_frame,
 )
 from levtrade.backtest.signal_exec import SignalDriver
@@ -64,19 +57,34 @@ from levtrade.errors import (
     OrderRejected,
     StrategyError,
 )
-from levtrade.instruments import Instrument
 from levtrade.margin import (
     CROSS_POOL,
     Account,
     FillResult,
     LiquidationResult,
     PositionKey,
+    contracts,
     formulas,
+    vectorised,
 )
-from levtrade.margin.account import Leg, MarginMode, Position, PositionMode
+from levtrade.margin.account import Position
 from levtrade.margin.funding import settlement_price
 from levtrade.margin.tiers import TierTable
-from levtrade.strategy.base import EventDriver, PositionView, Strategy
+from levtrade.model.instrument import Instrument
+from levtrade.model.orders import (
+    MAKER_TYPES,
+    STOP_TYPES,
+    TIME_IN_FORCE,
+    Order,
+    OrderStatus,
+    OrderType,
+    Reason,
+    Trade,
+)
+from levtrade.model.positions import Leg, MarginMode, PositionMode
+from levtrade.spec import BacktestConfig, RunSpec, resolve
+from levtrade.strategy.base import Strategy
+from levtrade.strategy.context import PositionSync
 from levtrade.strategy.signals import Signals
 
 FloatArray = NDArray[np.float64]
@@ -92,28 +100,21 @@ _BOTH, _LONG, _SHORT = Leg.BOTH.value, Leg.LONG.value, Leg.SHORT.value
 _SUBMITTED, _FILLED = OrderStatus.SUBMITTED, OrderStatus.FILLED
 
 
-def _plain(func: _F) -> _F:
-    """The plain-Python original of a compiled scalar function (``func.py_func``): called
-    from Python, Numba's dispatch costs more than the arithmetic. Numba compiles without
-    fast-math, so both give bit-identical results (see :func:`levtrade.margin.account._plain`)."""
-    return cast(_F, getattr(func, "py_func", func))
-
-
-_reach_fraction = _plain(path.reach_fraction)
-_price_at = _plain(path.price_at)
-_slipped = _plain(path.slipped)
-_participation_slippage = _plain(path.participation_slippage)
-_trail_stop = _plain(path.trail_stop)
-_low_first = _plain(path.low_first)
-_path_points = _plain(path.path_points)
-_stop_direction = _plain(path.stop_direction)
-_limit_direction = _plain(path.limit_direction)
-_LINEAR_FUNDING = _plain(formulas.funding_payment)
-_INVERSE_FUNDING = _plain(formulas.inverse_funding_payment)
-_LINEAR_NOTIONAL = _plain(formulas.linear_notional)
-_INVERSE_NOTIONAL = _plain(formulas.inverse_notional)
-_LINEAR_UPNL = _plain(formulas.linear_upnl)
-_INVERSE_UPNL = _plain(formulas.inverse_upnl)
+_reach_fraction = plain(path.reach_fraction)
+_price_at = plain(path.price_at)
+_slipped = plain(path.slipped)
+_participation_slippage = plain(path.participation_slippage)
+_trail_stop = plain(path.trail_stop)
+_low_first = plain(path.low_first)
+_path_points = plain(path.path_points)
+_stop_direction = plain(path.stop_direction)
+_limit_direction = plain(path.limit_direction)
+_LINEAR_FUNDING = plain(formulas.funding_payment)
+_INVERSE_FUNDING = plain(formulas.inverse_funding_payment)
+_LINEAR_NOTIONAL = plain(formulas.linear_notional)
+_INVERSE_NOTIONAL = plain(formulas.inverse_notional)
+_LINEAR_UPNL = plain(formulas.linear_upnl)
+_INVERSE_UPNL = plain(formulas.inverse_upnl)
 _SERIES_BLOCK = 1 << 16
 """Bars per block of :meth:`Engine.series`."""
 # liquidation, then stop-type orders, then limit-type orders at one fraction of a leg
@@ -154,29 +155,6 @@ def _direction(order: Order) -> int:
     return _limit_direction(order.side == "buy")
 
 
-class Driver(Protocol):
-    """What decides: a ``next()`` strategy or the signal rules. The engine calls these."""
-
-    def start(self, engine: Engine) -> None: ...
-
-    def before_path(self, i: int) -> None:
-        """Bar *i*'s market orders have filled; the path is about to be walked."""
-
-    def on_order(self, order: Order) -> None:
-        """``order`` was submitted, filled, cancelled or rejected."""
-
-    def on_trade(self, trade: Trade) -> None:
-        """``trade`` opened or closed."""
-
-    def trail(self, order: Order, price: float) -> None:
-        """Move a trailing stop the driver manages (``order.managed``) at a path point."""
-
-    def on_close(self, i: int) -> None:
-        """Bar *i* has closed and been recorded: decide."""
-
-    def finish(self) -> None: ...
-
-
 @dataclass(slots=True)
 class _Watch:
     """A pool whose liquidation the path tests: an isolated position, or the cross legs of
@@ -194,30 +172,33 @@ class Engine:
     def __init__(
         self,
         data: MarketData | Portfolio,
-        config: BacktestConfig,
+        config: BacktestConfig | RunSpec,
         driver: Driver,
         *,
         fine: FineData | None = None,
     ) -> None:
-        if not isinstance(config, BacktestConfig):
+        if not isinstance(config, BacktestConfig | RunSpec):
             raise BacktestError(f"config: expected a BacktestConfig, got {type(config).__name__}")
+        settings = config.config if isinstance(config, RunSpec) else config
         self.data = data
-        self.config = config
-        self.run_data: RunData = prepare(data, config, fine)
-        self.driver = driver
+        self.run_data: RunData = prepare(data, settings, fine)
         rd = self.run_data
+        self.spec = spec = resolve(config, rd.symbols)
+        self.config = config = spec.config
+        self.driver = driver
         self.symbols = rd.symbols
         self.n = rd.bars
         self.m = rd.width
-        self.venue = config.venue_profile()
-        self.instruments: list[Instrument] = [config.instrument(s) for s in self.symbols]
+        self.venue = spec.venue
+        self.instruments: list[Instrument] = list(spec.instruments)
         self._column = {s: j for j, s in enumerate(self.symbols)}
         self.hedge = config.position_mode == "hedge"
+        self.liquidation_buffer = config.liquidation_buffer
         self.account = Account(
             self.venue,
             config.wallet,
             position_mode=config.position_mode,
-            tier_provider=config.tier_table,
+            tier_provider=spec.tier_table,
             default_leverage=config.leverage,
             default_margin_mode=config.margin_mode,
             time=int(rd.timestamps[0]),
@@ -281,7 +262,7 @@ class Engine:
         self.liquidations: list[LiquidationResult] = []
         self.sizes: list[dict[str, float]] = [{} for _ in range(self.m)]
         """Per symbol, the signed size of each open leg (kept in step with the account)."""
-        self.position_views: list[PositionView] = []
+        self.position_views: list[PositionSync] = []
         """The strategy's position views, brought up to date at each refresh."""
         self.n_positions = 0
         self._watches: list[list[_Watch]] = [[] for _ in range(self.m)]
@@ -1194,8 +1175,10 @@ class Engine:
         self.liquidations.append(result)
         outcome = -result.trader_loss
         weights = [
-            self.instruments[self._column[leg.key.symbol]].notional(
-                leg.size_closed, leg.execution_price
+            contracts.notional(
+                self.instruments[self._column[leg.key.symbol]],
+                leg.size_closed,
+                leg.execution_price,
             )
             for leg in result.legs
         ]
@@ -1436,7 +1419,7 @@ class Engine:
         slope = 0.0
         for p in legs:
             qty = p.size * instrument.contract_size
-            rate = table.tier_at(instrument.notional(p.size, price)).mmr
+            rate = table.tier_at(contracts.notional(instrument, p.size, price)).mmr
             slope += qty - abs(qty) * rate
         if instrument.is_inverse:
             slope = -slope
@@ -1649,25 +1632,18 @@ class Engine:
                 iso_held = held & (iso != 0.0)
                 cross_held = held & (iso == 0.0)
                 instrument = self.instruments[j]
-                qty = size * instrument.contract_size
+                cs, inverse = instrument.contract_size, instrument.is_inverse
                 mark = marks[j][start:end]
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    if instrument.is_inverse:
-                        upnl = qty * (1.0 / entry - 1.0 / mark)
-                        signed = qty / mark
-                    else:
-                        upnl = qty * (mark - entry)
-                        signed = qty * mark
-                size_notional = np.abs(signed)
+                    upnl = vectorised.upnls(size, cs, entry, mark, inverse=inverse)
+                    signed = vectorised.signed_notionals(size, cs, mark, inverse=inverse)
                 table = self._mm_tables[j]
-                tier = np.clip(
-                    np.searchsorted(table.floors, size_notional, side="right") - 1, 0, None
+                position_mm = vectorised.maintenance_margins(
+                    signed, table.floors, table.mmrs, table.amounts
                 )
                 cross_upnl += np.where(cross_held, upnl, 0.0)
                 isolated += np.where(iso_held, margin + upnl, 0.0)
-                block_mm += np.where(
-                    cross_held, size_notional * table.mmrs[tier] - table.amounts[tier], 0.0
-                )
+                block_mm += np.where(cross_held, position_mm, 0.0)
                 notional[self.symbols[j]][start:end] += np.where(held, signed, 0.0)
                 liq[self._series_name(j, leg_name)][start:end] = np.where(held, lp, np.nan)
             block_wallet = wallets[block]
@@ -1714,7 +1690,7 @@ class Engine:
             orders=orders_frame(order_row(o) for o in self.orders),
             ledger=ledger_frame(self.account.ledger),
             series=series_frame(rd.timestamps, self.series(), copy=False),
-            config=self.config,
+            spec=self.spec,
             timeframe_ms=rd.timeframe_ms,
             metadata=metadata,
             analyzers=analyzers,
@@ -1725,30 +1701,46 @@ class Engine:
 def run_strategy(
     strategy: type[Strategy],
     data: MarketData | Portfolio,
-    config: BacktestConfig,
+    config: BacktestConfig | RunSpec,
     *,
     params: Mapping[str, Any] | None = None,
     fine: FineData | None = None,
     analyzers: Sequence[Analyzer] = (),
+    progress: Progress | None = None,
 ) -> BacktestResult:
     """Run an event-driven :class:`~levtrade.strategy.base.Strategy` subclass."""
-    engine = Engine(data, config, EventDriver(strategy, params), fine=fine)
-    engine.run()
-    return engine.result(analyzers)
+    return _simulate(data, config, EventDriver(strategy, params), fine, progress, analyzers)
 
 
 def run_signals(
     data: MarketData | Portfolio,
     signals: Signals,
-    config: BacktestConfig,
+    config: BacktestConfig | RunSpec,
     *,
     fine: FineData | None = None,
+    progress: Progress | None = None,
 ) -> BacktestResult:
     """Execute a signal table with the rules of docs/backtest.md, "Signal strategies".
 
     The compiled kernel (:func:`levtrade.backtest.kernel.run_signals`) has this signature and
     is tested against this function.
     """
-    engine = Engine(data, config, SignalDriver(signals), fine=fine)
+    return _simulate(data, config, SignalDriver(signals), fine, progress, ())
+
+
+def _simulate(
+    data: MarketData | Portfolio,
+    config: BacktestConfig | RunSpec,
+    driver: Driver,
+    fine: FineData | None,
+    progress: Progress | None,
+    analyzers: Sequence[Analyzer],
+) -> BacktestResult:
+    """One engine run; with ``progress``, the bars done are reported as the run goes."""
+    if progress is not None:
+        driver = ProgressDriver(driver, len(data), progress)
+    engine = Engine(data, config, driver, fine=fine)
     engine.run()
-    return engine.result()
+    if progress is not None:
+        progress.advance(len(data))
+    return engine.result(analyzers)

@@ -30,10 +30,8 @@ import pandas as pd
 
 from levtrade.backtest import kernel_aot, kernel_core
 from levtrade.backtest import kernel_layout as layout
-from levtrade.backtest.config import BacktestConfig
 from levtrade.backtest.kernel_core import ByteArray, FloatArray
 from levtrade.backtest.market import HOUR_MS, RunData, prepare
-from levtrade.backtest.orders import OrderStatus, OrderType, Reason
 from levtrade.backtest.results import (
     LEDGER_COLUMNS,
     BacktestResult,
@@ -45,7 +43,6 @@ from levtrade.backtest.results import (
 )
 from levtrade.data import MarketData, Portfolio
 from levtrade.errors import BacktestError, ConfigError
-from levtrade.instruments import Instrument
 from levtrade.margin.ledger import (
     CROSS,
     EXTERNAL,
@@ -57,8 +54,10 @@ from levtrade.margin.ledger import (
     EntryKind,
     isolated_book,
 )
+from levtrade.model.orders import OrderStatus, OrderType, Reason
+from levtrade.model.venue import FundingPrice, LiquidationPriceRule, OutcomeModel, VenueProfile
+from levtrade.spec import BacktestConfig, RunSpec, resolve
 from levtrade.strategy.signals import Signals
-from levtrade.venues.base import FundingPrice, LiquidationPriceRule, OutcomeModel, VenueProfile
 
 __all__ = [
     "KINDS",
@@ -127,17 +126,16 @@ class KernelInputs:
     def __init__(
         self,
         run: RunData,
-        config: BacktestConfig,
-        venue: VenueProfile,
-        instruments: list[Instrument],
+        spec: RunSpec,
         market: kernel_core.Market,
         signals: tuple[ByteArray, FloatArray, FloatArray],
         context: kernel_core.Context,
     ) -> None:
         self.run = run
-        self.config = config
-        self.venue = venue
-        self.instruments = instruments
+        self.spec = spec
+        self.config = spec.config
+        self.venue = spec.venue
+        self.instruments = list(spec.instruments)
         self.market = market
         self.signals = signals
         self.context = context
@@ -186,17 +184,13 @@ def first_capacity(inputs: KernelInputs) -> tuple[int, int, int]:
     return 64 + 8 * signal_bars + funding_events, 16 + signal_bars, 64 + 4 * signal_bars
 
 
-def _check(data: MarketData | Portfolio, signals: Signals, config: BacktestConfig) -> None:
-    if not isinstance(config, BacktestConfig):
-        raise BacktestError(f"config: expected a BacktestConfig, got {type(config).__name__}")
+def _check(data: MarketData | Portfolio, signals: Signals, spec: RunSpec) -> None:
     if not isinstance(signals, Signals):
         raise ConfigError(f"signals: expected a Signals table, got {type(signals).__name__}")
-    if config.position_mode == "hedge" and not config.venue_profile().supports_hedge_mode:
+    if spec.config.position_mode == "hedge" and not spec.venue.supports_hedge_mode:
         # as the event engine's Account refuses it
-        raise ConfigError(
-            f"position_mode: {config.venue_profile().name} has no hedge mode, got 'hedge'"
-        )
-    symbols = (data.symbol,) if isinstance(data, MarketData) else data.symbols
+        raise ConfigError(f"position_mode: {spec.venue.name} has no hedge mode, got 'hedge'")
+    symbols = data.symbols
     unknown = sorted(set(signals.by_symbol) - set(symbols))
     if unknown:
         raise ConfigError(
@@ -206,13 +200,17 @@ def _check(data: MarketData | Portfolio, signals: Signals, config: BacktestConfi
 
 
 def prepare_inputs(
-    data: MarketData | Portfolio, signals: Signals, config: BacktestConfig
+    data: MarketData | Portfolio, signals: Signals, config: BacktestConfig | RunSpec
 ) -> KernelInputs:
     """Check the run and lay it out as the compiled core's arrays."""
-    _check(data, signals, config)
+    if not isinstance(config, BacktestConfig | RunSpec):
+        raise BacktestError(f"config: expected a BacktestConfig, got {type(config).__name__}")
+    spec = resolve(config, data.symbols)
+    config = spec.config
+    _check(data, signals, spec)
     run = single_run(data, config) if isinstance(data, MarketData) else prepare(data, config)
-    venue = config.venue_profile()
-    instruments = [config.instrument(s) for s in run.symbols]
+    venue = spec.venue
+    instruments = list(spec.instruments)
     inverse = [inst.symbol for inst in instruments if inst.is_inverse]
     if inverse:
         raise ConfigError(
@@ -279,10 +277,10 @@ def prepare_inputs(
     context = (
         symbol_params,
         _params(config, venue, signals),
-        _tiers(config, venue, instruments),
+        _tiers(spec),
         _roi(signals),
     )
-    return KernelInputs(run, config, venue, instruments, market, (bits, leverage, stake), context)
+    return KernelInputs(run, spec, market, (bits, leverage, stake), context)
 
 
 def _read_only(values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
@@ -389,15 +387,13 @@ def _params(config: BacktestConfig, venue: VenueProfile, signals: Signals) -> np
     return prm
 
 
-def _tiers(
-    config: BacktestConfig, venue: VenueProfile, instruments: list[Instrument]
-) -> tuple[Any, ...]:
+def _tiers(spec: RunSpec) -> tuple[Any, ...]:
     """Tier tables flattened with offsets: floors, caps, MM rates (OKX: + taker fee),
     maintenance amounts, maximum leverage."""
     floors, caps, mmrs, amounts, maxlev, offsets = [], [], [], [], [], [0]
-    for inst in instruments:
-        table = config.tier_table(inst)
-        mm_table = table.with_extra_rate(inst.taker_fee) if venue.mm_adds_taker_fee else table
+    extra = spec.venue.mm_adds_taker_fee
+    for inst, table in zip(spec.instruments, spec.tiers, strict=True):
+        mm_table = table.with_extra_rate(inst.taker_fee) if extra else table
         floors.append(table.floors)
         caps.append(table.caps)
         mmrs.append(mm_table.mmrs)
@@ -423,7 +419,7 @@ def _roi(signals: Signals) -> np.ndarray[Any, Any]:
 
 
 def run_signals(
-    data: MarketData | Portfolio, signals: Signals, config: BacktestConfig
+    data: MarketData | Portfolio, signals: Signals, config: BacktestConfig | RunSpec
 ) -> BacktestResult:
     """Execute a signal table in the compiled kernel (docs/backtest.md, "Signal
     strategies"); the same result as :func:`levtrade.backtest.engine.run_signals`."""
@@ -461,7 +457,7 @@ def build(inputs: KernelInputs, outputs: tuple[np.ndarray[Any, Any], ...]) -> Ba
         orders=_orders(orders, positions),
         ledger=_ledger(ledger, positions, currency),
         series=series_frame(run.timestamps, columns),
-        config=config,
+        spec=inputs.spec,
         timeframe_ms=run.timeframe_ms,
         metadata=metadata,
     )

@@ -16,12 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from levtrade.backtest.config import BacktestConfig
 from levtrade.backtest.engine import Engine
+from levtrade.backtest.event_driver import EventDriver
 from levtrade.backtest.market import truncate
 from levtrade.data import MarketData, Portfolio
 from levtrade.errors import ConfigError, LookaheadError
-from levtrade.strategy.base import EventDriver, Strategy
+from levtrade.spec.config import BacktestConfig
+from levtrade.strategy.base import Strategy
 from levtrade.strategy.lines import Line
 from levtrade.strategy.signals import SIGNAL_COLUMNS, Signals
 

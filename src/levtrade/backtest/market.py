@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from levtrade.backtest.config import BacktestConfig
 from levtrade.data import MarketData, Portfolio
 from levtrade.errors import BacktestError
+from levtrade.spec.config import BacktestConfig
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]

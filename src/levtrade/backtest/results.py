@@ -7,6 +7,7 @@ one from the event-driven engine compare column by column.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -14,19 +15,123 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
-from levtrade.backtest.config import BacktestConfig
+from levtrade._json import to_json_value
 from levtrade.backtest.market import RunData
-from levtrade.backtest.orders import ORDER_COLUMNS, TRADE_COLUMNS
+from levtrade.backtest.metrics import compute_metrics
 from levtrade.errors import BacktestError
 from levtrade.margin import Account
 from levtrade.margin.ledger import Ledger
-from levtrade.report.metrics import compute_metrics
+from levtrade.model.orders import Order, Trade
+from levtrade.spec import BacktestConfig, RunSpec
 
 SERIES_COLUMNS = ("time", "equity", "cross_equity", "maintenance_margin", "margin_ratio", "wallet")
 """Leading columns of ``series``; then ``liq:<symbol>`` and ``notional:<symbol>`` per symbol
 (``liq:<symbol>:LONG``/``:SHORT`` in hedge mode)."""
 LEDGER_COLUMNS = ("time", "kind", "symbol", "debit", "credit", "amount", "currency")
 """``debit`` is the book the amount moved into, ``credit`` the book it came from."""
+
+ORDER_COLUMNS = (
+    "id",
+    "symbol",
+    "leg",
+    "side",
+    "type",
+    "size",
+    "price",
+    "reduce_only",
+    "origin",
+    "tag",
+    "parent",
+    "created_time",
+    "status",
+    "reason",
+    "message",
+    "fill_time",
+    "fill_price",
+    "filled_size",
+    "fee",
+)
+
+
+def order_row(order: Order) -> tuple[object, ...]:
+    """The order as a row of the orders table (columns :data:`ORDER_COLUMNS`)."""
+    return (
+        order.id,
+        order.symbol,
+        order.leg,
+        order.side,
+        str(order.type),
+        order.size,
+        order.price,
+        order.reduce_only,
+        order.origin,
+        order.tag,
+        None if order.parent is None else order.parent.id,
+        order.created_time,
+        str(order.status),
+        order.reason,
+        order.message,
+        order.fill_time,
+        order.fill_price,
+        order.filled_size,
+        order.fee,
+    )
+
+
+TRADE_COLUMNS = (
+    "symbol",
+    "leg",
+    "side",
+    "entry_time",
+    "exit_time",
+    "entry_price",
+    "exit_price",
+    "size",
+    "leverage",
+    "margin_mode",
+    "pnl",
+    "fees",
+    "funding",
+    "exit_reason",
+)
+
+
+def trade_row(trade: Trade) -> tuple[object, ...]:
+    """The trade as a row of the trades table (columns :data:`TRADE_COLUMNS`)."""
+    return (
+        trade.symbol,
+        trade.leg,
+        trade.side,
+        trade.entry_time,
+        trade.exit_time,
+        trade.entry_price,
+        trade.exit_price,
+        trade.size,
+        trade.leverage,
+        trade.margin_mode,
+        trade.pnl,
+        trade.fees,
+        trade.funding,
+        trade.exit_reason,
+    )
+
+
+def decision(order: Order, size: float, price: float) -> tuple[object, ...]:
+    """What an order says at submission (bar, symbol, side, type, size, level, flags), with
+    the ``size`` and ``price`` it had then (the engine rounds them to the lot and tick, and
+    moves trailing levels, after submission)."""
+    return (
+        order.created_bar,
+        order.symbol,
+        order.side,
+        str(order.type),
+        None if math.isnan(size) else round(size, 12),
+        None if math.isnan(price) else round(price, 9),
+        order.reduce_only,
+        order.close_position,
+        order.leverage,
+        order.tag,
+    )
 
 
 @runtime_checkable
@@ -52,6 +157,15 @@ class BacktestResult:
     metadata: dict[str, Any] = field(default_factory=dict)
     analyzers: dict[str, pd.DataFrame | Mapping[str, Any]] = field(default_factory=dict)
     account: Account | None = None
+    spec: RunSpec | None = None
+    """The run's resolved specification (set by both engines)."""
+
+    def run_spec(self) -> RunSpec:
+        """The run's instruments and tier tables: the engines' own, or resolved from
+        ``config`` for a result assembled by hand."""
+        if self.spec is None:
+            self.spec = RunSpec.resolve(self.config, self.metadata.get("symbols", ()))
+        return self.spec
 
     @property
     def equity(self) -> pd.Series:
@@ -59,16 +173,8 @@ class BacktestResult:
 
     def summary(self) -> dict[str, Any]:
         """Metrics and run facts as plain JSON-friendly values."""
-        values = {k: _plain(v) for k, v in self.metrics.items()}
-        return {**{k: _plain(v) for k, v in self.metadata.items()}, "metrics": values}
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
-    return value
+        values = {k: to_json_value(v) for k, v in self.metrics.items()}
+        return {**{k: to_json_value(v) for k, v in self.metadata.items()}, "metrics": values}
 
 
 def ledger_frame(ledger: Ledger) -> pd.DataFrame:
@@ -203,13 +309,14 @@ def build_result(
     orders: pd.DataFrame,
     ledger: pd.DataFrame,
     series: pd.DataFrame,
-    config: BacktestConfig,
+    spec: RunSpec,
     timeframe_ms: int,
     metadata: Mapping[str, Any] | None = None,
     analyzers: Iterable[Analyzer] = (),
     account: Account | None = None,
 ) -> BacktestResult:
     """Assemble a result: metrics from the tables, then each analyzer on the result."""
+    config = spec.config
     metrics = compute_metrics(
         series, trades, ledger, initial=config.wallet, timeframe_ms=timeframe_ms
     )
@@ -222,6 +329,7 @@ def build_result(
         config=config,
         metadata=dict(metadata or {}),
         account=account,
+        spec=spec,
     )
     run_analyzers(result, analyzers)
     return result

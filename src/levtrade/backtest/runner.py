@@ -2,66 +2,125 @@
 
 from __future__ import annotations
 
-import importlib
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from levtrade.backtest.config import BacktestConfig
+from levtrade.backtest import kernel
 from levtrade.backtest.engine import run_signals, run_strategy
 from levtrade.backtest.market import FineData
+from levtrade.backtest.progress import Progress
 from levtrade.backtest.results import Analyzer, BacktestResult, run_analyzers
 from levtrade.data import MarketData, Portfolio
 from levtrade.errors import ConfigError
+from levtrade.spec import BacktestConfig, RunSpec, resolve
 from levtrade.strategy.base import Strategy
-from levtrade.strategy.signals import Signals
+from levtrade.strategy.signals import Signals, SymbolSignals
 
-ENGINES = ("event", "compiled")
+ENGINES = ("auto", "event", "compiled")
+"""``auto`` (the default): signal strategies on the compiled kernel when it can run them
+(linear contracts, no finer-timeframe path), everything else on the event engine."""
 
 
 def run(
     strategy: type[Strategy] | Signals | Any,
     data: MarketData | Portfolio,
-    config: BacktestConfig | None = None,
+    config: BacktestConfig | RunSpec | None = None,
     *,
-    engine: str = "event",
+    engine: str = "auto",
     analyzers: Sequence[Analyzer] = (),
     params: Mapping[str, Any] | None = None,
     fine: FineData | None = None,
+    warmup: int = 0,
+    progress: Progress | None = None,
 ) -> BacktestResult:
     """Backtest ``strategy`` on ``data``: the single entry point.
 
     ``strategy`` is a :class:`Strategy` subclass (event-driven; ``params`` override its
-    params), a :class:`Signals` table, or an object with ``to_signals(data, config)`` (a
-    SignalStrategy). ``engine="compiled"`` runs signals in the compiled kernel. ``fine`` is
-    finer-timeframe data whose sub-bars define the intrabar path (event engine).
+    params), a :class:`Signals` table, or an object with ``to_signals(data, spec)`` (a
+    SignalStrategy). ``engine``: ``"auto"`` runs signals on the compiled kernel and
+    ``Strategy`` subclasses on the event engine; ``"event"`` runs signals on the event engine
+    too (the reference the kernel is tested against); ``"compiled"`` insists on the kernel.
+    ``fine`` is finer-timeframe data whose sub-bars define the intrabar path (event engine).
+    ``warmup``: the first bars only warm up a signal strategy's indicators (FreqTrade's
+    startup candles before a timerange): its signals are computed over them, the run starts
+    after them. The settings are resolved against the venue once (:class:`RunSpec`).
     """
-    config = config if config is not None else BacktestConfig()
     if engine not in ENGINES:
         raise ConfigError(f"engine: must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if not isinstance(config, BacktestConfig | RunSpec | None):
+        raise ConfigError(f"config: expected a BacktestConfig, got {type(config).__name__}")
+    if not (isinstance(warmup, int) and 0 <= warmup < len(data)):
+        raise ConfigError(f"warmup: a number of bars in [0, {len(data)}), got {warmup!r}")
+    sink = progress or _Silent()
+    spec = resolve(BacktestConfig() if config is None else config, data.symbols)
     if isinstance(strategy, type) and issubclass(strategy, Strategy):
-        if engine != "event":
+        if engine == "compiled":
             raise ConfigError(
                 f"engine: {strategy.__name__} is an event-driven strategy; it runs on the "
                 f"'event' engine, got {engine!r}"
             )
-        return run_strategy(strategy, data, config, params=params, fine=fine, analyzers=analyzers)
+        if warmup:
+            raise ConfigError(f"warmup: {strategy.__name__} warms up in prenext(), got {warmup}")
+        sink.phase("simulating", total=len(data))
+        return run_strategy(
+            strategy, data, spec, params=params, fine=fine, analyzers=analyzers, progress=progress
+        )
     if params is not None:
         raise ConfigError("params: only Strategy subclasses take params")
     source: Any = strategy
     signals = source if isinstance(source, Signals) else None
     if signals is None and callable(getattr(source, "to_signals", None)):
-        signals = source.to_signals(data, config)
+        sink.phase("computing signals")
+        signals = source.to_signals(data, spec)
     if not isinstance(signals, Signals):
         raise ConfigError(
             f"strategy: expected a Strategy subclass, a Signals table or an object with "
-            f"to_signals(data, config), got {strategy!r}"
+            f"to_signals(data, spec), got {strategy!r}"
         )
-    if engine == "compiled":
-        if fine is not None:
-            raise ConfigError("fine: the compiled kernel walks each bar's own path")
-        kernel = importlib.import_module("levtrade.backtest.kernel")
-        result: BacktestResult = kernel.run_signals(data, signals, config)
+    if warmup:
+        signals = _trim_signals(signals, slice(warmup, None))
+        data = trim_warmup(data, warmup)
+    if engine == "compiled" and fine is not None:
+        raise ConfigError("fine: the compiled kernel walks each bar's own path")
+    if engine == "compiled" or (engine == "auto" and compiled_runs(spec, fine)):
+        sink.phase("simulating (compiled kernel)")
+        result: BacktestResult = kernel.run_signals(data, signals, spec)
     else:
-        result = run_signals(data, signals, config, fine=fine)
+        sink.phase("simulating", total=len(data))
+        result = run_signals(data, signals, spec, fine=fine, progress=progress)
     run_analyzers(result, analyzers)
     return result
+
+
+def compiled_runs(spec: RunSpec, fine: FineData | None) -> bool:
+    """Whether ``engine="auto"`` runs a signal table on the compiled kernel: it trades linear
+    contracts and walks each bar's own path (a finer timeframe runs on the event engine)."""
+    return fine is None and not any(inst.is_inverse for inst in spec.instruments)
+
+
+def trim_warmup(data: MarketData | Portfolio, bars: int) -> MarketData | Portfolio:
+    """``data`` from bar ``bars`` on (what a run with ``warmup=bars`` trades)."""
+    start = int(data.timestamps[bars])
+    if isinstance(data, MarketData):
+        return data.between(start, None)
+    kept = [m.between(start, None) for m in data.markets]
+    return Portfolio.from_markets([m for m in kept if len(m)], axis=data.axis)
+
+
+def _trim_signals(signals: Signals, keep: slice) -> Signals:
+    by_symbol = {
+        s: SymbolSignals(**{f.name: getattr(v, f.name)[keep] for f in dataclasses.fields(v)})
+        for s, v in signals.by_symbol.items()
+    }
+    return Signals(by_symbol, signals.rules)
+
+
+class _Silent:
+    """Progress that shows nothing."""
+
+    def phase(self, name: str, total: int | None = None) -> None:
+        return None
+
+    def advance(self, done: int) -> None:
+        return None

@@ -13,32 +13,27 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
+from levtrade._jit import plain
 from levtrade.backtest import path
-from levtrade.backtest.orders import Order, OrderStatus, OrderType, Trade
 from levtrade.errors import ConfigError
 from levtrade.margin.formulas import buffered_liquidation_price
+from levtrade.model.orders import Order, OrderStatus, OrderType, Trade
 from levtrade.strategy.signals import SignalRules, Signals, SymbolSignals
 
 if TYPE_CHECKING:
-    from levtrade.backtest.engine import Engine
+    from levtrade.backtest.driver import BarEngine
 
 MS_PER_MINUTE = 60_000.0
 _F = TypeVar("_F")
 
 
-def _plain(func: _F) -> _F:
-    """The plain-Python original of a compiled scalar path function (bit-identical: Numba
-    compiles without fast-math), cheaper to call from Python than through Numba's dispatch."""
-    return cast(_F, getattr(func, "py_func", func))
-
-
-_profit_ratio = _plain(path.profit_ratio)
-_trailing_ratio = _plain(path.trailing_ratio)
-_trail_stop = _plain(path.trail_stop)
+_profit_ratio = plain(path.profit_ratio)
+_trailing_ratio = plain(path.trailing_ratio)
+_trail_stop = plain(path.trail_stop)
 
 
 def _view(array: Any) -> Any:
@@ -78,7 +73,7 @@ class SignalDriver:
         self.open: dict[tuple[int, str], _RuleOrders] = {}
         """The open trades with rules, by (symbol column, leg name)."""
 
-    def start(self, engine: Engine) -> None:
+    def start(self, engine: BarEngine) -> None:
         self.engine = engine
         unknown = sorted(set(self.signals.by_symbol) - set(engine.symbols))
         if unknown:

@@ -28,18 +28,14 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
+from levtrade._json import to_json_value
+from levtrade.cli.failure import fail
 from levtrade.errors import LevtradeError
-from levtrade.report.export import (
-    StagedResults,
-    bundle_from_result,
-    check_output_file,
-    check_results_dir,
-    stage_text,
-    to_json_value,
-)
+from levtrade.report.files import StagedResults, check_output_file, check_results_dir, stage_text
 from levtrade.report.html import render_report
-from levtrade.report.summary import render_summary
-from levtrade.runconfig import (
+from levtrade.report.summary import bundle_from_result
+from levtrade.report.terminal import render_summary
+from levtrade.run import (
     DEFAULT_REPORT,
     DEFAULT_RESULTS,
     RunConfig,
@@ -137,13 +133,6 @@ class RichProgress:
     def advance(self, done: int) -> None:
         if self.task is not None:
             self.progress.update(self.task, completed=done)
-
-
-def _fail(message: str, details: str = "") -> typer.Exit:
-    typer.echo(f"error: {' '.join(message.split())}", err=True)
-    if details:
-        typer.echo(details, err=True)
-    return typer.Exit(1)
 
 
 def _pairs(values: list[str] | None) -> list[str] | None:
@@ -255,18 +244,18 @@ def backtest(
                 os.replace(page_file, report_path)
                 page_file = None
     except StrategyFailure as exc:
-        raise _fail(exc.message, exc.details) from None
+        fail(exc.message, exc.details)
     except LevtradeError as exc:
-        raise _fail(str(exc)) from None
+        fail(exc)
     except OSError as exc:
-        raise _fail(f"cannot write output: {exc}") from None
+        fail(f"cannot write output: {exc}")
     except KeyboardInterrupt:
-        raise _fail("interrupted; no output written") from None
+        fail("interrupted; no output written")
     except Exception as exc:
-        raise _fail(
+        fail(
             f"internal error ({type(exc).__name__}: {exc}); this is a levtrade bug",
             traceback.format_exc().rstrip(),
-        ) from None
+        )
     finally:
         if staged is not None:
             staged.discard()

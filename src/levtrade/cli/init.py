@@ -14,7 +14,8 @@ from typing import Annotated
 
 import typer
 
-from levtrade.report.export import write_text_atomic
+from levtrade.cli.failure import fail
+from levtrade.report.files import write_text_atomic
 
 STARTER_FILES = ("config.toml", "strategy.py")
 
@@ -34,23 +35,20 @@ def init(directory: DirArgument, force: ForceFlag = False, as_json: JsonFlag = F
     """Write a starter config and strategy; then run levtrade backtest --config DIR/config.toml."""
     folder = directory.expanduser()
     if folder.exists() and not folder.is_dir():
-        typer.echo(f"error: {folder} exists and is not a directory", err=True)
-        raise typer.Exit(1)
+        fail(f"{folder} exists and is not a directory")
     targets = [folder / name for name in STARTER_FILES]
     in_the_way = [t for t in targets if t.exists() and (t.is_dir() or not force)]
     if in_the_way:
         names = ", ".join(str(t) for t in in_the_way)
         hint = "" if any(t.is_dir() for t in in_the_way) else " (use --force to overwrite)"
-        typer.echo(f"error: {names} already exists{hint}", err=True)
-        raise typer.Exit(1)
+        fail(f"{names} already exists{hint}")
     try:
         texts = {t: starter_text(t.name) for t in targets}
         folder.mkdir(parents=True, exist_ok=True)
         for target, text in texts.items():
             write_text_atomic(target, text)
     except OSError as exc:
-        typer.echo(f"error: cannot write to {folder}: {exc.strerror or exc}", err=True)
-        raise typer.Exit(1) from None
+        fail(f"cannot write to {folder}: {exc.strerror or exc}")
     if as_json:
         typer.echo(json.dumps({"files": [str(t) for t in targets]}))
         return

@@ -2,7 +2,7 @@
 
 The directory is what ``levtrade backtest`` exports (``summary.json``, ``trades``, ``series``,
 ``prices``, the margin analyzers' tables in ``analyzers/``, ...;
-:mod:`levtrade.report.export`), so the regenerated page has the same Margin table and
+:mod:`levtrade.report.files`), so the regenerated page has the same Margin table and
 margin-call markers. The report goes to ``RESULTS_DIR/report.html`` unless ``--output`` names
 another file. Errors are one line on stderr and exit code 1.
 """
@@ -15,8 +15,9 @@ from typing import Annotated
 
 import typer
 
+from levtrade.cli.failure import fail
 from levtrade.errors import LevtradeError
-from levtrade.report.export import check_output_file, load_results
+from levtrade.report.files import check_output_file, load_results
 from levtrade.report.html import write_report
 
 ResultsArgument = Annotated[
@@ -39,11 +40,9 @@ def report(
         check_output_file(target, "output")
         write_report(bundle, target)
     except LevtradeError as exc:
-        typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
-        raise typer.Exit(1) from None
+        fail(exc)
     except OSError as exc:
-        typer.echo(f"error: cannot write {target}: {exc.strerror or exc}", err=True)
-        raise typer.Exit(1) from None
+        fail(f"cannot write {target}: {exc.strerror or exc}")
     if as_json:
         typer.echo(json.dumps({"report": str(target)}))
     else:

@@ -15,6 +15,7 @@ from typing import Annotated, Any, cast
 
 import typer
 
+from levtrade.cli.failure import fail
 from levtrade.errors import LevtradeError
 from levtrade.localvenue.clock import CLOCK_MODES, ClockMode
 from levtrade.localvenue.faults import Fault
@@ -54,11 +55,11 @@ def serve(
 ) -> None:
     """Serve Binance USD-M's REST and websocket API over levtrade's margin engine."""
     if clock not in CLOCK_MODES:
-        _fail(f"clock: must be one of {', '.join(CLOCK_MODES)}, got {clock!r}")
+        fail(f"clock: must be one of {', '.join(CLOCK_MODES)}, got {clock!r}")
     if (api_key is None) != (secret is None):
-        _fail("api-key: give --api-key and --secret together")
+        fail("api-key: give --api-key and --secret together")
     if data is not None and demo:
-        _fail("data: give --data DIR or --demo, not both")
+        fail("data: give --data DIR or --demo, not both")
     keys = {api_key: secret} if api_key is not None and secret is not None else DEFAULT_KEYS
     try:
         settings: dict[str, Any] = {}
@@ -78,16 +79,11 @@ def serve(
             config=settings,
         )
     except (LevtradeError, OSError, ValueError) as exc:
-        _fail(" ".join(str(exc).split()))
+        fail(exc)
     server = VenueServer(venue, timer, host=host, port=port)
     for fault in fault_list:
         server.faults.add(fault)
     asyncio.run(_run(server, keys))
-
-
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
 
 
 async def _run(server: VenueServer, keys: dict[str, str]) -> None:

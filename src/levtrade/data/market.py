@@ -227,6 +227,11 @@ class MarketData:
         return int(self.timestamps.size)
 
     @property
+    def symbols(self) -> tuple[str, ...]:
+        """``(symbol,)``: the one column of a run over this market, as a portfolio names its."""
+        return (self.symbol,)
+
+    @property
     def timeframe(self) -> str:
         """Timeframe as a string such as ``"1h"``."""
         return format_timeframe(self.timeframe_ms)

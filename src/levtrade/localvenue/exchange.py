@@ -22,16 +22,13 @@ from typing import Any
 
 import numpy as np
 
-from levtrade.backtest.config import BacktestConfig
 from levtrade.backtest.engine import Engine
-from levtrade.backtest.orders import Order, OrderStatus, OrderType, Reason, Trade
 from levtrade.data import Portfolio
 from levtrade.errors import InsufficientMargin, LeverageError, LevtradeError, OrderRejected
-from levtrade.instruments import Instrument
 from levtrade.localvenue import errors
 from levtrade.localvenue.errors import VenueError
 from levtrade.localvenue.marketdata import DEFAULT_MIN_NOTIONAL, price_tick, quantity_step
-from levtrade.margin import Account, LiquidationResult, MarginMode
+from levtrade.margin import Account, LiquidationResult, MarginMode, contracts
 from levtrade.margin.ledger import (
     CROSS,
     EXTERNAL,
@@ -42,6 +39,9 @@ from levtrade.margin.ledger import (
     Entry,
     EntryKind,
 )
+from levtrade.model.instrument import Instrument
+from levtrade.model.orders import Order, OrderStatus, OrderType, Reason, Trade
+from levtrade.spec import BacktestConfig, RunSpec, resolve
 from levtrade.venues.binance import to_venue_symbol
 
 DEFAULT_LEVERAGE = 20.0
@@ -179,7 +179,7 @@ class VenueAccount:
         self.venue = venue
         self.key = key
         self.secret = secret
-        self.engine = Engine(venue.data, venue.config, _Driver(self))
+        self.engine = Engine(venue.data, venue.spec, _Driver(self))
         self.account: Account = self.engine.account
         self.orders: dict[int, VenueOrder] = {}
         self.algo_orders: dict[int, VenueOrder] = {}
@@ -491,6 +491,7 @@ class Venue:
         self.timeframe = timeframe
         self.shift_ms = shift_ms
         self.config = self._config(data, settings)
+        self.spec: RunSpec = resolve(self.config, [m.symbol for m in data.markets])
         self.timestamps = np.asarray(data.timestamps, dtype=np.int64)
         self.n = int(self.timestamps.shape[0])
         self.timeframe_ms = int(self.timestamps[1] - self.timestamps[0]) if self.n > 1 else 60_000
@@ -845,7 +846,7 @@ def _precheck(
 ) -> None:
     """Binance's checks at placement: the minimum notional, the leverage bracket and the
     margin, as the fill at ``price`` would do them (the account is left as it was)."""
-    notional = instrument.notional(quantity, price)
+    notional = contracts.notional(instrument, quantity, price)
     if notional < instrument.min_notional:
         raise errors.min_notional(instrument.min_notional)
     signed = quantity if side == "BUY" else -quantity

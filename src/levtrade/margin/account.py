@@ -26,10 +26,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from numbers import Real
-from typing import Any, Literal, NamedTuple, TypeVar, cast
+from typing import Any, Literal, NamedTuple, TypeVar
 
 import numpy as np
 
+from levtrade._jit import plain
 from levtrade.errors import (
     ConfigError,
     InsufficientMargin,
@@ -39,8 +40,7 @@ from levtrade.errors import (
     TransferRejected,
     UnknownSymbolError,
 )
-from levtrade.instruments import Instrument
-from levtrade.margin import formulas
+from levtrade.margin import contracts, formulas
 from levtrade.margin.funding import settlement_price
 from levtrade.margin.ledger import (
     CROSS,
@@ -62,7 +62,9 @@ from levtrade.margin.liquidation import (
     plan_liquidation,
 )
 from levtrade.margin.tiers import TierTable
-from levtrade.venues.base import LiquidationPriceRule, TransferRule, VenueProfile
+from levtrade.model.instrument import Instrument
+from levtrade.model.positions import Leg, MarginMode, PositionKey, PositionMode
+from levtrade.model.venue import LiquidationPriceRule, TransferRule, VenueProfile
 
 CROSS_POOL = "cross"
 """Name of the cross pool in :meth:`Account.liquidate` and :class:`LiquidationResult`."""
@@ -74,51 +76,15 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 _INF = math.inf
 
 
-def _plain(func: _F) -> _F:
-    """The plain-Python original of a compiled scalar formula (``func.py_func``).
-
-    The account calls the scalar formulas (notional, PnL, IM, funding, average entry) from
-    Python, where Numba's per-call dispatch costs more than the arithmetic. The original is
-    the very same function, and Numba compiles it without fast-math (no reassociation, no
-    fused multiply-add), so both give bit-identical results: the few IEEE operations run in
-    the same order. tests/margin run every formula on both paths.
-    """
-    return cast(_F, getattr(func, "py_func", func))
-
-
-_LINEAR_NOTIONAL = _plain(formulas.linear_notional)
-_INVERSE_NOTIONAL = _plain(formulas.inverse_notional)
-_LINEAR_UPNL = _plain(formulas.linear_upnl)
-_INVERSE_UPNL = _plain(formulas.inverse_upnl)
-_LINEAR_FUNDING = _plain(formulas.funding_payment)
-_INVERSE_FUNDING = _plain(formulas.inverse_funding_payment)
-_LINEAR_AVERAGE = _plain(formulas.average_entry)
-_INVERSE_AVERAGE = _plain(formulas.inverse_average_entry)
-_INITIAL_MARGIN = _plain(formulas.initial_margin)
-
-
-class MarginMode(StrEnum):
-    CROSS = "cross"
-    ISOLATED = "isolated"
-    STRICT_ISOLATED = "strict_isolated"
-
-
-class PositionMode(StrEnum):
-    ONE_WAY = "one_way"
-    HEDGE = "hedge"
-
-
-class Leg(StrEnum):
-    """Binance's ``positionSide``: ``BOTH`` in one-way mode, ``LONG``/``SHORT`` in hedge mode."""
-
-    BOTH = "BOTH"
-    LONG = "LONG"
-    SHORT = "SHORT"
-
-
-class PositionKey(NamedTuple):
-    symbol: str
-    leg: Leg
+_LINEAR_NOTIONAL = plain(formulas.linear_notional)
+_INVERSE_NOTIONAL = plain(formulas.inverse_notional)
+_LINEAR_UPNL = plain(formulas.linear_upnl)
+_INVERSE_UPNL = plain(formulas.inverse_upnl)
+_LINEAR_FUNDING = plain(formulas.funding_payment)
+_INVERSE_FUNDING = plain(formulas.inverse_funding_payment)
+_LINEAR_AVERAGE = plain(formulas.average_entry)
+_INVERSE_AVERAGE = plain(formulas.inverse_average_entry)
+_INITIAL_MARGIN = plain(formulas.initial_margin)
 
 
 # enum members as module constants: identity tests against them skip the class look-up
@@ -716,9 +682,7 @@ class Account:
             None,
         )
         try:
-            return self.try_fill(
-                instrument, size, price, leg=leg, liquidity=liquidity, time=time
-            )
+            return self.try_fill(instrument, size, price, leg=leg, liquidity=liquidity, time=time)
         finally:
             self._restore(saved)
 
@@ -825,7 +789,7 @@ class Account:
                 self._marks.setdefault(symbol, float(entry_price))
             if oracle_price is not None:
                 self._oracles[symbol] = float(oracle_price)
-            notional = instrument.notional(size, self._marks[symbol])
+            notional = contracts.notional(instrument, size, self._marks[symbol])
             self._validate_leverage(symbol, leverage, notional)
             self._settings[key] = _Settings(float(leverage), mode)
             self._add_position(
@@ -1553,7 +1517,7 @@ class Account:
         else:
             for pos, leg, fraction in zip(legs, at_execution, plan.fractions, strict=True):
                 closed = pos.size if fraction == 1.0 else pos.size * fraction
-                pnl = pos.instrument.upnl(closed, pos.entry_price, leg.execution_price)
+                pnl = contracts.upnl(pos.instrument, closed, pos.entry_price, leg.execution_price)
                 self._post(EntryKind.REALIZED_PNL, MARKET, book, pnl, pos.symbol)
                 done.append(LiquidatedLeg(pos.key, closed, leg.execution_price, pnl))
             self._post(EntryKind.LIQUIDATION_FEE, book, plan.fee_book, plan.fee)

@@ -18,7 +18,7 @@ import numpy as np
 
 from levtrade.errors import ConfigError
 from levtrade.margin import formulas
-from levtrade.venues.base import FundingPrice, VenueProfile
+from levtrade.model.venue import FundingPrice, VenueProfile
 
 HOUR_MS = 3_600_000
 

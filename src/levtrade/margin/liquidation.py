@@ -3,7 +3,7 @@
 The account decides *whether* a pool (the cross pool, or one isolated position) is
 liquidatable: equity ≤ maintenance margin at the mark. This module decides *what happens*,
 given the pool's margin and each position's PnL at the price the liquidation executes (the
-mark at the trigger, or a worse gap price), per :class:`~levtrade.venues.base.OutcomeModel`:
+mark at the trigger, or a worse gap price), per :class:`~levtrade.model.venue.OutcomeModel`:
 
 * ``BANKRUPTCY_CLOSE`` (Binance, Bybit): the trader is closed at the bankruptcy price, so the
   pool ends at zero. Of the equity left at execution, the clearance fee (rate × liquidated
@@ -30,7 +30,7 @@ from enum import StrEnum
 
 from levtrade.margin import formulas
 from levtrade.margin.ledger import INSURANCE_FUND, LIQUIDATION_FEES
-from levtrade.venues.base import OutcomeModel, VenueProfile
+from levtrade.model.venue import OutcomeModel, VenueProfile
 
 PARTIAL_LIQUIDATION_COOLDOWN_MS = 30_000
 """Hyperliquid: after a partial liquidation, liquidations within 30 s close whole positions."""

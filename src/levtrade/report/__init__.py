@@ -1,23 +1,4 @@
-"""Reporting: summary metrics of a backtest (formulas in :mod:`levtrade.report.metrics`)."""
-
-from __future__ import annotations
-
-from levtrade.report.metrics import (
-    MS_PER_YEAR,
-    bar_returns,
-    cagr,
-    compute_metrics,
-    max_drawdown,
-    sharpe,
-    sortino,
-)
-
-__all__ = [
-    "MS_PER_YEAR",
-    "bar_returns",
-    "cagr",
-    "compute_metrics",
-    "max_drawdown",
-    "sharpe",
-    "sortino",
-]
+"""Reporting a run: the summary built from its result (:mod:`~levtrade.report.summary`), its
+terminal rendering (:mod:`~levtrade.report.terminal`), the HTML report
+(:mod:`~levtrade.report.html`) and the result files (:mod:`~levtrade.report.files`). The
+metric formulas belong to the result: :mod:`levtrade.backtest.metrics`."""

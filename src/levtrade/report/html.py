@@ -1,6 +1,6 @@
 """The HTML report of a backtest: one self-contained file with Plotly charts.
 
-:func:`render_report` builds the page from a :class:`~levtrade.report.export.ResultBundle`
+:func:`render_report` builds the page from a :class:`~levtrade.report.tables.ResultBundle`
 (a finished run, or a results directory read back by ``levtrade report``):
 
 * the run's facts, notes and metrics, the per-pair table, every liquidation and the margin
@@ -36,8 +36,8 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
-from levtrade.report.export import ResultBundle, write_text_atomic
-from levtrade.report.summary import (
+from levtrade.report.files import write_text_atomic
+from levtrade.report.formatting import (
     MARGIN_NOTE,
     METRIC_LABELS,
     SYNTHETIC_LABEL,
@@ -50,6 +50,7 @@ from levtrade.report.summary import (
     leverage_text,
     margin_rows,
 )
+from levtrade.report.tables import ResultBundle
 
 __all__ = ["CANDLESTICK_MAX_BARS", "chart_figures", "render_report", "write_report"]
 

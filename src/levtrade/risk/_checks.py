@@ -53,7 +53,7 @@ def leverage(value: object, field: str = "leverage") -> float:
 
 
 def fee_rate(value: object, field: str) -> float:
-    """A fee rate, as :class:`~levtrade.instruments.Instrument` accepts them (−1 % to 10 %)."""
+    """A fee rate, as :class:`~levtrade.model.instrument.Instrument` accepts them (−1 % to 10 %)."""
     result = number(value, field)
     if not -0.01 < result < 0.1:
         raise ConfigError(f"{field}: must be a fee rate in (-0.01, 0.1), got {value!r}")

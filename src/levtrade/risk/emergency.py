@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from levtrade.errors import ConfigError
-from levtrade.instruments import Instrument
 from levtrade.margin import Account, Position
+from levtrade.model.instrument import Instrument
 from levtrade.risk import _checks
 from levtrade.risk.monitors import MarginSnapshot, PositionRisk, margin_snapshot
 

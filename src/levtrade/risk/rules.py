@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from levtrade.errors import ConfigError
-from levtrade.instruments import Instrument
-from levtrade.margin import Account, Leg, PositionMode
+from levtrade.margin import Account, contracts
+from levtrade.model.instrument import Instrument
+from levtrade.model.positions import Leg, PositionMode
 from levtrade.risk import _checks
 from levtrade.risk.sizing import loss_per_contract
 
@@ -180,7 +181,7 @@ class RiskRules:
 
         equity = account.total_equity
         exposures = {(p.symbol, p.leg.value): account.notional(p) for p in account.positions}
-        exposures[(symbol, leg)] = intent.instrument.notional(after, intent.price)
+        exposures[(symbol, leg)] = contracts.notional(intent.instrument, after, intent.price)
         total = math.fsum(exposures.values())
         in_symbol = math.fsum(v for (s, _), v in exposures.items() if s == symbol)
         if equity <= 0 and (

@@ -17,9 +17,9 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from levtrade.errors import ConfigError
-from levtrade.instruments import Instrument
-from levtrade.margin import formulas
+from levtrade.margin import contracts, formulas
 from levtrade.margin.tiers import TierTable
+from levtrade.model.instrument import Instrument
 from levtrade.risk import _checks
 from levtrade.risk._checks import Side
 
@@ -79,9 +79,9 @@ def loss_per_contract(
     f_out = instrument.taker_fee if exit_fee is None else _checks.fee_rate(exit_fee, "exit_fee")
     one = _checks.sign(parsed)
     loss = (
-        -instrument.upnl(one, entry, stop)
-        + f_in * instrument.notional(one, entry)
-        + f_out * instrument.notional(one, stop)
+        -contracts.upnl(instrument, one, entry, stop)
+        + f_in * contracts.notional(instrument, one, entry)
+        + f_out * contracts.notional(instrument, one, stop)
     )
     if loss <= 0:
         raise ConfigError(
@@ -156,7 +156,7 @@ def volatility_target_size(
         cap = _checks.positive(max_effective_leverage, "max_effective_leverage")
         notional = min(notional, capital * cap)
     f_in = instrument.taker_fee if fee_rate is None else _checks.fee_rate(fee_rate, "fee_rate")
-    limits = [("volatility", notional / instrument.notional(1.0, at))]
+    limits = [("volatility", notional / contracts.notional(instrument, 1.0, at))]
     limits += _limits(instrument, at, lev, tiers, available_balance, f_in)
     reason, size = min(limits, key=lambda item: item[1])
     if round_to_lot:
@@ -180,8 +180,8 @@ def max_size_for_leverage(
         )
     if math.isinf(cap):
         return math.inf
-    size = cap / instrument.notional(1.0, at)
-    while instrument.notional(size, at) >= cap:
+    size = cap / contracts.notional(instrument, 1.0, at)
+    while contracts.notional(instrument, size, at) >= cap:
         size = math.nextafter(size, 0.0)
     return size
 
@@ -199,7 +199,7 @@ def affordable_size(
     available = _checks.non_negative(available_balance, "available_balance")
     lev = _checks.leverage(leverage)
     rate = instrument.taker_fee if fee_rate is None else _checks.fee_rate(fee_rate, "fee_rate")
-    one = instrument.notional(1.0, at)
+    one = contracts.notional(instrument, 1.0, at)
     return available / (formulas.initial_margin(one, lev) + rate * one)
 
 
@@ -319,7 +319,7 @@ def _sized(
     reason: str,
     risk: float | None,
 ) -> PositionSize:
-    notional = instrument.notional(size, price)
+    notional = contracts.notional(instrument, size, price)
     return PositionSize(
         symbol=instrument.symbol,
         side=side,

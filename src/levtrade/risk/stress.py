@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from levtrade._json import to_json_value
 from levtrade.calculator import Scenario, build_account
 from levtrade.data import MarketData, Portfolio, read_candles
 from levtrade.data._types import CandleKind
@@ -936,20 +937,21 @@ def stress_report(
     found = test.liquidation_moves()
     out["account"]["liquidation_move"] = {"down": found.account_down, "up": found.account_up}
     out["account"]["first_liquidation_move"] = {"down": found.first_down, "up": found.first_up}
-    out["positions"] = [_plain(p) for p in found.positions]
+    out["positions"] = [_with_utc_times(p) for p in found.positions]
     out["ladders"] = [
         {
             "name": ladder.name,
             "symbols": list(ladder.symbols),
-            "rows": [_plain(r) for r in ladder.rows],
+            "rows": [_with_utc_times(r) for r in ladder.rows],
         }
         for ladder in test.ladders(steps)
     ]
     out["historical_shocks"] = out["replay"] = out["liquidation_probability"] = None
     notes: list[str] = []
     if history is not None:
-        out["historical_shocks"] = _plain(test.historical_shocks(history, window=window, top=top))
-        out["liquidation_probability"] = _plain(
+        shocks = test.historical_shocks(history, window=window, top=top)
+        out["historical_shocks"] = _with_utc_times(shocks)
+        out["liquidation_probability"] = _with_utc_times(
             test.liquidation_probability(
                 history, horizon=horizon, paths=paths, seed=seed, block=block
             )
@@ -963,36 +965,26 @@ def stress_report(
                 raise
             notes.append(f"replay skipped: {exc}")
         else:
-            out["replay"] = {**_plain(replayed), "liquidated": list(replayed.liquidated)}
+            out["replay"] = {**_with_utc_times(replayed), "liquidated": list(replayed.liquidated)}
     out["notes"] = notes
-    safe: dict[str, Any] = _json_safe(out)
+    safe: dict[str, Any] = to_json_value(out)
     return safe
 
 
-def _plain(value: Any) -> Any:
-    """Dataclasses as dicts, tuples as lists, times as ISO text beside the ms."""
+def _with_utc_times(value: Any) -> Any:
+    """Dataclasses as dicts with each time (ms) also as ISO text (``time_utc``), recursively."""
     if hasattr(value, "__dataclass_fields__"):
         out = {}
         for name in value.__dataclass_fields__:
             item = getattr(value, name)
-            out[name] = _plain(item)
+            out[name] = _with_utc_times(item)
             if name in ("time", "start", "end") and isinstance(item, int):
                 out[f"{name}_utc"] = format_ts(item)
         return out
     if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
+        return [_with_utc_times(v) for v in value]
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return value
-
-
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
+        return {str(k): _with_utc_times(v) for k, v in value.items()}
     return value
 
 

@@ -21,27 +21,28 @@ up); market orders fill at the next open, the others on a later bar's path
 (docs/backtest.md). ``self.data.close[1]`` raises :class:`~levtrade.errors.LookaheadError`.
 Besides backtrader's ``position``/``broker`` views a strategy sees its margin: ``account``,
 ``liquidation_price(data)`` and ``effective_leverage``.
+
+A strategy sees the run only through a :class:`~levtrade.strategy.context.TradingContext`: the
+backtest engine, the paper venue and the live broker each implement it, so the same class runs
+on all three.
 """
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Iterable, Mapping
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
-from levtrade.backtest.orders import Order, OrderType, Trade, parse_order_type
 from levtrade.errors import StrategyError
 from levtrade.margin import Account
 from levtrade.margin.formulas import buffered_liquidation_price
+from levtrade.model.instrument import Instrument
+from levtrade.model.orders import Order, OrderType, Trade, parse_order_type
+from levtrade.strategy.context import TradingContext
 from levtrade.strategy.lines import Clock, DataFeed, Line
-
-if TYPE_CHECKING:
-    from levtrade.backtest.engine import Engine
-    from levtrade.instruments import Instrument
 
 
 def collect_params(cls: type, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -74,24 +75,24 @@ def collect_params(cls: type, overrides: Mapping[str, Any] | None) -> dict[str, 
 class PositionView:
     """A live view of one position (``leg`` None in hedge mode: the net of both legs)."""
 
-    __slots__ = ("_engine", "_j", "_leg", "_legs", "_sizes", "size")
+    __slots__ = ("_context", "_j", "_leg", "_legs", "_sizes", "size")
 
     size: float
-    """Signed contracts (long > 0). A plain attribute, read by most ``next()`` calls: the engine
-    brings it up to date (:meth:`sync`) whenever the positions change, before strategy code
-    runs again."""
+    """Signed contracts (long > 0). A plain attribute, read by most ``next()`` calls: the
+    context brings it up to date (:meth:`sync`) whenever the positions change, before strategy
+    code runs again."""
 
-    def __init__(self, engine: Engine, j: int, legs: tuple[str, ...]) -> None:
-        self._engine = engine
+    def __init__(self, context: TradingContext, j: int, legs: tuple[str, ...]) -> None:
+        self._context = context
         self._j = j
         self._legs = legs
         self._leg = legs[0] if len(legs) == 1 else None
-        self._sizes = engine.sizes[j]
+        self._sizes = context.sizes[j]
         self.sync()
-        engine.position_views.append(self)
+        context.position_views.append(self)
 
     def sync(self) -> None:
-        """Recompute :attr:`size` from the engine's sizes."""
+        """Recompute :attr:`size` from the context's sizes."""
         if self._leg is not None:
             self.size = self._sizes.get(self._leg, 0.0)
         else:
@@ -101,13 +102,9 @@ class PositionView:
     @property
     def price(self) -> float:
         """Average entry price (0.0 when flat; the open legs' size-weighted mean if net)."""
-        account = self._engine.account
-        symbol = self._engine.symbols[self._j]
-        held = [
-            account.position((symbol, leg))
-            for leg in self._legs
-            if leg in self._engine.sizes[self._j]
-        ]
+        account = self._context.account
+        symbol = self._context.symbols[self._j]
+        held = [account.position((symbol, leg)) for leg in self._legs if leg in self._sizes]
         total = math.fsum(abs(p.size) for p in held)
         return math.fsum(abs(p.size) * p.entry_price for p in held) / total if total else 0.0
 
@@ -126,26 +123,26 @@ class PositionView:
 class Broker:
     """backtrader's broker view: value and cash of the margin account."""
 
-    __slots__ = ("_engine",)
+    __slots__ = ("_context",)
 
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
+    def __init__(self, context: TradingContext) -> None:
+        self._context = context
 
     def get_value(self) -> float:
         """Total equity at the current close: cross equity + isolated margins and their uPnL."""
-        return self._engine.marks_at_close().total_equity
+        return self._context.marks_at_close().total_equity
 
     getvalue = get_value
 
     def get_cash(self) -> float:
         """Available balance: cross equity not tied up as initial margin."""
-        return self._engine.marks_at_close().available_balance
+        return self._context.marks_at_close().available_balance
 
     getcash = get_cash
 
     def get_wallet(self) -> float:
         """The cross wallet balance."""
-        return self._engine.account.wallet_balance
+        return self._context.account.wallet_balance
 
 
 class Strategy:
@@ -159,7 +156,7 @@ class Strategy:
     datas: list[DataFeed]
     data: DataFeed
     broker: Broker
-    _engine: Engine
+    _context: TradingContext
     _clock: Clock
     _views: dict[tuple[int, str | None], PositionView]
     position: PositionView
@@ -167,19 +164,23 @@ class Strategy:
     ``__init__`` runs (a plain attribute, so reading it in ``next()`` costs no call)."""
 
     @classmethod
-    def _build(
-        cls, engine: Engine, feeds: list[DataFeed], clock: Clock, params: Mapping[str, Any] | None
+    def bind(
+        cls,
+        context: TradingContext,
+        feeds: list[DataFeed],
+        clock: Clock,
+        params: Mapping[str, Any] | None,
     ) -> Strategy:
-        """Create the strategy bound to a run: data, broker and params are set before the
-        user's ``__init__`` runs, as in backtrader."""
+        """Create the strategy bound to a run (for engines and brokers): data, broker and
+        params are set before the user's ``__init__`` runs, as in backtrader."""
         strategy = cls.__new__(cls)
         values = collect_params(cls, params)
         strategy.p = SimpleNamespace(**values)
         strategy.datas = feeds
         strategy.data = feeds[0]
-        strategy._engine = engine
+        strategy._context = context
         strategy._clock = clock
-        strategy.broker = Broker(engine)
+        strategy.broker = Broker(context)
         strategy._views = {}
         strategy.position = strategy.getposition()
         strategy.__init__()  # type: ignore[misc]
@@ -215,7 +216,7 @@ class Strategy:
     @property
     def now(self) -> int:
         """Open time (ms) of the current bar."""
-        return self._engine.t
+        return self._context.t
 
     def __len__(self) -> int:
         return self._clock.i + 1
@@ -245,25 +246,25 @@ class Strategy:
         cache_key = (feed.index, leg)
         view = self._views.get(cache_key)
         if view is None:
-            if not self._engine.hedge:
+            if not self._context.hedge:
                 legs: tuple[str, ...] = ("BOTH",)
             elif leg is None:
                 legs = ("LONG", "SHORT")
             else:
                 legs = (_hedge_leg(leg),)
-            view = PositionView(self._engine, feed.index, legs)
+            view = PositionView(self._context, feed.index, legs)
             self._views[cache_key] = view
         return view
 
     def instrument(self, data: DataFeed | str | None = None) -> Instrument:
         """The run's instrument for ``data`` (fees, contract size, lot and tick as configured),
         for sizing with the risk toolkit."""
-        return self._engine.instruments[self._feed(data).index]
+        return self._context.instruments[self._feed(data).index]
 
     @property
     def account(self) -> Account:
         """The margin account, marked at the current close (read it; trade through orders)."""
-        return self._engine.marks_at_close()
+        return self._context.marks_at_close()
 
     def liquidation_price(
         self, data: DataFeed | str | None = None, leg: str | None = None, *, buffered: bool = False
@@ -271,16 +272,16 @@ class Strategy:
         """Liquidation price of the position in ``data`` (None when flat or there is none);
         ``buffered`` moves it toward the entry by the config's ``liquidation_buffer``."""
         feed = self._feed(data)
-        engine = self._engine
-        name = "BOTH" if not engine.hedge else _hedge_leg(leg or self._only_leg(feed))
-        price = engine.liquidation_price(feed.index, name)
+        context = self._context
+        name = "BOTH" if not context.hedge else _hedge_leg(leg or self._only_leg(feed))
+        price = context.liquidation_price(feed.index, name)
         if price is None or not buffered:
             return price
-        entry = engine.account.position((feed.symbol, name)).entry_price
-        return buffered_liquidation_price(price, entry, engine.config.liquidation_buffer)
+        entry = context.account.position((feed.symbol, name)).entry_price
+        return buffered_liquidation_price(price, entry, context.liquidation_buffer)
 
     def _only_leg(self, feed: DataFeed) -> str:
-        legs = list(self._engine.sizes[feed.index])
+        legs = list(self._context.sizes[feed.index])
         if len(legs) != 1:
             raise StrategyError(
                 f"leg: {feed.symbol} has {len(legs)} open legs in hedge mode; name one"
@@ -338,11 +339,11 @@ class Strategy:
         """Close the position in ``data`` (all of it, or ``size`` contracts); None when flat."""
         feed = self.data if data is None else self._feed(data)
         leg = options.pop("leg", None)
-        if self._engine.hedge:
+        if self._context.hedge:
             leg = _hedge_leg(leg or self._only_leg(feed))
-            current = self._engine.sizes[feed.index].get(leg, 0.0)
+            current = self._context.sizes[feed.index].get(leg, 0.0)
         else:
-            current = self._engine.sizes[feed.index].get("BOTH", 0.0)
+            current = self._context.sizes[feed.index].get("BOTH", 0.0)
         if current == 0.0:
             return None
         side = "sell" if current > 0 else "buy"
@@ -356,7 +357,7 @@ class Strategy:
 
     def cancel(self, order: Order) -> None:
         """Cancel a live order (a bracket's children go with its entry)."""
-        self._engine.cancel(order)
+        self._context.cancel(order)
 
     def buy_bracket(
         self,
@@ -401,7 +402,7 @@ class Strategy:
         feed = self._feed(data)
         exit_side = "sell" if side == "buy" else "buy"
         leg = options.get("leg")
-        if self._engine.hedge and leg is None:
+        if self._context.hedge and leg is None:
             leg = "LONG" if side == "buy" else "SHORT"
         entry = self._order(side, feed, size, price, exectype, dict(options), submit=False)
         child: dict[str, Any] = {"reduce_only": True, "leg": leg, "tag": options.get("tag")}
@@ -419,7 +420,7 @@ class Strategy:
             exit_order.oco = (other,)
         entry.children = (stop, target)
         for order in (entry, stop, target):
-            self._engine.submit(order)
+            self._context.submit(order)
         return entry, stop, target
 
     def _order(
@@ -434,7 +435,7 @@ class Strategy:
         submit: bool = True,
     ) -> Order:
         feed = self.data if data is None else self._feed(data)
-        engine = self._engine
+        context = self._context
         if exectype is None:
             kind = _MARKET if price is None else _LIMIT
         else:
@@ -479,18 +480,17 @@ class Strategy:
             if price is None:
                 raise StrategyError(f"price: a {kind} order needs a price")
             level = float(price)
-        if engine.hedge and leg is not None:
+        if context.hedge and leg is not None:
             leg = _hedge_leg(leg)
-        # = engine.make_order(...) (side is "buy" or "sell" here), then the origin
         order = Order(
-            id=engine.new_id(),
+            id=context.new_id(),
             symbol=feed.symbol,
             side=side,
             type=kind,
             size=math.nan if size is None else float(size),
             price=level,
-            created_time=engine.t,
-            created_bar=engine.i,
+            created_time=context.t,
+            created_bar=context.i,
             leg=leg,
             reduce_only=bool(options.get("reduce_only", False)) if options else False,
             close_position=bool(options.get("close_position", False)) if options else False,
@@ -502,7 +502,7 @@ class Strategy:
             origin=_ORIGINS.get(kind, "order"),
         )
         if submit:
-            engine.submit(order)
+            context.submit(order)
         return order
 
 
@@ -534,72 +534,7 @@ def _indicator_lines(strategy: Strategy) -> Iterable[Line]:
             yield from (v for v in value if isinstance(v, Line))
 
 
-class EventDriver:
-    """Runs a :class:`Strategy` in the engine: notifications, ``prenext``/``next``."""
-
-    def __init__(self, strategy_cls: type[Strategy], params: Mapping[str, Any] | None) -> None:
-        if not (isinstance(strategy_cls, type) and issubclass(strategy_cls, Strategy)):
-            raise StrategyError(f"strategy: expected a Strategy subclass, got {strategy_cls!r}")
-        self.strategy_cls = strategy_cls
-        self.params = params
-        self.queue: list[tuple[bool, Any]] = []
-        self.minperiod = 0
-        self.wants_orders = self.wants_trades = False
-        self.no_before_path = type(self).before_path is EventDriver.before_path
-        """The engine skips :meth:`before_path` (nothing to do before a bar's path)."""
-
-    def start(self, engine: Engine) -> None:
-        clock = Clock(engine.n)
-        self.clock = clock
-        feeds = [
-            DataFeed(symbol, j, clock, engine.run_data.columns(j))
-            for j, symbol in enumerate(engine.symbols)
-        ]
-        self.strategy = self.strategy_cls._build(engine, feeds, clock, self.params)
-        cls = type(self.strategy)
-        self.wants_orders = cls.notify_order is not Strategy.notify_order
-        self.wants_trades = cls.notify_trade is not Strategy.notify_trade
-        self.minperiod = max(
-            (line.first_valid for line in _indicator_lines(self.strategy)), default=0
-        )
-        self.strategy.start()
-
-    def before_path(self, i: int) -> None:
-        return None
-
-    def on_order(self, order: Order) -> None:
-        if self.wants_orders:
-            self.queue.append((True, copy.copy(order)))
-
-    def on_trade(self, trade: Trade) -> None:
-        if self.wants_trades:
-            self.queue.append((False, copy.copy(trade)))
-
-    def trail(self, order: Order, price: float) -> None:
-        raise StrategyError(f"order #{order.id}: strategies do not manage trailing stops")
-
-    def deliver(self) -> None:
-        """Hand the queued order and trade notifications to the strategy."""
-        queue, self.queue = self.queue, []
-        strategy = self.strategy
-        for is_order, item in queue:
-            if is_order:
-                strategy.notify_order(item)
-            else:
-                strategy.notify_trade(item)
-
-    def on_close(self, i: int) -> None:
-        # Engine.run runs this body itself for an EventDriver (one call less per bar): keep
-        # the two in step
-        self.clock.i = i
-        if self.queue:
-            self.deliver()
-        strategy = self.strategy
-        if i >= self.minperiod:
-            strategy.next()
-        else:
-            strategy.prenext()
-
-    def finish(self) -> None:
-        self.deliver()
-        self.strategy.stop()
+def warmup_bars(strategy: Strategy) -> int:
+    """The first bar at which every indicator the strategy keeps has a value: ``next()`` runs
+    from there, ``prenext()`` before."""
+    return max((line.first_valid for line in _indicator_lines(strategy)), default=0)

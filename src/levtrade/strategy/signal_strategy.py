@@ -36,12 +36,12 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from levtrade.backtest.config import BacktestConfig
 from levtrade.data import MarketData, Portfolio
 from levtrade.data._types import BoolArray, FloatArray
 from levtrade.data.timeframes import format_timeframe, parse_timeframe
 from levtrade.errors import ConfigError, StrategyError
 from levtrade.margin.tiers import TierTable
+from levtrade.spec import BacktestConfig, RunSpec, resolve
 from levtrade.strategy.signals import SignalRules, Signals, SymbolSignals
 
 __all__ = ["SignalStrategy", "StrategyError", "max_leverage_for_stake"]
@@ -161,16 +161,17 @@ class SignalStrategy:
         )
 
     def to_signals(
-        self, data: MarketData | Portfolio, config: BacktestConfig | None = None
+        self, data: MarketData | Portfolio, spec: RunSpec | BacktestConfig | None = None
     ) -> Signals:
         """Run the strategy on every symbol of ``data`` and return its signal table.
 
-        ``config`` is the run the callbacks are asked about (default ``BacktestConfig()``):
-        its venue and tier tables give ``max_leverage`` at the proposed stake's notional, its
-        ``stake_amount`` is the proposed stake (``"unlimited"``: wallet ×
-        tradable_balance_ratio / max_open_trades) and its ``leverage`` the proposed leverage.
+        ``spec`` is the run the callbacks are asked about (a resolved :class:`RunSpec`, or
+        settings resolved here; default ``BacktestConfig()``): its tier tables give
+        ``max_leverage`` at the proposed stake's notional, its ``stake_amount`` is the proposed
+        stake (``"unlimited"``: wallet × tradable_balance_ratio / max_open_trades) and its
+        ``leverage`` the proposed leverage.
         """
-        config = config if config is not None else BacktestConfig()
+        spec = resolve(BacktestConfig() if spec is None else spec, data.symbols)
         if self.timeframe is not None and parse_timeframe(self.timeframe) != data.timeframe_ms:
             raise ConfigError(
                 f"timeframe: {type(self).__name__} is written for {self.timeframe}, the data is "
@@ -187,7 +188,7 @@ class SignalStrategy:
         if isinstance(data, MarketData):
             frame = _frame(data.timestamps, data.open, data.high, data.low, data.close, data.volume)
             rows = np.arange(bars)
-            by_symbol[data.symbol] = self._symbol(data.symbol, frame, rows, bars, data, config)
+            by_symbol[data.symbol] = self._symbol(data.symbol, frame, rows, bars, data, spec)
         else:
             for j, symbol in enumerate(data.symbols):
                 rows = np.flatnonzero(data.active[:, j])
@@ -199,7 +200,7 @@ class SignalStrategy:
                     data.close[rows, j],
                     data.volume[rows, j],
                 )
-                by_symbol[symbol] = self._symbol(symbol, frame, rows, bars, data, config)
+                by_symbol[symbol] = self._symbol(symbol, frame, rows, bars, data, spec)
         return Signals(by_symbol, rules)
 
     def _symbol(
@@ -209,7 +210,7 @@ class SignalStrategy:
         rows: np.ndarray[Any, np.dtype[np.intp]],
         bars: int,
         data: MarketData | Portfolio,
-        config: BacktestConfig,
+        spec: RunSpec,
     ) -> SymbolSignals:
         metadata = {"pair": symbol, "timeframe": format_timeframe(data.timeframe_ms)}
         dates = frame["date"].copy()
@@ -226,7 +227,7 @@ class SignalStrategy:
         warmup = min(self.startup_candle_count, len(frame))
         for values in flags.values():
             values[:warmup] = False
-        self._callbacks(symbol, frame, flags, lev, stake, data, config)
+        self._callbacks(symbol, frame, flags, lev, stake, data, spec)
         arrays: dict[str, BoolArray | FloatArray] = {}
         for name, flag in flags.items():
             arrays[name] = np.zeros(bars, np.bool_)
@@ -300,7 +301,7 @@ class SignalStrategy:
         lev: FloatArray,
         stake: FloatArray,
         data: MarketData | Portfolio,
-        config: BacktestConfig,
+        spec: RunSpec,
     ) -> None:
         """Fill ``leverage``/``stake`` on entry bars from the callbacks a strategy overrides.
 
@@ -313,14 +314,15 @@ class SignalStrategy:
         if not (with_leverage or with_stake):
             return
         can_short = bool(self.can_short)
+        config = spec.config
         if config.position_mode == "hedge":
             long = flags["enter_long"].copy()
             short = flags["enter_short"] & can_short
         else:
             long = flags["enter_long"] & ~flags["enter_short"]
             short = flags["enter_short"] & ~flags["enter_long"] & can_short
-        instrument = config.instrument(symbol)
-        table = config.tier_table(instrument) if with_leverage else None
+        instrument = spec.instrument(symbol)
+        table = spec.tier_table(instrument) if with_leverage else None
         wallet = config.wallet
         if isinstance(config.stake_amount, str):
             slots = config.max_open_trades or 1

@@ -11,14 +11,13 @@ and files, and a dated fetch cache.
 
 from __future__ import annotations
 
-from levtrade.venues.base import (
+from levtrade.model.instrument import SymbolParts, split_ccxt_symbol
+from levtrade.model.venue import (
     FundingPrice,
     LiquidationPriceRule,
     OutcomeModel,
-    SymbolParts,
     TransferRule,
     VenueProfile,
-    split_ccxt_symbol,
 )
 from levtrade.venues.registry import (
     VENUES,

@@ -17,13 +17,13 @@ derivatives rates (taker 0.055 %, maker 0.02 %, Bybit help centre "Trading Fee S
 from __future__ import annotations
 
 from levtrade.errors import UnknownSymbolError
-from levtrade.venues.base import (
+from levtrade.model.instrument import split_ccxt_symbol
+from levtrade.model.venue import (
     FundingPrice,
     LiquidationPriceRule,
     OutcomeModel,
     TransferRule,
     VenueProfile,
-    split_ccxt_symbol,
 )
 
 PROFILE = VenueProfile(

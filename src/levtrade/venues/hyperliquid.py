@@ -13,13 +13,13 @@ perpetual rates (maker 0.015 %, taker 0.045 %), ccxt 4.5.90's ``hyperliquid`` sw
 from __future__ import annotations
 
 from levtrade.errors import UnknownSymbolError
-from levtrade.venues.base import (
+from levtrade.model.instrument import split_ccxt_symbol
+from levtrade.model.venue import (
     FundingPrice,
     LiquidationPriceRule,
     OutcomeModel,
     TransferRule,
     VenueProfile,
-    split_ccxt_symbol,
 )
 
 PROFILE = VenueProfile(

@@ -23,13 +23,13 @@ from __future__ import annotations
 from types import MappingProxyType
 
 from levtrade.errors import UnknownSymbolError
-from levtrade.venues.base import (
+from levtrade.model.instrument import split_ccxt_symbol
+from levtrade.model.venue import (
     FundingPrice,
     LiquidationPriceRule,
     OutcomeModel,
     TransferRule,
     VenueProfile,
-    split_ccxt_symbol,
 )
 
 PROFILE = VenueProfile(

@@ -19,10 +19,10 @@ from types import MappingProxyType
 from typing import Any
 
 from levtrade.errors import ConfigError, TierTableError, UnknownSymbolError, UnknownVenueError
-from levtrade.instruments import Instrument
 from levtrade.margin.tiers import TierTable
+from levtrade.model.instrument import Instrument
+from levtrade.model.venue import VenueProfile
 from levtrade.venues import binance, bybit, dydx, hyperliquid, okx
-from levtrade.venues.base import VenueProfile
 
 VENUES: Mapping[str, VenueProfile] = MappingProxyType(
     {m.PROFILE.name: m.PROFILE for m in (binance, bybit, okx, hyperliquid, dydx)}

@@ -30,7 +30,7 @@ import numpy as np
 from levtrade.errors import ConfigError, TierTableError, UnknownSymbolError
 from levtrade.margin import formulas
 from levtrade.margin.tiers import Tier, TierTable
-from levtrade.venues.base import split_ccxt_symbol
+from levtrade.model.instrument import split_ccxt_symbol
 from levtrade.venues.registry import ccxt_symbol, unified_symbol, venue_name
 
 _AMOUNT_ABS_TOL = 0.005

@@ -1,8 +1,9 @@
-"""Instruments: CCXT unified symbols with the contract arithmetic of linear and inverse swaps.
+"""Instruments: CCXT unified symbols and their contract specification.
 
 ``BTC/USDT:USDT`` is a linear perpetual settled in USDT, ``BTC/USD:BTC`` an inverse perpetual
-settled in BTC, ``BTC/USDT`` spot (DESIGN.md §2). Sizes are signed contracts; base amount =
-contracts × contract size. Rounding to lot and tick happens only where orders are created.
+settled in BTC, ``BTC/USDT`` spot. Sizes are signed contracts; base amount = contracts ×
+contract size. Rounding to lot and tick happens only where orders are created. The contract
+arithmetic (notional, PnL, funding) is margin math: :mod:`levtrade.margin.contracts`.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ import math
 import re
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from levtrade.errors import ConfigError, UnknownSymbolError
-from levtrade.margin import formulas
 
 _SYMBOL = re.compile(
     r"^(?P<base>[A-Za-z0-9]+)/(?P<quote>[A-Za-z0-9]+)(?::(?P<settle>[A-Za-z0-9]+))?"
@@ -114,24 +114,6 @@ class Instrument:
         """The currency money is counted in: the settle currency (quote for spot)."""
         return self.settle or self.quote
 
-    def notional(self, size: float, price: float) -> float:
-        """Position notional in the margin currency."""
-        if self.is_inverse:
-            return formulas.inverse_notional(size, self.contract_size, price)
-        return formulas.linear_notional(size, self.contract_size, price)
-
-    def upnl(self, size: float, entry_price: float, price: float) -> float:
-        """Unrealized PnL of ``size`` contracts entered at ``entry_price``, valued at ``price``."""
-        if self.is_inverse:
-            return formulas.inverse_upnl(size, self.contract_size, entry_price, price)
-        return formulas.linear_upnl(size, self.contract_size, entry_price, price)
-
-    def funding_payment(self, size: float, price: float, rate: float) -> float:
-        """Funding received (negative when paid) by ``size`` contracts at ``price``."""
-        if self.is_inverse:
-            return formulas.inverse_funding_payment(size, self.contract_size, price, rate)
-        return formulas.funding_payment(size, self.contract_size, price, rate)
-
     def round_size(self, size: float) -> float:
         """Round a size toward zero to the lot (orders only, never inside formulas)."""
         if self.lot_size <= 0:
@@ -144,3 +126,26 @@ class Instrument:
         if self.tick_size <= 0:
             return price
         return round(price / self.tick_size) * self.tick_size
+
+
+class SymbolParts(NamedTuple):
+    """A ccxt unified symbol split: ``BASE/QUOTE[:SETTLE[-EXPIRY]]``."""
+
+    base: str
+    quote: str
+    settle: str
+    """Empty for spot."""
+    expiry: str
+    """``YYMMDD`` for dated futures, empty for perpetuals and spot."""
+
+
+def split_ccxt_symbol(symbol: str) -> SymbolParts:
+    """Split a ccxt unified symbol; venue symbol mappers build their ids from the parts."""
+    base, slash, rest = symbol.partition("/")
+    quote, _, settle_part = rest.partition(":")
+    settle, _, expiry = settle_part.partition("-")
+    if not slash or not base or not quote or (":" in symbol and not settle):
+        raise UnknownSymbolError(
+            f"symbol {symbol!r} is not a ccxt unified symbol (BASE/QUOTE[:SETTLE[-YYMMDD]])"
+        )
+    return SymbolParts(base, quote, settle, expiry)

@@ -9,9 +9,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from types import MappingProxyType
-from typing import NamedTuple
-
-from levtrade.errors import UnknownSymbolError
 
 
 class FundingPrice(StrEnum):
@@ -99,26 +96,3 @@ class VenueProfile:
     def funding_rate_cap_for(self, symbol: str) -> float | None:
         """Cap on one settlement's rate for ``symbol`` (None when the venue publishes none)."""
         return self.funding_rate_caps.get(symbol, self.funding_rate_cap)
-
-
-class SymbolParts(NamedTuple):
-    """A ccxt unified symbol split: ``BASE/QUOTE[:SETTLE[-EXPIRY]]``."""
-
-    base: str
-    quote: str
-    settle: str
-    """Empty for spot."""
-    expiry: str
-    """``YYMMDD`` for dated futures, empty for perpetuals and spot."""
-
-
-def split_ccxt_symbol(symbol: str) -> SymbolParts:
-    """Split a ccxt unified symbol; venue symbol mappers build their ids from the parts."""
-    base, slash, rest = symbol.partition("/")
-    quote, _, settle_part = rest.partition(":")
-    settle, _, expiry = settle_part.partition("-")
-    if not slash or not base or not quote or (":" in symbol and not settle):
-        raise UnknownSymbolError(
-            f"symbol {symbol!r} is not a ccxt unified symbol (BASE/QUOTE[:SETTLE[-YYMMDD]])"
-        )
-    return SymbolParts(base, quote, settle, expiry)

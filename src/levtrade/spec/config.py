@@ -17,10 +17,10 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from levtrade.errors import ConfigError, LevtradeError, UnknownSymbolError
-from levtrade.instruments import Instrument
 from levtrade.margin.tiers import TierTable
+from levtrade.model.instrument import Instrument
+from levtrade.model.venue import VenueProfile
 from levtrade.venues import default_tiers, get_venue, instrument_for
-from levtrade.venues.base import VenueProfile
 from levtrade.venues.registry import venue_name
 
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -42,17 +42,14 @@ class InstrumentOverrides(BaseModel):
     taker_fee: FeeRate | None = None
 
 
-class BacktestConfig(BaseModel):
-    """Settings of one backtest run; see docs/backtest.md for each field's meaning."""
+class AccountSettings(BaseModel):
+    """How a run's account trades and its orders fill: the settings a backtest
+    (:class:`BacktestConfig`) and a run configuration file (``levtrade.run.RunConfig``) share,
+    declared once. FreqTrade's names are accepted where FreqTrade has the setting."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    venue: str = "binance"
-    wallet: Positive = Field(
-        default=10_000.0, validation_alias=AliasChoices("wallet", "dry_run_wallet")
-    )
-    """Starting cross wallet, in the settle currency."""
-    trading_mode: Literal["futures"] = "futures"
+    trading_mode: str = "futures"
     margin_mode: Literal["cross", "isolated"] = "cross"
     position_mode: Literal["one_way", "hedge"] = "one_way"
     leverage: Annotated[float, Field(ge=1, allow_inf_nan=False)] = 1.0
@@ -66,19 +63,58 @@ class BacktestConfig(BaseModel):
     funding_rate: Annotated[float, Field(allow_inf_nan=False)] | None = Field(
         default=None, validation_alias=AliasChoices("funding_rate", "futures_funding_rate")
     )
-    """Constant rate for symbols without funding data (None: they pay no funding)."""
+    """Constant rate for symbols without funding data (None: a backtest's such symbols pay no
+    funding; a configured run refuses them)."""
     funding_interval_hours: Positive = 8.0
-    clearance_fee_rate: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)] | None = None
-    liquidation_slippage_bps: NonNegative = 0.0
     stake_amount: Positive | Literal["unlimited"] = "unlimited"
     """Margin per entry, or ``"unlimited"``: available balance × tradable_balance_ratio /
     free slots."""
     tradable_balance_ratio: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 0.99
-    max_open_trades: Annotated[int, Field(ge=1)] | None = None
+    max_open_trades: int | None = None
     """At most this many open positions (None: no limit; FreqTrade's -1 is read as None)."""
     instruments: dict[str, InstrumentOverrides] = Field(default_factory=dict)
     tiers: dict[str, list[dict[str, float]]] = Field(default_factory=dict)
     """Tier tables by symbol (rows as in the margin scenario); others use the venue's."""
+
+    @field_validator("trading_mode")
+    @classmethod
+    def _futures_only(cls, value: str) -> str:
+        if value == "futures":
+            return value
+        if value in ("spot", "margin"):
+            raise ValueError(
+                f"trading_mode: {value!r} is not supported yet; levtrade backtests perpetual "
+                'futures (trading_mode = "futures")'
+            )
+        raise ValueError(f'trading_mode: must be "futures", got {value!r}')
+
+    @field_validator("max_open_trades")
+    @classmethod
+    def _open_trades(cls, value: int | None) -> int | None:
+        if value is None or value == -1:
+            return None
+        if value < 1:
+            raise ValueError(f"max_open_trades: must be ≥ 1 or -1 (no limit), got {value!r}")
+        return value
+
+    @field_validator("tiers")
+    @classmethod
+    def _valid_tiers(cls, value: dict[str, list[dict[str, float]]]) -> dict[str, Any]:
+        for symbol, rows in value.items():
+            TierTable.from_rows(rows, venue="config", symbol=symbol)
+        return value
+
+
+class BacktestConfig(AccountSettings):
+    """Settings of one run (backtest, paper or live); see docs/backtest.md for each field."""
+
+    venue: str = "binance"
+    wallet: Positive = Field(
+        default=10_000.0, validation_alias=AliasChoices("wallet", "dry_run_wallet")
+    )
+    """Starting cross wallet, in the settle currency."""
+    clearance_fee_rate: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)] | None = None
+    liquidation_slippage_bps: NonNegative = 0.0
 
     def __init__(self, **data: Any) -> None:
         try:
@@ -90,18 +126,6 @@ class BacktestConfig(BaseModel):
     @classmethod
     def _known_venue(cls, value: str) -> str:
         return venue_name(value)
-
-    @field_validator("max_open_trades", mode="before")
-    @classmethod
-    def _freqtrade_unlimited(cls, value: Any) -> Any:
-        return None if value == -1 else value
-
-    @field_validator("tiers")
-    @classmethod
-    def _valid_tiers(cls, value: dict[str, list[dict[str, float]]]) -> dict[str, Any]:
-        for symbol, rows in value.items():
-            TierTable.from_rows(rows, venue="config", symbol=symbol)
-        return value
 
     # -- construction -----------------------------------------------------------------------
     @classmethod

@@ -1,4 +1,4 @@
-"""Orders and trades of a backtest: types, their life cycle, and the fill-price rule.
+"""Orders and trades: their types, their life cycle, and the fill-price rule.
 
 An :class:`Order` is created by a strategy (or by the signal rules), waits (``submitted``) and
 ends ``filled``, ``cancelled`` or ``rejected`` with a reason. Market orders fill at the next
@@ -26,7 +26,6 @@ import math
 from dataclasses import dataclass
 from enum import StrEnum
 
-from levtrade.backtest import path
 from levtrade.errors import StrategyError
 
 
@@ -167,17 +166,6 @@ class Order:
         return self.status is OrderStatus.SUBMITTED
 
     @property
-    def is_stop(self) -> bool:
-        return self.type in STOP_TYPES
-
-    @property
-    def direction(self) -> int:
-        """Path trigger direction (see :mod:`levtrade.backtest.path`)."""
-        if self.type in STOP_TYPES:
-            return path.stop_direction(self.is_buy)
-        return path.limit_direction(self.is_buy)
-
-    @property
     def liquidity(self) -> str:
         """Fee side: maker for limit and take-profit fills, taker otherwise."""
         return "maker" if self.type in MAKER_TYPES else "taker"
@@ -194,54 +182,6 @@ class Order:
             f"Order(#{self.id} {self.side} {size} {self.symbol} {self.type}{level} "
             f"{self.status}{' ' + self.reason if self.reason else ''})"
         )
-
-
-ORDER_COLUMNS = (
-    "id",
-    "symbol",
-    "leg",
-    "side",
-    "type",
-    "size",
-    "price",
-    "reduce_only",
-    "origin",
-    "tag",
-    "parent",
-    "created_time",
-    "status",
-    "reason",
-    "message",
-    "fill_time",
-    "fill_price",
-    "filled_size",
-    "fee",
-)
-
-
-def order_row(order: Order) -> tuple[object, ...]:
-    """The order as a row of the orders table (columns :data:`ORDER_COLUMNS`)."""
-    return (
-        order.id,
-        order.symbol,
-        order.leg,
-        order.side,
-        str(order.type),
-        order.size,
-        order.price,
-        order.reduce_only,
-        order.origin,
-        order.tag,
-        None if order.parent is None else order.parent.id,
-        order.created_time,
-        str(order.status),
-        order.reason,
-        order.message,
-        order.fill_time,
-        order.fill_price,
-        order.filled_size,
-        order.fee,
-    )
 
 
 @dataclass(eq=False, slots=True)
@@ -284,59 +224,3 @@ class Trade:
     @property
     def is_long(self) -> bool:
         return self.side == "long"
-
-
-TRADE_COLUMNS = (
-    "symbol",
-    "leg",
-    "side",
-    "entry_time",
-    "exit_time",
-    "entry_price",
-    "exit_price",
-    "size",
-    "leverage",
-    "margin_mode",
-    "pnl",
-    "fees",
-    "funding",
-    "exit_reason",
-)
-
-
-def trade_row(trade: Trade) -> tuple[object, ...]:
-    """The trade as a row of the trades table (columns :data:`TRADE_COLUMNS`)."""
-    return (
-        trade.symbol,
-        trade.leg,
-        trade.side,
-        trade.entry_time,
-        trade.exit_time,
-        trade.entry_price,
-        trade.exit_price,
-        trade.size,
-        trade.leverage,
-        trade.margin_mode,
-        trade.pnl,
-        trade.fees,
-        trade.funding,
-        trade.exit_reason,
-    )
-
-
-def decision(order: Order, size: float, price: float) -> tuple[object, ...]:
-    """What an order says at submission (bar, symbol, side, type, size, level, flags), with
-    the ``size`` and ``price`` it had then (the engine rounds them to the lot and tick, and
-    moves trailing levels, after submission)."""
-    return (
-        order.created_bar,
-        order.symbol,
-        order.side,
-        str(order.type),
-        None if math.isnan(size) else round(size, 12),
-        None if math.isnan(price) else round(price, 9),
-        order.reduce_only,
-        order.close_position,
-        order.leverage,
-        order.tag,
-    )

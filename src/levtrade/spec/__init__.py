@@ -1,0 +1,10 @@
+"""What a run is: its settings (:class:`BacktestConfig`, FreqTrade's keys included) and those
+settings resolved against the venue once (:class:`RunSpec`). Backtests, the paper venue and
+live trading read the same two objects."""
+
+from __future__ import annotations
+
+from levtrade.spec.config import BacktestConfig, InstrumentOverrides, describe_error
+from levtrade.spec.runspec import RunSpec, resolve
+
+__all__ = ["BacktestConfig", "InstrumentOverrides", "RunSpec", "describe_error", "resolve"]
