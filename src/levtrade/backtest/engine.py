@@ -100,6 +100,8 @@ _BOTH, _LONG, _SHORT = Leg.BOTH.value, Leg.LONG.value, Leg.SHORT.value
 _SUBMITTED, _FILLED = OrderStatus.SUBMITTED, OrderStatus.FILLED
 
 
+
+
 _reach_fraction = plain(path.reach_fraction)
 _price_at = plain(path.price_at)
 _slipped = plain(path.slipped)

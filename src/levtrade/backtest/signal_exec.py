@@ -31,6 +31,8 @@ MS_PER_MINUTE = 60_000.0
 _F = TypeVar("_F")
 
 
+
+
 _profit_ratio = plain(path.profit_ratio)
 _trailing_ratio = plain(path.trailing_ratio)
 _trail_stop = plain(path.trail_stop)

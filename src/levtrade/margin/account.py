@@ -76,6 +76,8 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 _INF = math.inf
 
 
+
+
 _LINEAR_NOTIONAL = plain(formulas.linear_notional)
 _INVERSE_NOTIONAL = plain(formulas.inverse_notional)
 _LINEAR_UPNL = plain(formulas.linear_upnl)

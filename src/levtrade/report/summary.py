@@ -32,7 +32,6 @@ from levtrade.report.tables import (
 
 __all__ = ["build_summary", "bundle_from_result", "margin_section"]
 
-
 def _iso(ms: Any) -> str | None:
     if ms is None or (isinstance(ms, float) and math.isnan(ms)):
         return None

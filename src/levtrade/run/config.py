@@ -75,6 +75,7 @@ NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 
 
+
 class OutcomeSettings(BaseModel):
     """Parameters of the venue's liquidation outcome model (``[outcome]``)."""
 
@@ -483,7 +484,8 @@ def _check_keys(document: dict[str, Any], source: str) -> tuple[str, ...]:
                 del block[key]
                 continue
             raise ConfigError(
-                f"{source}: unknown key {section}.{key}{suggest(key, sorted(section_known | skip))}"
+                f"{source}: unknown key {section}.{key}"
+                f"{suggest(key, sorted(section_known | skip))}"
             )
         document[section] = block
     instruments = document.get("instruments")

@@ -38,6 +38,7 @@ per symbol (``BTCUSDT-1h-perp.parquet``, ``BTCUSDT-1h-mark.parquet``,
 ``BTCUSDT-funding_rate.parquet``)."""
 
 
+
 @dataclass
 class LoadedData:
     """The run's market data plus what the report says about where it came from."""
