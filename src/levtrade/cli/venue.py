@@ -11,13 +11,13 @@ import contextlib
 import json
 import signal
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated, Any
 
 import typer
 
 from levtrade.cli.failure import fail
 from levtrade.errors import LevtradeError
-from levtrade.localvenue.clock import CLOCK_MODES, ClockMode
+from levtrade.localvenue.clock import CLOCK_MODES
 from levtrade.localvenue.faults import Fault
 from levtrade.localvenue.launch import DEFAULT_KEYS, venue_from
 from levtrade.localvenue.server import VenueServer
@@ -73,7 +73,7 @@ def serve(
             wallet=wallet,
             api_keys=keys,
             start=start,
-            clock=cast(ClockMode, clock),
+            clock=clock,
             speed=speed,
             state=state,
             config=settings,

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from levtrade.backtest.driver import BarEngine
 from levtrade.backtest.engine import Engine
 from levtrade.data import Portfolio
 from levtrade.errors import InsufficientMargin, LeverageError, LevtradeError, OrderRejected
@@ -448,7 +449,7 @@ class _Driver:
     def __init__(self, account: VenueAccount) -> None:
         self.account = account
 
-    def start(self, engine: Engine) -> None:
+    def start(self, engine: BarEngine) -> None:
         return None
 
     def before_path(self, i: int) -> None:
@@ -875,7 +876,8 @@ def _find(
     elif client:
         matches = [o for o in book.values() if o.client_id == client]
         open_ones = [o for o in matches if o.is_open]
-        record = (open_ones or matches or [None])[-1]
+        chosen = open_ones or matches
+        record = chosen[-1] if chosen else None
     else:
         raise errors.missing("orderId")
     if record is None or (symbol is not None and record.symbol != symbol):

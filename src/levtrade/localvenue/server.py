@@ -163,8 +163,8 @@ class VenueServer:
             "/fapi/v1/ticker/price": self._ticker_price,
             "/fapi/v2/ticker/price": self._ticker_price,
         }
-        for path, func in public.items():
-            app.router.add_get(path, self._public(func))
+        for path, query in public.items():
+            app.router.add_get(path, self._public(query))
         signed: list[tuple[str, str, Callable[[VenueAccount, dict[str, str]], Any]]] = [
             ("GET", "/fapi/v1/leverageBracket", self._brackets),
             ("GET", "/fapi/v2/account", lambda a, p: shapes.account_info(a, 2)),
@@ -349,6 +349,7 @@ class VenueServer:
                 price = float(rd.open[bar, j] if kind == "trade" else rd.mark_open[bar, j])
                 rows.append(shapes.kline_row(venue, (price,) * 4, int(times[bar]), 0.0))
                 continue
+            values: tuple[float, ...]
             if kind == "trade":
                 values = (rd.open[bar, j], rd.high[bar, j], rd.low[bar, j], rd.close[bar, j])
                 volume = float(rd.volume[bar, j])
