@@ -49,6 +49,10 @@ def serve(
         Path | None,
         typer.Option(help="JSON file of fill settings (slippage_bps, fees, tiers, ...)."),
     ] = None,
+    tiers: Annotated[
+        Path | None,
+        typer.Option(help="Leverage brackets file (ccxt fetch_leverage_tiers or Binance)."),
+    ] = None,
     faults: Annotated[
         str | None, typer.Option(help='Faults at start, JSON: [{"kind": "latency", "ms": 200}].')
     ] = None,
@@ -77,6 +81,7 @@ def serve(
             speed=speed,
             state=state,
             config=settings,
+            tiers_file=tiers,
         )
     except (LevtradeError, OSError, ValueError) as exc:
         fail(exc)

@@ -12,8 +12,11 @@ from levtrade.localvenue.exchange import Venue, VenueSettings, describe
 from levtrade.localvenue.journal import Journal
 from levtrade.localvenue.marketdata import load_demo, load_directory
 from levtrade.localvenue.server import VenueServer
+from levtrade.venues import load_tier_file
 
 DEFAULT_KEYS = {"levtrade-key": "levtrade-secret"}
+DEMO_DEFAULT = ("BTC/USDT:USDT", "ETH/USDT:USDT")
+"""The demo symbols served by default: those levtrade ships Binance's brackets for."""
 
 
 def venue_from(
@@ -28,14 +31,19 @@ def venue_from(
     speed: float = 1.0,
     state: str | Path | None = None,
     config: Mapping[str, Any] | None = None,
+    tiers_file: str | Path | None = None,
 ) -> tuple[Venue, Clock]:
     """A venue over ``data`` (a data directory, a :class:`Portfolio`, or None for the demo),
-    with its clock; with ``state``, restored from (and journaling to) that file."""
+    with its clock; with ``state``, restored from (and journaling to) that file.
+
+    ``config`` holds the backtest settings fills follow (``slippage_bps``, fees, ``tiers``,
+    ``instruments`` ...); ``tiers_file`` a ccxt or Binance bracket file for symbols whose
+    brackets levtrade does not ship."""
     if isinstance(data, Portfolio):
         portfolio = data
         timeframe = data.timeframe
     elif data is None:
-        portfolio = load_demo(symbols, timeframe)
+        portfolio = load_demo(symbols or DEMO_DEFAULT, timeframe)
     else:
         portfolio = load_directory(data, symbols, timeframe)
     start_ms = parse_time(start) if isinstance(start, str) else start
@@ -43,7 +51,7 @@ def venue_from(
         wallet=wallet,
         api_keys=dict(api_keys or DEFAULT_KEYS),
         start=start_ms,
-        config=dict(config or {}),
+        config=_with_tiers(dict(config or {}), portfolio, tiers_file),
     )
     first = int(portfolio.timestamps[0])
     start_time = start_ms if start_ms is not None else first
@@ -67,6 +75,22 @@ def venue_from(
             timer.start_time = venue.now()
             timer.started_wall = wall_ms()
     return venue, timer
+
+
+def _with_tiers(
+    config: dict[str, Any], portfolio: Portfolio, tiers_file: str | Path | None
+) -> dict[str, Any]:
+    """``config`` with the brackets of ``tiers_file`` for the served symbols it has no
+    ``tiers`` for."""
+    if tiers_file is None:
+        return config
+    tables = {t.symbol: t for t in load_tier_file(tiers_file, venue="binance")}
+    rows = dict(config.get("tiers") or {})
+    for market in portfolio.markets:
+        table = tables.get(market.symbol)
+        if table is not None and market.symbol not in rows:
+            rows[market.symbol] = table.to_rows()
+    return {**config, "tiers": rows}
 
 
 def serve(*, host: str = "127.0.0.1", port: int = 0, **options: Any) -> VenueServer:
