@@ -640,8 +640,9 @@ class Venue:
 
     # -- the clock -------------------------------------------------------------------------------
     def bar_at(self, time: int) -> int:
-        """The cursor that puts "now" at data time ``time`` (bars opening before it walked)."""
-        return int(np.searchsorted(self.timestamps, time, side="right"))
+        """The cursor at data time ``time``: every bar that has closed by then walked (a bar
+        still open at ``time`` is the one "now" is in)."""
+        return int(np.searchsorted(self.timestamps, time - self.timeframe_ms, side="right"))
 
     def _advance(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         target = int(payload["to_bar"])
