@@ -139,3 +139,27 @@ def test_take_profit_market_fills_as_a_taker_with_slippage() -> None:
     assert target.status is OrderStatus.FILLED
     assert target.fill_price == pytest.approx(104.895)
     assert target.fee == pytest.approx(104.895 * 0.0005)
+
+
+def test_stop_limit_rests_as_a_limit_once_triggered() -> None:
+    # sell stop-limits triggered at 95 on a fall. Bar 1 (down bar, O→H→L→C) goes 100 → 100
+    # → 94 → 97. With limit 94 the sell is marketable at the trigger point (95 ≥ 94): it
+    # fills at once at 95. With limit 96 it rests from 95 on, and the path's last leg
+    # 94 → 97 reaches 96: it fills at 96
+    engine = _engine([flat(100), (100.0, 100.0, 94.0, 97.0), flat(97)])
+    symbol = engine.symbols[0]
+    engine.run_until(1)
+    engine.submit(engine.make_order(symbol, "buy", OrderType.MARKET, 2.0, float("nan")))
+    engine.run_until(1)
+    orders = [
+        engine.submit(
+            engine.make_order(
+                symbol, "sell", OrderType.LIMIT, 1.0, level, trigger_price=95.0,
+                trigger_direction=-1,
+            )
+        )
+        for level in (94.0, 96.0)
+    ]  # fmt: skip
+    engine.run_until(2)
+    assert [o.fill_price for o in orders] == [95.0, 96.0]
+    assert all(o.trigger_direction == 0 for o in orders)

@@ -604,7 +604,12 @@ class Engine:
         trade_low, trade_high = self._low[j][i], self._high[j][i]
         low, high = self._ml[j][i], self._mh[j][i]
         for order in self.resting[j]:
-            if order.mark_trigger:
+            trigger = order.trigger_direction
+            if trigger:
+                lo, hi = (low, high) if order.mark_trigger else (trade_low, trade_high)
+                if lo <= order.trigger_price if trigger < 0 else hi >= order.trigger_price:
+                    return True
+            elif order.mark_trigger:
                 if low <= order.price if _direction(order) < 0 else high >= order.price:
                     return True
             elif order.type is _TRAILING or (
@@ -721,14 +726,20 @@ class Engine:
                 for order in self.resting[j]:
                     if not order.active:
                         continue
-                    if order.mark_trigger:
+                    trigger = order.trigger_direction
+                    if trigger:  # a stop-limit or take-profit-limit before its trigger
+                        if order.mark_trigger:
+                            fr = _reach_fraction(sm, me0, order.trigger_price, trigger)
+                        else:
+                            fr = _reach_fraction(st, te0, order.trigger_price, trigger)
+                    elif order.mark_trigger:
                         fr = _reach_fraction(sm, me0, order.price, _direction(order))
                     else:
                         fr = _reach_fraction(st, te0, order.price, _direction(order))
                     if fr == NEVER:
                         continue
                     f = f0 + (1.0 - f0) * fr
-                    rank = _RANK_STOP if order.type in STOP_TYPES else _RANK_LIMIT
+                    rank = _RANK_STOP if trigger or order.type in STOP_TYPES else _RANK_LIMIT
                     if (
                         f < best_f
                         or (f == best_f and rank < best_rank)
@@ -750,6 +761,9 @@ class Engine:
                     prices = {self.symbols[j]: mark}
                     if not self._liquidate(best.pool, prices, prices):
                         unconfirmed.add(best.pool)
+                elif best.trigger_direction:  # triggered: a limit at its price from here
+                    best.trigger_direction = 0
+                    best.mark_trigger = False
                 else:
                     self._set_marks(i, _OPEN)
                     self.account.set_mark(self.symbols[j], _price_at(ms0, me0, best_f))
@@ -837,6 +851,8 @@ class Engine:
                     f"price: a {order.type} order needs a price > 0, got {order.price!r}"
                 )
             order.price = instrument.round_price(order.price)
+            if order.trigger_direction:
+                order.trigger_price = instrument.round_price(order.trigger_price)
         self.driver.on_order(order)
         if order.type is _MARKET:
             self.pending.append(order)

@@ -97,7 +97,9 @@ def exchange_info(venue: Venue) -> dict[str, Any]:
                 "orderTypes": [
                     "LIMIT",
                     "MARKET",
+                    "STOP",
                     "STOP_MARKET",
+                    "TAKE_PROFIT",
                     "TAKE_PROFIT_MARKET",
                     "TRAILING_STOP_MARKET",
                 ],

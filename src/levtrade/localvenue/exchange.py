@@ -685,7 +685,11 @@ _TYPES = {
     "STOP_MARKET": OrderType.STOP,
     "TAKE_PROFIT_MARKET": OrderType.TAKE_PROFIT_MARKET,
     "TRAILING_STOP_MARKET": OrderType.TRAILING_STOP,
+    "STOP": OrderType.LIMIT,
+    "TAKE_PROFIT": OrderType.LIMIT,
 }
+_TRIGGERED = ("STOP_MARKET", "TAKE_PROFIT_MARKET", "STOP", "TAKE_PROFIT")
+"""Types with a trigger price (``stopPrice``; ``triggerPrice`` on the algo service)."""
 
 
 def _place(venue: Venue, payload: Mapping[str, Any]) -> VenueOrder:
@@ -700,10 +704,6 @@ def _place(venue: Venue, payload: Mapping[str, Any]) -> VenueOrder:
         raise errors.bad_value("side", side) if side else errors.missing("side")
     kind = (params.get("type") or params.get("orderType") or "").upper()
     if kind not in _TYPES:
-        if kind in ("STOP", "TAKE_PROFIT"):
-            raise VenueError(
-                -1116, f"Invalid orderType: {kind} (stop-limit orders are not offered)"
-            )
         raise errors.bad_value("type", kind) if kind else errors.missing("type")
     position_side = _position_side(account, params)
     close_position = _bool(params.get("closePosition"), "closePosition")
@@ -717,19 +717,19 @@ def _place(venue: Venue, payload: Mapping[str, Any]) -> VenueOrder:
         raise errors.bad_precision()
     price = 0.0
     tif = "GTC"
-    if kind == "LIMIT":
+    if kind in ("LIMIT", "STOP", "TAKE_PROFIT"):
         price = _number(params, "price", required=True) or 0.0
-        tif = (params.get("timeInForce") or "").upper()
+        tif = (params.get("timeInForce") or ("GTC" if kind != "LIMIT" else "")).upper()
         if not tif:
             raise errors.missing("timeInForce")
-        if tif not in ("GTC", "IOC", "FOK", "GTX"):
+        if tif not in ("GTC", "IOC", "FOK", "GTX") or (kind != "LIMIT" and tif != "GTC"):
             raise errors.bad_value("timeInForce", tif)
         if price <= 0:
             raise errors.bad_value("price", str(params.get("price")))
         if not _on_grid(price, instrument.tick_size):
             raise errors.bad_tick()
     stop_price = 0.0
-    if kind in ("STOP_MARKET", "TAKE_PROFIT_MARKET"):
+    if kind in _TRIGGERED:
         stop_price = _number(params, "triggerPrice") or _number(params, "stopPrice") or 0.0
         if stop_price <= 0:
             raise errors.missing("stopPrice")
@@ -776,7 +776,7 @@ def _place(venue: Venue, payload: Mapping[str, Any]) -> VenueOrder:
         raise VenueError(-1008, "The venue's data has ended: no further trading.", 503)
     if kind == "MARKET" and not closes:
         _precheck(account, instrument, side, quantity, reference, leg)
-    elif kind == "LIMIT" and not closes:
+    elif kind in ("LIMIT", "STOP", "TAKE_PROFIT") and not closes:
         _precheck(account, instrument, side, quantity, price, leg)
     if kind == "TRAILING_STOP_MARKET" and activation <= 0:
         activation = reference
@@ -792,6 +792,8 @@ def _place(venue: Venue, payload: Mapping[str, Any]) -> VenueOrder:
             "LIMIT": price,
             "STOP_MARKET": stop_price,
             "TAKE_PROFIT_MARKET": stop_price,
+            "STOP": price,
+            "TAKE_PROFIT": price,
             "TRAILING_STOP_MARKET": (
                 activation * (1 - callback / 100)
                 if side == "SELL"
@@ -805,7 +807,9 @@ def _place(venue: Venue, payload: Mapping[str, Any]) -> VenueOrder:
         origin=origin,
         client_id=client_id,
         time_in_force=tif if kind == "LIMIT" else "GTC",
-        mark_trigger=working == "MARK_PRICE" and kind in ("STOP_MARKET", "TAKE_PROFIT_MARKET"),
+        mark_trigger=working == "MARK_PRICE" and kind in _TRIGGERED,
+        trigger_price=stop_price if kind in ("STOP", "TAKE_PROFIT") else math.nan,
+        trigger_direction=_trigger_direction(kind, side),
     )
     record = VenueOrder(
         order_id=venue.next_id(),
@@ -836,6 +840,16 @@ def _place(venue: Venue, payload: Mapping[str, Any]) -> VenueOrder:
         record.status = "REJECTED"
     venue.emit(account.key, venue.shapes.order_update(account, record, "NEW"))
     return record
+
+
+def _trigger_direction(kind: str, side: str) -> int:
+    """Where a stop-limit (``STOP``) or take-profit-limit (``TAKE_PROFIT``) triggers: a buy
+    stop on a rise to its stop price, a buy take-profit on a fall to it (sells mirrored)."""
+    if kind == "STOP":
+        return 1 if side == "BUY" else -1
+    if kind == "TAKE_PROFIT":
+        return -1 if side == "BUY" else 1
+    return 0
 
 
 def _precheck(
