@@ -184,3 +184,16 @@ def test_stop_limit_becomes_a_limit_at_its_trigger(server: VenueServer, exchange
     # is marketable and fills at the price the path is at, the stop
     assert float(data.open[hit]) < trigger
     assert fill["price"] == pytest.approx(trigger, rel=1e-12)
+
+
+def test_tickers_and_book(server: VenueServer, exchange: Any) -> None:
+    bar = server.venue.cursor
+    data = server.venue.data[BTC]
+    last = float(data.close[bar - 1])
+    ticker = exchange.fetch_ticker(BTC)
+    assert ticker["last"] == last
+    assert ticker["open"] == float(data.open[bar - 24])  # the 24 hours of closed bars
+    assert ticker["high"] == float(np.max(data.high[bar - 24 : bar]))
+    book = exchange.fetch_order_book(BTC)
+    assert book["bids"][0][0] == book["asks"][0][0] == last
+    assert exchange.fetch_bids_asks([BTC])[BTC]["bid"] == last

@@ -162,6 +162,9 @@ class VenueServer:
             "/fapi/v1/fundingInfo": self._funding_info,
             "/fapi/v1/ticker/price": self._ticker_price,
             "/fapi/v2/ticker/price": self._ticker_price,
+            "/fapi/v1/ticker/bookTicker": self._book_ticker,
+            "/fapi/v1/ticker/24hr": self._ticker_24h,
+            "/fapi/v1/depth": self._depth,
         }
         for path, query in public.items():
             app.router.add_get(path, self._public(query))
@@ -413,6 +416,79 @@ class VenueServer:
                 "symbol": to_venue_symbol(symbol),
                 "price": shapes.num(venue.last_price(symbol)),
                 "time": venue.shown(venue.now()),
+            }
+
+        if params.get("symbol"):
+            return row(venue.symbol(params["symbol"]))
+        return [row(s) for s in venue.symbols]
+
+    def _book_ticker(self, request: web.Request, params: dict[str, str]) -> Any:
+        """The best bid and ask: both at the last price (the venue has no order book; fills
+        follow the bars, docs/localvenue.md)."""
+        venue = self.venue
+
+        def row(symbol: str) -> dict[str, Any]:
+            price = shapes.num(venue.last_price(symbol))
+            size = shapes.num(self._last_volume(symbol))
+            return {
+                "symbol": to_venue_symbol(symbol),
+                "bidPrice": price,
+                "bidQty": size,
+                "askPrice": price,
+                "askQty": size,
+                "time": venue.shown(venue.now()),
+            }
+
+        if params.get("symbol"):
+            return row(venue.symbol(params["symbol"]))
+        return [row(s) for s in venue.symbols]
+
+    def _depth(self, request: web.Request, params: dict[str, str]) -> Any:
+        """One level each side at the last price, the last bar's volume deep (no book)."""
+        venue = self.venue
+        symbol = venue.symbol(params.get("symbol"))
+        level = [shapes.num(venue.last_price(symbol)), shapes.num(self._last_volume(symbol))]
+        now = venue.shown(venue.now())
+        return {"lastUpdateId": venue.cursor, "E": now, "T": now, "bids": [level], "asks": [level]}
+
+    def _last_volume(self, symbol: str) -> float:
+        venue = self.venue
+        if venue.cursor == 0:
+            return 0.0
+        value = float(venue._run_data.volume[venue.cursor - 1, venue.column(symbol)])
+        return value if np.isfinite(value) else 0.0
+
+    def _ticker_24h(self, request: web.Request, params: dict[str, str]) -> Any:
+        """The last 24 hours of closed bars."""
+        venue = self.venue
+        rd = venue._run_data
+        day = max(1, 86_400_000 // venue.timeframe_ms)
+
+        def row(symbol: str) -> dict[str, Any]:
+            j = venue.column(symbol)
+            lo = max(0, venue.cursor - day)
+            hi = max(venue.cursor, 1)
+            window = slice(lo, hi)
+            opened = float(rd.open[lo, j])
+            last = venue.last_price(symbol)
+            volume = float(np.nansum(rd.volume[window, j]))
+            return {
+                "symbol": to_venue_symbol(symbol),
+                "priceChange": shapes.num(last - opened),
+                "priceChangePercent": shapes.num(round((last / opened - 1) * 100, 3)),
+                "weightedAvgPrice": shapes.num(last),
+                "lastPrice": shapes.num(last),
+                "lastQty": "0",
+                "openPrice": shapes.num(opened),
+                "highPrice": shapes.num(float(np.nanmax(rd.high[window, j]))),
+                "lowPrice": shapes.num(float(np.nanmin(rd.low[window, j]))),
+                "volume": shapes.num(volume),
+                "quoteVolume": shapes.num(volume * last),
+                "openTime": venue.shown(int(venue.timestamps[lo])),
+                "closeTime": venue.shown(venue.now()) - 1,
+                "firstId": 0,
+                "lastId": 0,
+                "count": 0,
             }
 
         if params.get("symbol"):
