@@ -64,9 +64,9 @@ def _engine(bars: list[tuple[float, float, float, float]], **fields: Any) -> Eng
     return Engine(market(bars, **fields), config(maker_fee=0.0002, taker_fee=0.0005), _Idle())
 
 
-def _limit(engine: Engine, side: str, price: float, tif: str) -> Order:
+def _limit(engine: Engine, side: str, price: float, tif: str, size: float = 1.0) -> Order:
     order = engine.make_order(
-        engine.symbols[0], side, OrderType.LIMIT, 1.0, price, time_in_force=tif
+        engine.symbols[0], side, OrderType.LIMIT, size, price, time_in_force=tif
     )
     return engine.submit(order)
 
@@ -163,3 +163,27 @@ def test_stop_limit_rests_as_a_limit_once_triggered() -> None:
     engine.run_until(2)
     assert [o.fill_price for o in orders] == [95.0, 96.0]
     assert all(o.trigger_direction == 0 for o in orders)
+
+
+def test_limit_orders_fill_by_a_share_of_each_bar_volume() -> None:
+    # participation 10 %: a buy limit of 5 at 95 in bars trading 20 (2 per bar at most).
+    # Bar 1 and bar 2 reach 95: 2 + 2 filled at 95; bar 3 does not reach it; bar 4 does and
+    # fills the last 1. The order's fill price is the parts' average, its fee their sum
+    bars = [flat(100), (100.0, 100.0, 94.0, 96.0), (96.0, 96.0, 94.5, 95.5), flat(97),
+            (97.0, 97.0, 93.0, 94.0), flat(94)]  # fmt: skip
+    engine = Engine(
+        market(bars, volume=20.0),
+        config(maker_fee=0.0002, taker_fee=0.0005, participation=0.1),
+        _Idle(),
+    )
+    engine.run_until(1)
+    order = _limit(engine, "buy", 95.0, "GTC", size=5.0)
+    filled = []
+    for bar in range(2, 6):
+        engine.run_until(bar)
+        filled.append(order.filled_size)
+    assert filled == [2.0, 4.0, 4.0, 5.0]
+    assert order.status is OrderStatus.FILLED
+    assert order.fill_price == 95.0  # every part at the limit (no bar opened below it)
+    assert order.fee == pytest.approx(5 * 95.0 * 0.0002)
+    assert engine.account.position((engine.symbols[0], "BOTH")).size == 5.0

@@ -227,6 +227,7 @@ class Engine:
         self._volume = cols(rd.volume)
         self._slippage = config.slippage
         self._volume_slippage = config.volume_slippage
+        self._participation = config.participation
         self._max_open_trades = config.max_open_trades
         self._keys: list[dict[str, PositionKey]] = [
             {leg.value: PositionKey(symbol, leg) for leg in Leg} for symbol in self.symbols
@@ -705,6 +706,9 @@ class Engine:
         """Walk symbol j's path; with ``only_open``, only the events at its first point."""
         touched = False
         unconfirmed: set[str | PositionKey] = set()
+        exhausted: set[int] = set()
+        """Orders that filled their share of this bar's volume (partial fills)."""
+        participation = self._participation
         for ts0, te0, ms0, me0, opens_bar in self._legs(i, j):
             f0 = 0.0
             opened = not opens_bar
@@ -724,7 +728,7 @@ class Engine:
                         if f < best_f or (f == best_f and best_rank > _RANK_LIQUIDATION):
                             best_f, best_rank, best = f, _RANK_LIQUIDATION, watch
                 for order in self.resting[j]:
-                    if not order.active:
+                    if not order.active or (exhausted and order.id in exhausted):
                         continue
                     trigger = order.trigger_direction
                     if trigger:  # a stop-limit or take-profit-limit before its trigger
@@ -774,7 +778,13 @@ class Engine:
                         price = st if gap else best.price
                     self.resting[j].remove(best)
                     self.n_resting -= 1
-                    self._execute(best, price, i, j)
+                    if participation is not None and best.type in MAKER_TYPES:
+                        if not self._fill_share(best, price, i, j, participation):
+                            self.resting[j].append(best)
+                            self.n_resting += 1
+                            exhausted.add(best.id)
+                    else:
+                        self._execute(best, price, i, j)
                 f0 = best_f
             self._trail(j, te0)
         if touched:
@@ -1001,6 +1011,10 @@ class Engine:
         order.realized_pnl = result.realized_pnl
         self._changed()
         self._book_fill(order, result, instrument, i, j)
+        self._complete(order)
+
+    def _complete(self, order: Order) -> None:
+        """``order`` has filled: its OCO siblings are cancelled, its bracket children armed."""
         for sibling in order.oco:
             if sibling.alive:
                 self._unqueue(sibling)
@@ -1008,6 +1022,63 @@ class Engine:
         self._finish_order(order, _FILLED, "", "")
         for child in order.children:
             child.active = True
+
+    def _fill_share(self, order: Order, price: float, i: int, j: int, share: float) -> bool:
+        """Fill a resting maker order at ``price`` up to ``share`` of bar i's volume (in
+        contracts, rounded down to the lot); True when the order has ended (filled, or
+        refused), False when the rest of it rests on. Each part books its own fill; the
+        order's fill price is their volume-weighted average."""
+        instrument = self.instruments[j]
+        cs = instrument.contract_size
+        done = abs(order.filled_size)
+        if order.close_position or math.isnan(order.size):  # sized at the fill: fills whole
+            self._execute(order, price, i, j)
+            return True
+        remaining = order.size - done
+        cap = instrument.round_size(share * self._volume[j][i] / cs)
+        if not math.isfinite(cap) or cap <= 0.0:
+            return False
+        if remaining <= cap and done == 0.0:
+            self._execute(order, price, i, j)
+            return True
+        part = min(remaining, cap)
+        leg = self._leg(order) if self.hedge else _BOTH
+        current = self.sizes[j].get(leg, 0.0)
+        signed = part if order.is_buy else -part
+        if order.reduce_only:
+            if current == 0.0 or (current > 0) == (signed > 0):
+                self._reject(order, Reason.REDUCE_ONLY, "reduce_only: no position left to reduce")
+                return True
+            if abs(signed) > abs(current):
+                signed = -current
+        result = self.account.try_fill(
+            instrument, signed, price, leg=leg, leverage=order.leverage, liquidity="maker",
+            time=self.t,
+        )  # fmt: skip
+        if isinstance(result, OrderRejected):
+            reason = (
+                Reason.INSUFFICIENT_MARGIN if isinstance(result, InsufficientMargin) else
+                Reason.LEVERAGE if isinstance(result, LeverageError) else Reason.BANKRUPT
+            )  # fmt: skip
+            self._reject(order, reason, str(result))
+            return True
+        filled = done + abs(signed)
+        order.fill_price = price if done == 0.0 else (
+            (order.fill_price * done + price * abs(signed)) / filled
+        )  # fmt: skip
+        order.filled_size += signed
+        order.fee += result.fee
+        order.realized_pnl += result.realized_pnl
+        order.fill_time = self.t
+        order.fill_bar = i
+        self._changed()
+        self._book_fill(order, result, instrument, i, j)
+        if order.size - filled <= 1e-9 * order.size or not order.alive:  # (lot sums' dust)
+            if order.alive:
+                self._complete(order)
+            return True
+        self.driver.on_order(order)  # a part filled: the order is still live
+        return False
 
     def _stake_size(
         self, order: Order, instrument: Instrument, base: float, j: int, leg: str

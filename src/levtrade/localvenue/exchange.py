@@ -233,11 +233,14 @@ class VenueAccount:
             if order.status is not OrderStatus.FILLED or order.origin != "adl":
                 return
             record = self._adl_record(order)
-        if order.status is OrderStatus.FILLED:
+        if order.status is OrderStatus.FILLED or (
+            order.status is OrderStatus.SUBMITTED and order.filled_size != 0.0
+        ):
             if record.algo:
-                record = self._triggered(record, order)
+                actual = record.actual_order_id
+                record = self.orders[actual] if actual else self._triggered(record, order)
             self._record_fill(record, order)
-            record.status = "FILLED"
+            record.status = "FILLED" if order.status is OrderStatus.FILLED else "PARTIALLY_FILLED"
             record.update_time = self.engine.t
             self.venue.emit(self.key, self.venue.shapes.order_update(self, record, "TRADE"))
             self.venue.emit(self.key, self.venue.shapes.account_update(self, "ORDER"))
@@ -306,10 +309,19 @@ class VenueAccount:
         return actual
 
     def _record_fill(self, record: VenueOrder, order: Order) -> None:
-        quantity = abs(order.filled_size) - record.executed
+        """The execution the engine order added since the last one recorded (a partial fill
+        adds a part; the order's price is the parts' average)."""
+        filled = abs(order.filled_size)
+        quantity = filled - record.executed
         if quantity <= 0:
             return
-        price = order.fill_price
+        mine = [f for f in self.fills if f.order_id == record.order_id]
+        if mine:
+            price = (order.fill_price * filled - record.cum_quote) / quantity
+            fee = order.fee - math.fsum(f.commission for f in mine)
+            pnl = order.realized_pnl - math.fsum(f.realized_pnl for f in mine)
+        else:
+            price, fee, pnl = order.fill_price, order.fee, order.realized_pnl
         record.executed += quantity
         record.cum_quote += quantity * price
         self.fills.append(
@@ -320,8 +332,8 @@ class VenueAccount:
                 side=record.side,
                 price=price,
                 quantity=quantity,
-                realized_pnl=order.realized_pnl,
-                commission=order.fee,
+                realized_pnl=pnl,
+                commission=fee,
                 time=self.engine.t,
                 position_side=record.position_side,
                 maker=order.type in (OrderType.LIMIT, OrderType.TAKE_PROFIT)
