@@ -48,8 +48,21 @@ from levtrade.venues.binance import to_venue_symbol
 DEFAULT_LEVERAGE = 20.0
 """Binance's initial leverage of a symbol (capped at the first tier's maximum)."""
 
-Listener = Callable[[str | None, dict[str, Any]], None]
-"""Called with (API key, event) for account events, (None, event) for market events."""
+
+@dataclass(frozen=True)
+class VenueEvent:
+    """Something a listener may tell the outside (the server turns it into websocket
+    messages): an order's update (``order``, with Binance's execution type in ``detail``), an
+    account update (``account``, with its reason), a closed bar (``bar``)."""
+
+    kind: str
+    account: VenueAccount | None = None
+    order: VenueOrder | None = None
+    detail: str = ""
+    bar: int = -1
+
+
+Listener = Callable[[VenueEvent], None]
 
 
 def _bool(value: str | None, name: str) -> bool:
@@ -242,18 +255,18 @@ class VenueAccount:
             self._record_fill(record, order)
             record.status = "FILLED" if order.status is OrderStatus.FILLED else "PARTIALLY_FILLED"
             record.update_time = self.engine.t
-            self.venue.emit(self.key, self.venue.shapes.order_update(self, record, "TRADE"))
-            self.venue.emit(self.key, self.venue.shapes.account_update(self, "ORDER"))
+            self.venue.emit(VenueEvent("order", self, record, "TRADE"))
+            self.venue.emit(VenueEvent("account", self, detail="ORDER"))
         elif order.status is OrderStatus.CANCELLED:
             record.status = (
                 "EXPIRED" if order.reason != str(Reason.CANCELLED_BY_STRATEGY) else ("CANCELED")
             )
             record.update_time = self.engine.t
-            self.venue.emit(self.key, self.venue.shapes.order_update(self, record, record.status))
+            self.venue.emit(VenueEvent("order", self, record, record.status))
         elif order.status in (OrderStatus.REJECTED, OrderStatus.EXPIRED):
             record.status = "EXPIRED"
             record.update_time = self.engine.t
-            self.venue.emit(self.key, self.venue.shapes.order_update(self, record, "EXPIRED"))
+            self.venue.emit(VenueEvent("order", self, record, "EXPIRED"))
 
     def on_engine_trade(self, trade: Trade) -> None:
         self._sync()
@@ -358,7 +371,7 @@ class VenueAccount:
                     self.income.append(income)
             self._ledger_seen = len(entries)
             if emit and EntryKind.FUNDING in kinds:
-                self.venue.emit(self.key, self.venue.shapes.account_update(self, "FUNDING_FEE"))
+                self.venue.emit(VenueEvent("account", self, detail="FUNDING_FEE"))
 
     def _income(self, entry: Entry) -> Income | None:
         """Binance's income record of a ledger entry (transfers between the cross wallet and
@@ -438,11 +451,9 @@ class VenueAccount:
                 )
             )
             if emit:
-                self.venue.emit(
-                    self.key, self.venue.shapes.order_update(self, record, "CALCULATED")
-                )
+                self.venue.emit(VenueEvent("order", self, record, "CALCULATED"))
         if emit:
-            self.venue.emit(self.key, self.venue.shapes.account_update(self, "ORDER"))
+            self.venue.emit(VenueEvent("account", self, detail="ORDER"))
 
 
 def _book_symbol(book: str) -> str:
@@ -494,9 +505,6 @@ class Venue:
         timeframe: str,
         shift_ms: int = 0,
     ) -> None:
-        from levtrade.localvenue import binance_shapes
-
-        self.shapes = binance_shapes
         if not settings.api_keys:
             raise VenueError(-2014, "the venue needs at least one API key")
         self.data = data
@@ -626,9 +634,9 @@ class Venue:
         return value if math.isfinite(value) else None
 
     # -- events --------------------------------------------------------------------------------
-    def emit(self, key: str | None, event: dict[str, Any]) -> None:
+    def emit(self, event: VenueEvent) -> None:
         for listener in list(self.listeners):
-            listener(key, event)
+            listener(event)
 
     # -- commands --------------------------------------------------------------------------------
     def execute(self, kind: str, payload: Mapping[str, Any]) -> Any:
@@ -665,7 +673,7 @@ class Venue:
                 account.engine.run_until(bar + 1)
                 account._sync()
             self.cursor = bar + 1
-            self.emit(None, {"kind": "bar", "bar": bar})
+            self.emit(VenueEvent("bar", bar=bar))
         return {"bar": self.cursor, "time": self.shown(self.now())}
 
     def advance(self, *, bars: int | None = None, to: int | None = None) -> dict[str, Any]:
@@ -850,7 +858,7 @@ def _place(venue: Venue, payload: Mapping[str, Any]) -> VenueOrder:
     engine.submit(engine_order)
     if engine_order.status is OrderStatus.REJECTED:  # a size the lot rounds away
         record.status = "REJECTED"
-    venue.emit(account.key, venue.shapes.order_update(account, record, "NEW"))
+    venue.emit(VenueEvent("order", account, record, "NEW"))
     return record
 
 
@@ -975,11 +983,11 @@ def _leverage(venue: Venue, payload: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "symbol": to_venue_symbol(symbol),
         "leverage": leverage,
-        "maxNotionalValue": _cap(account, symbol, leverage),
+        "maxNotionalValue": max_notional_value(account, symbol, leverage),
     }
 
 
-def _cap(account: VenueAccount, symbol: str, leverage: float) -> str:
+def max_notional_value(account: VenueAccount, symbol: str, leverage: float) -> str:
     """The largest notional the bracket table allows at ``leverage``."""
     table = account.account.tiers(symbol)
     cap = 0.0
@@ -1066,7 +1074,7 @@ def _position_margin(venue: Venue, payload: Mapping[str, Any]) -> dict[str, Any]
         ) from None
     account.engine.account_changed()
     account._sync()
-    venue.emit(account.key, venue.shapes.account_update(account, "MARGIN_TRANSFER"))
+    venue.emit(VenueEvent("account", account, detail="MARGIN_TRANSFER"))
     return {
         "amount": amount,
         "code": 200,

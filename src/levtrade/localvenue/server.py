@@ -25,7 +25,7 @@ from levtrade.localvenue import binance_shapes as shapes
 from levtrade.localvenue import errors, signing
 from levtrade.localvenue.clock import Clock
 from levtrade.localvenue.errors import VenueError
-from levtrade.localvenue.exchange import Venue, VenueAccount
+from levtrade.localvenue.exchange import Venue, VenueAccount, VenueEvent
 from levtrade.localvenue.faults import Fault, Faults
 from levtrade.venues.binance import to_venue_symbol
 
@@ -684,35 +684,43 @@ class VenueServer:
             writer.cancel()
         return ws
 
-    def _on_event(self, key: str | None, event: dict[str, Any]) -> None:
+    def _on_event(self, event: VenueEvent) -> None:
+        """A venue event as Binance's stream messages, to the connections that want it."""
         if not self._streams:
             return
-        if key is not None:
-            for stream in self._streams.values():
-                if stream.account == key:
-                    stream.queue.put_nowait(event)
+        if event.kind == "bar":
+            self._market_event(event.bar)
             return
-        if event.get("kind") != "bar":
+        account = event.account
+        assert account is not None
+        listening = [s for s in self._streams.values() if s.account == account.key]
+        if not listening:
             return
-        bar = int(event["bar"])
+        if event.kind == "order":
+            assert event.order is not None
+            message = shapes.order_update(account, event.order, event.detail)
+        else:
+            message = shapes.account_update(account, event.detail)
+        for stream in listening:
+            stream.queue.put_nowait(message)
+
+    def _market_event(self, bar: int) -> None:
         venue = self.venue
         for stream in self._streams.values():
             for topic in list(stream.topics):
                 name, _, channel = topic.partition("@")
                 symbol = venue.venue_symbols.get(name.upper())
-                if symbol is None and name != "!markprice":
+                if symbol is None and name.lower() != "!markprice":
                     continue
                 if channel.startswith("kline_") and symbol is not None:
                     if channel[6:] == venue.timeframe:
-                        stream.queue.put_nowait(
-                            shapes.kline_event(venue, symbol, venue.timeframe, bar)
-                        )
+                        event = shapes.kline_event(venue, symbol, venue.timeframe, bar)
+                        stream.queue.put_nowait(event)
                 elif channel.startswith("markPrice") and symbol is not None:
                     stream.queue.put_nowait(shapes.mark_price_event(venue, symbol))
-                elif name == "!markprice":
-                    stream.queue.put_nowait(
-                        [shapes.mark_price_event(venue, s) for s in venue.symbols]
-                    )
+                elif name.lower() == "!markprice":
+                    marks = [shapes.mark_price_event(venue, s) for s in venue.symbols]
+                    stream.queue.put_nowait(marks)
 
     # -- control API -----------------------------------------------------------------------------
     async def _body(self, request: web.Request) -> dict[str, Any]:
