@@ -38,7 +38,7 @@ def test_lt_sweep_is_the_function_after_the_cli_imported_the_package() -> None:
     importlib.import_module("levtrade.cli.sweep")
     importlib.import_module("levtrade.optimize")
     assert lt.sweep is sweep
-    assert callable(lt.sweep) and lt.sweep.__module__ == "levtrade.optimize.sweep"
+    assert callable(lt.sweep) and lt.sweep.__module__ == "levtrade.optimize.runner"
 
 
 class Counting(SignalStrategy):

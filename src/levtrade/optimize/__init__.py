@@ -14,7 +14,7 @@ from levtrade.optimize.evaluate import Segment, split_segments
 from levtrade.optimize.objective import Constraint, Objective, metric_names
 from levtrade.optimize.space import SETTINGS, Dimension, Space, parse_dimension, read_value
 from levtrade.optimize.store import read_table
-from levtrade.optimize.sweep import ranked, sweep
+from levtrade.optimize.runner import ranked, sweep
 
 __all__ = [
     "SETTINGS",
