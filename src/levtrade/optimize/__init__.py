@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from levtrade.optimize.evaluate import Segment, split_segments
 from levtrade.optimize.objective import Constraint, Objective, metric_names
+from levtrade.optimize.runner import ranked, sweep
 from levtrade.optimize.space import SETTINGS, Dimension, Space, parse_dimension, read_value
 from levtrade.optimize.store import read_table
-from levtrade.optimize.runner import ranked, sweep
 
 __all__ = [
     "SETTINGS",

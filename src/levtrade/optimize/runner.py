@@ -24,7 +24,13 @@ from levtrade.data import MarketData, Portfolio
 from levtrade.errors import ConfigError
 from levtrade.optimize.evaluate import Chunk, Row, Task, score_prefix, split_segments
 from levtrade.optimize.executors import check_executor, make_executor
-from levtrade.optimize.objective import Constraint, Objective, constraints_from, feasible
+from levtrade.optimize.objective import (
+    Constraint,
+    Objective,
+    constraints_from,
+    feasible,
+    metric_names,
+)
 from levtrade.optimize.search import OptunaSearch, make_search, params_equal
 from levtrade.optimize.space import Space
 from levtrade.optimize.store import PartStore
@@ -129,7 +135,7 @@ def sweep(
     limits = constraints_from(constraints)
     segments = split_segments(len(data) - warmup, oos=oos, walk_forward=walk_forward)
     prefix = score_prefix(segments)
-    workers = os.cpu_count() or 1 if workers is None else workers
+    workers = (os.cpu_count() or 1) if workers is None else workers
     check_executor(executor, workers, ray_address)
     searcher = make_search(
         search,
@@ -169,7 +175,9 @@ def sweep(
     }
     store = None
     if out is not None:
-        fingerprint = _fingerprint({k: v for k, v in description.items() if k != "objective"})
+        # a grid's or a random search's rows do not depend on what ranks them
+        ranking = () if search == "optuna" else ("objective", "maximize", "constraints")
+        fingerprint = _fingerprint({k: v for k, v in description.items() if k not in ranking})
         store = PartStore(Path(out).expanduser(), fingerprint, resume=resume)
     elif resume:
         raise ConfigError("resume: needs out, the table a stopped sweep was writing")
@@ -281,11 +289,13 @@ def ranked(
             f"by: no column {metric!r} in the sweep table; metrics: "
             + ", ".join(c.removeprefix(prefix) for c in table.columns if c.startswith(prefix))
         )
-    if maximize is None:
-        maximize = (
-            Objective(metric.removeprefix(prefix)).maximize if by else info.get("maximize", True)
-        )
-    order = table.assign(_feasible=~table.get("feasible", True))
+    if maximize is None and by:
+        plain = metric.removeprefix("is_").removeprefix("oos_")
+        maximize = Objective(plain).maximize if plain in metric_names() else True
+    elif maximize is None:
+        maximize = bool(info.get("maximize", True))
+    feasible_rows = table["feasible"] if "feasible" in table.columns else True
+    order = table.assign(_feasible=~pd.Series(feasible_rows, index=table.index, dtype=bool))
     order = order.sort_values(
         ["_feasible", column], ascending=[True, not maximize], na_position="last", kind="stable"
     )
