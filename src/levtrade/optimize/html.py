@@ -133,7 +133,13 @@ def _equity_curves(
 ) -> go.Figure:
     config = BacktestConfig(**info["config"])
     warmup = int(info.get("warmup", 0))
-    task = Task(source, config, warmup=warmup, engine=str(info.get("engine", "auto")))
+    task = Task(
+        source,
+        config,
+        warmup=warmup,
+        engine=str(info.get("engine", "auto")),
+        fixed=dict(info.get("fixed_params", {})),
+    )
     evaluator = Evaluator(task, data)
     whole = Segment("", 0, len(data) - warmup)
     figure = go.Figure()
