@@ -17,6 +17,8 @@ import pickle
 import socket
 import sys
 import tempfile
+import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
@@ -61,8 +63,21 @@ _WORKER: Evaluator | None = None
 
 def _start_worker(source: ModuleSource, task: bytes, folder: str) -> None:
     global _WORKER
+    _exit_with(os.getppid())
     source.ensure()
     _WORKER = Evaluator(pickle.loads(task), read_data(Path(folder)))
+
+
+def _exit_with(parent: int) -> None:
+    """End this worker when its parent is gone (a sweep killed with SIGKILL cannot stop its
+    pool; the worker would wait on the task queue for ever)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="levtrade-sweep-parent", daemon=True).start()
 
 
 def _run_chunk(chunk: Chunk) -> list[Row]:
