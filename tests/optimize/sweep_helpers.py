@@ -53,3 +53,35 @@ def flag_value(value: Any) -> str:
     if isinstance(value, str):
         return value
     return json.dumps(value.item() if hasattr(value, "item") else value)
+
+
+FILE_STRATEGY = dedent(
+    """\
+    from levtrade.strategy import SignalStrategy
+    from levtrade.strategy import indicators as ind
+
+
+    class FileCross(SignalStrategy):
+        can_short = True
+        fast = 12
+        slow = 48
+
+        def populate_indicators(self, dataframe, metadata):
+            dataframe["f"] = ind.SMA(dataframe["close"], self.fast)
+            dataframe["s"] = ind.SMA(dataframe["close"], self.slow)
+            return dataframe
+
+        def populate_entry_trend(self, dataframe, metadata):
+            above = dataframe["f"] > dataframe["s"]
+            dataframe["enter_long"] = above & ~above.shift(1, fill_value=False)
+            dataframe["enter_short"] = ~above & above.shift(1, fill_value=False)
+            return dataframe
+
+        def populate_exit_trend(self, dataframe, metadata):
+            above = dataframe["f"] > dataframe["s"]
+            dataframe["exit_long"] = ~above
+            dataframe["exit_short"] = above
+            return dataframe
+    """
+)
+"""A strategy for a file of its own (``--strategy path.py:FileCross``)."""

@@ -17,9 +17,9 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from sweep_helpers import GRID, write_config
+from sweep_helpers import FILE_STRATEGY, GRID, write_config
 
-from levtrade.configuration import load_run_config, prepare_run, signal_instance
+from levtrade.configuration import load_run_config, load_strategy, prepare_run, signal_instance
 from levtrade.optimize import sweep
 
 pytestmark = pytest.mark.slow
@@ -155,4 +155,15 @@ def test_ray_executor_gives_the_serial_rows(
     )
     pd.testing.assert_frame_equal(optuna_serial, optuna_ray, check_exact=True)
     assert len(optuna_ray) == 24
+
+    # a strategy from a file (no importable module) travels to the workers by value
+    path = tmp_path / "file_cross.py"
+    path.write_text(FILE_STRATEGY, "utf-8")
+    loaded = load_strategy(f"{path}:FileCross")
+    space = {"fast": [8, 16], "leverage": [1, 40]}
+    from_file = sweep(loaded.cls, plan.loaded.data, space, executor="serial", **common)
+    from_file_ray = sweep(
+        loaded.cls, plan.loaded.data, space, executor="ray", ray_address=ray_head, **common
+    )
+    pd.testing.assert_frame_equal(from_file, from_file_ray, check_exact=True)
     assert loopback_only == []

@@ -10,6 +10,7 @@ name before anything that refers to it is unpickled.
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
 import importlib.util
 import json
 import sys
@@ -132,10 +133,8 @@ class ModuleSource:
     def of(cls, strategy: type[Any]) -> ModuleSource:
         name = strategy.__module__
         module = sys.modules.get(name)
-        try:
-            importable = importlib.util.find_spec(name) is not None
-        except (ImportError, ValueError):
-            importable = False
+        # found on the path (not merely registered in sys.modules, as a loaded file is)
+        importable = importlib.machinery.PathFinder.find_spec(name.partition(".")[0]) is not None
         file = getattr(module, "__file__", None)
         return cls(name, None if importable or file is None else str(file))
 
