@@ -17,7 +17,7 @@ from rich.console import Console
 from typer.core import TyperGroup
 
 from levtrade._json import to_json_value
-from levtrade.calculator import evaluate, parse_scenarios
+from levtrade.calculator import Scenario, evaluate, parse_scenarios
 from levtrade.cli.failure import fail
 from levtrade.errors import ConfigError, LevtradeError
 from levtrade.report.terminal import render_margin, render_stress
@@ -56,7 +56,8 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print the figures as JSO
 
 @app.command(DEFAULT_COMMAND)
 def margin(scenario: ScenarioArgument = None, as_json: JsonFlag = False) -> None:
-    """Compute equity, margins, liquidation and bankruptcy prices as the venue does."""
+    """Compute equity, margins, liquidation and bankruptcy prices as the venue does; for spot
+    margin, the margin level and the prices of the margin call and liquidation."""
     try:
         text = _read(scenario)
         scenarios, is_array = parse_scenarios(text)
@@ -136,6 +137,11 @@ def stress(
         mapping = _parse_aliases(aliases or [])
         reports = []
         for item in scenarios:
+            if not isinstance(item, Scenario):
+                raise ConfigError(
+                    "scenario: stress tests take a futures account scenario (wallet_balance "
+                    "and positions)"
+                )
             symbols = list(dict.fromkeys(p.symbol for p in item.positions))
             history = replay_history = None
             if data is not None and symbols:
@@ -169,8 +175,6 @@ def stress(
     console = Console()
     for report in reports:
         render_stress(console, report)
-
-
 
 
 def _read(path: Path | None) -> str:
