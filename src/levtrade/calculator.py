@@ -21,6 +21,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from levtrade._validation import describe_validation_error
 from levtrade.errors import ConfigError, LevtradeError
 from levtrade.margin import (
     MAIN_DEX,
@@ -194,7 +195,9 @@ def parse_scenarios(text: str) -> tuple[list[AnyScenario], bool]:
         try:
             scenarios.append(model.model_validate(item))
         except ValidationError as exc:
-            raise ConfigError(_first_error(exc, prefix, item)) from None
+            raise ConfigError(
+                describe_validation_error(exc, prefix=prefix, root="scenario", noun="field")
+            ) from None
     return scenarios, is_array
 
 
@@ -207,25 +210,6 @@ def _model_of(item: dict[str, Any], prefix: str) -> type[AnyScenario]:
         choices = ", ".join(repr(m.value) for m in TradingMode)
         raise ConfigError(f"{prefix}trading_mode: must be one of {choices}, got {mode!r}")
     return ScopedScenario if "account_type" in item else Scenario
-
-
-def _first_error(exc: ValidationError, prefix: str, item: dict[str, Any]) -> str:
-    error = exc.errors()[0]
-    loc = error["loc"]
-    if error["type"] != "value_error" and loc:
-        # point at the offending field, not at the union branch pydantic tried
-        loc = tuple(p for p in loc if not (isinstance(p, str) and "[" in p))
-    field = prefix + "".join(
-        f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p)) for i, p in enumerate(loc)
-    )
-    message = error["msg"].removeprefix("Value error, ")
-    if error["type"] == "missing":
-        return f"{field or 'scenario'}: missing required field"
-    if error["type"] == "extra_forbidden":
-        return f"{field}: unknown field (value {error['input']!r})"
-    if error["type"] == "value_error":
-        return f"{field or 'scenario'}: {message}"
-    return f"{field}: {message}, got {error['input']!r}"
 
 
 def build_account(scenario: Scenario) -> Account:

@@ -9,6 +9,7 @@ beside them.
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from typing import Any
 
@@ -412,3 +413,18 @@ def test_every_charge_and_repayment_is_an_entry_and_the_books_balance() -> None:
     assert acct.books_balance()
     assert set(acct.ledger_frame()["currency"]) == {"USDT", "BTC"}
     assert close(usdt.total(), 0.0)
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+def test_level_price_formula(compiled: bool) -> None:
+    from levtrade.margin import spot_formulas as sf
+
+    solve = sf.level_price if compiled else sf.level_price.py_func
+    # SM-03: (0.06·P + 0) / (0·P + 2,000) = 1.1 → 36,666.67
+    assert solve(0.06, 0.0, 0.0, 2000.0, 1.1) == pytest.approx(2200.0 / 0.06, rel=1e-12)
+    # SM-04: (0·P + 3,000) / (0.04·P + 0) = 1.1 → 68,181.82
+    assert solve(0.0, 3000.0, 0.04, 0.0, 1.1) == pytest.approx(3000.0 / 0.044, rel=1e-12)
+    # a level that does not depend on the price, or is reached only at P ≤ 0, has none
+    assert math.isnan(solve(0.0, 3000.0, 0.0, 2000.0, 1.1))
+    assert math.isnan(solve(0.06, 5000.0, 0.0, 2000.0, 1.1))
+    assert math.isnan(solve(5e-324, 0.0, 0.0, 1.0, 1.1))  # beyond every finite price

@@ -63,12 +63,12 @@ def margin_level(numerator: float, denominator: float) -> float:
 @compiled
 def level_price(n1: float, n0: float, d1: float, d0: float, level: float) -> float:
     """The price P > 0 at which ``(n1·P + n0) / (d1·P + d0)`` equals ``level``; NaN when no
-    positive price does (the level does not depend on P, or the solution is ≤ 0)."""
+    positive finite price does (the level does not depend on P, or the solution is ≤ 0)."""
     slope = n1 - level * d1
     if slope == 0.0:
         return math.nan
     price = (level * d0 - n0) / slope
-    if not price > 0.0:
+    if not 0.0 < price < math.inf:
         return math.nan
     return price
 
