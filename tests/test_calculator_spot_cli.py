@@ -292,7 +292,12 @@ def test_bad_scenarios_fail_with_one_line_naming_the_field(bad: Any, message: st
     assert message in line
 
 
-def test_stress_refuses_spot_scenarios_for_now() -> None:
-    result = runner.invoke(app, ["margin", "stress", "--json"], input=json.dumps(ISSUE_EXAMPLE))
+def test_stress_takes_one_margin_account() -> None:
+    spot = {**ISSUE_EXAMPLE, "trading_mode": "spot", "loans": {}}
+    result = runner.invoke(app, ["margin", "stress", "--json"], input=json.dumps(spot))
     assert result.exit_code == 1
-    assert "stress tests take a futures account scenario" in result.stderr
+    assert "a spot account is never liquidated" in result.stderr
+    pooled = json.loads((EXAMPLES / "hyperliquid_two_dexes.json").read_text())[1]
+    result = runner.invoke(app, ["margin", "stress", "--json"], input=json.dumps(pooled))
+    assert result.exit_code == 1
+    assert "an account pooled across DEXs is stressed pool by pool" in result.stderr

@@ -428,3 +428,20 @@ def test_level_price_formula(compiled: bool) -> None:
     assert math.isnan(solve(0.0, 3000.0, 0.0, 2000.0, 1.1))
     assert math.isnan(solve(0.06, 5000.0, 0.0, 2000.0, 1.1))
     assert math.isnan(solve(5e-324, 0.0, 0.0, 1.0, 1.1))  # beyond every finite price
+
+
+def test_collateral_moves_in_with_the_order_or_not_at_all() -> None:
+    acct = binance_margin({"USDT": 500.0}, margin_mode="isolated", interest_rates=NO_INTEREST)
+    acct.set_price("BTC", 50_000.0)
+    before = spot_state(acct)
+    # 1,000 of collateral is more than the 500 in the wallet: nothing moves
+    outcome = acct.try_fill(BTC_USDT, 0.06, 50_000.0, collateral=1000.0)
+    assert isinstance(outcome, InsufficientMargin) and "collateral: 1000" in str(outcome)
+    assert spot_state(acct) == before
+    fill = acct.fill(BTC_USDT, 0.03, 50_000.0, collateral=500.0)
+    # 500 in, 1,500 spent: 1,000 borrowed in the pair's pool
+    assert fill.borrowed == (("USDT", 1000.0),)
+    assert acct.balances("spot") == {} and acct.balances("BTC/USDT") == {"BTC": 0.03}
+    cross = binance_margin({"USDT": 500.0}, interest_rates=NO_INTEREST)
+    with pytest.raises(OrderRejected, match="collateral: only an isolated margin pair"):
+        cross.fill(BTC_USDT, 0.001, 50_000.0, collateral=10.0)

@@ -189,6 +189,11 @@ class Ledger:
     def entries(self) -> tuple[Entry, ...]:
         return tuple(self._materialize())
 
+    def since(self, start: int) -> tuple[Entry, ...]:
+        """The entries from position ``start`` on (what was posted after ``len(ledger)`` was
+        ``start``), without building the earlier ones again."""
+        return tuple(self._materialize()[start:])
+
     def _materialize(self) -> list[Entry]:
         """The ``Entry`` of every row, built once per row."""
         objects = self._objects

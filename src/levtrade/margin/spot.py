@@ -413,6 +413,13 @@ class SpotAccount:
         levels = self._require_levels(pool)
         return self.level_price(asset, levels.margin_call, pool)
 
+    def level_sign(self, asset: str, pool: str | None = None) -> int:
+        """+1 when the pool's margin level rises with the price of ``asset`` (it is long the
+        asset), −1 when it falls (short), 0 when the price does not move it."""
+        n1, n0, d1, d0 = self._coefficients(self._pool(pool), asset)
+        slope = n1 * d0 - n0 * d1  # the sign of d/dP of (n1·P + n0) / (d1·P + d0)
+        return 1 if slope > 0 else -1 if slope < 0 else 0
+
     def interest_per_hour(
         self, pool: str | None = None, *, asset: str | None = None
     ) -> float | None:
@@ -598,6 +605,7 @@ class SpotAccount:
         leverage: float | None = None,
         auto_borrow: bool = True,
         auto_repay: bool = True,
+        collateral: float | None = None,
         time: int | None = None,
     ) -> SpotFill:
         """Book a fill of ``size`` base units (buy > 0) of a spot pair at ``price`` (quote).
@@ -607,7 +615,8 @@ class SpotAccount:
         mode takes; a borrow that would leave the margin level below the venue's borrow level
         is refused. What the order delivers then repays the debt in that asset
         (``auto_repay``), interest first. ``leverage`` is the position's (Kraken's used margin;
-        at most the venue's maximum).
+        at most the venue's maximum). ``collateral``: quote moved from the spot wallet into an
+        isolated pair's pool first, as part of the same action.
         """
         outcome = self.try_fill(
             instrument,
@@ -619,6 +628,7 @@ class SpotAccount:
             leverage=leverage,
             auto_borrow=auto_borrow,
             auto_repay=auto_repay,
+            collateral=collateral,
             time=time,
         )
         if isinstance(outcome, OrderRejected):
@@ -637,6 +647,7 @@ class SpotAccount:
         leverage: float | None = None,
         auto_borrow: bool = True,
         auto_repay: bool = True,
+        collateral: float | None = None,
         time: int | None = None,
     ) -> SpotFill | OrderRejected:
         """:meth:`fill`, with a rejection returned (the account unchanged), not raised."""
@@ -651,8 +662,16 @@ class SpotAccount:
         if borrow is not None:
             _positive(borrow, "borrow", OrderRejected)
             self._require_margin("borrow")
+        if collateral is not None:
+            _positive(collateral, "collateral", OrderRejected)
+            if not (self.is_margin and self.margin_mode is MarginMode.ISOLATED):
+                raise OrderRejected(
+                    "collateral: only an isolated margin pair takes collateral with its order"
+                )
         try:
             with self._transaction(time):
+                if collateral is not None:
+                    self._collateral(instrument, float(collateral))
                 return self._fill(
                     instrument,
                     float(size),
@@ -825,6 +844,16 @@ class SpotAccount:
                 if paid:
                     repaid.append((get_asset, paid))
         return SpotFill(name, symbol, size, price, fee, fee_asset, tuple(borrowed), tuple(repaid))
+
+    def _collateral(self, instrument: Instrument, amount: float) -> None:
+        """Move ``amount`` of the quote from the spot wallet into the pair's pool."""
+        quote = instrument.quote
+        free = self.balance(quote, SPOT_POOL)
+        if amount > free * (1.0 + _DUST):
+            raise InsufficientMargin(
+                f"collateral: {amount:.8g} {quote} exceeds the {free:.8g} free in the spot wallet"
+            )
+        self._post(quote, EntryKind.TRANSFER, SPOT_POOL, self.pool_for(instrument), amount)
 
     def _auto_borrow_amount(
         self,

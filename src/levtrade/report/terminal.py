@@ -90,7 +90,8 @@ def metrics_table(summary: Mapping[str, Any]) -> Table:
         ("Max effective leverage", f"{fmt_ratio(summary.get('max_effective_leverage'))}x", "")
     )
     half = (len(cells) + 1) // 2
-    for left, right in zip(cells[:half], [*cells[half:], ("", "", "")], strict=True):
+    right_column = [*cells[half:], ("", "", "")][:half]  # the pad only for an odd count
+    for left, right in zip(cells[:half], right_column, strict=True):
         left_style = _signed_style(metrics.get(left[2])) if left[2] == "total_return" else ""
         table.add_row(left[0], Text(left[1], style=left_style), right[0], right[1])
     return table
@@ -477,6 +478,78 @@ def render_stress(console: Console, report: Mapping[str, Any]) -> None:
             console.print(f"  {_short(label)}: {value:.2%}")
     for note in report["notes"]:
         console.print(f"[yellow]note:[/] {note}")
+
+
+def render_spot_stress(console: Console, report: Mapping[str, Any]) -> None:
+    """A spot-margin stress test (``levtrade margin stress`` of a margin scenario)."""
+    account = report["account"]
+    summary = Table(title=f"Stress test ({account['venue']}, margin)", show_header=False)
+    summary.add_column("")
+    summary.add_column("", justify="right")
+    summary.add_row("equity", fmt_money(account["equity"]))
+    level = account["margin_level"]
+    summary.add_row("margin level", "∞ (no loans)" if level is None else f"{level:.4f}")
+    summary.add_row(
+        "thresholds",
+        f"call {account['margin_call_level']:g} · liquidation {account['liquidation_level']:g}",
+    )
+    summary.add_row("joint move liquidating the account", _both(account["liquidation_move"]))
+    console.print(summary)
+    table = Table(title="Liquidating moves", header_style="bold")
+    for name in ("asset", "price", "call price", "move to call", "liq. price", "move to liq."):
+        table.add_column(name, justify="left" if name == "asset" else "right")
+    for row in report["assets"]:
+        table.add_row(
+            row["asset"],
+            fmt_price(row["price"]),
+            fmt_price(row["margin_call_price"]),
+            fmt_move(row["move_to_margin_call"]),
+            fmt_price(row["liquidation_price"]),
+            fmt_move(row["move_to_liquidation"]),
+        )
+    console.print(table)
+    for ladder in report["ladders"]:
+        title = (
+            "Ladder: all assets together"
+            if ladder["name"] == "joint"
+            else f"Ladder: {ladder['name']} alone"
+        )
+        table = Table(title=title, header_style="bold")
+        for name in ("move", "equity", "margin level", "status"):
+            table.add_column(name, justify="left" if name == "status" else "right")
+        for row in ladder["rows"]:
+            level = row["margin_level"]
+            status = row["status"].replace("_", " ")
+            table.add_row(
+                fmt_move(row["move"]),
+                fmt_money(row["equity"]),
+                "∞" if level is None else f"{level:.4f}",
+                f"[bold red]{status}[/]" if row["liquidated"] else status,
+            )
+        console.print(table)
+    shocks = report["historical_shocks"]
+    if shocks is not None:
+        history = shocks["history"]
+        table = Table(
+            title=f"Worst historical {shocks['window']}-bar moves ({history['timeframe']}, "
+            f"{history['start']} to {history['end']}): {shocks['liquidating_windows']:,} of "
+            f"{shocks['windows']:,} windows liquidate at their adverse extremes",
+            header_style="bold",
+        )
+        for name in ("from", "to", "moves", "equity", "margin level"):
+            table.add_column(
+                name, justify="right" if name in ("equity", "margin level") else "left"
+            )
+        for shock in shocks["worst"]:
+            level = shock["margin_level"]
+            table.add_row(
+                _when(shock["start_utc"]),
+                _when(shock["end_utc"]),
+                ", ".join(f"{a} {fmt_move(m)}" for a, m in shock["moves"].items()),
+                fmt_money(shock["equity"]),
+                "∞" if level is None else f"{level:.4f}",
+            )
+        console.print(table)
 
 
 def _both(moves: dict[str, float | None]) -> str:
