@@ -32,3 +32,16 @@ def test_spawned_workers_load_the_strategy_file(
     monkeypatch.setattr(executors, "_start_method", lambda: "spawn")
     spawned = sweep(loaded.cls, plan.loaded.data, space, executor="local", workers=2, **common)
     pd.testing.assert_frame_equal(serial, spawned, check_exact=True)
+
+
+def test_one_market_through_the_local_pool(tmp_path: Path) -> None:
+    """A single market (``MarketData``, not a portfolio) read back from the mapped files runs
+    on the compiled kernel as it does in this process."""
+    plan = prepare_run(load_run_config(write_config(tmp_path)))
+    market = plan.loaded.data.markets[0]
+    space = {"fast": [8, 16], "stoploss": [-0.5, -0.95], "leverage": [1, 40]}
+    common = {"config": plan.backtest, "warmup": plan.loaded.warmup_bars}
+    strategy = load_strategy("levtrade.templates.strategy:SmaCross").cls
+    serial = sweep(strategy, market, space, executor="serial", **common)
+    local = sweep(strategy, market, space, executor="local", workers=2, chunk_size=2, **common)
+    pd.testing.assert_frame_equal(serial, local, check_exact=True)

@@ -99,7 +99,8 @@ def read_data(folder: Path) -> MarketData | Portfolio:
             MarketData(
                 symbol=spec["symbol"],
                 timeframe_ms=int(spec["timeframe_ms"]),
-                timestamps=bars["timestamps"],
+                # the compiled kernel takes the time axis as a writable array
+                timestamps=bars["timestamps"].copy(),
                 open=bars["open"],
                 high=bars["high"],
                 low=bars["low"],
