@@ -60,6 +60,7 @@ def run(workload: wl.Workload) -> dict[str, Any]:
         "hyperopt_random_state": 1,
         "hyperopt_min_trades": 1,
         "print_all": False,
+        "disableparamexport": True,  # no parameter file beside the strategy
     }
     epochs: list[float] = []
     original = HyperOptimizer.generate_optimizer
