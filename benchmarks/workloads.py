@@ -381,9 +381,10 @@ def all_workloads() -> list[Workload]:
                 "windows, `Portfolio.from_signals` over the columns, in column chunks), at 1x "
                 "without margin, the stop-loss as `sl_stop` = |stop-loss| / 3 (the same price "
                 "move).",
-                "FreqTrade: `freqtrade hyperopt` (one backtest per epoch) on the same candles "
-                "and grid as hyperopt parameters; its time per backtest, and the 10,000 "
-                "variants at that rate.",
+                "FreqTrade: `freqtrade hyperopt -j 1` (one backtest per epoch) on the same "
+                "candles and grid as hyperopt parameters; its median time per backtest, and "
+                "the 10,000 variants at that rate on one core (its `-j` spreads epochs over "
+                "processes as levtrade's workers do: per core, divide by the workers).",
             ),
             **funding,
         ),
