@@ -171,8 +171,6 @@ def stress(
         render_stress(console, report)
 
 
-
-
 def _read(path: Path | None) -> str:
     if path is None or str(path) == "-":
         if sys.stdin.isatty():

@@ -9,6 +9,7 @@ from __future__ import annotations
 from levtrade.configuration.config import (
     DEFAULT_REPORT,
     DEFAULT_RESULTS,
+    DEMO_LEVERAGES,
     DataFormat,
     RiskSettings,
     RunConfig,
@@ -21,6 +22,7 @@ from levtrade.configuration.timerange import Timerange, parse_timerange
 __all__ = [
     "DEFAULT_REPORT",
     "DEFAULT_RESULTS",
+    "DEMO_LEVERAGES",
     "DataFormat",
     "LoadedStrategy",
     "RiskSettings",

@@ -24,6 +24,7 @@ from levtrade.data import (
     parse_timeframe,
 )
 from levtrade.data.errors import DataValidationError
+from levtrade.data.samples import SAMPLE_LABEL, sample_dir
 from levtrade.errors import ConfigError, DataError
 from levtrade.model.instrument import Instrument
 
@@ -36,7 +37,6 @@ FILE_TEMPLATES = {
 """Default file names of ``data_format = "files"``: the layout of Binance perpetuals exported
 per symbol (``BTCUSDT-1h-perp.parquet``, ``BTCUSDT-1h-mark.parquet``,
 ``BTCUSDT-funding_rate.parquet``)."""
-
 
 
 @dataclass
@@ -90,6 +90,8 @@ class _Loader:
     def describe(self) -> str:
         if self.format == "demo":
             return "levtrade.data.demo (synthetic)"
+        if self.folder is not None and self.folder.resolve() == sample_dir().resolve():
+            return SAMPLE_LABEL
         return f"{self.format}: {self.folder if self.folder is not None else self.config.base_dir}"
 
     def funding_hint(self, pair: str, timeframe: str) -> str:
