@@ -338,7 +338,9 @@ def backtest(
                 plan = prepare_run(current, strategy=strategy, signals=signals, progress=progress)
                 outcome = execute(plan, progress=progress)
                 progress.phase("summarising")
-                bundle = bundle_from_result(outcome.result, outcome.data, outcome.info())
+                bundle = bundle_from_result(
+                    outcome.result, outcome.data, outcome.info(), outcome.indicators
+                )
                 comparison.append(_comparison_row(bundle.summary))
             progress.phase("writing report and exports")
             if compare:

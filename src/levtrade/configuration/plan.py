@@ -71,6 +71,9 @@ class RunOutcome:
     plan: RunPlan
     result: BacktestResult
     data: Portfolio
+    indicators: dict[str, pd.DataFrame] = field(default_factory=dict)
+    """A signal strategy's populated DataFrame per pair (its indicator columns)."""
+    plot_config: dict[str, Any] = field(default_factory=dict)
 
     def info(self) -> dict[str, Any]:
         """Run facts for the summary (JSON-friendly)."""
@@ -104,6 +107,7 @@ class RunOutcome:
             "notes": [*plan.loaded.notes, *plan.notes],
             "ignored_keys": list(config.ignored_keys),
             "risk": config.risk.info(),
+            "plot_config": self.plot_config,
         }
 
 
@@ -284,4 +288,12 @@ def execute(plan: RunPlan, *, progress: Progress | None = None) -> RunOutcome:
     run_analyzers(result, plan.config.risk.analyzers(plan.loaded.data))
     traded = data if not plan.loaded.warmup_bars else trim_warmup(data, plan.loaded.warmup_bars)
     assert isinstance(traded, Portfolio)
+    if isinstance(source, SignalStrategy):
+        return RunOutcome(
+            plan=plan,
+            result=result,
+            data=traded,
+            indicators=dict(getattr(source, "analyzed", {})),
+            plot_config=dict(source.plot_config or {}),
+        )
     return RunOutcome(plan=plan, result=result, data=traded)

@@ -475,6 +475,7 @@ def build_summary(
         "futures_funding_rate": config.funding_rate,
         "funding_interval_hours": float(config.funding_interval_hours),
         "notes": merged_notes(list(info.get("notes") or [])),
+        "plot_config": dict(info.get("plot_config") or {}),
         "warnings": warnings,
         "ignored_keys": list(info.get("ignored_keys") or []),
         "metrics": {str(k): v for k, v in result.metrics.items()},
@@ -507,11 +508,16 @@ def build_summary(
 
 
 def bundle_from_result(
-    result: BacktestResult, data: MarketData | Portfolio, info: Mapping[str, Any] | None = None
+    result: BacktestResult,
+    data: MarketData | Portfolio,
+    info: Mapping[str, Any] | None = None,
+    indicators: Mapping[str, pd.DataFrame] | None = None,
 ) -> ResultBundle:
     """The bundle of a finished run; ``info`` adds the run's facts to the summary (strategy,
-    data source, notes: see :func:`levtrade.report.summary.build_summary`)."""
-    prices = prices_frame(data)
+    data source, notes, ``plot_config``: see :func:`levtrade.report.summary.build_summary`),
+    ``indicators`` a signal strategy's populated DataFrame per pair (its indicator columns go
+    to the prices table)."""
+    prices = prices_frame(data, indicators)
     series = derived_series(result, prices)
     trades = journal_frame(result, series)
     summary = build_summary(result, series, info or {}, trades=trades, prices=prices)

@@ -106,8 +106,29 @@ def trader_book(books: pd.Series) -> np.ndarray:
     return np.asarray(mask.to_numpy(dtype=bool), dtype=np.bool_)
 
 
-def prices_frame(data: MarketData | Portfolio) -> pd.DataFrame:
-    """Trade and mark OHLC per bar and pair, long format (rows where the pair has a bar)."""
+INDICATOR_PREFIX = "ind:"
+"""Prefix of a strategy's indicator columns in the prices table."""
+_NOT_INDICATORS = frozenset({"date", "open", "high", "low", "close", "volume", "leverage", "stake"})
+
+
+def indicator_columns(frame: pd.DataFrame) -> list[str]:
+    """The numeric columns a strategy added to its candles (not OHLCV, signals or tags)."""
+    return [
+        str(name)
+        for name in frame.columns
+        if str(name) not in _NOT_INDICATORS
+        and not str(name).startswith(("enter_", "exit_"))
+        and pd.api.types.is_numeric_dtype(frame[name])
+        and not pd.api.types.is_bool_dtype(frame[name])
+    ]
+
+
+def prices_frame(
+    data: MarketData | Portfolio, indicators: Mapping[str, pd.DataFrame] | None = None
+) -> pd.DataFrame:
+    """Trade and mark OHLC and volume per bar and pair, long format (rows where the pair has a
+    bar), with the strategy's indicator columns (``ind:<name>``, matched on the bar's time)
+    from ``indicators``, a populated DataFrame per pair."""
     portfolio = data if isinstance(data, Portfolio) else Portfolio.from_markets([data])
     frames = []
     for j, symbol in enumerate(portfolio.symbols):
@@ -119,6 +140,7 @@ def prices_frame(data: MarketData | Portfolio) -> pd.DataFrame:
             "high": portfolio.high[rows, j],
             "low": portfolio.low[rows, j],
             "close": portfolio.close[rows, j],
+            "volume": portfolio.volume[rows, j],
         }
         mark = portfolio.mark
         for name in ("open", "high", "low", "close"):
@@ -126,6 +148,16 @@ def prices_frame(data: MarketData | Portfolio) -> pd.DataFrame:
                 columns[f"mark_{name}"] = getattr(mark, name)[rows, j]
             else:
                 columns[f"mark_{name}"] = np.full(int(rows.sum()), np.nan)
+        analyzed = (indicators or {}).get(symbol)
+        if analyzed is not None and "date" in analyzed.columns:
+            stamps = pd.DatetimeIndex(analyzed["date"]).as_unit("ms").asi8
+            for name in indicator_columns(analyzed):
+                values = pd.Series(analyzed[name].to_numpy(dtype=np.float64), index=stamps)
+                columns[INDICATOR_PREFIX + name] = (
+                    values[~values.index.duplicated()]
+                    .reindex(portfolio.timestamps[rows])
+                    .to_numpy(dtype=np.float64)
+                )
         frames.append(pd.DataFrame(columns))
     frame = pd.concat(frames, ignore_index=True)
     frame["time"] = frame["time"].astype(np.int64)
@@ -223,7 +255,45 @@ def derived_series(result: BacktestResult, prices: pd.DataFrame) -> pd.DataFrame
     if result.config.margin_mode == "isolated":
         for symbol, ratio in _isolated_ratios(result, series, prices).items():
             series[f"margin_ratio:{symbol}"] = ratio
+    else:
+        down, up = _joint_moves(result, series, prices)
+        series["joint_move_down"] = down
+        series["joint_move_up"] = up
     return series
+
+
+def _joint_moves(
+    result: BacktestResult, series: pd.DataFrame, prices: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray]:
+    """The cross pool's joint move to liquidation at each bar's close: every mark moved by the
+    same fraction (:func:`levtrade.margin.vectorised.joint_liquidation_moves`), linear
+    contracts (an inverse one's position is left out)."""
+    spec = result.run_spec()
+    times = series["time"].to_numpy(dtype=np.int64)
+    qtys, marks, tables = [], [], []
+    for symbol in result.metadata.get("symbols", []):
+        columns = [c for c in series.columns if c == f"notional:{symbol}"]
+        columns += [c for c in series.columns if c.startswith(f"notional:{symbol}:")]
+        instrument = spec.instrument(symbol)
+        if not columns or instrument.is_inverse:
+            continue
+        table = spec.tier_table(instrument)
+        if spec.venue.mm_adds_taker_fee:
+            table = table.with_extra_rate(instrument.taker_fee)
+        notional = sum(series[c].to_numpy(dtype=np.float64) for c in columns)
+        mark = _mark_close(prices, symbol, times)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            qtys.append(np.where(notional != 0, notional / mark, 0.0))
+        marks.append(mark)
+        tables.append((table.floors, table.mmrs, table.amounts))
+    if not tables:
+        return np.full(times.size, np.nan), np.full(times.size, np.nan)
+    return vectorised.joint_liquidation_moves(
+        np.column_stack(qtys),
+        np.column_stack(marks),
+        series["cross_equity"].to_numpy(dtype=np.float64),
+        tables,
+    )
 
 
 def market_changes(prices: pd.DataFrame, symbols: list[str]) -> dict[str, float]:
