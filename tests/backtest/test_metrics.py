@@ -101,7 +101,7 @@ def test_hourly_bars_are_annualised_from_their_daily_closes() -> None:
         timeframe_ms=HOUR,
     )
     assert metrics["days"] == 40
-    assert metrics["cagr"] == pytest.approx(1.01 ** 365 - 1)
+    assert metrics["cagr"] == pytest.approx(1.01**365 - 1)
     # no losing day, so no downside deviation and no Sortino
     assert math.isnan(metrics["sortino"])
     # the intraday dips still count for the drawdown: 0.9 · 1.01 of the previous close
@@ -149,14 +149,10 @@ def test_metrics_agree_with_quantstats_on_the_same_daily_returns() -> None:
         initial=10_000.0,
         timeframe_ms=4 * HOUR,
     )
-    returns = daily_returns(
-        np.arange(equity.size, dtype=np.int64) * 4 * HOUR, equity, 10_000.0
-    )
+    returns = daily_returns(np.arange(equity.size, dtype=np.int64) * 4 * HOUR, equity, 10_000.0)
     assert returns.size == 90
     assert metrics["sharpe"] == pytest.approx(qs.stats.sharpe(returns, periods=365), rel=1e-12)
-    assert metrics["sortino"] == pytest.approx(
-        qs.stats.sortino(returns, periods=365), rel=1e-12
-    )
+    assert metrics["sortino"] == pytest.approx(qs.stats.sortino(returns, periods=365), rel=1e-12)
     assert metrics["cagr"] == pytest.approx(qs.stats.cagr(returns, periods=365), rel=1e-12)
     assert metrics["volatility"] == pytest.approx(
         qs.stats.volatility(returns, periods=365), rel=1e-12

@@ -201,9 +201,9 @@ def _params(values: list[str] | None) -> dict[str, Any] | None:
     return params
 
 
-def _demo_config(demo: str | None) -> RunConfig:
+def _demo_config(demo: str | None, starter: bool) -> RunConfig:
     if demo in (None, "sample"):
-        return RunConfig.demo()
+        return RunConfig.demo(starter=starter)
     if demo == "synthetic":
         return RunConfig.synthetic_demo()
     raise LevtradeError(f"demo: sample or synthetic, got {demo!r}")
@@ -299,9 +299,12 @@ def backtest(
     staged: StagedResults | None = None
     page_file: Path | None = None
     try:
-        if demo_data is not None and not demo:
-            raise LevtradeError("demo: --demo runs without --config, --strategy and --signals")
-        run_config = load_run_config(config) if config is not None else _demo_config(demo_data)
+        if demo_data is not None and config is not None:
+            raise LevtradeError("demo: --demo chooses the data of a run without --config")
+        if config is not None:
+            run_config = load_run_config(config)
+        else:
+            run_config = _demo_config(demo_data, starter=demo)
         params = _params(param)
         run_config = run_config.with_overrides(
             timerange=timerange,

@@ -293,14 +293,18 @@ class RunConfig(AccountSettings):
         return config
 
     @classmethod
-    def demo(cls) -> RunConfig:
+    def demo(cls, *, starter: bool = True) -> RunConfig:
         """The run of a bare ``levtrade backtest``: the starter strategy on the recorded sample
         (:mod:`levtrade.data.samples`), 5m candles with the hourly mark candles
         basis-adjusted, isolated margin, and no stop-loss before the liquidation price
-        (``stoploss = -1``: the whole stake), so leverage shows what it does."""
+        (``stoploss = -1``: the whole stake), so leverage shows what it does. ``starter=False``:
+        the sample's data and account without the starter strategy and its stop (for a
+        strategy given on the command line)."""
         folder = sample_dir()
+        strategy = {"strategy": DEMO_STRATEGY, "stoploss": -1.0} if starter else {}
         return cls.from_mapping(
             {
+                **strategy,
                 "data_format": "files",
                 "datadir": str(folder),
                 "mark": SAMPLE_MARK_TEMPLATE,
@@ -308,8 +312,6 @@ class RunConfig(AccountSettings):
                 "tiers_file": str(folder / SAMPLE_TIERS),
                 "pairs": list(SAMPLE_PAIRS),
                 "timeframe": SAMPLE_TIMEFRAME,
-                "strategy": DEMO_STRATEGY,
-                "stoploss": -1.0,
                 "leverage": DEMO_LEVERAGES[-1],
                 "margin_mode": "isolated",
                 "stake_amount": "unlimited",

@@ -573,6 +573,18 @@ def _margin_figure(bundle: ResultBundle) -> go.Figure:
                 line={"color": "#1f77b4", "width": 1.4},
             )
         )
+        if "margin_history" in bundle.analyzers:
+            with np.errstate(divide="ignore"):
+                worst = 100.0 / _bar_levels(bundle)
+            figure.add_trace(
+                go.Scatter(
+                    x=times,
+                    y=_finite(_positive(worst)),
+                    mode="lines",
+                    name="highest inside the bar (at the adverse mark extremes)",
+                    line={"color": "#ef6c00", "width": 1, "dash": "dot"},
+                )
+            )
         title = "Margin ratio (cross maintenance margin ÷ cross equity)"
     figure.add_shape(
         type="line",
@@ -611,6 +623,20 @@ def _margin_figure(bundle: ResultBundle) -> go.Figure:
     return figure
 
 
+def _bar_levels(bundle: ResultBundle) -> np.ndarray:
+    """The cross margin level per bar as the margin analyzers measure it (the lowest inside
+    the bar, :func:`levtrade.risk.monitors.bar_levels`), else at the close."""
+    history = bundle.analyzers.get("margin_history")
+    if (
+        history is not None
+        and "margin_level" in history.columns
+        and len(history) == len(bundle.series)
+    ):
+        return _values(history, "margin_level")
+    with np.errstate(divide="ignore"):
+        return 1.0 / _values(bundle.series, "margin_ratio")
+
+
 def _margin_calls(figure: go.Figure, bundle: ResultBundle) -> None:
     """The margin-call level as a line (ratio 100 % ÷ level) and each margin call of the
     ``margin_calls`` analyzer: a marker at the bar the margin level fell below the level, the
@@ -642,9 +668,7 @@ def _margin_calls(figure: go.Figure, bundle: ResultBundle) -> None:
     if calls is None or not len(calls) or "start" not in calls.columns:
         return
     series = bundle.series
-    ratios = pd.Series(
-        _values(series, "margin_ratio"), index=series["time"].to_numpy(dtype=np.int64)
-    )
+    ratios = pd.Series(100.0 / _bar_levels(bundle), index=series["time"].to_numpy(dtype=np.int64))
     starts = calls["start"].to_numpy(dtype=np.int64)
     y = 100.0 * ratios.reindex(starts).to_numpy(dtype=np.float64)
     ends = [None if pd.isna(end) else int(end) for end in calls["end"]]

@@ -127,10 +127,9 @@ def pairs_table(summary: Mapping[str, Any]) -> Table:
             ("funding", "right"),
             ("liq.", "right"),
             ("lev.", "right"),
-            ("market", "right"),
         ),
         caption="avg %: mean PnL per trade as a share of its stake; lev.: the leverage "
-        "traded; market: the pair's own move over the run",
+        "traded",
         caption_justify="left",
         caption_style="dim",
     )
@@ -146,7 +145,6 @@ def pairs_table(summary: Mapping[str, Any]) -> Table:
             Text(fmt_money(row.get("funding")), style=_signed_style(row.get("funding"))),
             Text(str(liquidations), style="bold red" if liquidations else ""),
             "—" if traded is None else f"{traded:g}x",
-            _pct(row.get("market_change")),
         )
     return table
 
