@@ -180,9 +180,13 @@ def test_plausibility_warnings() -> None:
     beyond = plausibility_warnings({**fine, "final_equity": 610.0}, prices, 10.0)
     assert len(beyond) == 1 and "6.1-fold" in beyond[0] and "levtrade lookahead" in beyond[0]
     # 60 trades, 59 won (98.3 %): flagged; 50 won (83 %): not
-    many = {**fine, "trades": 60, "win_rate": 59 / 60}
+    many = {**fine, "trades": 60, "win_rate": 59 / 60, "profit_factor": 2.0}
     assert "98.3% of 60 trades won" in plausibility_warnings(many, prices, 10.0)[0]
     assert plausibility_warnings({**many, "win_rate": 50 / 60}, prices, 10.0) == []
+    # a profit factor of 25 over 60 trades is flagged too; over 40 trades it is not
+    lucky = {**many, "win_rate": 0.7, "profit_factor": 25.0}
+    assert "profit factor of 25.0 over 60 trades" in plausibility_warnings(lucky, prices, 10.0)[0]
+    assert plausibility_warnings({**lucky, "trades": 40}, prices, 10.0) == []
 
 
 def test_each_note_once_and_per_pair_notes_merged() -> None:

@@ -293,8 +293,11 @@ def backtest(
     param: ParamOption = None,
     demo_data: DemoOption = None,
 ) -> None:
-    """Backtest a strategy; without arguments, the demo: the starter strategy on recorded
-    Binance data around the crash of 2025-10-10 at 3x, 10x and 25x."""
+    """Backtest a strategy (without arguments: the demo on recorded data at 3x, 10x, 25x).
+
+    The demo runs the starter strategy on the Binance sample bundled with levtrade (BTC, ETH
+    and SOL around the crash of 2025-10-10) at three leverages and compares them with buy and
+    hold; --demo synthetic runs the seeded synthetic data instead."""
     demo = config is None and strategy is None and signals is None
     staged: StagedResults | None = None
     page_file: Path | None = None

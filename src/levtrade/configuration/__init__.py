@@ -15,7 +15,7 @@ from levtrade.configuration.config import (
     RunConfig,
     load_run_config,
 )
-from levtrade.configuration.plan import RunOutcome, RunPlan, execute, prepare_run
+from levtrade.configuration.plan import RunOutcome, RunPlan, execute, lookahead, prepare_run
 from levtrade.configuration.strategies import LoadedStrategy, StrategyFailure, load_strategy
 from levtrade.configuration.timerange import Timerange, parse_timerange
 
@@ -34,6 +34,7 @@ __all__ = [
     "execute",
     "load_run_config",
     "load_strategy",
+    "lookahead",
     "parse_timerange",
     "prepare_run",
 ]

@@ -13,6 +13,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from levtrade.backtest.lookahead import LookaheadReport, check_lookahead
 from levtrade.backtest.progress import Progress
 from levtrade.backtest.results import BacktestResult, run_analyzers
 from levtrade.backtest.runner import run, trim_warmup
@@ -247,6 +248,20 @@ def _file_rules(config: RunConfig) -> SignalRules:
     roi = {int(k): float(v) for k, v in (overrides.pop("minimal_roi", None) or {}).items()}
     can_short = True if config.can_short is None else config.can_short
     return SignalRules(can_short=can_short, minimal_roi=roi, **overrides)
+
+
+def lookahead(plan: RunPlan, *, cuts: int = 4) -> LookaheadReport:
+    """:func:`levtrade.backtest.check_lookahead` on the plan's strategy and data: the
+    strategy rerun on the data cut after ``cuts`` evenly spaced bars, its decisions before
+    each cut compared with the full run's."""
+    strategy = plan.strategy
+    if strategy is None:
+        raise ConfigError("strategy: the look-ahead check needs a strategy, not a signal file")
+    data = plan.loaded.data
+    if strategy.style == "event":
+        params = dict(plan.config.params) or None
+        return check_lookahead(strategy.cls, data, plan.backtest, cuts=cuts, params=params)
+    return check_lookahead(_signal_instance(plan), data, plan.backtest, cuts=cuts)
 
 
 def execute(plan: RunPlan, *, progress: Progress | None = None) -> RunOutcome:

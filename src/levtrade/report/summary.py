@@ -185,6 +185,8 @@ def foresight_bound(prices: pd.DataFrame, leverage: float) -> float:
 
 SUSPICIOUS_WIN_RATE = 0.95
 """With at least :data:`SUSPICIOUS_TRADES` trades, a win rate at or above this is flagged."""
+SUSPICIOUS_PROFIT_FACTOR = 10.0
+"""With at least :data:`SUSPICIOUS_TRADES` trades, a profit factor at or above this is flagged."""
 SUSPICIOUS_TRADES = 50
 
 
@@ -192,9 +194,10 @@ def plausibility_warnings(
     metrics: Mapping[str, Any], prices: pd.DataFrame, leverage: float
 ) -> list[str]:
     """Warnings that a result is not possible, or hardly plausible, on its data: a final
-    equity above :func:`foresight_bound` at the run's highest leverage; a win rate of
-    :data:`SUSPICIOUS_WIN_RATE` or more over :data:`SUSPICIOUS_TRADES` trades or more (what
-    a strategy that reads future bars produces)."""
+    equity above :func:`foresight_bound` at the run's highest leverage; over
+    :data:`SUSPICIOUS_TRADES` trades or more, a win rate of :data:`SUSPICIOUS_WIN_RATE` or a
+    profit factor of :data:`SUSPICIOUS_PROFIT_FACTOR` or more (what a strategy that reads
+    future bars produces)."""
     warnings: list[str] = []
     growth = float(metrics.get("final_equity", 0.0)) / float(metrics.get("initial_equity", 1.0))
     bound = foresight_bound(prices, leverage)
@@ -205,17 +208,26 @@ def plausibility_warnings(
             "it cannot have had; check it with levtrade lookahead"
         )
     trades = int(metrics.get("trades", 0) or 0)
-    win_rate = metrics.get("win_rate")
-    if (
-        trades >= SUSPICIOUS_TRADES
-        and isinstance(win_rate, float)
-        and win_rate >= SUSPICIOUS_WIN_RATE
-    ):
+    win_rate = _float(metrics.get("win_rate"))
+    factor = _float(metrics.get("profit_factor"))
+    if trades >= SUSPICIOUS_TRADES and win_rate >= SUSPICIOUS_WIN_RATE:
         warnings.append(
             f"{win_rate:.1%} of {trades} trades won: results like this usually come from a "
             "strategy that reads future bars; check it with levtrade lookahead"
         )
+    elif trades >= SUSPICIOUS_TRADES and factor >= SUSPICIOUS_PROFIT_FACTOR:
+        warnings.append(
+            f"a profit factor of {factor:,.1f} over {trades} trades: results like this usually "
+            "come from a strategy that reads future bars; check it with levtrade lookahead"
+        )
     return warnings
+
+
+def _float(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def merged_notes(notes: Sequence[str]) -> list[str]:
