@@ -17,6 +17,14 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from typer.core import TyperGroup
 
 from levtrade._json import to_json_value
@@ -198,6 +206,22 @@ def stress(
     (jointly and per symbol). With --data: also the worst historical joint moves, the replay of
     a crash window and the bootstrapped probability of liquidation within --horizon bars.
     """
+    stderr = Console(stderr=True)
+    bar = Progress(
+        TextColumn("bootstrap paths"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=stderr,
+        transient=True,
+        disable=as_json or not stderr.is_terminal,
+    )
+    task = bar.add_task("paths", total=paths)
+
+    def advance(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
     try:
         scenarios, is_array = parse_scenarios(_read(scenario))
         ladder = _parse_moves(moves)
@@ -214,8 +238,8 @@ def stress(
                     )
             elif replay is not None:
                 raise ConfigError("replay: needs --data with the window's candles")
-            reports.append(
-                stress_report(
+            with bar:
+                report = stress_report(
                     item,
                     moves=ladder,
                     history=history,
@@ -226,8 +250,9 @@ def stress(
                     paths=paths,
                     seed=seed,
                     block=block,
+                    progress=advance,
                 )
-            )
+            reports.append(report)
     except LevtradeError as exc:
         fail(exc)
     if as_json:

@@ -5,6 +5,7 @@ the standard margin analyzers of :mod:`levtrade.risk` (the ``[risk]`` table)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,8 @@ from levtrade.spec.config import BacktestConfig
 from levtrade.strategy.signal_io import read_signals
 from levtrade.strategy.signal_strategy import SignalStrategy
 from levtrade.strategy.signals import SignalRules
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -109,6 +112,7 @@ class RunOutcome:
             "ignored_keys": list(config.ignored_keys),
             "risk": config.risk.info(),
             "plot_config": self.plot_config,
+            "params": dict(config.params),
         }
 
 
@@ -177,7 +181,9 @@ def prepare_run(
         warmup = int(config.params.get("startup_candle_count", declared) or 0)
     if progress is not None:
         progress.phase("loading data")
+    logger.info("loading %s %s data for %s", config.resolved_format(), timeframe, ", ".join(pairs))
     loaded = load_run_data(config, pairs, timeframe, timerange, warmup_bars=warmup)
+    logger.info("loaded %d bars from %s", len(loaded.data), loaded.source)
     notes: list[str] = []
     if warmup and timerange is not None and timerange.start is not None:
         first = loaded.data.timestamps[0]
@@ -279,6 +285,13 @@ def execute(plan: RunPlan, *, progress: Progress | None = None) -> RunOutcome:
     else:
         assert plan.signals_file is not None
         source = read_signals(plan.signals_file, data, rules=_file_rules(plan.config))
+    logger.info(
+        "running %s on the %s engine at %gx, %s margin",
+        plan.strategy_name,
+        plan.engine,
+        plan.backtest.leverage,
+        plan.backtest.margin_mode,
+    )
     try:
         result = run(
             source,

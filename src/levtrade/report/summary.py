@@ -488,6 +488,7 @@ def build_summary(
         "funding_interval_hours": float(config.funding_interval_hours),
         "notes": merged_notes(list(info.get("notes") or [])),
         "plot_config": dict(info.get("plot_config") or {}),
+        "params": dict(info.get("params") or {}),
         "warnings": warnings,
         "ignored_keys": list(info.get("ignored_keys") or []),
         "metrics": {str(k): v for k, v in result.metrics.items()},
