@@ -63,7 +63,7 @@ def root(
 
 app.add_typer(margin_cli.app, name="margin")
 app.add_typer(data_cli.app, name="data")
-app.command("backtest")(backtest_cli.backtest)
+app.command("backtest", cls=backtest_cli.BacktestCommand)(backtest_cli.backtest)
 app.command("lookahead")(lookahead_cli.check)
 app.command("report")(report_cli.report)
 app.command("init")(init_cli.init)
