@@ -4,7 +4,6 @@ the market's own move and the plausibility warnings; all worked out by hand."""
 
 from __future__ import annotations
 
-import math
 import re
 import sys
 from pathlib import Path

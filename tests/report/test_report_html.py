@@ -143,7 +143,7 @@ def test_demo_report_holds_every_trade_and_renders_in_chromium(
     assert (trades["exit_reason"] == "liquidation").any()
     comparison = re.search(r'id="comparison-table">(.*?)</table>', dom, re.S)
     assert comparison is not None
-    assert [">3x<", ">10x<", ">25x<"] == re.findall(r">\d+x<", comparison.group(1))
+    assert re.findall(r">\d+x<", comparison.group(1)) == [">3x<", ">10x<", ">25x<"]
     shot = tmp_path / "report.png"
     browse(
         chromium,

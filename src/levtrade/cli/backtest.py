@@ -378,10 +378,9 @@ def backtest(
     try:
         if demo_data is not None and config:
             raise LevtradeError("demo: --demo chooses the data of a run without --config")
-        if config:
-            run_config = load_run_config(config)
-        else:
-            run_config = _demo_config(demo_data, starter=demo)
+        run_config = (
+            load_run_config(config) if config else _demo_config(demo_data, starter=demo)
+        )
         params = _params(param)
         run_config = run_config.with_overrides(
             timerange=timerange,
