@@ -74,10 +74,10 @@ def test_isolated_report_renders_in_chromium(chromium: Path, tmp_path: Path) -> 
     bundle = bundle_from_result(result, data, INFO)
     titles = [title for _, title, _ in chart_figures(bundle)]
     assert titles == [
-        BTC,
-        ETH,
         "Equity, buy & hold and drawdown",
         "Margin ratio",
+        BTC,
+        ETH,
         "Funding",
         "Effective leverage",
     ]
