@@ -37,6 +37,7 @@ from cli_helpers import (
 from typer.testing import CliRunner
 
 from levtrade.cli import app
+from levtrade.report.exports import from_exported
 from levtrade.report.tables import RESULT_FILES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -196,15 +197,20 @@ def test_terminal_summary_exports_and_report_regeneration(tmp_path: Path) -> Non
     distance = 100.0 * (100.0 - LIQ_PRICE) / 100.0  # 9.63 %
     assert f"min distance to liquidation {distance:.2f} % at 2025-01-01 02:00, {BTC}" in margin
 
-    # trades: CSV with ISO times, Parquet with ms
+    # trades: one time convention, UTC instants: ISO 8601 in CSV, timestamp[ms, UTC] in Parquet
     csv = pd.read_csv(results / "trades.csv")
     assert csv.loc[0, "exit_reason"] == "liquidation"
     assert csv.loc[0, "entry_time"] == "2025-01-01T01:00:00Z"
     trades = pd.read_parquet(results / "trades.parquet")
-    assert int(trades.loc[0, "exit_time"]) == T0_MS + 4 * HOUR_MS
+    assert str(trades["exit_time"].dtype) == "datetime64[ms, UTC]"
+    assert trades.loc[0, "exit_time"] == pd.Timestamp(T0_MS + 4 * HOUR_MS, unit="ms", tz="UTC")
+    # prices to 10 significant digits (no tick on record), money to 8 decimals: no float noise
+    assert trades.loc[0, "exit_price"] == round(LIQ_PRICE, 8)
+    assert trades.loc[0, "pnl"] == round(TRADE_PNL, 8)
+    assert csv.loc[0, "exit_price"] == round(LIQ_PRICE, 8)
 
     # the equity and margin series, with the derived columns worked out by hand
-    series = pd.read_parquet(results / "series.parquet")
+    series = from_exported(pd.read_parquet(results / "series.parquet"))
     assert len(series) == 10
     bar1, bar2 = series.iloc[1], series.iloc[2]
     lp_before_funding = (10_000.0 - 1_000.0) / (100.0 * (1.0 - MMR))

@@ -27,6 +27,7 @@ from cli_helpers import (
 from typer.testing import CliRunner
 
 from levtrade.cli import app
+from levtrade.report.exports import from_exported
 from levtrade.report.tables import RESULT_FILES
 
 runner = CliRunner()
@@ -160,13 +161,13 @@ def test_exports_hold_the_analyzers_and_report_regenerates_them(tmp_path: Path) 
         "time_below_thresholds.parquet",
         "distance_to_liquidation.parquet",
     }
-    calls = pd.read_parquet(folder / "margin_calls.parquet")
+    calls = from_exported(pd.read_parquet(folder / "margin_calls.parquet"))
     hour = lambda i: T0_MS + i * HOUR_MS  # noqa: E731
     assert calls["start"].tolist() == [hour(5)]
     assert calls["end"].isna().tolist() == [True]  # never back at or above 1.5
     assert calls["bars"].tolist() == [5]
     assert calls["min_margin_level"].tolist() == pytest.approx([LEVEL[6]], rel=1e-12)
-    history = pd.read_parquet(folder / "margin_history.parquet")
+    history = from_exported(pd.read_parquet(folder / "margin_history.parquet"))
     assert history["margin_level"].tolist()[1:10] == pytest.approx(
         [LOWEST[i] for i in range(1, 10)], rel=1e-12
     )

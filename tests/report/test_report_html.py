@@ -13,6 +13,7 @@ from report_helpers import BTC, ETH, INFO, MARGIN_INFO, hand_run, margin_call_ru
 from typer.testing import CliRunner
 
 from levtrade.cli import app
+from levtrade.report.exports import from_exported
 from levtrade.report.formatting import fmt_time
 from levtrade.report.html import chart_figures, render_report, write_report
 from levtrade.report.summary import bundle_from_result
@@ -132,7 +133,7 @@ def test_demo_report_holds_every_trade_and_renders_in_chromium(
     # three price charts (BTC, ETH, SOL), equity, margin, funding, leverage (isolated margin)
     check_rendered(dom, stderr, charts=7)
     assert "SYNTHETIC DATA" not in dom and "Binance USDT-M perpetuals, recorded" in dom
-    trades = pd.read_parquet(tmp_path / "levtrade-results" / "trades.parquet")
+    trades = from_exported(pd.read_parquet(tmp_path / "levtrade-results" / "trades.parquet"))
     table = re.search(r'id="trades-table">(.*?)</table>', dom, re.S)
     assert table is not None
     rows = re.findall(r"<tr>(.*?)</tr>", table.group(1), re.S)[1:]

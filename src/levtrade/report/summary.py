@@ -21,6 +21,7 @@ from levtrade._version import __version__
 from levtrade.backtest.results import BacktestResult
 from levtrade.data import MarketData, Portfolio, format_timeframe, format_ts
 from levtrade.margin import contracts
+from levtrade.report.exports import rounded
 from levtrade.report.tables import (
     ResultBundle,
     analyzer_files,
@@ -535,11 +536,12 @@ def bundle_from_result(
     trades = journal_frame(result, series)
     summary = build_summary(result, series, info or {}, trades=trades, prices=prices)
     _, tables = split_analyzers(result.analyzers)
+    steps = summary.get("instruments")
     return ResultBundle(
         summary=summary,
-        trades=trades,
-        orders=result.orders.reset_index(drop=True),
-        ledger=result.ledger.reset_index(drop=True),
+        trades=rounded(trades, steps),
+        orders=rounded(result.orders.reset_index(drop=True), steps),
+        ledger=rounded(result.ledger.reset_index(drop=True), steps),
         series=series,
         prices=prices,
         analyzers=tables,
