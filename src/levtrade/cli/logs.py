@@ -68,7 +68,7 @@ def configure_logging(verbose: int, logfile: Path | None) -> None:
     for old in list(logger.handlers):
         logger.removeHandler(old)
         old.close()
-    for handler in handlers:
-        logger.addHandler(handler)
+    for each in handlers:
+        logger.addHandler(each)
     logger.setLevel(logging.DEBUG if logfile is not None else level)
     logger.propagate = False

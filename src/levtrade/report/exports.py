@@ -18,8 +18,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-TIME_COLUMNS = ("time", "entry_time", "exit_time", "created_time", "fill_time", "start", "end")
-TIME_COLUMNS += ("min_time",)
+TIME_COLUMNS = (
+    "time",
+    "entry_time",
+    "exit_time",
+    "created_time",
+    "fill_time",
+    "start",
+    "end",
+    "min_time",
+)
 """Columns holding an instant (ms since the epoch, UTC, in memory)."""
 PRICE_COLUMNS = ("entry_price", "exit_price", "liquidation_price", "price", "fill_price")
 SIZE_COLUMNS = ("size", "filled_size")

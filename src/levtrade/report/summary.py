@@ -109,7 +109,7 @@ def _trade_row(trade: pd.Series) -> dict[str, Any]:
 
 def _group_rows(trades: pd.DataFrame, column: str, name: str) -> list[dict[str, Any]]:
     """Per value of ``column``: trades, wins, losses, PnL, average PnL % and duration."""
-    rows = []
+    rows: list[dict[str, Any]] = []
     for value, own in trades.groupby(column, sort=True):
         pnl = own["pnl"].to_numpy(dtype=np.float64)
         wins = int((pnl > 0).sum())
@@ -125,7 +125,7 @@ def _group_rows(trades: pd.DataFrame, column: str, name: str) -> list[dict[str, 
                 "avg_duration_ms": _mean(own["duration_ms"].to_numpy(dtype=np.float64)),
             }
         )
-    rows.sort(key=lambda row: -row["trades"])
+    rows.sort(key=lambda row: -int(row["trades"]))
     return rows
 
 
@@ -449,7 +449,8 @@ def build_summary(
     changes = market_changes(prices, pairs) if prices is not None else {}
     per_pair = _per_pair(journal, series, pairs, funding["by_pair"], changes)
     leverage = max([float(config.leverage), *(float(v) for v in journal["leverage"])])
-    warnings = plausibility_warnings(result.metrics, prices, leverage) if prices is not None else []
+    metrics = {str(k): v for k, v in result.metrics.items()}
+    warnings = plausibility_warnings(metrics, prices, leverage) if prices is not None else []
     spec = result.run_spec()
     instruments = {
         pair: {

@@ -756,9 +756,9 @@ class StressTest:
         liquidated_paths = 0
         first_bars: list[int] = []
         every = max(1, n_paths // 100)
-        for done, path in enumerate(picks, start=1):
-            if progress is not None and (done % every == 0 or done == n_paths):
-                progress(done, n_paths)
+        for number, path in enumerate(picks, start=1):
+            if progress is not None and (number % every == 0 or number == n_paths):
+                progress(number, n_paths)
             level = base.copy()
             done: set[Pool] = set()
             first: int | None = None
