@@ -20,6 +20,7 @@ from levtrade.cli import init as init_cli
 from levtrade.cli import lookahead as lookahead_cli
 from levtrade.cli import margin as margin_cli
 from levtrade.cli import report as report_cli
+from levtrade.cli import venue as venue_cli
 from levtrade.cli.logs import GLOBAL_FLAGS, GLOBAL_OPTIONS, configure_logging, hoist
 
 app = typer.Typer(
@@ -63,6 +64,7 @@ def root(
 
 app.add_typer(margin_cli.app, name="margin")
 app.add_typer(data_cli.app, name="data")
+app.add_typer(venue_cli.app, name="venue")
 app.command("backtest", cls=backtest_cli.BacktestCommand)(backtest_cli.backtest)
 app.command("lookahead")(lookahead_cli.check)
 app.command("report")(report_cli.report)

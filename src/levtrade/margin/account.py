@@ -660,6 +660,34 @@ class Account:
             self._restore(saved)
             raise
 
+    def preview_fill(
+        self,
+        instrument: Instrument,
+        size: float,
+        price: float,
+        *,
+        leg: Leg | str | None = None,
+        liquidity: Liquidity = "taker",
+        time: int | None = None,
+    ) -> FillResult | OrderRejected:
+        """What :meth:`try_fill` would do, with the account left exactly as it was: a venue's
+        check of an order before it accepts it."""
+        symbol = instrument.symbol
+        saved = _Saved(
+            self.time,
+            self._wallet,
+            self._positions.copy(),
+            self.ledger._save(),
+            symbol if symbol not in self._marks else None,
+            self._settings.copy(),
+            (self.currency, self._instruments.copy(), self._tiers.copy()),
+            None,
+        )
+        try:
+            return self.try_fill(instrument, size, price, leg=leg, liquidity=liquidity, time=time)
+        finally:
+            self._restore(saved)
+
     def _restore(self, saved: _Saved) -> None:
         """Undo a fill that is rejected half-way: back to the state ``saved`` before it."""
         self.time = saved.time
