@@ -55,8 +55,9 @@ class _CalculatorByDefault(TyperGroup):
 
 app = typer.Typer(
     cls=_CalculatorByDefault,
-    help="Margin calculator (default: levtrade margin FILE) and stress tests "
-    "(levtrade margin stress FILE).",
+    help="Margin calculator (levtrade margin FILE, or one position: levtrade margin --venue "
+    "binance --long 1@100000 --leverage 20 --wallet 10000; options: levtrade margin calc "
+    "--help) and stress tests (levtrade margin stress FILE).",
     add_completion=False,
 )
 
