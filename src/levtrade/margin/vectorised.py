@@ -101,7 +101,7 @@ def joint_liquidation_moves(
     *,
     lowest: float = -0.999,
     highest: float = 10.0,
-    steps: int = 60,
+    steps: int = 45,
 ) -> tuple[FloatArray, FloatArray]:
     """Per row (a bar), the uniform move ``m`` of every mark (``P_j → P_j·(1 + m)``) at which
     a cross pool of linear positions reaches its liquidation: equity ``E + m·Σ q_j·P_j``

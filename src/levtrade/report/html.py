@@ -1109,50 +1109,68 @@ def _trades_html(bundle: ResultBundle) -> str:
         ("duration", True),
     ]
     rows, keys = [], []
-    column = trades.get
-    for k in range(len(trades)):
-        t = trades.iloc[k]
-        pnl = float(t["pnl"])
-        pct = float(t["pnl_pct"]) if column("pnl_pct") is not None else math.nan
-        liq = float(t["liquidation_price"]) if column("liquidation_price") is not None else math.nan
-        duration = int(t["exit_time"]) - int(t["entry_time"])
+    n = len(trades)
+    nan = np.full(n, np.nan)
+    pcts = _values(trades, "pnl_pct") if "pnl_pct" in trades.columns else nan
+    liqs = _values(trades, "liquidation_price") if "liquidation_price" in trades.columns else nan
+    columns = zip(
+        trades["symbol"].astype(str),
+        trades["side"].astype(str),
+        _values(trades, "leverage"),
+        trades["entry_time"].to_numpy(dtype=np.int64),
+        _values(trades, "entry_price"),
+        trades["exit_time"].to_numpy(dtype=np.int64),
+        _values(trades, "exit_price"),
+        liqs,
+        _values(trades, "size"),
+        _values(trades, "pnl"),
+        pcts,
+        _values(trades, "fees"),
+        _values(trades, "funding"),
+        trades["exit_reason"].astype(str),
+        strict=True,
+    )
+    for k, row in enumerate(columns):
+        symbol, side, lev, entry, entry_price, exit_, exit_price, liq, size = row[:9]
+        pnl, pct, fees, funding, reason = row[9:]
+        duration = int(exit_) - int(entry)
         rows.append(
             [
                 (str(k + 1), ""),
-                (str(t["symbol"]), ""),
-                (str(t["side"]), ""),
-                (f"{float(t['leverage']):g}x", ""),
-                (fmt_time(int(t["entry_time"])), ""),
-                (fmt_price(t["entry_price"]), ""),
-                (fmt_time(int(t["exit_time"])), ""),
-                (fmt_price(t["exit_price"]), ""),
+                (symbol, ""),
+                (side, ""),
+                (f"{lev:g}x", ""),
+                (fmt_time(int(entry)), ""),
+                (fmt_price(entry_price), ""),
+                (fmt_time(int(exit_)), ""),
+                (fmt_price(exit_price), ""),
                 (fmt_price(liq), ""),
-                (f"{float(t['size']):,.6g}", ""),
+                (f"{size:,.6g}", ""),
                 (fmt_money(pnl), _signed_class(pnl)),
                 (fmt_pct(pct), _signed_class(pct)),
-                (fmt_money(t["fees"]), ""),
-                (fmt_money(t["funding"]), _signed_class(t["funding"])),
-                (str(t["exit_reason"]), "neg" if t["exit_reason"] == "liquidation" else ""),
+                (fmt_money(fees), ""),
+                (fmt_money(funding), _signed_class(funding)),
+                (reason, "neg" if reason == "liquidation" else ""),
                 (fmt_duration(duration), ""),
             ]
         )
         keys.append(
             [
                 k + 1,
-                str(t["symbol"]),
-                str(t["side"]),
-                float(t["leverage"]),
-                int(t["entry_time"]),
-                float(t["entry_price"]),
-                int(t["exit_time"]),
-                float(t["exit_price"]),
+                symbol,
+                side,
+                lev,
+                int(entry),
+                entry_price,
+                int(exit_),
+                exit_price,
                 liq,
-                float(t["size"]),
+                size,
                 pnl,
                 pct,
-                float(t["fees"]),
-                float(t["funding"]),
-                str(t["exit_reason"]),
+                fees,
+                funding,
+                reason,
                 duration,
             ]
         )
