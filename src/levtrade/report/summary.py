@@ -181,7 +181,8 @@ def foresight_bound(prices: pd.DataFrame, leverage: float) -> float:
         return 1.0
     swing = leverage * (prices["high"] - prices["low"]) / prices["low"]
     widest = swing.groupby(prices["time"].to_numpy(np.int64)).max().to_numpy(np.float64)
-    return float(np.exp(np.log1p(np.maximum(widest, 0.0)).sum()))
+    with np.errstate(over="ignore"):  # beyond a float: no bound worth stating
+        return float(np.exp(np.log1p(np.maximum(widest, 0.0)).sum()))
 
 
 SUSPICIOUS_WIN_RATE = 0.95
