@@ -22,8 +22,10 @@ from levtrade.errors import LevtradeError
 
 def check(
     config: Annotated[
-        Path | None,
-        typer.Option("--config", "-c", help="Run configuration (.toml or .json)."),
+        list[Path] | None,
+        typer.Option(
+            "--config", "-c", help="Run configuration (.toml or .json); several are merged."
+        ),
     ] = None,
     strategy: Annotated[
         str | None,
@@ -48,7 +50,7 @@ def check(
     Without --config: the starter strategy on the bundled sample. Exit code 1 when a decision
     before a cut changes once the later bars are gone."""
     try:
-        run_config = load_run_config(config) if config is not None else RunConfig.demo()
+        run_config = load_run_config(config) if config else RunConfig.demo()
         listed = [p.strip() for item in pairs or [] for p in item.split(",") if p.strip()]
         run_config = run_config.with_overrides(
             timerange=timerange,
