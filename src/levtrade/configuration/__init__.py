@@ -9,6 +9,7 @@ from __future__ import annotations
 from levtrade.configuration.config import (
     DEFAULT_REPORT,
     DEFAULT_RESULTS,
+    DEMO_LEVERAGES,
     DataFormat,
     RiskSettings,
     RunConfig,
@@ -18,6 +19,7 @@ from levtrade.configuration.plan import (
     RunOutcome,
     RunPlan,
     execute,
+    lookahead,
     prepare_run,
     signal_instance,
 )
@@ -27,6 +29,7 @@ from levtrade.configuration.timerange import Timerange, parse_timerange
 __all__ = [
     "DEFAULT_REPORT",
     "DEFAULT_RESULTS",
+    "DEMO_LEVERAGES",
     "DataFormat",
     "LoadedStrategy",
     "RiskSettings",
@@ -38,6 +41,7 @@ __all__ = [
     "execute",
     "load_run_config",
     "load_strategy",
+    "lookahead",
     "parse_timerange",
     "prepare_run",
     "signal_instance",
