@@ -311,7 +311,7 @@ def lookahead(plan: RunPlan, *, cuts: int = 4) -> LookaheadReport:
     if strategy.style == "event":
         params = dict(plan.config.params) or None
         return check_lookahead(strategy.cls, data, plan.backtest, cuts=cuts, params=params)
-    return check_lookahead(_signal_instance(plan), data, plan.backtest, cuts=cuts)
+    return check_lookahead(signal_instance(plan), data, plan.backtest, cuts=cuts)
 
 
 def execute(plan: RunPlan, *, progress: Progress | None = None) -> RunOutcome:
