@@ -40,16 +40,19 @@ def _sweep(config: Path, out: Path, *extra: str) -> pd.DataFrame:
     return pd.read_parquet(out)
 
 
-@pytest.fixture(scope="module")
-def tables(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame, pd.DataFrame]:
-    folder = tmp_path_factory.mktemp("determinism")
-    config = write_config(folder)
-    serial = _sweep(config, folder / "serial.parquet", "--executor", "serial")
-    local = _sweep(config, folder / "local.parquet", "--executor", "local", "--workers", "2")
-    return config, serial, local
+def test_a_200_variant_grid(tmp_path: Path) -> None:
+    """One test (the grid is computed once): serial and local rows identical, every row a
+    single backtest, the command's rerun of three rows."""
+    config = write_config(tmp_path)
+    serial = _sweep(config, tmp_path / "serial.parquet", "--executor", "serial")
+    local = _sweep(config, tmp_path / "local.parquet", "--executor", "local", "--workers", "2")
+    tables = (config, serial, local)
+    serial_and_local_pool_give_identical_rows(tables)
+    every_row_equals_a_single_backtest_of_its_variant(tables)
+    levtrade_backtest_param_reruns_a_row(tables)
 
 
-def test_serial_and_local_pool_give_identical_rows(
+def serial_and_local_pool_give_identical_rows(
     tables: tuple[Path, pd.DataFrame, pd.DataFrame],
 ) -> None:
     _, serial, local = tables
@@ -73,7 +76,7 @@ def _variant_config(base: object, row: dict[str, object], names: list[str]) -> o
     return base.with_overrides(**overrides, params=params)  # type: ignore[attr-defined]
 
 
-def test_every_row_equals_a_single_backtest_of_its_variant(
+def every_row_equals_a_single_backtest_of_its_variant(
     tables: tuple[Path, pd.DataFrame, pd.DataFrame],
 ) -> None:
     config_path, serial, _ = tables
@@ -97,7 +100,7 @@ def test_every_row_equals_a_single_backtest_of_its_variant(
         assert row["final_equity"] == float(result.series["equity"].iloc[-1])
 
 
-def test_levtrade_backtest_param_reruns_a_row(
+def levtrade_backtest_param_reruns_a_row(
     tables: tuple[Path, pd.DataFrame, pd.DataFrame],
 ) -> None:
     config_path, serial, _ = tables
