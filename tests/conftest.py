@@ -16,3 +16,10 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is not beside this checkout")
     return SHARED_DATA
+
+
+@pytest.fixture(autouse=True)
+def _no_user_tier_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default tier look-ups read only the tables levtrade ships: a developer's refreshed
+    tables (``~/.levtrade/tiers``) never change a test's numbers."""
+    monkeypatch.setenv("LEVTRADE_TIERS_DIR", "")

@@ -8,9 +8,11 @@ misread table and is an error. Where a venue publishes none it is derived the sa
 (Hyperliquid, §2.2), except OKX, whose maintenance margin has no deduction (§3).
 
 A table fetched from a venue is as of the day it was fetched: :func:`fetch_tiers` stores the raw
-response in ``<cache_dir>/<venue>-<YYYY-MM-DD>.json`` and that day becomes the tables'
-effective date, so a cache directory filled over time is a dated history for
-:class:`~levtrade.venues.registry.TierRegistry`.
+response in ``<cache_dir>/<venue>-<YYYY-MM-DD>.json`` (``.json.gz`` compressed) and that day
+becomes the tables' effective date, so a cache directory filled over time is a dated history for
+:class:`~levtrade.venues.registry.TierRegistry`. :func:`import_tier_file` adds a tier file
+(FreqTrade's ``binance_leverage_tiers.json``, a ccxt dump, Binance's brackets) to such a
+directory under the date it was taken; levtrade's own full tables are shipped in this format.
 """
 
 from __future__ import annotations
@@ -38,9 +40,11 @@ _AMOUNT_ABS_TOL = 0.005
 _AMOUNT_REL_TOL = 1e-9
 
 CACHE_VERSION = 1
-_CACHE_NAME = re.compile(r"^(?P<venue>[a-z0-9]+)-(?P<day>\d{4}-\d{2}-\d{2})\.json$")
+_CACHE_NAME = re.compile(r"^(?P<venue>[a-z0-9]+)-(?P<day>\d{4}-\d{2}-\d{2})\.json(?P<gz>\.gz)?$")
 _FORMAT_CCXT = "ccxt_leverage_tiers"
 _FORMAT_HYPERLIQUID = "hyperliquid_meta"
+_FORMAT_BRACKETS = "binance_leverage_brackets"
+_FORMATS = (_FORMAT_CCXT, _FORMAT_HYPERLIQUID, _FORMAT_BRACKETS)
 
 
 class _Row(NamedTuple):
@@ -681,9 +685,12 @@ def _read_json(file: Path) -> Any:
 # ------------------------------------------------------------------------------------------
 
 
-def cache_path(cache_dir: str | os.PathLike[str], venue: str, day: date) -> Path:
-    """The cache file of ``venue``'s tables fetched on ``day``."""
-    return Path(cache_dir) / f"{venue_name(venue)}-{day.isoformat()}.json"
+def cache_path(
+    cache_dir: str | os.PathLike[str], venue: str, day: date, *, compress: bool = False
+) -> Path:
+    """The cache file of ``venue``'s tables taken on ``day`` (``.json.gz`` when ``compress``)."""
+    suffix = ".json.gz" if compress else ".json"
+    return Path(cache_dir) / f"{venue_name(venue)}-{day.isoformat()}{suffix}"
 
 
 def fetch_tiers(
@@ -692,13 +699,15 @@ def fetch_tiers(
     *,
     cache_dir: str | os.PathLike[str],
     fetched_on: date | None = None,
+    compress: bool = False,
 ) -> list[TierTable]:
     """Fetch tier tables from a venue through a ccxt exchange object and cache them.
 
     Binance and Bybit use ``exchange.fetch_leverage_tiers(symbols)`` (Binance's endpoint is
     signed: the exchange needs API keys); Hyperliquid uses its public ``meta`` (``POST /info``).
-    The raw response is written to ``<cache_dir>/<venue>-<day>.json`` (merged with what was
-    already fetched that day) and the tables are effective from ``fetched_on`` (today, UTC, by
+    The raw response is written to ``<cache_dir>/<venue>-<day>.json`` (``.json.gz`` with
+    ``compress``, keeping only the fields the parsers read; merged with what was already
+    fetched that day) and the tables are effective from ``fetched_on`` (today, UTC, by
     default). ``symbols`` are ccxt symbols; None fetches every market.
     """
     exchange_id = getattr(exchange, "id", None)
@@ -726,15 +735,40 @@ def fetch_tiers(
     tables = _parse_cached(venue, fmt, raw, day, source)
     if wanted is not None:
         tables = _select(venue, tables, wanted)
-    _write_cache(cache_path(cache_dir, venue, day), venue, exchange_id, fmt, day, raw)
+    file = cache_path(cache_dir, venue, day, compress=compress)
+    _write_cache(file, venue, exchange_id, fmt, day, raw, None)
+    return tables
+
+
+def import_tier_file(
+    path: str | os.PathLike[str],
+    *,
+    venue: str,
+    effective_date: date,
+    cache_dir: str | os.PathLike[str],
+    source: str | None = None,
+    compress: bool = True,
+) -> list[TierTable]:
+    """Add a tier file (the shapes :func:`load_tier_file` reads) to a cache directory as the
+    tables in force from ``effective_date``, with ``source`` saying where they came from
+    (default: the file's name); the tables as read back."""
+    file = Path(path)
+    document = _read_json(file)
+    name = venue_name(venue)
+    fmt = _FORMAT_BRACKETS if _looks_like_brackets(document) else _FORMAT_CCXT
+    where = source or f"file {file.name}"
+    # parsed first: a file that does not read is refused before anything is written
+    tables = _parse_cached(name, fmt, document, effective_date, where)
+    target = cache_path(cache_dir, name, effective_date, compress=compress)
+    _write_cache(target, name, name, fmt, effective_date, document, where, merge=False)
     return tables
 
 
 def load_cached_tiers(
     cache_dir: str | os.PathLike[str], venue: str | None = None
 ) -> list[TierTable]:
-    """Every table in a cache directory written by :func:`fetch_tiers` (optionally one venue's),
-    each effective from the day it was fetched."""
+    """Every table in a cache directory written by :func:`fetch_tiers` or
+    :func:`import_tier_file` (optionally one venue's), each effective from its file's day."""
     folder = Path(cache_dir)
     if not folder.is_dir():
         raise ConfigError(f"cache_dir: {folder} is not a directory")
@@ -748,6 +782,21 @@ def load_cached_tiers(
     return tables
 
 
+def read_tier_cache(raw: bytes, where: str) -> list[TierTable]:
+    """The tables of one cache document given as bytes (gzip or plain JSON): how levtrade
+    reads the full tables it ships as package data."""
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise TierTableError(f"{where}: not valid gzip ({exc})") from None
+    try:
+        document = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise TierTableError(f"{where}: not valid JSON ({exc})") from None
+    return _tables_of(_check_cache_document(document, where), where)
+
+
 def _fetch_source(exchange_id: str, fmt: str, day: date) -> str:
     what = "fetch_leverage_tiers" if fmt == _FORMAT_CCXT else "info meta"
     return f"ccxt {exchange_id} {what}, fetched {day.isoformat()}"
@@ -756,6 +805,8 @@ def _fetch_source(exchange_id: str, fmt: str, day: date) -> str:
 def _parse_cached(venue: str, fmt: str, raw: Any, day: date, source: str) -> list[TierTable]:
     if fmt == _FORMAT_CCXT:
         return parse_ccxt_leverage_tiers(raw, venue=venue, effective_date=day, source=source)
+    if fmt == _FORMAT_BRACKETS:
+        return parse_binance_leverage_brackets(raw, effective_date=day, source=source)
     return parse_hyperliquid_meta(raw, effective_date=day, source=source)
 
 
@@ -770,48 +821,104 @@ def _select(venue: str, tables: list[TierTable], wanted: Sequence[str]) -> list[
     return chosen
 
 
-def _write_cache(file: Path, venue: str, exchange_id: str, fmt: str, day: date, raw: Any) -> None:
+_KEPT_TIER_FIELDS = (
+    "minNotional",
+    "maxNotional",
+    "maintenanceMarginRate",
+    "maxLeverage",
+    "notionalFloor",
+    "notionalCap",
+    "maintenanceMarginRatio",
+    "maintAmt",
+)
+_KEPT_INFO_FIELDS = ("cum", "mmDeduction")
+
+
+def _slim(fmt: str, data: Any) -> Any:
+    """ccxt tiers with only the fields :func:`parse_ccxt_leverage_tiers` reads (the compressed
+    cache keeps no more); other formats as they are."""
+    if fmt != _FORMAT_CCXT or not isinstance(data, Mapping):
+        return data
+    slim: dict[str, Any] = {}
+    for key, tiers in data.items():
+        rows = []
+        for tier in tiers if isinstance(tiers, list) else []:
+            if not isinstance(tier, Mapping):
+                return data
+            row = {k: tier[k] for k in _KEPT_TIER_FIELDS if k in tier}
+            info = tier.get("info")
+            if isinstance(info, Mapping):
+                kept = {k: info[k] for k in _KEPT_INFO_FIELDS if k in info}
+                if kept:
+                    row["info"] = kept
+            rows.append(row)
+        slim[key] = rows
+    return slim
+
+
+def _write_cache(
+    file: Path,
+    venue: str,
+    exchange_id: str,
+    fmt: str,
+    day: date,
+    raw: Any,
+    source: str | None,
+    *,
+    merge: bool = True,
+) -> None:
     data = raw
-    if file.exists() and fmt == _FORMAT_CCXT:
+    if merge and file.exists() and fmt == _FORMAT_CCXT:
         previous = _load_cache_document(file)
         if previous["format"] == fmt and isinstance(previous["data"], Mapping):
             data = {**previous["data"], **raw}
-    document = {
+    compress = file.suffix == ".gz"
+    document: dict[str, Any] = {
         "levtrade_tier_cache": CACHE_VERSION,
         "venue": venue,
         "exchange": exchange_id,
         "format": fmt,
         "fetched_on": day.isoformat(),
-        "data": data,
     }
+    if source is not None:
+        document["source"] = source
+    document["data"] = _slim(fmt, data) if compress else data
+    text = json.dumps(document, allow_nan=False, separators=(",", ":") if compress else None)
+    payload = gzip.compress(text.encode("utf-8"), 9, mtime=0) if compress else text.encode()
     file.parent.mkdir(parents=True, exist_ok=True)
     tmp = file.with_name(file.name + ".tmp")
-    tmp.write_text(json.dumps(document, allow_nan=False), encoding="utf-8")
+    tmp.write_bytes(payload)
     os.replace(tmp, file)
 
 
-def _load_cache_document(file: Path) -> Mapping[str, Any]:
-    document = _read_json(file)
+def _check_cache_document(document: Any, where: str) -> Mapping[str, Any]:
     if not isinstance(document, Mapping) or document.get("levtrade_tier_cache") != CACHE_VERSION:
-        raise TierTableError(
-            f"cache file {file}: not a levtrade tier cache (version {CACHE_VERSION})"
-        )
+        raise TierTableError(f"{where}: not a levtrade tier cache (version {CACHE_VERSION})")
     fmt = document.get("format")
-    if fmt not in (_FORMAT_CCXT, _FORMAT_HYPERLIQUID):
-        raise TierTableError(f"cache file {file}: unknown format {fmt!r}")
+    if fmt not in _FORMATS:
+        raise TierTableError(f"{where}: unknown format {fmt!r}")
     return document
 
 
-def _read_cache(file: Path) -> list[TierTable]:
-    document = _load_cache_document(file)
+def _load_cache_document(file: Path) -> Mapping[str, Any]:
+    return _check_cache_document(_read_json(file), f"cache file {file}")
+
+
+def _tables_of(document: Mapping[str, Any], where: str) -> list[TierTable]:
     try:
         day = date.fromisoformat(document["fetched_on"])
     except (KeyError, TypeError, ValueError):
         raise TierTableError(
-            f"cache file {file}: fetched_on must be YYYY-MM-DD, got {document.get('fetched_on')!r}"
+            f"{where}: fetched_on must be YYYY-MM-DD, got {document.get('fetched_on')!r}"
         ) from None
     venue = venue_name(str(document.get("venue")))
     exchange_id = str(document.get("exchange", venue))
     fmt = str(document["format"])
-    source = _fetch_source(exchange_id, fmt, day)
+    source = document.get("source")
+    if not isinstance(source, str):
+        source = _fetch_source(exchange_id, fmt, day)
     return _parse_cached(venue, fmt, document.get("data"), day, source)
+
+
+def _read_cache(file: Path) -> list[TierTable]:
+    return _tables_of(_load_cache_document(file), f"cache file {file}")
