@@ -375,7 +375,7 @@ ERRORS = {
     r"\(its data runs 2025-01-01T00:00:00Z to 2025-01-01T09:00:00Z\)",
     "pair without funding data": r"funding: BTC/USDT:USDT has no funding data \(no .*/futures/"
     r"BTC_USDT_USDT-<timeframe>-funding_rate\.\* file\); .* set futures_funding_rate",
-    "spot trading mode": r"trading_mode: 'spot' is not supported yet",
+    "spot trading mode": r"config: leverage: spot trades at 1x, got 10\.0",
     "unknown class": r"no class 'EnterFirst' in .*enter_first\.py "
     r"\(did you mean 'EnterFirstBar'\?\)",
     "report directory missing": r"report: directory not found: .*nowhere",

@@ -9,6 +9,7 @@ from levtrade.cli import data as data_cli
 from levtrade.cli import init as init_cli
 from levtrade.cli import margin as margin_cli
 from levtrade.cli import report as report_cli
+from levtrade.cli import venue as venue_cli
 
 app = typer.Typer(
     name="levtrade",
@@ -18,6 +19,7 @@ app = typer.Typer(
 )
 app.add_typer(margin_cli.app, name="margin")
 app.add_typer(data_cli.app, name="data")
+app.add_typer(venue_cli.app, name="venue")
 app.command("backtest", cls=backtest_cli.BacktestCommand)(backtest_cli.backtest)
 app.command("report")(report_cli.report)
 app.command("init")(init_cli.init)

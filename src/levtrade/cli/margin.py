@@ -17,10 +17,11 @@ from rich.console import Console
 from typer.core import TyperGroup
 
 from levtrade._json import to_json_value
-from levtrade.calculator import evaluate, parse_scenarios
+from levtrade.calculator import Scenario, SpotScenario, evaluate, parse_scenarios
 from levtrade.cli.failure import fail
 from levtrade.errors import ConfigError, LevtradeError
-from levtrade.report.terminal import render_margin, render_stress
+from levtrade.report.terminal import render_margin, render_spot_stress, render_stress
+from levtrade.risk.spot_stress import spot_stress_report
 from levtrade.risk.stress import PriceHistory, stress_report
 
 DEFAULT_COMMAND = "calc"
@@ -56,7 +57,8 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print the figures as JSO
 
 @app.command(DEFAULT_COMMAND)
 def margin(scenario: ScenarioArgument = None, as_json: JsonFlag = False) -> None:
-    """Compute equity, margins, liquidation and bankruptcy prices as the venue does."""
+    """Compute equity, margins, liquidation and bankruptcy prices as the venue does; for spot
+    margin, the margin level and the prices of the margin call and liquidation."""
     try:
         text = _read(scenario)
         scenarios, is_array = parse_scenarios(text)
@@ -136,6 +138,25 @@ def stress(
         mapping = _parse_aliases(aliases or [])
         reports = []
         for item in scenarios:
+            if isinstance(item, SpotScenario):
+                if replay is not None:
+                    raise ConfigError("replay: the crash replay stresses futures accounts")
+                reports.append(
+                    spot_stress_report(
+                        item,
+                        moves=ladder,
+                        data_dir=data,
+                        timeframe=timeframe,
+                        aliases=mapping,
+                        window=window,
+                    )
+                )
+                continue
+            if not isinstance(item, Scenario):
+                raise ConfigError(
+                    "scenario: stress tests take one account (a futures account, or a spot "
+                    "margin one); an account pooled across DEXs is stressed pool by pool"
+                )
             symbols = list(dict.fromkeys(p.symbol for p in item.positions))
             history = replay_history = None
             if data is not None and symbols:
@@ -168,9 +189,10 @@ def stress(
         return
     console = Console()
     for report in reports:
-        render_stress(console, report)
-
-
+        if "ladders" in report and "assets" in report:
+            render_spot_stress(console, report)
+        else:
+            render_stress(console, report)
 
 
 def _read(path: Path | None) -> str:

@@ -394,7 +394,7 @@ class RunConfig(AccountSettings):
         blacklist = set(self.exchange.pair_blacklist) if self.exchange is not None else set()
         unique = list(dict.fromkeys(p for p in pairs if p not in blacklist))
         for pair in unique:
-            check_pair(pair, self.stake_currency)
+            check_pair(pair, self.stake_currency, self.trading_mode)
         return tuple(unique)
 
     def wallet_amount(self) -> float:
@@ -542,20 +542,27 @@ def _check_keys(document: dict[str, Any], source: str) -> tuple[str, ...]:
     return tuple(ignored)
 
 
-def check_pair(pair: str, stake_currency: str | None) -> None:
+def check_pair(pair: str, stake_currency: str | None, trading_mode: str = "futures") -> None:
+    """A pair the trading mode trades (perpetuals for futures, spot pairs for spot and margin),
+    in the stake currency when one is set."""
     try:
         instrument = Instrument.parse(pair)
     except LevtradeError as exc:
         raise ConfigError(f"pairs: {exc}") from None
-    if instrument.settle is None:
+    if trading_mode == "futures" and instrument.settle is None:
         raise ConfigError(
             f"pairs: {pair!r} is a spot pair; perpetual futures are written "
             f"'{pair}:{instrument.quote}'"
         )
-    if stake_currency is not None and instrument.settle != stake_currency:
+    if trading_mode != "futures" and instrument.settle is not None:
         raise ConfigError(
-            f"pairs: {pair} settles in {instrument.settle}, but stake_currency is "
-            f"{stake_currency!r}"
+            f"pairs: {pair!r} is a perpetual; trading_mode {trading_mode!r} trades spot pairs, "
+            f"written '{instrument.base}/{instrument.quote}'"
+        )
+    currency = instrument.margin_currency
+    if stake_currency is not None and currency != stake_currency:
+        raise ConfigError(
+            f"pairs: {pair} settles in {currency}, but stake_currency is {stake_currency!r}"
         )
 
 

@@ -16,6 +16,7 @@ import pandas as pd
 from levtrade.backtest.progress import Progress
 from levtrade.backtest.results import BacktestResult, run_analyzers
 from levtrade.backtest.runner import run, trim_warmup
+from levtrade.backtest.spot_engine import SPOT_NOTE
 from levtrade.configuration.config import RunConfig, check_pair
 from levtrade.configuration.data import LoadedData, load_run_data
 from levtrade.configuration.strategies import (
@@ -109,7 +110,7 @@ class RunOutcome:
 
 
 def _settle(pairs: Sequence[str]) -> str | None:
-    settles = {Instrument.parse(p).settle for p in pairs}
+    settles = {Instrument.parse(p).margin_currency for p in pairs}
     return settles.pop() if len(settles) == 1 else None
 
 
@@ -165,7 +166,7 @@ def prepare_run(
         )
     pairs = config.resolved_pairs()
     if not pairs and signals_file is not None:
-        pairs = _signal_pairs(signals_file, config.stake_currency)
+        pairs = _signal_pairs(signals_file, config.stake_currency, config.trading_mode)
     timerange = None if config.timerange is None else parse_timerange(config.timerange)
     warmup = 0
     if loaded_strategy is not None and loaded_strategy.style == "signal" and timerange is not None:
@@ -188,6 +189,8 @@ def prepare_run(
             )
     if config.ignored_keys:
         notes.append("ignored FreqTrade settings: " + ", ".join(config.ignored_keys))
+    if config.trading_mode != "futures":
+        notes.append(SPOT_NOTE)
     return RunPlan(
         config=config,
         backtest=backtest,
@@ -202,7 +205,9 @@ def prepare_run(
     )
 
 
-def _signal_pairs(path: Path, stake_currency: str | None) -> tuple[str, ...]:
+def _signal_pairs(
+    path: Path, stake_currency: str | None, trading_mode: str
+) -> tuple[str, ...]:
     try:
         frame = pd.read_parquet(path) if path.suffix == ".parquet" else None
         if frame is None and path.suffix == ".feather":
@@ -217,7 +222,7 @@ def _signal_pairs(path: Path, stake_currency: str | None) -> tuple[str, ...]:
         )
     pairs = tuple(dict.fromkeys(str(s) for s in frame["symbol"].dropna()))
     for pair in pairs:
-        check_pair(pair, stake_currency)
+        check_pair(pair, stake_currency, trading_mode)
     return pairs
 
 

@@ -28,6 +28,9 @@ METRIC_LABELS: tuple[tuple[str, str, str], ...] = (
     ("fees", "Fees", "money"),
     ("funding_paid", "Funding paid", "money"),
     ("funding_received", "Funding received", "money"),
+    ("interest_paid", "Interest paid", "money"),
+    ("min_margin_level", "Lowest margin level", "ratio"),
+    ("max_liabilities", "Largest liabilities", "money"),
     ("liquidation_fees", "Liquidation fees", "money"),
     ("insurance_fund", "Insurance-fund effect", "money"),
 )

@@ -269,7 +269,7 @@ def build_summary(
         "config": info.get("config"),
         "engine": meta.get("engine", info.get("engine")),
         "venue": meta.get("venue", config.venue),
-        "trading_mode": info.get("trading_mode", "futures"),
+        "trading_mode": info.get("trading_mode", config.trading_mode),
         "margin_mode": config.margin_mode,
         "position_mode": config.position_mode,
         "timeframe": format_timeframe(timeframe_ms) if timeframe_ms else info.get("timeframe"),

@@ -212,7 +212,7 @@ def derived_series(result: BacktestResult, prices: pd.DataFrame) -> pd.DataFrame
         series[f"funding:{symbol}"] = funding[symbol]
         total += funding[symbol]
     series["funding"] = total
-    if result.config.margin_mode == "isolated":
+    if result.config.margin_mode == "isolated" and result.config.trading_mode == "futures":
         for symbol, ratio in _isolated_ratios(result, series, prices).items():
             series[f"margin_ratio:{symbol}"] = ratio
     return series

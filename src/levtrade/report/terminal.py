@@ -1,5 +1,5 @@
 """Terminal rendering with Rich: a backtest's summary (:func:`render_summary`), the margin
-calculator's account and positions (:func:`render_margin`) and a stress test
+calculator's account and positions, pools or assets (:func:`render_margin`) and a stress test
 (:func:`render_stress`)."""
 
 from __future__ import annotations
@@ -90,7 +90,8 @@ def metrics_table(summary: Mapping[str, Any]) -> Table:
         ("Max effective leverage", f"{fmt_ratio(summary.get('max_effective_leverage'))}x", "")
     )
     half = (len(cells) + 1) // 2
-    for left, right in zip(cells[:half], [*cells[half:], ("", "", "")], strict=True):
+    right_column = [*cells[half:], ("", "", "")][:half]  # the pad only for an odd count
+    for left, right in zip(cells[:half], right_column, strict=True):
         left_style = _signed_style(metrics.get(left[2])) if left[2] == "total_return" else ""
         table.add_row(left[0], Text(left[1], style=left_style), right[0], right[1])
     return table
@@ -250,11 +251,28 @@ def render_summary(summary: Mapping[str, Any], console: Console) -> None:
 
 
 def render_margin(console: Console, venue: str, result: Mapping[str, Any]) -> None:
-    """The margin calculator's result (``levtrade margin``): the account, then one column per
-    position."""
+    """The margin calculator's result (``levtrade margin``): a futures account and one column
+    per position; each pool of an account pooled across DEXs; or a spot-margin account and one
+    column per asset."""
+    if "pools" in result:
+        console.print(Text(f"{venue} · {result['account_type']} account", style="bold"))
+        for pool in result["pools"]:
+            currency = pool["currency"] or "—"
+            _render_futures(console, f"Pool {pool['pool']} ({currency})", pool)
+        worst = result["worst_pool"]
+        verdict = "[bold red]liquidatable[/]" if result["liquidatable"] else "not liquidatable"
+        console.print(f"worst pool: {worst or '—'}; the account is {verdict}")
+        return
+    if "assets" in result:
+        _render_spot(console, venue, result)
+        return
+    _render_futures(console, f"Account ({venue})", result)
+
+
+def _render_futures(console: Console, title: str, result: Mapping[str, Any]) -> None:
     account = result["account"]
     ratio = account["margin_ratio"]
-    summary = Table(title=f"Account ({venue})", show_header=False)
+    summary = Table(title=title, show_header=False)
     summary.add_column("")
     summary.add_column("", justify="right")
     summary.add_row("equity", fmt_money(account["equity"]))
@@ -284,10 +302,66 @@ def render_margin(console: Console, venue: str, result: Mapping[str, Any]) -> No
     for label, key in rows:
         table.add_row(label, *(fmt_money(p[key]) for p in result["positions"]))
     table.add_row("tier", *(str(p["tier"]) for p in result["positions"]))
+    if "margin_mode" in result["positions"][0]:
+        table.add_row("margin mode", *(p["margin_mode"] for p in result["positions"]))
     table.add_row(
         "liquidatable",
         *("[bold red]yes[/]" if p["liquidatable"] else "no" for p in result["positions"]),
     )
+    console.print(table)
+
+
+def _render_spot(console: Console, venue: str, result: Mapping[str, Any]) -> None:
+    """A spot or spot-margin account: its margin level against the venue's thresholds, then
+    per asset what it holds and owes and the prices of the margin call and liquidation."""
+    account = result["account"]
+    mode = account["trading_mode"]
+    if account["margin_mode"]:
+        mode = f"{mode}, {account['margin_mode']}"
+    summary = Table(title=f"Account ({venue}, {mode}, in {account['currency']})", show_header=False)
+    summary.add_column("")
+    summary.add_column("", justify="right")
+    summary.add_row("total assets", fmt_money(account["total_assets"]))
+    summary.add_row("liabilities", fmt_money(account["total_liabilities"]))
+    summary.add_row("unpaid interest", fmt_money(account["unpaid_interest"]))
+    summary.add_row("equity", fmt_money(account["equity"]))
+    if account["margin_call_level"] is not None:
+        level = account["margin_level"]
+        summary.add_row("margin level", "∞ (no loans)" if level is None else f"{level:.4f}")
+        summary.add_row(
+            "thresholds",
+            f"borrow {account['borrow_level']:g} · call {account['margin_call_level']:g} · "
+            f"liquidation {account['liquidation_level']:g}",
+        )
+        summary.add_row("status", account["status"].replace("_", " "))
+        summary.add_row("interest per hour", fmt_money(account["interest_per_hour"]))
+        if account["asset"] is not None:
+            summary.add_row(
+                f"{account['asset']} margin-call price", fmt_price(account["margin_call_price"])
+            )
+            summary.add_row(
+                f"{account['asset']} liquidation price", fmt_price(account["liquidation_price"])
+            )
+        summary.add_row("liquidatable", "[bold red]yes[/]" if account["liquidatable"] else "no")
+    console.print(summary)
+    if not result["assets"]:
+        return
+    table = Table(title="Assets", show_header=True, header_style="bold")
+    table.add_column("")
+    for row in result["assets"]:
+        table.add_column(row["asset"], justify="right")
+    assets = result["assets"]
+    table.add_row("price", *(fmt_price(r["price"]) for r in assets))
+    table.add_row("holding", *(fmt_price(r["holding"]) for r in assets))
+    table.add_row("loan", *(fmt_price(r["loan"]) for r in assets))
+    table.add_row("unpaid interest", *(fmt_price(r["unpaid_interest"]) for r in assets))
+    table.add_row("net value", *(fmt_money(r["value"]) for r in assets))
+    if account["margin_call_level"] is not None:
+        table.add_row("margin-call price", *(fmt_price(r["margin_call_price"]) for r in assets))
+        table.add_row("move to margin call", *(fmt_move(r["move_to_margin_call"]) for r in assets))
+        table.add_row("liquidation price", *(fmt_price(r["liquidation_price"]) for r in assets))
+        table.add_row("move to liquidation", *(fmt_move(r["move_to_liquidation"]) for r in assets))
+        table.add_row("interest per hour", *(fmt_money(r["interest_per_hour"]) for r in assets))
     console.print(table)
 
 
@@ -404,6 +478,78 @@ def render_stress(console: Console, report: Mapping[str, Any]) -> None:
             console.print(f"  {_short(label)}: {value:.2%}")
     for note in report["notes"]:
         console.print(f"[yellow]note:[/] {note}")
+
+
+def render_spot_stress(console: Console, report: Mapping[str, Any]) -> None:
+    """A spot-margin stress test (``levtrade margin stress`` of a margin scenario)."""
+    account = report["account"]
+    summary = Table(title=f"Stress test ({account['venue']}, margin)", show_header=False)
+    summary.add_column("")
+    summary.add_column("", justify="right")
+    summary.add_row("equity", fmt_money(account["equity"]))
+    level = account["margin_level"]
+    summary.add_row("margin level", "∞ (no loans)" if level is None else f"{level:.4f}")
+    summary.add_row(
+        "thresholds",
+        f"call {account['margin_call_level']:g} · liquidation {account['liquidation_level']:g}",
+    )
+    summary.add_row("joint move liquidating the account", _both(account["liquidation_move"]))
+    console.print(summary)
+    table = Table(title="Liquidating moves", header_style="bold")
+    for name in ("asset", "price", "call price", "move to call", "liq. price", "move to liq."):
+        table.add_column(name, justify="left" if name == "asset" else "right")
+    for row in report["assets"]:
+        table.add_row(
+            row["asset"],
+            fmt_price(row["price"]),
+            fmt_price(row["margin_call_price"]),
+            fmt_move(row["move_to_margin_call"]),
+            fmt_price(row["liquidation_price"]),
+            fmt_move(row["move_to_liquidation"]),
+        )
+    console.print(table)
+    for ladder in report["ladders"]:
+        title = (
+            "Ladder: all assets together"
+            if ladder["name"] == "joint"
+            else f"Ladder: {ladder['name']} alone"
+        )
+        table = Table(title=title, header_style="bold")
+        for name in ("move", "equity", "margin level", "status"):
+            table.add_column(name, justify="left" if name == "status" else "right")
+        for row in ladder["rows"]:
+            level = row["margin_level"]
+            status = row["status"].replace("_", " ")
+            table.add_row(
+                fmt_move(row["move"]),
+                fmt_money(row["equity"]),
+                "∞" if level is None else f"{level:.4f}",
+                f"[bold red]{status}[/]" if row["liquidated"] else status,
+            )
+        console.print(table)
+    shocks = report["historical_shocks"]
+    if shocks is not None:
+        history = shocks["history"]
+        table = Table(
+            title=f"Worst historical {shocks['window']}-bar moves ({history['timeframe']}, "
+            f"{history['start']} to {history['end']}): {shocks['liquidating_windows']:,} of "
+            f"{shocks['windows']:,} windows liquidate at their adverse extremes",
+            header_style="bold",
+        )
+        for name in ("from", "to", "moves", "equity", "margin level"):
+            table.add_column(
+                name, justify="right" if name in ("equity", "margin level") else "left"
+            )
+        for shock in shocks["worst"]:
+            level = shock["margin_level"]
+            table.add_row(
+                _when(shock["start_utc"]),
+                _when(shock["end_utc"]),
+                ", ".join(f"{a} {fmt_move(m)}" for a, m in shock["moves"].items()),
+                fmt_money(shock["equity"]),
+                "∞" if level is None else f"{level:.4f}",
+            )
+        console.print(table)
 
 
 def _both(moves: dict[str, float | None]) -> str:

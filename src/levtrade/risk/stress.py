@@ -189,7 +189,8 @@ class PriceHistory:
     ) -> PriceHistory:
         """Read each symbol's candles from ``data_dir``: ``<BASEQUOTE>-<tf>-mark`` /
         ``-perp`` files (the shared Binance layout) or a FreqTrade futures directory
-        (``futures/<PAIR>-<tf>-mark`` / ``-futures``), in Parquet, Feather, CSV or JSON.
+        (``futures/<PAIR>-<tf>-mark`` / ``-futures``), in Parquet, Feather, CSV or JSON; spot
+        pairs (``BTC/USDT``) also from ``-spot`` files or a FreqTrade spot directory.
         ``aliases`` maps a symbol to another file stem (``{"BTC/USDC:USDC": "BTCUSDT"}``)."""
         root = Path(data_dir)
         if not root.is_dir():
@@ -280,6 +281,8 @@ def _find_file(
             f"{stem}-{timeframe}-perp",
             f"futures/{pair}-{timeframe}-futures",
             f"{pair}-{timeframe}-futures",
+            f"{stem}-{timeframe}-spot",
+            f"{pair}-{timeframe}",
         ],
     }
     order: tuple[CandleKind, ...] = ("mark", "trade") if prefer_mark else ("trade",)

@@ -1,4 +1,5 @@
-"""Venues: each venue's published rules (:class:`VenueProfile`), symbol mapping, and tier tables
+"""Venues: each venue's published rules (:class:`VenueProfile`; spot and spot margin:
+:class:`~levtrade.model.venue.SpotMarginProfile`), symbol mapping, and tier tables
 versioned by venue, symbol and effective date — the venues' full tables shipped as dated
 package data, parsers for venue responses and files, and a dated fetch cache.
 
@@ -49,8 +50,10 @@ from levtrade.venues.sources import (
     parse_hyperliquid_meta,
     parse_okx_position_tiers,
 )
+from levtrade.venues.spot_margin import SPOT_VENUES, get_spot_venue, spot_instrument_for
 
 __all__ = [
+    "SPOT_VENUES",
     "VENUES",
     "FundingPrice",
     "LiquidationPriceRule",
@@ -65,6 +68,7 @@ __all__ = [
     "default_tiers",
     "dydx_tier_table",
     "fetch_tiers",
+    "get_spot_venue",
     "get_venue",
     "import_tier_file",
     "instrument_for",
@@ -78,6 +82,7 @@ __all__ = [
     "parse_okx_position_tiers",
     "shipped_tables",
     "split_ccxt_symbol",
+    "spot_instrument_for",
     "unified_symbol",
     "user_tier_dir",
     "venue_name",
