@@ -315,10 +315,15 @@ def report(outcomes: Sequence[Outcome], versions: dict[str, str], elapsed: float
         "of each.",
         "",
     ]
+    totals: dict[str, int] = {}
+    for o in outcomes:
+        for key, count in o.comparison.causes().items():
+            totals[key] = totals.get(key, 0) + count
     for key, (title, text) in cmp.CAUSES.items():
-        lines.append(f"* **{title}** (`{key}`): {text}")
+        lines.append(f"* **{title}** (`{key}`, {totals.get(key, 0)} in these runs): {text}")
     lines.append(
-        f"* **{cmp.UNEXPLAINED}**: a difference none of these explains (a defect to find)."
+        f"* **{cmp.UNEXPLAINED}** ({totals.get(cmp.UNEXPLAINED, 0)} in these runs): a "
+        "difference none of these explains (a defect to find)."
     )
     lines += ["", "## Every difference", ""]
     any_difference = False
@@ -370,11 +375,16 @@ def _text(value: Any) -> str:
 def price_notes(outcomes: Sequence[Outcome]) -> list[str]:
     """How far the agreeing trades' exit prices are apart, by exit reason."""
     rows = []
+    ratios = []
     for o in outcomes:
-        same = o.comparison.matched[o.comparison.matched["status"] == "same"]
+        matched = o.comparison.matched
+        ratios.append(matched["size_ft"] / matched["size_lt"])
+        same = matched[matched["status"] == "same"]
         for reason, group in same.groupby("reason_ft"):
             gap = (group["exit_price_lt"] / group["exit_price_ft"] - 1.0).abs()
             rows.append((o.case.strategy, o.case.config, str(reason), len(group), gap))
+    ratio = pd.concat(ratios) if ratios else pd.Series(dtype=float)
+    sizes = "n/a" if ratio.empty else f"{ratio.median():.4f} (smallest {ratio.min():.4f})"
     lines = [
         "Exit price of levtrade relative to FreqTrade's, for the trades with the same exit "
         "candle and reason. Entries fill at the same candle open in both tools.",
@@ -390,10 +400,16 @@ def price_notes(outcomes: Sequence[Outcome]) -> list[str]:
     lines += [
         "",
         "Signal exits fill at the next open in both. Stop and ROI exits differ by FreqTrade's "
-        "tick rounding (at most a tick). End-of-data exits differ by the last candle's move: "
-        "FreqTrade closes at that candle's open, levtrade at its close. A liquidation at the "
-        "buffered price is a stop at the same level in both; without the buffer levtrade "
-        "liquidates at the venue's price on the mark, with the clearance fee.",
+        "tick rounding (at most a tick) and, for ROI, by the funding FreqTrade books at the "
+        "entry candle. End-of-data exits differ by the last candle's move: FreqTrade closes at "
+        "that candle's open, levtrade at its close. A liquidation at the buffered price is a "
+        "stop at the same level in both; without the buffer levtrade liquidates at the venue's "
+        "price on the mark and loses the whole isolated margin.",
+        "",
+        "Sizes differ by FreqTrade's amount step: it rounds each entry's amount down to the "
+        "market's step (0.001 BTC is about 100 USDT of a 1,000 USDT stake at 3x), levtrade sizes "
+        "exactly unless the instrument sets a `lot_size`. Median size of FreqTrade's trades "
+        "relative to levtrade's: " + sizes + ".",
     ]
     return lines
 

@@ -55,9 +55,10 @@ CAUSES: dict[str, tuple[str, str]] = {
     ),
     "stop_vs_liquidation": (
         "stop against liquidation",
-        "One tool's stop and the other's liquidation fall on the same move: FreqTrade lifts a "
-        "stop beyond the liquidation price to it, levtrade checks the stop first and then the "
-        "liquidation on the mark price.",
+        "A stop set beyond the liquidation price: FreqTrade tests the stop before the "
+        "liquidation and leaves the stop there, so a candle passing both exits at the stop, past "
+        "the liquidation price; levtrade never lets a stop past the (buffered) liquidation price "
+        "and the position is liquidated there.",
     ),
     "liquidation_price": (
         "liquidation price",
@@ -116,6 +117,7 @@ def freqtrade_trades(rows: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
             "exit_price": frame["close_rate"].astype(float),
             "funding": frame["funding_fees"].fillna(0.0).astype(float),
             "profit": frame["profit_abs"].astype(float),
+            "size": frame["amount"].astype(float),
         }
     )
 
@@ -139,13 +141,14 @@ def levtrade_trades(frame: pd.DataFrame) -> pd.DataFrame:
             "exit_price": frame["exit_price"].astype(float),
             "funding": frame["funding"].astype(float),
             "profit": frame["pnl"].astype(float),
+            "size": frame["size"].astype(float),
         }
     )
 
 
 def _empty() -> pd.DataFrame:
     columns = ["pair", "side", "entry", "exit", "reason", "entry_price", "exit_price"]
-    return pd.DataFrame(columns=[*columns, "funding", "profit"])
+    return pd.DataFrame(columns=[*columns, "funding", "profit", "size"])
 
 
 @dataclass

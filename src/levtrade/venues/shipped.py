@@ -24,10 +24,10 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-from levtrade.errors import TierTableError
+from levtrade.errors import LevtradeError, TierTableError
 from levtrade.margin.tiers import TierTable
-from levtrade.venues.registry import VENUES, TierRegistry, venue_name
-from levtrade.venues.sources import load_cached_tiers, read_tier_cache
+from levtrade.venues.registry import VENUES, TierRegistry, unified_symbol, venue_name
+from levtrade.venues.sources import TierSnapshot, load_cached_tiers, read_tier_snapshot
 
 TIERS_DIR_ENV = "LEVTRADE_TIERS_DIR"
 """Environment variable naming the user's tier directory (empty: none)."""
@@ -47,23 +47,37 @@ def user_tier_dir() -> Path | None:
 
 def default_tiers(venue: str, symbol: str, at: date | datetime | int | None = None) -> TierTable:
     """The tier table for ``symbol`` on ``venue`` in force at ``at`` (a day, a datetime or ms
-    UTC; None: the latest) among the shipped and refreshed tables (module docstring)."""
-    return _registry(_listing(user_tier_dir())).get(venue_name(venue), symbol, at)
+    UTC; None: the latest) among the shipped and refreshed tables (module docstring). Only
+    that symbol's tables are read from the shipped snapshots."""
+    name = venue_name(venue)
+    listing = _listing(user_tier_dir())
+    try:
+        unified = unified_symbol(name, symbol)
+    except LevtradeError:
+        unified = symbol
+    registry = _symbol_registry(listing, name, unified)
+    if len(registry) == 0:
+        # no table at all: the full registry's error names the close matches
+        return _full_registry(listing).get(name, symbol, at)
+    return registry.get(name, unified, at)
 
 
 def default_registry() -> TierRegistry:
     """A registry holding the shipped tables plus the user's refreshed ones (a refreshed table
     replaces a shipped one of the same venue, symbol and day), ready for more to be added."""
-    return TierRegistry(_registry(_listing(user_tier_dir())))
+    return TierRegistry(_full_registry(_listing(user_tier_dir())))
 
 
 def shipped_tables() -> tuple[TierTable, ...]:
     """Every table shipped as package data (module docstring), oldest snapshot first."""
-    return _shipped_tables()
+    return _small_tables() + tuple(t for snap in _snapshots() for t in snap.tables())
 
 
-def _listing(folder: Path | None) -> tuple[str, tuple[tuple[str, int, int], ...]]:
-    """The tier directory and its files' names, sizes and times: the key of the cache."""
+Listing = tuple[str, tuple[tuple[str, int, int], ...]]
+
+
+def _listing(folder: Path | None) -> Listing:
+    """The tier directory and its files' names, sizes and times: the key of the caches."""
     if folder is None or not folder.is_dir():
         return ("", ())
     files = []
@@ -75,27 +89,53 @@ def _listing(folder: Path | None) -> tuple[str, tuple[tuple[str, int, int], ...]
 
 
 @cache
-def _registry(listing: tuple[str, tuple[tuple[str, int, int], ...]]) -> TierRegistry:
-    registry = TierRegistry(_shipped_tables())
+def _user_tables(listing: Listing) -> tuple[TierTable, ...]:
     folder, files = listing
-    if files:
-        registry.extend(load_cached_tiers(folder), replace=True)
+    return tuple(load_cached_tiers(folder)) if files else ()
+
+
+@cache
+def _symbol_registry(listing: Listing, venue: str, symbol: str) -> TierRegistry:
+    registry = TierRegistry(
+        t for t in _small_tables() if t.venue == venue and t.symbol == symbol
+    )
+    for snapshot in _snapshots():
+        table = snapshot.table(symbol) if snapshot.venue == venue else None
+        if table is not None:
+            registry.add(table)
+    registry.extend(
+        (t for t in _user_tables(listing) if t.venue == venue and t.symbol == symbol),
+        replace=True,
+    )
     return registry
 
 
 @cache
-def _shipped_tables() -> tuple[TierTable, ...]:
+def _full_registry(listing: Listing) -> TierRegistry:
+    registry = TierRegistry(shipped_tables())
+    registry.extend(_user_tables(listing), replace=True)
+    return registry
+
+
+@cache
+def _small_tables() -> tuple[TierTable, ...]:
     tables: list[TierTable] = []
     folder = resources.files("levtrade.venues") / "tables"
     for name in VENUES:
         text = (folder / f"{name}.json").read_text("utf-8")
         tables.extend(read_shipped(name, f"levtrade/venues/tables/{name}.json", text))
-    snapshots = folder / "snapshots"
-    for resource in sorted(snapshots.iterdir(), key=lambda r: r.name):
+    return tuple(tables)
+
+
+@cache
+def _snapshots() -> tuple[TierSnapshot, ...]:
+    folder = resources.files("levtrade.venues") / "tables" / "snapshots"
+    found = []
+    for resource in sorted(folder.iterdir(), key=lambda r: r.name):
         if resource.name.endswith(".json.gz"):
             where = f"levtrade/venues/tables/snapshots/{resource.name}"
-            tables.extend(read_tier_cache(resource.read_bytes(), where))
-    return tuple(tables)
+            found.append(read_tier_snapshot(resource.read_bytes(), where))
+    return tuple(found)
 
 
 def read_shipped(venue: str, where: str, text: str) -> list[TierTable]:

@@ -23,6 +23,7 @@ import math
 import os
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -782,9 +783,42 @@ def load_cached_tiers(
     return tables
 
 
-def read_tier_cache(raw: bytes, where: str) -> list[TierTable]:
-    """The tables of one cache document given as bytes (gzip or plain JSON): how levtrade
-    reads the full tables it ships as package data."""
+@dataclass(frozen=True)
+class TierSnapshot:
+    """One cache document read but not yet parsed: its venue, day, source and each market's raw
+    tiers, so that a look-up parses only the markets it asks for (levtrade's shipped tables hold
+    about 1,900 markets; a run needs a few)."""
+
+    venue: str
+    effective_date: date
+    source: str
+    format: str
+    markets: Mapping[str, Any]
+    """ccxt symbol → the raw data of that market alone (the whole document for Hyperliquid's
+    meta, under every coin)."""
+    where: str
+
+    def table(self, symbol: str) -> TierTable | None:
+        """The table of ``symbol`` (a ccxt symbol), parsed now; None if not in the document."""
+        raw = self.markets.get(symbol)
+        if raw is None:
+            return None
+        tables = _parse_cached(self.venue, self.format, raw, self.effective_date, self.source)
+        return next(t for t in tables if t.symbol == symbol)
+
+    def tables(self) -> list[TierTable]:
+        """Every table of the document."""
+        tables = []
+        for symbol in self.markets:
+            table = self.table(symbol)
+            assert table is not None
+            tables.append(table)
+        return tables
+
+
+def read_tier_snapshot(raw: bytes, where: str) -> TierSnapshot:
+    """One cache document given as bytes (gzip or plain JSON), split by market, unparsed: how
+    levtrade reads the full tables it ships as package data."""
     if raw[:2] == b"\x1f\x8b":
         try:
             raw = gzip.decompress(raw)
@@ -794,7 +828,23 @@ def read_tier_cache(raw: bytes, where: str) -> list[TierTable]:
         document = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise TierTableError(f"{where}: not valid JSON ({exc})") from None
-    return _tables_of(_check_cache_document(document, where), where)
+    document = _check_cache_document(document, where)
+    venue, day, source = _cache_facts(document, where)
+    fmt = str(document["format"])
+    data = document.get("data")
+    markets: dict[str, Any] = {}
+    if fmt == _FORMAT_CCXT:
+        for key, tiers in _mapping(data, f"{where} data").items():
+            markets[_legacy_or_venue_key(venue, str(key))] = {key: tiers}
+    elif fmt == _FORMAT_BRACKETS:
+        entries = [data] if isinstance(data, Mapping) else _list(data, f"{where} data")
+        for entry in entries:
+            venue_id = _mapping(entry, f"{where} data").get("symbol")
+            markets[ccxt_symbol("binance", str(venue_id))] = [entry]
+    else:
+        for table in _parse_cached(venue, fmt, data, day, source):
+            markets[table.symbol] = data
+    return TierSnapshot(venue, day, source, fmt, markets, where)
 
 
 def _fetch_source(exchange_id: str, fmt: str, day: date) -> str:
@@ -904,7 +954,8 @@ def _load_cache_document(file: Path) -> Mapping[str, Any]:
     return _check_cache_document(_read_json(file), f"cache file {file}")
 
 
-def _tables_of(document: Mapping[str, Any], where: str) -> list[TierTable]:
+def _cache_facts(document: Mapping[str, Any], where: str) -> tuple[str, date, str]:
+    """A cache document's venue, day and source (the fetch, unless the document says)."""
     try:
         day = date.fromisoformat(document["fetched_on"])
     except (KeyError, TypeError, ValueError):
@@ -913,11 +964,15 @@ def _tables_of(document: Mapping[str, Any], where: str) -> list[TierTable]:
         ) from None
     venue = venue_name(str(document.get("venue")))
     exchange_id = str(document.get("exchange", venue))
-    fmt = str(document["format"])
     source = document.get("source")
     if not isinstance(source, str):
-        source = _fetch_source(exchange_id, fmt, day)
-    return _parse_cached(venue, fmt, document.get("data"), day, source)
+        source = _fetch_source(exchange_id, str(document["format"]), day)
+    return venue, day, source
+
+
+def _tables_of(document: Mapping[str, Any], where: str) -> list[TierTable]:
+    venue, day, source = _cache_facts(document, where)
+    return _parse_cached(venue, str(document["format"]), document.get("data"), day, source)
 
 
 def _read_cache(file: Path) -> list[TierTable]:
