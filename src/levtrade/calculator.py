@@ -1,9 +1,11 @@
-"""The margin calculator: a scenario (DESIGN.md §5) in, the venue's figures out.
+"""The margin calculator: a scenario in, the venue's figures out.
 
 A scenario describes an account as the venue would show it — a cross wallet and open positions
-with entry and mark prices — and the calculator builds the very :class:`~levtrade.margin.Account`
-the backtester and the live broker use, then reads its figures. Nothing here computes margin
-itself. Three more kinds of scenario:
+with entry and mark prices (the schema is in docs/margin.md) — and the calculator builds the
+very :class:`~levtrade.margin.Account` the backtester uses, then reads its figures. Nothing here
+computes margin itself. A futures scenario also comes from the command line's quick form
+(:func:`quick_scenario`: ``--long 1@100000``) or from the positions a venue reports through
+ccxt's ``fetch_positions()`` (:func:`scenario_from_ccxt`). Three more kinds of scenario:
 
 * ``trading_mode`` ``"spot"`` or ``"margin"``: assets, loans and prices of a spot or a
   spot-margin account (:class:`SpotScenario`, figures from a
@@ -50,7 +52,9 @@ NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
 class TierSpec(BaseModel):
-    """One tier as a scenario gives it; missing fields follow DESIGN.md §5's defaults."""
+    """One tier as a scenario gives it; a missing ``cap`` is the next tier's floor, a missing
+    ``mmr`` comes from the maximum leverage (half its initial-margin rate), a missing
+    ``maintenance_amount`` from the continuity of the tiers."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -91,7 +95,7 @@ class PositionSpec(BaseModel):
 
 
 class Scenario(BaseModel):
-    """An account on one venue (DESIGN.md §5)."""
+    """An account on one venue (docs/margin.md, "Scenarios")."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -318,7 +322,7 @@ def _tiers(venue: str, instrument: Instrument, spec: PositionSpec, where: str) -
 
 
 def evaluate(scenario: AnyScenario) -> dict[str, Any]:
-    """The figures of a scenario: for a futures account exactly DESIGN.md §5's fields; for the
+    """The figures of a scenario: for a futures account the fields docs/margin.md lists; for the
     other kinds see :func:`evaluate_spot` and :func:`evaluate_scoped`."""
     if isinstance(scenario, SpotScenario):
         return evaluate_spot(scenario)
@@ -532,3 +536,128 @@ def _finite(value: float | None) -> float | None:
     if value is None or not math.isfinite(value):
         return None
     return value
+
+
+def _position_text(text: str, side: str) -> tuple[float, float]:
+    """``SIZE@PRICE`` (contracts at the entry price) of ``--long``/``--short``."""
+    size, sep, price = text.partition("@")
+    try:
+        values = float(size), float(price)
+    except ValueError:
+        values = (math.nan, math.nan)
+    if not sep or not all(math.isfinite(v) and v > 0 for v in values):
+        raise ConfigError(f"{side}: expected SIZE@PRICE such as 1@100000, got {text!r}")
+    return values
+
+
+def quick_scenario(
+    *,
+    venue: str,
+    wallet: float,
+    leverage: float,
+    longs: list[str] | None = None,
+    shorts: list[str] | None = None,
+    symbol: str = "BTC/USDT:USDT",
+    margin_mode: str = "cross",
+    mark: float | None = None,
+) -> Scenario:
+    """The scenario of the command line's quick form: positions ``SIZE@PRICE`` on ``symbol``
+    at ``leverage``; an isolated position holds its initial margin (notional at entry ÷
+    leverage) as its isolated margin."""
+    positions: list[dict[str, Any]] = []
+    for side, items in (("long", longs or []), ("short", shorts or [])):
+        for text in items:
+            size, price = _position_text(text, side)
+            spec: dict[str, Any] = {
+                "symbol": symbol,
+                "side": side,
+                "size": size,
+                "entry_price": price,
+                "leverage": leverage,
+                "margin_mode": margin_mode,
+            }
+            if mark is not None:
+                spec["mark_price"] = mark
+            if margin_mode != "cross":
+                instrument = _instrument(venue, symbol, "symbol")
+                notional = abs(size) * instrument.contract_size * price
+                spec["isolated_margin"] = notional / leverage
+            positions.append(spec)
+    if not positions:
+        raise ConfigError("positions: give --long SIZE@PRICE or --short SIZE@PRICE")
+    return _validated(
+        {"venue": venue, "wallet_balance": wallet, "positions": positions}, root="scenario"
+    )
+
+
+def is_ccxt_positions(raw: Any) -> bool:
+    """Whether a parsed JSON document is ccxt ``fetch_positions()`` output: a list of
+    position structures (each with ``symbol`` and ``contracts``)."""
+    return (
+        isinstance(raw, list)
+        and bool(raw)
+        and all(isinstance(p, dict) and "contracts" in p and "symbol" in p for p in raw)
+    )
+
+
+def scenario_from_ccxt(raw: list[dict[str, Any]], *, venue: str, wallet: float) -> Scenario:
+    """A scenario from ccxt's unified position structures: ``symbol``, ``side``,
+    ``contracts``, ``entryPrice``, ``markPrice``, ``leverage``, ``marginMode`` and, for an
+    isolated position, its margin: ``collateral − unrealizedPnl`` (the margin put in),
+    else ``initialMargin``. Positions with no contracts are left out; ``hedged`` positions
+    make a hedge-mode account. ``wallet`` is the cross wallet, which the positions do not
+    carry."""
+    positions: list[dict[str, Any]] = []
+    hedged = False
+    for index, item in enumerate(raw):
+        where = f"positions[{index}]"
+        contracts = _number(item.get("contracts"), f"{where}.contracts")
+        if contracts == 0:
+            continue
+        side = item.get("side") or ("long" if contracts > 0 else "short")
+        mode = str(item.get("marginMode") or "cross")
+        spec: dict[str, Any] = {
+            "symbol": item.get("symbol"),
+            "side": side,
+            "size": abs(contracts),
+            "entry_price": _number(item.get("entryPrice"), f"{where}.entryPrice"),
+            "leverage": _number(item.get("leverage"), f"{where}.leverage"),
+            "margin_mode": mode,
+        }
+        if item.get("markPrice") is not None:
+            spec["mark_price"] = _number(item.get("markPrice"), f"{where}.markPrice")
+        if mode != "cross":
+            collateral, upnl = item.get("collateral"), item.get("unrealizedPnl")
+            if collateral is not None and upnl is not None:
+                margin = _number(collateral, f"{where}.collateral") - _number(
+                    upnl, f"{where}.unrealizedPnl"
+                )
+            else:
+                margin = _number(item.get("initialMargin"), f"{where}.initialMargin")
+            spec["isolated_margin"] = margin
+        hedged = hedged or bool(item.get("hedged"))
+        positions.append(spec)
+    document = {
+        "venue": venue,
+        "wallet_balance": wallet,
+        "position_mode": "hedge" if hedged else "one_way",
+        "positions": positions,
+    }
+    return _validated(document, root="positions")
+
+
+def _number(value: Any, field: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if not math.isfinite(number):
+        raise ConfigError(f"{field}: expected a number, got {value!r}")
+    return number
+
+
+def _validated(document: dict[str, Any], *, root: str) -> Scenario:
+    try:
+        return Scenario.model_validate(document)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc, root=root, noun="field")) from None

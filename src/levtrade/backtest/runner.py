@@ -92,10 +92,13 @@ def run(
         sink.phase("simulating", total=len(data))
         result = run_spot_signals(data, signals, spec, progress=progress)
     elif engine == "compiled" or (engine == "auto" and compiled_runs(spec, fine)):
-        sink.phase("simulating (compiled kernel)")
         # imported here: the kernel's module loads its compiled build, which only runs need
-        from levtrade.backtest import kernel
+        from levtrade.backtest import kernel, kernel_aot
 
+        if kernel_aot.will_compile():
+            sink.phase("compiling the kernel (once, ~20 s)")
+            kernel_aot.simulate_function()
+        sink.phase("simulating (compiled kernel)")
         result = kernel.run_signals(data, signals, spec)
     else:
         sink.phase("simulating", total=len(data))

@@ -24,6 +24,7 @@ from levtrade.data import (
     parse_timeframe,
 )
 from levtrade.data.errors import DataValidationError
+from levtrade.data.samples import SAMPLE_LABEL, sample_dir
 from levtrade.errors import ConfigError, DataError
 from levtrade.model.instrument import Instrument
 
@@ -43,7 +44,6 @@ SPOT_FILE_TEMPLATES: dict[str, str | None] = {
     "funding": None,
 }
 """The same for spot and margin runs: spot candles only (``BTCUSDT-1h-spot.parquet``)."""
-
 
 
 class MissingData(DataError):
@@ -112,6 +112,8 @@ class _Loader:
     def describe(self) -> str:
         if self.format == "demo":
             return "levtrade.data.demo (synthetic)"
+        if self.folder is not None and self.folder.resolve() == sample_dir().resolve():
+            return SAMPLE_LABEL
         return f"{self.format}: {self.folder if self.folder is not None else self.config.base_dir}"
 
     def funding_hint(self, pair: str, timeframe: str) -> str:

@@ -18,10 +18,12 @@ from levtrade.report.formatting import (
     METRIC_LABELS,
     SYNTHETIC_LABEL,
     _number,
+    fmt_duration,
     fmt_margin_ratio,
     fmt_metric,
     fmt_money,
     fmt_move,
+    fmt_pct,
     fmt_price,
     fmt_ratio,
     fmt_time,
@@ -81,8 +83,9 @@ def metrics_table(summary: Mapping[str, Any]) -> Table:
         (("metric", "left"), ("value", "right"), ("metric", "left"), ("value", "right")),
         show_header=False,
     )
+    days = metrics.get("days")
     cells = [
-        (label, fmt_metric(metrics.get(key), kind), key)
+        (label, fmt_metric(metrics.get(key), kind, days), key)
         for key, label, kind in METRIC_LABELS
         if key in metrics
     ]
@@ -120,24 +123,161 @@ def pairs_table(summary: Mapping[str, Any]) -> Table:
             ("trades", "right"),
             ("win %", "right"),
             ("PnL", "right"),
-            ("fees", "right"),
+            ("avg %", "right"),
             ("funding", "right"),
             ("liq.", "right"),
-            ("max lev.", "right"),
+            ("lev.", "right"),
         ),
+        caption="avg %: mean PnL per trade as a share of its stake; lev.: the leverage "
+        "traded",
+        caption_justify="left",
+        caption_style="dim",
     )
     for row in summary.get("per_pair", []):
         liquidations = int(row.get("liquidations") or 0)
+        traded = _number(row.get("leverage"))
         table.add_row(
             str(row["pair"]),
             str(row["trades"]),
             fmt_ratio(100 * row["win_rate"]) if _number(row.get("win_rate")) is not None else "—",
             Text(fmt_money(row.get("pnl")), style=_signed_style(row.get("pnl"))),
-            fmt_money(row.get("fees")),
+            _pct(row.get("avg_pnl_pct")),
             Text(fmt_money(row.get("funding")), style=_signed_style(row.get("funding"))),
             Text(str(liquidations), style="bold red" if liquidations else ""),
-            f"{fmt_ratio(row.get('max_effective_leverage'))}x",
+            "—" if traded is None else f"{traded:g}x",
         )
+    return table
+
+
+def _pct(value: Any) -> Text:
+    return Text(fmt_pct(value), style=_signed_style(value))
+
+
+def comparison_table(summary: Mapping[str, Any]) -> Table | None:
+    """The same run at several leverages (the demo), with the market's own move."""
+    rows = summary.get("leverage_comparison") or []
+    if not rows:
+        return None
+    market = (summary.get("market") or {}).get("buy_and_hold_return")
+    table = _table(
+        f"Leverage at work: one strategy at {len(rows)} leverages "
+        f"({rows[0].get('margin_mode')} margin); buy & hold {fmt_pct(market)}",
+        (
+            ("lev.", "right"),
+            ("return", "right"),
+            ("max DD", "right"),
+            ("liq.", "right"),
+            ("funding paid", "right"),
+            ("funding recv.", "right"),
+            ("fees", "right"),
+            ("refused", "right"),
+        ),
+        title_style="bold",
+        caption="buy & hold: the wallet split equally over the pairs, held unleveraged; "
+        "refused: entries the free margin could not carry",
+        caption_justify="left",
+        caption_style="dim",
+    )
+    for row in rows:
+        liquidations = int(row.get("liquidations") or 0)
+        table.add_row(
+            f"{float(row['leverage']):g}x",
+            _pct(row.get("total_return")),
+            fmt_pct(row.get("max_drawdown")),
+            Text(str(liquidations), style="bold red" if liquidations else ""),
+            fmt_money(row.get("funding_paid")),
+            fmt_money(row.get("funding_received")),
+            fmt_money(row.get("fees")),
+            str(row.get("rejected_entries", 0)),
+        )
+    return table
+
+
+def market_line(summary: Mapping[str, Any]) -> Text | None:
+    """The strategy's return beside the market's (buy and hold)."""
+    market = summary.get("market") or {}
+    if market.get("buy_and_hold_return") is None:
+        return None
+    metrics = summary.get("metrics", {})
+    line = Text("Strategy ")
+    line.append_text(_pct(metrics.get("total_return")))
+    line.append(" vs. buy & hold ")
+    line.append_text(_pct(market.get("buy_and_hold_return")))
+    moves = ", ".join(
+        f"{_short(pair)} {fmt_move(change)}" for pair, change in market.get("by_pair", {}).items()
+    )
+    line.append(f" (market change: {moves})", style="dim")
+    return line
+
+
+def exit_reasons_table(summary: Mapping[str, Any]) -> Table | None:
+    rows = (summary.get("trade_stats") or {}).get("exit_reasons") or []
+    if not rows:
+        return None
+    table = _table(
+        "Exit reasons",
+        (
+            ("reason", "left"),
+            ("trades", "right"),
+            ("wins", "right"),
+            ("losses", "right"),
+            ("PnL", "right"),
+            ("avg %", "right"),
+            ("avg duration", "right"),
+        ),
+    )
+    for row in rows:
+        liquidation = row.get("reason") == "liquidation"
+        table.add_row(
+            Text(str(row["reason"]), style="bold red" if liquidation else ""),
+            str(row["trades"]),
+            str(row["wins"]),
+            str(row["losses"]),
+            Text(fmt_money(row.get("pnl")), style=_signed_style(row.get("pnl"))),
+            _pct(row.get("avg_pnl_pct")),
+            fmt_duration(row.get("avg_duration_ms")),
+        )
+    return table
+
+
+def trades_overview(summary: Mapping[str, Any]) -> Table | None:
+    """Durations, best and worst trade and pair, long/short, expectancy, refused entries."""
+    stats = summary.get("trade_stats") or {}
+    if not stats.get("best_trade"):
+        return None
+    metrics = summary.get("metrics", {})
+    table = _table("Trades", (("", "left"), ("", "left")), show_header=False)
+    durations = stats.get("durations") or {}
+    table.add_row(
+        "avg duration",
+        f"{fmt_duration(durations.get('all'))} (winners {fmt_duration(durations.get('winners'))}"
+        f", losers {fmt_duration(durations.get('losers'))})",
+    )
+    for label, key in (("best trade", "best_trade"), ("worst trade", "worst_trade")):
+        trade = stats[key]
+        table.add_row(
+            label,
+            f"{_short(trade['pair'])} {trade['side']} {fmt_pct(trade['pnl_pct'])} "
+            f"({fmt_money(trade['pnl'])}, {trade['exit_reason']}, {fmt_time(trade['exit_time'])})",
+        )
+    for label, key in (("best pair", "best_pair"), ("worst pair", "worst_pair")):
+        pair = stats.get(key)
+        if pair:
+            table.add_row(label, f"{pair['pair']} {fmt_money(pair['pnl'])}")
+    for side in stats.get("sides") or []:
+        table.add_row(
+            f"{side['side']}s",
+            f"{side['trades']} trades, {side['wins']} won ({fmt_pct(side['win_rate'])}), "
+            f"PnL {fmt_money(side['pnl'])}",
+        )
+    table.add_row(
+        "expectancy",
+        f"{fmt_money(metrics.get('expectancy'))} per trade "
+        f"(ratio {fmt_ratio(metrics.get('expectancy_ratio'))})",
+    )
+    refused = summary.get("rejected_entries") or {}
+    text = ", ".join(f"{count} {reason.replace('_', ' ')}" for reason, count in refused.items())
+    table.add_row("entries refused", text or "none")
     return table
 
 
@@ -232,13 +372,24 @@ def render_summary(summary: Mapping[str, Any], console: Console) -> None:
     """Print the summary: header, metrics, per-pair table, liquidations, funding, the margin
     analyzers' figures, notes and where the outputs went."""
     console.print(Panel(_header(summary), expand=False))
+    for warning in summary.get("warnings", []):
+        console.print(Text(f"warning: {warning}", style="bold red"))
+    comparison = comparison_table(summary)
+    if comparison is not None:
+        console.print(comparison)
+        console.print(
+            Text(f"Below: the {float(summary.get('leverage') or 1):g}x run in full.", style="dim")
+        )
+    market = market_line(summary)
+    if market is not None:
+        console.print(market)
     console.print(metrics_table(summary))
     console.print(pairs_table(summary))
     console.print(liquidations_table(summary))
     console.print(funding_table(summary))
-    margin = margin_table(summary)
-    if margin is not None:
-        console.print(margin)
+    for table in (exit_reasons_table(summary), trades_overview(summary), margin_table(summary)):
+        if table is not None:
+            console.print(table)
     for note in summary.get("notes", []):
         console.print(Text(f"note: {note}", style="yellow"))
     outputs = summary.get("outputs") or {}
