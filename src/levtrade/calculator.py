@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from levtrade._validation import describe_validation_error
 from levtrade.errors import ConfigError, LevtradeError
 from levtrade.margin import Account, MarginMode, PositionMode
 from levtrade.margin.tiers import TierTable
@@ -98,27 +99,10 @@ def parse_scenarios(text: str) -> tuple[list[Scenario], bool]:
         try:
             scenarios.append(Scenario.model_validate(item))
         except ValidationError as exc:
-            raise ConfigError(_first_error(exc, prefix, item)) from None
+            raise ConfigError(
+                describe_validation_error(exc, prefix=prefix, root="scenario", noun="field")
+            ) from None
     return scenarios, is_array
-
-
-def _first_error(exc: ValidationError, prefix: str, item: dict[str, Any]) -> str:
-    error = exc.errors()[0]
-    loc = error["loc"]
-    if error["type"] != "value_error" and loc:
-        # point at the offending field, not at the union branch pydantic tried
-        loc = tuple(p for p in loc if not (isinstance(p, str) and "[" in p))
-    field = prefix + "".join(
-        f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p)) for i, p in enumerate(loc)
-    )
-    message = error["msg"].removeprefix("Value error, ")
-    if error["type"] == "missing":
-        return f"{field or 'scenario'}: missing required field"
-    if error["type"] == "extra_forbidden":
-        return f"{field}: unknown field (value {error['input']!r})"
-    if error["type"] == "value_error":
-        return f"{field or 'scenario'}: {message}"
-    return f"{field}: {message}, got {error['input']!r}"
 
 
 def build_account(scenario: Scenario) -> Account:

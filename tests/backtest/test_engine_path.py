@@ -33,23 +33,6 @@ def test_a_flat_bar_counts_as_up(low_first: Any) -> None:
     assert low_first(100.0, 99.0) is False
 
 
-@pytest.mark.parametrize("point", both(path.path_point))
-def test_mark_points_follow_the_trade_direction(point: Any) -> None:
-    # mark candle O=101 H=108 L=93 C=104 walked with a down trade candle: O, H, L, C
-    assert [point(101.0, 108.0, 93.0, 104.0, k, False) for k in range(4)] == [
-        101.0,
-        108.0,
-        93.0,
-        104.0,
-    ]
-    assert [point(101.0, 108.0, 93.0, 104.0, k, True) for k in range(4)] == [
-        101.0,
-        93.0,
-        108.0,
-        104.0,
-    ]
-
-
 @pytest.mark.parametrize("reach", both(path.reach_fraction))
 def test_reach_fraction(reach: Any) -> None:
     # leg 100 -> 90 falling; a sell stop at 97.5 is reached at (97.5-100)/(90-100) = 0.25
@@ -63,33 +46,6 @@ def test_reach_fraction(reach: Any) -> None:
     # a level exactly at the leg end is reached at 1
     assert reach(90.0, 110.0, 110.0, 1) == 1.0
     assert reach(90.0, 110.0, math.nan, 1) == NEVER
-
-
-@pytest.mark.parametrize("trigger", both(path.trigger_price))
-def test_gap_fills_at_the_leg_start(trigger: Any) -> None:
-    # sell stop 97 on a leg opening at 95: the leg opens beyond it -> 95
-    assert trigger(95.0, 97.0, -1) == 95.0
-    # reached inside the leg -> its own level
-    assert trigger(100.0, 97.0, -1) == 97.0
-    # buy stop 105, leg opens at 108 -> 108
-    assert trigger(108.0, 105.0, 1) == 108.0
-
-
-@pytest.mark.parametrize("resolve", both(path.stop_or_liquidation))
-def test_stop_against_liquidation_on_one_leg(resolve: Any) -> None:
-    # trade leg 100 -> 80, stop 95 at (95-100)/(80-100) = 0.25;
-    # mark leg 100 -> 84, liquidation 92 at (92-100)/(84-100) = 0.5 -> the stop is first
-    event, frac = resolve(100.0, 80.0, 95.0, -1, 100.0, 84.0, 92.0, -1)
-    assert event == path.ORDER_EVENT and frac == pytest.approx(0.25)
-    # stop beyond the liquidation price: stop 90 at 0.5, liquidation 96 at 0.25 -> liquidation
-    event, frac = resolve(100.0, 80.0, 90.0, -1, 100.0, 84.0, 96.0, -1)
-    assert event == path.LIQUIDATION_EVENT and frac == pytest.approx(0.25)
-    # a tie at 0.5 (stop 90 on the trade leg, liquidation 92 on the mark leg) -> liquidation
-    event, frac = resolve(100.0, 80.0, 90.0, -1, 100.0, 84.0, 92.0, -1)
-    assert event == path.LIQUIDATION_EVENT and frac == pytest.approx(0.5)
-    # neither reached
-    event, frac = resolve(100.0, 99.0, 90.0, -1, 100.0, 99.0, math.nan, -1)
-    assert event == path.NO_EVENT and frac == NEVER
 
 
 def test_direction_codes() -> None:

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from levtrade.configuration import RunConfig, load_run_config, load_strategy, parse_timerange
 from levtrade.data import demo_portfolio
 from levtrade.errors import ConfigError
-from levtrade.run import RunConfig, load_run_config, load_strategy, parse_timerange
 
 DAY_MS = 86_400_000
 JAN_1_2025 = 1_735_689_600_000

@@ -14,6 +14,8 @@ import pandas as pd
 import pytest
 
 from levtrade.backtest import BacktestConfig, run
+from levtrade.configuration.config import RunConfig
+from levtrade.configuration.data import load_run_data
 from levtrade.data import (
     Candles,
     CoverageError,
@@ -28,8 +30,6 @@ from levtrade.data import (
     read_funding,
 )
 from levtrade.errors import ConfigError
-from levtrade.run.config import RunConfig
-from levtrade.run.data import load_run_data
 from levtrade.strategy.signals import SignalRules, Signals, SymbolSignals
 
 T0 = 1_704_067_200_000  # 2024-01-01 00:00 UTC

@@ -29,32 +29,11 @@ FloatArray = NDArray[np.float64]
 NEVER = math.inf
 """Fraction returned for a level the leg does not reach."""
 
-NO_EVENT = 0
-ORDER_EVENT = 1
-LIQUIDATION_EVENT = 2
-
 
 @compiled
 def low_first(open_: float, close: float) -> bool:
     """Whether the path visits the low before the high: the bar closes at or above its open."""
     return close >= open_
-
-
-@compiled
-def path_point(
-    open_: float, high: float, low: float, close: float, k: int, lows_first: bool
-) -> float:
-    """Point ``k`` (0 open, 1 first extreme, 2 second extreme, 3 close) of a candle's path.
-
-    ``lows_first`` comes from the trade candle (:func:`low_first`), also for the mark candle.
-    """
-    if k == 0:
-        return open_
-    if k == 3:
-        return close
-    if (k == 1) == lows_first:
-        return low
-    return high
 
 
 @compiled
@@ -95,50 +74,6 @@ def price_at(start: float, end: float, fraction: float) -> float:
     if fraction >= 1.0:
         return end
     return start + (end - start) * fraction
-
-
-@compiled
-def trigger_price(start: float, level: float, direction: int) -> float:
-    """Price an order (or liquidation) reached on a leg executes at, before slippage: its
-    level, or the leg's start when the leg opens beyond the level (a gap)."""
-    if direction > 0:
-        return start if start > level else level
-    return start if start < level else level
-
-
-@compiled
-def first_event(order_fraction: float, liquidation_fraction: float) -> int:
-    """Which comes first on one leg: :data:`ORDER_EVENT`, :data:`LIQUIDATION_EVENT` (which
-    also wins a tie) or :data:`NO_EVENT` when neither is reached."""
-    if liquidation_fraction == NEVER and order_fraction == NEVER:
-        return NO_EVENT
-    if liquidation_fraction <= order_fraction:
-        return LIQUIDATION_EVENT
-    return ORDER_EVENT
-
-
-@compiled
-def stop_or_liquidation(
-    trade_start: float,
-    trade_end: float,
-    stop: float,
-    stop_direction: int,
-    mark_start: float,
-    mark_end: float,
-    liquidation: float,
-    liquidation_direction: int,
-) -> tuple[int, float]:
-    """Resolve a stop on the trade leg against a liquidation on the mark leg of the same
-    phase: ``(event, fraction)`` with ``event`` from :func:`first_event` (NaN levels are
-    never reached; the fraction is :data:`NEVER` when nothing happens)."""
-    order = reach_fraction(trade_start, trade_end, stop, stop_direction)
-    liq = reach_fraction(mark_start, mark_end, liquidation, liquidation_direction)
-    event = first_event(order, liq)
-    if event == LIQUIDATION_EVENT:
-        return event, liq
-    if event == ORDER_EVENT:
-        return event, order
-    return NO_EVENT, NEVER
 
 
 @compiled

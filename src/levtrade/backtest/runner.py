@@ -6,7 +6,6 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from levtrade.backtest import kernel
 from levtrade.backtest.engine import run_signals, run_strategy
 from levtrade.backtest.market import FineData
 from levtrade.backtest.progress import Progress
@@ -85,6 +84,9 @@ def run(
         raise ConfigError("fine: the compiled kernel walks each bar's own path")
     if engine == "compiled" or (engine == "auto" and compiled_runs(spec, fine)):
         sink.phase("simulating (compiled kernel)")
+        # imported here: the kernel's module loads its compiled build, which only runs need
+        from levtrade.backtest import kernel
+
         result: BacktestResult = kernel.run_signals(data, signals, spec)
     else:
         sink.phase("simulating", total=len(data))

@@ -30,12 +30,7 @@ from rich.progress import (
 
 from levtrade._json import to_json_value
 from levtrade.cli.failure import fail
-from levtrade.errors import LevtradeError
-from levtrade.report.files import StagedResults, check_output_file, check_results_dir, stage_text
-from levtrade.report.html import render_report
-from levtrade.report.summary import bundle_from_result
-from levtrade.report.terminal import render_summary
-from levtrade.run import (
+from levtrade.configuration import (
     DEFAULT_REPORT,
     DEFAULT_RESULTS,
     RunConfig,
@@ -44,6 +39,11 @@ from levtrade.run import (
     load_run_config,
     prepare_run,
 )
+from levtrade.errors import LevtradeError
+from levtrade.report.files import StagedResults, check_output_file, check_results_dir, stage_text
+from levtrade.report.html import render_report
+from levtrade.report.summary import bundle_from_result
+from levtrade.report.terminal import render_summary
 
 ConfigOption = Annotated[
     Path | None,
@@ -76,7 +76,12 @@ DatadirOption = Annotated[
     Path | None, typer.Option("--datadir", help="Data directory (overrides the config's).")
 ]
 EngineOption = Annotated[
-    str | None, typer.Option("--engine", help="event, compiled or auto (default: event).")
+    str | None,
+    typer.Option(
+        "--engine",
+        help="auto (default: the compiled kernel for signal strategies, the event engine for "
+        "the others), event or compiled.",
+    ),
 ]
 ReportOption = Annotated[
     Path | None,

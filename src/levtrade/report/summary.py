@@ -245,7 +245,7 @@ def build_summary(
 ) -> dict[str, Any]:
     """The summary of a run; ``series`` is the derived series
     (:func:`levtrade.report.tables.derived_series`), ``info`` the run's facts (strategy,
-    data source, notes, ...; :meth:`levtrade.run.RunOutcome.info`)."""
+    data source, notes, ...; :meth:`levtrade.configuration.RunOutcome.info`)."""
     meta = result.metadata
     config = result.config
     pairs = [str(s) for s in meta.get("symbols", [])]

@@ -4,7 +4,7 @@ live trading read the same two objects."""
 
 from __future__ import annotations
 
-from levtrade.spec.config import BacktestConfig, InstrumentOverrides, describe_error
+from levtrade.spec.config import AccountSettings, BacktestConfig, InstrumentOverrides
 from levtrade.spec.runspec import RunSpec, resolve
 
-__all__ = ["BacktestConfig", "InstrumentOverrides", "RunSpec", "describe_error", "resolve"]
+__all__ = ["AccountSettings", "BacktestConfig", "InstrumentOverrides", "RunSpec", "resolve"]

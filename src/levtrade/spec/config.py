@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from levtrade._validation import describe_validation_error
 from levtrade.errors import ConfigError, LevtradeError, UnknownSymbolError
 from levtrade.margin.tiers import TierTable
 from levtrade.model.instrument import Instrument
@@ -44,8 +45,9 @@ class InstrumentOverrides(BaseModel):
 
 class AccountSettings(BaseModel):
     """How a run's account trades and its orders fill: the settings a backtest
-    (:class:`BacktestConfig`) and a run configuration file (``levtrade.run.RunConfig``) share,
-    declared once. FreqTrade's names are accepted where FreqTrade has the setting."""
+    (:class:`BacktestConfig`) and a run configuration file
+    (``levtrade.configuration.RunConfig``) share, declared once. FreqTrade's names are accepted
+    where FreqTrade has the setting."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -120,7 +122,7 @@ class BacktestConfig(AccountSettings):
         try:
             super().__init__(**data)
         except ValidationError as exc:
-            raise ConfigError(describe_error(exc)) from None
+            raise ConfigError(describe_validation_error(exc)) from None
 
     @field_validator("venue")
     @classmethod
@@ -206,19 +208,3 @@ class BacktestConfig(AccountSettings):
     @property
     def liquidation_slippage(self) -> float:
         return self.liquidation_slippage_bps / 10_000.0
-
-
-def describe_error(exc: ValidationError) -> str:
-    """One line naming the first offending field and its value."""
-    error = exc.errors()[0]
-    # drop the names of union branches pydantic tried ("constrained-float", "literal[...]")
-    parts = [str(p) for p in error["loc"] if not (isinstance(p, str) and ("-" in p or "[" in p))]
-    field = ".".join(parts) or "config"
-    message = error["msg"].removeprefix("Value error, ")
-    if error["type"] == "missing":
-        return f"{field}: missing required setting"
-    if error["type"] == "extra_forbidden":
-        return f"{field}: unknown setting (value {error['input']!r})"
-    if error["type"] == "value_error":
-        return message if message.startswith(f"{field}:") else f"{field}: {message}"
-    return f"{field}: {message}, got {error['input']!r}"

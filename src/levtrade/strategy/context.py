@@ -53,7 +53,8 @@ class TradingContext(Protocol):
 
     @property
     def sizes(self) -> Sequence[Mapping[str, float]]:
-        """Per column, the signed size (contracts) of each open leg by leg name; current."""
+        """Per column, the signed size (contracts) of each open leg by leg name: one mapping per
+        column for the whole run, changed in place (views keep a reference to it)."""
         ...
 
     @property

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from levtrade.configuration.config import RunConfig
+from levtrade.configuration.timerange import Timerange
 from levtrade.data import (
     DEMO_SYMBOLS,
     MarketData,
@@ -24,8 +26,6 @@ from levtrade.data import (
 from levtrade.data.errors import DataValidationError
 from levtrade.errors import ConfigError, DataError
 from levtrade.model.instrument import Instrument
-from levtrade.run.config import RunConfig
-from levtrade.run.timerange import Timerange
 
 FILE_TEMPLATES = {
     "candles": "{symbol}-{timeframe}-perp.parquet",

@@ -16,16 +16,21 @@ import pandas as pd
 from levtrade.backtest.progress import Progress
 from levtrade.backtest.results import BacktestResult, run_analyzers
 from levtrade.backtest.runner import run, trim_warmup
+from levtrade.configuration.config import RunConfig, check_pair
+from levtrade.configuration.data import LoadedData, load_run_data
+from levtrade.configuration.strategies import (
+    LoadedStrategy,
+    StrategyFailure,
+    load_strategy,
+    strategy_failure,
+)
+from levtrade.configuration.timerange import Timerange, parse_timerange
 from levtrade.data import (
     Portfolio,
     format_ts,
 )
 from levtrade.errors import ConfigError, DataError
 from levtrade.model.instrument import Instrument
-from levtrade.run.config import RunConfig, check_pair
-from levtrade.run.data import LoadedData, load_run_data
-from levtrade.run.strategies import LoadedStrategy, StrategyFailure, load_strategy, strategy_failure
-from levtrade.run.timerange import Timerange, parse_timerange
 from levtrade.spec.config import BacktestConfig
 from levtrade.strategy.signal_io import read_signals
 from levtrade.strategy.signal_strategy import SignalStrategy

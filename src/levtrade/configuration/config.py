@@ -2,7 +2,7 @@
 
 :class:`RunConfig` reads the file (:func:`load_run_config`); unknown keys are errors naming the
 closest known key, FreqTrade's keys without meaning for a run are accepted and listed
-(:mod:`levtrade.run.freqtrade`). The account and execution settings are
+(:mod:`levtrade.configuration.freqtrade`). The account and execution settings are
 :class:`~levtrade.spec.config.BacktestConfig`'s own fields, declared once; ``RunConfig`` adds
 what a run is made from (strategy, data, timerange, outputs) and builds the engine's settings
 (:meth:`RunConfig.backtest_config`).
@@ -37,7 +37,15 @@ from pydantic import (
     field_validator,
 )
 
+from levtrade._validation import describe_validation_error
 from levtrade.backtest.results import Analyzer
+from levtrade.configuration.freqtrade import (
+    EXCHANGE_IGNORED,
+    FREQTRADE_IGNORED,
+    known_keys,
+    suggest,
+)
+from levtrade.configuration.timerange import parse_timerange
 from levtrade.data import (
     Portfolio,
     parse_timeframe,
@@ -45,13 +53,10 @@ from levtrade.data import (
 from levtrade.errors import ConfigError, LevtradeError
 from levtrade.model.instrument import Instrument
 from levtrade.risk import margin_analyzers
-from levtrade.run.freqtrade import EXCHANGE_IGNORED, FREQTRADE_IGNORED, known_keys, suggest
-from levtrade.run.timerange import parse_timerange
 from levtrade.spec.config import (
     AccountSettings,
     BacktestConfig,
     InstrumentOverrides,
-    describe_error,
 )
 from levtrade.venues import load_tier_file, venue_name
 
@@ -269,7 +274,7 @@ class RunConfig(AccountSettings):
         try:
             config = cls.model_validate(document)
         except ValidationError as exc:
-            raise ConfigError(f"{source}: {describe_error(exc)}") from None
+            raise ConfigError(f"{source}: {describe_validation_error(exc)}") from None
         except LevtradeError as exc:
             raise ConfigError(f"{source}: {exc}") from None
         config._base_dir = (base_dir or Path.cwd()).resolve()
@@ -306,7 +311,7 @@ class RunConfig(AccountSettings):
         try:
             config = type(self).model_validate(document)
         except ValidationError as exc:
-            raise ConfigError(describe_error(exc)) from None
+            raise ConfigError(describe_validation_error(exc)) from None
         except LevtradeError as exc:
             raise ConfigError(str(exc)) from None
         config._base_dir = self._base_dir

@@ -1,7 +1,7 @@
 """FreqTrade's configuration vocabulary as levtrade reads it: the keys that mean nothing to a
 levtrade run (bot, UI, live-order and pairlist settings), accepted so that a FreqTrade config
 loads and listed as ignored; and the key look-up that names the closest known key for a typo.
-The keys levtrade honours are the fields of :class:`~levtrade.run.config.RunConfig`, under
+The keys levtrade honours are the fields of :class:`~levtrade.configuration.config.RunConfig`, under
 FreqTrade's names or aliases of them."""
 
 from __future__ import annotations

@@ -18,8 +18,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal
 
+from levtrade.configuration.freqtrade import suggest
 from levtrade.errors import ConfigError, LevtradeError
-from levtrade.run.freqtrade import suggest
 from levtrade.strategy.base import Strategy
 from levtrade.strategy.signal_strategy import SignalStrategy
 
