@@ -232,18 +232,20 @@ class VenueAdapter:
         logger.warning("%s: rate limited (%s); waiting %.1f s", what, _short(exc), pause)
         await self._sleep(pause)
 
-    def _retry_after(self) -> float:
+    def _retry_after(self, *, capped: bool = True) -> float:
+        """The venue's ``Retry-After`` (seconds) on its last answer; 0 when it gave none."""
         headers = getattr(self.exchange, "last_response_headers", None) or {}
         for key, value in headers.items():
             if str(key).lower() == "retry-after":
                 try:
-                    return min(float(value), self.policy.max_retry_after)
+                    seconds = float(value)
                 except (TypeError, ValueError):
                     return 0.0
+                return min(seconds, self.policy.max_retry_after) if capped else seconds
         return 0.0
 
     def _banned(self, exc: BaseException) -> VenueBanned:
-        after = self._retry_after()
+        after = self._retry_after(capped=False)
         until = f" for about {after:.0f} s (Retry-After)" if after else ""
         return VenueBanned(
             f"the venue banned this IP (HTTP 418, too many requests){until}; the bot sent "

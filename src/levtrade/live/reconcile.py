@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from levtrade.live import failpoints
@@ -261,7 +261,19 @@ class Reconciler:
                 report.income.append(item)
 
     def _plan_external(self, gathered: _Gathered, report: Report) -> None:
-        for venue_order in gathered.open_orders:
+        """Orders the store does not know: open ones on the venue, and the orders of fills
+        that are neither ours nor the venue's own closes (filled before they were seen)."""
+        filled = [
+            o
+            for o in gathered.fill_orders.values()
+            if o is not None
+            and self.adapter.dialect.forced_kind({}, {"clientOrderId": o.client_id}) is None
+        ]
+        seen: set[str] = set()
+        for venue_order in [*gathered.open_orders, *filled]:
+            if venue_order.venue_order_id in seen:
+                continue
+            seen.add(venue_order.venue_order_id)
             client = venue_order.client_id or f"venue-{venue_order.venue_order_id}"
             if self.store.order(client) is not None:
                 continue
@@ -329,6 +341,12 @@ class Reconciler:
                 self.run_id,
             )
             logger.warning("adopted an external order %s (%s)", row.client_id, row.message)
+        adopted = {r.venue_order_id: r.client_id for r in report.adopted_orders}
+        for k, fill in enumerate(fills):
+            if fill.order_id is None and fill.venue_order_id in adopted:
+                recorded = store.order(adopted[fill.venue_order_id])
+                if recorded is not None:
+                    fills[k] = replace(fill, order_id=recorded.id)
         for row in report.updated:
             store.update_order(
                 row.client_id,
@@ -425,8 +443,6 @@ class Reconciler:
 
 
 def _with(row: OrderRow, found: VenueOrder) -> OrderRow:
-    from dataclasses import replace
-
     return replace(
         row,
         state=found.state,

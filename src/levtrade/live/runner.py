@@ -1,7 +1,7 @@
 """The bot: the loop that runs a strategy on a venue, crash-safe and reconciled.
 
 :meth:`Bot.start` opens the store (migrating it), connects to the venue (or starts the paper
-venue), loads the candles, reconciles, and runs the preflight. Each :meth:`Bot.step` looks for
+venue), loads the candles, runs the preflight, and reconciles. Each :meth:`Bot.step` looks for
 closed candles; for a new one it reconciles (the fills, funding and liquidations of the bar),
 then decides at its close:
 
@@ -91,7 +91,7 @@ class Bot:
 
     # -- life cycle -------------------------------------------------------------------------------
     async def start(self) -> None:
-        """Open the store, connect, load candles, reconcile, preflight (module docstring)."""
+        """Open the store, connect, load candles, preflight, reconcile (module docstring)."""
         settings = self.settings
         store = self.store = Store.open(settings.db_url)
         self.ids = ClientIds(store.bot_tag())
@@ -172,7 +172,6 @@ class Bot:
             timeframe_ms=self.feed.timeframe_ms,
             run_id=self.run_id,
         )
-        await self.reconcile("start", adopt=settings.adopt)
         await preflight(
             self.adapter,
             settings.symbols,
@@ -181,6 +180,7 @@ class Bot:
             leverage=leverage,
             tiers=tiers,
         )
+        await self.reconcile("start", adopt=settings.adopt)
         await self.protect()
         last = self.feed.last_closed
         if last is not None:
