@@ -64,9 +64,9 @@ def _engine(bars: list[tuple[float, float, float, float]], **fields: Any) -> Eng
     return Engine(market(bars, **fields), config(maker_fee=0.0002, taker_fee=0.0005), _Idle())
 
 
-def _limit(engine: Engine, side: str, price: float, tif: str) -> Order:
+def _limit(engine: Engine, side: str, price: float, tif: str, size: float = 1.0) -> Order:
     order = engine.make_order(
-        engine.symbols[0], side, OrderType.LIMIT, 1.0, price, time_in_force=tif
+        engine.symbols[0], side, OrderType.LIMIT, size, price, time_in_force=tif
     )
     return engine.submit(order)
 
@@ -139,3 +139,51 @@ def test_take_profit_market_fills_as_a_taker_with_slippage() -> None:
     assert target.status is OrderStatus.FILLED
     assert target.fill_price == pytest.approx(104.895)
     assert target.fee == pytest.approx(104.895 * 0.0005)
+
+
+def test_stop_limit_rests_as_a_limit_once_triggered() -> None:
+    # sell stop-limits triggered at 95 on a fall. Bar 1 (down bar, O→H→L→C) goes 100 → 100
+    # → 94 → 97. With limit 94 the sell is marketable at the trigger point (95 ≥ 94): it
+    # fills at once at 95. With limit 96 it rests from 95 on, and the path's last leg
+    # 94 → 97 reaches 96: it fills at 96
+    engine = _engine([flat(100), (100.0, 100.0, 94.0, 97.0), flat(97)])
+    symbol = engine.symbols[0]
+    engine.run_until(1)
+    engine.submit(engine.make_order(symbol, "buy", OrderType.MARKET, 2.0, float("nan")))
+    engine.run_until(1)
+    orders = [
+        engine.submit(
+            engine.make_order(
+                symbol, "sell", OrderType.LIMIT, 1.0, level, trigger_price=95.0,
+                trigger_direction=-1,
+            )
+        )
+        for level in (94.0, 96.0)
+    ]  # fmt: skip
+    engine.run_until(2)
+    assert [o.fill_price for o in orders] == [95.0, 96.0]
+    assert all(o.trigger_direction == 0 for o in orders)
+
+
+def test_limit_orders_fill_by_a_share_of_each_bar_volume() -> None:
+    # participation 10 %: a buy limit of 5 at 95 in bars trading 20 (2 per bar at most).
+    # Bar 1 and bar 2 reach 95: 2 + 2 filled at 95; bar 3 does not reach it; bar 4 does and
+    # fills the last 1. The order's fill price is the parts' average, its fee their sum
+    bars = [flat(100), (100.0, 100.0, 94.0, 96.0), (96.0, 96.0, 94.5, 95.5), flat(97),
+            (97.0, 97.0, 93.0, 94.0), flat(94)]  # fmt: skip
+    engine = Engine(
+        market(bars, volume=20.0),
+        config(maker_fee=0.0002, taker_fee=0.0005, participation=0.1),
+        _Idle(),
+    )
+    engine.run_until(1)
+    order = _limit(engine, "buy", 95.0, "GTC", size=5.0)
+    filled = []
+    for bar in range(2, 6):
+        engine.run_until(bar)
+        filled.append(order.filled_size)
+    assert filled == [2.0, 4.0, 4.0, 5.0]
+    assert order.status is OrderStatus.FILLED
+    assert order.fill_price == 95.0  # every part at the limit (no bar opened below it)
+    assert order.fee == pytest.approx(5 * 95.0 * 0.0002)
+    assert engine.account.position((engine.symbols[0], "BOTH")).size == 5.0

@@ -162,3 +162,38 @@ def test_latency_and_listen_key(server: VenueServer, exchange: Any) -> None:
     with urllib.request.urlopen(server.url + "/_venue/status") as response:
         assert json.loads(response.read())["clock"] == "manual"
     assert key not in server.listen_keys
+
+
+def test_stop_limit_becomes_a_limit_at_its_trigger(server: VenueServer, exchange: Any) -> None:
+    # a buy stop-limit: triggered when the price rises to the stop, then a buy limit at the
+    # limit price 0.5 % above it; the first bar whose high reaches the stop triggers it
+    bar = server.venue.cursor
+    data = server.venue.data[BTC]
+    trigger = round(float(np.max(data.high[bar : bar + 60])) - 50.0, 1)
+    hit = bar + int(np.argmax(data.high[bar:] >= trigger))
+    limit = round(trigger * 1.005, 1)
+    order = exchange.create_order(BTC, "limit", "buy", 0.01, limit, {"triggerPrice": trigger})
+    assert order["info"]["orderType"] == "STOP"
+    advance(server, hit - bar)
+    assert exchange.fetch_order(order["id"], BTC, {"trigger": True})["status"] == "open"
+    advance(server)
+    done = exchange.fetch_order(order["id"], BTC, {"trigger": True})
+    assert done["status"] == "closed"
+    fill = exchange.fetch_my_trades(BTC)[-1]
+    # the bar opens below the stop and rises through it: there the limit (above the price)
+    # is marketable and fills at the price the path is at, the stop
+    assert float(data.open[hit]) < trigger
+    assert fill["price"] == pytest.approx(trigger, rel=1e-12)
+
+
+def test_tickers_and_book(server: VenueServer, exchange: Any) -> None:
+    bar = server.venue.cursor
+    data = server.venue.data[BTC]
+    last = float(data.close[bar - 1])
+    ticker = exchange.fetch_ticker(BTC)
+    assert ticker["last"] == last
+    assert ticker["open"] == float(data.open[bar - 24])  # the 24 hours of closed bars
+    assert ticker["high"] == float(np.max(data.high[bar - 24 : bar]))
+    book = exchange.fetch_order_book(BTC)
+    assert book["bids"][0][0] == book["asks"][0][0] == last
+    assert exchange.fetch_bids_asks([BTC])[BTC]["bid"] == last

@@ -227,6 +227,7 @@ class Engine:
         self._volume = cols(rd.volume)
         self._slippage = config.slippage
         self._volume_slippage = config.volume_slippage
+        self._participation = config.participation
         self._max_open_trades = config.max_open_trades
         self._keys: list[dict[str, PositionKey]] = [
             {leg.value: PositionKey(symbol, leg) for leg in Leg} for symbol in self.symbols
@@ -604,7 +605,12 @@ class Engine:
         trade_low, trade_high = self._low[j][i], self._high[j][i]
         low, high = self._ml[j][i], self._mh[j][i]
         for order in self.resting[j]:
-            if order.mark_trigger:
+            trigger = order.trigger_direction
+            if trigger:
+                lo, hi = (low, high) if order.mark_trigger else (trade_low, trade_high)
+                if lo <= order.trigger_price if trigger < 0 else hi >= order.trigger_price:
+                    return True
+            elif order.mark_trigger:
                 if low <= order.price if _direction(order) < 0 else high >= order.price:
                     return True
             elif order.type is _TRAILING or (
@@ -700,6 +706,9 @@ class Engine:
         """Walk symbol j's path; with ``only_open``, only the events at its first point."""
         touched = False
         unconfirmed: set[str | PositionKey] = set()
+        exhausted: set[int] = set()
+        """Orders that filled their share of this bar's volume (partial fills)."""
+        participation = self._participation
         for ts0, te0, ms0, me0, opens_bar in self._legs(i, j):
             f0 = 0.0
             opened = not opens_bar
@@ -719,16 +728,22 @@ class Engine:
                         if f < best_f or (f == best_f and best_rank > _RANK_LIQUIDATION):
                             best_f, best_rank, best = f, _RANK_LIQUIDATION, watch
                 for order in self.resting[j]:
-                    if not order.active:
+                    if not order.active or (exhausted and order.id in exhausted):
                         continue
-                    if order.mark_trigger:
+                    trigger = order.trigger_direction
+                    if trigger:  # a stop-limit or take-profit-limit before its trigger
+                        if order.mark_trigger:
+                            fr = _reach_fraction(sm, me0, order.trigger_price, trigger)
+                        else:
+                            fr = _reach_fraction(st, te0, order.trigger_price, trigger)
+                    elif order.mark_trigger:
                         fr = _reach_fraction(sm, me0, order.price, _direction(order))
                     else:
                         fr = _reach_fraction(st, te0, order.price, _direction(order))
                     if fr == NEVER:
                         continue
                     f = f0 + (1.0 - f0) * fr
-                    rank = _RANK_STOP if order.type in STOP_TYPES else _RANK_LIMIT
+                    rank = _RANK_STOP if trigger or order.type in STOP_TYPES else _RANK_LIMIT
                     if (
                         f < best_f
                         or (f == best_f and rank < best_rank)
@@ -750,6 +765,9 @@ class Engine:
                     prices = {self.symbols[j]: mark}
                     if not self._liquidate(best.pool, prices, prices):
                         unconfirmed.add(best.pool)
+                elif best.trigger_direction:  # triggered: a limit at its price from here
+                    best.trigger_direction = 0
+                    best.mark_trigger = False
                 else:
                     self._set_marks(i, _OPEN)
                     self.account.set_mark(self.symbols[j], _price_at(ms0, me0, best_f))
@@ -760,7 +778,13 @@ class Engine:
                         price = st if gap else best.price
                     self.resting[j].remove(best)
                     self.n_resting -= 1
-                    self._execute(best, price, i, j)
+                    if participation is not None and best.type in MAKER_TYPES:
+                        if not self._fill_share(best, price, i, j, participation):
+                            self.resting[j].append(best)
+                            self.n_resting += 1
+                            exhausted.add(best.id)
+                    else:
+                        self._execute(best, price, i, j)
                 f0 = best_f
             self._trail(j, te0)
         if touched:
@@ -837,6 +861,8 @@ class Engine:
                     f"price: a {order.type} order needs a price > 0, got {order.price!r}"
                 )
             order.price = instrument.round_price(order.price)
+            if order.trigger_direction:
+                order.trigger_price = instrument.round_price(order.trigger_price)
         self.driver.on_order(order)
         if order.type is _MARKET:
             self.pending.append(order)
@@ -985,6 +1011,10 @@ class Engine:
         order.realized_pnl = result.realized_pnl
         self._changed()
         self._book_fill(order, result, instrument, i, j)
+        self._complete(order)
+
+    def _complete(self, order: Order) -> None:
+        """``order`` has filled: its OCO siblings are cancelled, its bracket children armed."""
         for sibling in order.oco:
             if sibling.alive:
                 self._unqueue(sibling)
@@ -992,6 +1022,63 @@ class Engine:
         self._finish_order(order, _FILLED, "", "")
         for child in order.children:
             child.active = True
+
+    def _fill_share(self, order: Order, price: float, i: int, j: int, share: float) -> bool:
+        """Fill a resting maker order at ``price`` up to ``share`` of bar i's volume (in
+        contracts, rounded down to the lot); True when the order has ended (filled, or
+        refused), False when the rest of it rests on. Each part books its own fill; the
+        order's fill price is their volume-weighted average."""
+        instrument = self.instruments[j]
+        cs = instrument.contract_size
+        done = abs(order.filled_size)
+        if order.close_position or math.isnan(order.size):  # sized at the fill: fills whole
+            self._execute(order, price, i, j)
+            return True
+        remaining = order.size - done
+        cap = instrument.round_size(share * self._volume[j][i] / cs)
+        if not math.isfinite(cap) or cap <= 0.0:
+            return False
+        if remaining <= cap and done == 0.0:
+            self._execute(order, price, i, j)
+            return True
+        part = min(remaining, cap)
+        leg = self._leg(order) if self.hedge else _BOTH
+        current = self.sizes[j].get(leg, 0.0)
+        signed = part if order.is_buy else -part
+        if order.reduce_only:
+            if current == 0.0 or (current > 0) == (signed > 0):
+                self._reject(order, Reason.REDUCE_ONLY, "reduce_only: no position left to reduce")
+                return True
+            if abs(signed) > abs(current):
+                signed = -current
+        result = self.account.try_fill(
+            instrument, signed, price, leg=leg, leverage=order.leverage, liquidity="maker",
+            time=self.t,
+        )  # fmt: skip
+        if isinstance(result, OrderRejected):
+            reason = (
+                Reason.INSUFFICIENT_MARGIN if isinstance(result, InsufficientMargin) else
+                Reason.LEVERAGE if isinstance(result, LeverageError) else Reason.BANKRUPT
+            )  # fmt: skip
+            self._reject(order, reason, str(result))
+            return True
+        filled = done + abs(signed)
+        order.fill_price = price if done == 0.0 else (
+            (order.fill_price * done + price * abs(signed)) / filled
+        )  # fmt: skip
+        order.filled_size += signed
+        order.fee += result.fee
+        order.realized_pnl += result.realized_pnl
+        order.fill_time = self.t
+        order.fill_bar = i
+        self._changed()
+        self._book_fill(order, result, instrument, i, j)
+        if order.size - filled <= 1e-9 * order.size or not order.alive:  # (lot sums' dust)
+            if order.alive:
+                self._complete(order)
+            return True
+        self.driver.on_order(order)  # a part filled: the order is still live
+        return False
 
     def _stake_size(
         self, order: Order, instrument: Instrument, base: float, j: int, leg: str

@@ -8,21 +8,20 @@ Times are shown with the clock's shift (realtime mode).
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from levtrade.localvenue.exchange import (
+    Income,
+    Venue,
+    VenueAccount,
+    VenueFill,
+    VenueOrder,
+    max_notional_value,
+)
 from levtrade.localvenue.marketdata import decimals
 from levtrade.venues.binance import to_venue_symbol
-
-if TYPE_CHECKING:
-    from levtrade.localvenue.exchange import (
-        Income,
-        Venue,
-        VenueAccount,
-        VenueFill,
-        VenueOrder,
-    )
 
 ASSET = "USDT"
 
@@ -97,7 +96,9 @@ def exchange_info(venue: Venue) -> dict[str, Any]:
                 "orderTypes": [
                     "LIMIT",
                     "MARKET",
+                    "STOP",
                     "STOP_MARKET",
+                    "TAKE_PROFIT",
                     "TAKE_PROFIT_MARKET",
                     "TRAILING_STOP_MARKET",
                 ],
@@ -428,15 +429,9 @@ def position_risk(account: VenueAccount, version: int, symbol: str | None) -> li
             row["leverage"] = str(account.leverages[name])
             row["marginType"] = "isolated" if account.margin_types[name] == "ISOLATED" else "cross"
             row["isAutoAddMargin"] = "false"
-            row["maxNotionalValue"] = _max_notional(account, name)
+            row["maxNotionalValue"] = max_notional_value(account, name, account.leverages[name])
         rows.append(row)
     return rows
-
-
-def _max_notional(account: VenueAccount, symbol: str) -> str:
-    from levtrade.localvenue.exchange import _cap
-
-    return _cap(account, symbol, account.leverages[symbol])
 
 
 def account_info(account: VenueAccount, version: int) -> dict[str, Any]:

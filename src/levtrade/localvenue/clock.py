@@ -4,11 +4,12 @@
   deterministic;
 * ``replay`` — the data is walked at ``speed`` times real time from the start bar;
 * ``realtime`` — the data is replayed bar for bar in real time, shifted so that the start bar
-  opens at the moment the venue starts: the venue tells live-clock time over recorded prices.
+  opens at the moment the venue first starts (the shift is kept in the state file): the venue
+  tells live-clock time over recorded prices.
 
-The data's times are shown as they are in ``manual`` and ``replay`` and shifted by
-:attr:`Clock.shift_ms` in ``realtime``. Signed requests are always checked against the wall
-clock (plus any injected skew), as Binance checks them against its own.
+The data's times are shown as they are in ``manual`` and ``replay`` and shifted by the venue's
+``shift_ms`` in ``realtime``. Signed requests are always checked against the wall clock (plus
+any injected skew), as Binance checks them against its own.
 """
 
 from __future__ import annotations
@@ -45,13 +46,6 @@ class Clock:
             raise ConfigError(f"clock: must be one of {', '.join(CLOCK_MODES)}, got {self.mode!r}")
         if not self.speed > 0:
             raise ConfigError(f"speed: must be > 0, got {self.speed!r}")
-
-    @property
-    def shift_ms(self) -> int:
-        """What is added to the data's times where the venue shows them."""
-        if self.mode == "realtime":
-            return self.started_wall - self.start_time
-        return 0
 
     def server_ms(self) -> int:
         """The server's clock, against which signed requests are checked."""

@@ -33,10 +33,6 @@ def ip_banned(until_ms: int) -> VenueError:
     return VenueError(-1003, f"Way too many requests; IP banned until {until_ms}.", 418)
 
 
-def order_rate_limit() -> VenueError:
-    return VenueError(-1015, "Too many new orders; current limit is 300 orders per TEN_SECONDS.")
-
-
 def bad_timestamp() -> VenueError:
     return VenueError(-1021, "Timestamp for this request is outside of the recvWindow.")
 
@@ -148,26 +144,3 @@ def min_notional(minimum: float) -> VenueError:
 
 def multi_assets_unsupported() -> VenueError:
     return VenueError(-4171, "Multi-Assets mode is not available on this venue (one USDT wallet).")
-
-
-def fok_unfillable() -> VenueError:
-    return VenueError(
-        -5021, "Due to the order could not be filled immediately, the FOK order has been rejected."
-    )
-
-
-def post_only_rejected() -> VenueError:
-    return VenueError(
-        -5022,
-        "Due to the order could not be executed as maker, the Post Only order will be rejected.",
-    )
-
-
-def would_trigger() -> VenueError:
-    return VenueError(-2021, "Order would immediately trigger.")
-
-
-def server_error() -> VenueError:
-    return VenueError(
-        -1001, "Internal error; unable to process your request. Please try again.", 503
-    )

@@ -48,8 +48,21 @@ from levtrade.venues.binance import to_venue_symbol
 DEFAULT_LEVERAGE = 20.0
 """Binance's initial leverage of a symbol (capped at the first tier's maximum)."""
 
-Listener = Callable[[str | None, dict[str, Any]], None]
-"""Called with (API key, event) for account events, (None, event) for market events."""
+
+@dataclass(frozen=True)
+class VenueEvent:
+    """Something a listener may tell the outside (the server turns it into websocket
+    messages): an order's update (``order``, with Binance's execution type in ``detail``), an
+    account update (``account``, with its reason), a closed bar (``bar``)."""
+
+    kind: str
+    account: VenueAccount | None = None
+    order: VenueOrder | None = None
+    detail: str = ""
+    bar: int = -1
+
+
+Listener = Callable[[VenueEvent], None]
 
 
 def _bool(value: str | None, name: str) -> bool:
@@ -233,24 +246,27 @@ class VenueAccount:
             if order.status is not OrderStatus.FILLED or order.origin != "adl":
                 return
             record = self._adl_record(order)
-        if order.status is OrderStatus.FILLED:
+        if order.status is OrderStatus.FILLED or (
+            order.status is OrderStatus.SUBMITTED and order.filled_size != 0.0
+        ):
             if record.algo:
-                record = self._triggered(record, order)
+                actual = record.actual_order_id
+                record = self.orders[actual] if actual else self._triggered(record, order)
             self._record_fill(record, order)
-            record.status = "FILLED"
+            record.status = "FILLED" if order.status is OrderStatus.FILLED else "PARTIALLY_FILLED"
             record.update_time = self.engine.t
-            self.venue.emit(self.key, self.venue.shapes.order_update(self, record, "TRADE"))
-            self.venue.emit(self.key, self.venue.shapes.account_update(self, "ORDER"))
+            self.venue.emit(VenueEvent("order", self, record, "TRADE"))
+            self.venue.emit(VenueEvent("account", self, detail="ORDER"))
         elif order.status is OrderStatus.CANCELLED:
             record.status = (
                 "EXPIRED" if order.reason != str(Reason.CANCELLED_BY_STRATEGY) else ("CANCELED")
             )
             record.update_time = self.engine.t
-            self.venue.emit(self.key, self.venue.shapes.order_update(self, record, record.status))
+            self.venue.emit(VenueEvent("order", self, record, record.status))
         elif order.status in (OrderStatus.REJECTED, OrderStatus.EXPIRED):
             record.status = "EXPIRED"
             record.update_time = self.engine.t
-            self.venue.emit(self.key, self.venue.shapes.order_update(self, record, "EXPIRED"))
+            self.venue.emit(VenueEvent("order", self, record, "EXPIRED"))
 
     def on_engine_trade(self, trade: Trade) -> None:
         self._sync()
@@ -306,10 +322,19 @@ class VenueAccount:
         return actual
 
     def _record_fill(self, record: VenueOrder, order: Order) -> None:
-        quantity = abs(order.filled_size) - record.executed
+        """The execution the engine order added since the last one recorded (a partial fill
+        adds a part; the order's price is the parts' average)."""
+        filled = abs(order.filled_size)
+        quantity = filled - record.executed
         if quantity <= 0:
             return
-        price = order.fill_price
+        mine = [f for f in self.fills if f.order_id == record.order_id]
+        if mine:
+            price = (order.fill_price * filled - record.cum_quote) / quantity
+            fee = order.fee - math.fsum(f.commission for f in mine)
+            pnl = order.realized_pnl - math.fsum(f.realized_pnl for f in mine)
+        else:
+            price, fee, pnl = order.fill_price, order.fee, order.realized_pnl
         record.executed += quantity
         record.cum_quote += quantity * price
         self.fills.append(
@@ -320,8 +345,8 @@ class VenueAccount:
                 side=record.side,
                 price=price,
                 quantity=quantity,
-                realized_pnl=order.realized_pnl,
-                commission=order.fee,
+                realized_pnl=pnl,
+                commission=fee,
                 time=self.engine.t,
                 position_side=record.position_side,
                 maker=order.type in (OrderType.LIMIT, OrderType.TAKE_PROFIT)
@@ -346,7 +371,7 @@ class VenueAccount:
                     self.income.append(income)
             self._ledger_seen = len(entries)
             if emit and EntryKind.FUNDING in kinds:
-                self.venue.emit(self.key, self.venue.shapes.account_update(self, "FUNDING_FEE"))
+                self.venue.emit(VenueEvent("account", self, detail="FUNDING_FEE"))
 
     def _income(self, entry: Entry) -> Income | None:
         """Binance's income record of a ledger entry (transfers between the cross wallet and
@@ -426,11 +451,9 @@ class VenueAccount:
                 )
             )
             if emit:
-                self.venue.emit(
-                    self.key, self.venue.shapes.order_update(self, record, "CALCULATED")
-                )
+                self.venue.emit(VenueEvent("order", self, record, "CALCULATED"))
         if emit:
-            self.venue.emit(self.key, self.venue.shapes.account_update(self, "ORDER"))
+            self.venue.emit(VenueEvent("account", self, detail="ORDER"))
 
 
 def _book_symbol(book: str) -> str:
@@ -482,9 +505,6 @@ class Venue:
         timeframe: str,
         shift_ms: int = 0,
     ) -> None:
-        from levtrade.localvenue import binance_shapes
-
-        self.shapes = binance_shapes
         if not settings.api_keys:
             raise VenueError(-2014, "the venue needs at least one API key")
         self.data = data
@@ -614,9 +634,9 @@ class Venue:
         return value if math.isfinite(value) else None
 
     # -- events --------------------------------------------------------------------------------
-    def emit(self, key: str | None, event: dict[str, Any]) -> None:
+    def emit(self, event: VenueEvent) -> None:
         for listener in list(self.listeners):
-            listener(key, event)
+            listener(event)
 
     # -- commands --------------------------------------------------------------------------------
     def execute(self, kind: str, payload: Mapping[str, Any]) -> Any:
@@ -653,7 +673,7 @@ class Venue:
                 account.engine.run_until(bar + 1)
                 account._sync()
             self.cursor = bar + 1
-            self.emit(None, {"kind": "bar", "bar": bar})
+            self.emit(VenueEvent("bar", bar=bar))
         return {"bar": self.cursor, "time": self.shown(self.now())}
 
     def advance(self, *, bars: int | None = None, to: int | None = None) -> dict[str, Any]:
@@ -685,7 +705,11 @@ _TYPES = {
     "STOP_MARKET": OrderType.STOP,
     "TAKE_PROFIT_MARKET": OrderType.TAKE_PROFIT_MARKET,
     "TRAILING_STOP_MARKET": OrderType.TRAILING_STOP,
+    "STOP": OrderType.LIMIT,
+    "TAKE_PROFIT": OrderType.LIMIT,
 }
+_TRIGGERED = ("STOP_MARKET", "TAKE_PROFIT_MARKET", "STOP", "TAKE_PROFIT")
+"""Types with a trigger price (``stopPrice``; ``triggerPrice`` on the algo service)."""
 
 
 def _place(venue: Venue, payload: Mapping[str, Any]) -> VenueOrder:
@@ -700,10 +724,6 @@ def _place(venue: Venue, payload: Mapping[str, Any]) -> VenueOrder:
         raise errors.bad_value("side", side) if side else errors.missing("side")
     kind = (params.get("type") or params.get("orderType") or "").upper()
     if kind not in _TYPES:
-        if kind in ("STOP", "TAKE_PROFIT"):
-            raise VenueError(
-                -1116, f"Invalid orderType: {kind} (stop-limit orders are not offered)"
-            )
         raise errors.bad_value("type", kind) if kind else errors.missing("type")
     position_side = _position_side(account, params)
     close_position = _bool(params.get("closePosition"), "closePosition")
@@ -717,19 +737,19 @@ def _place(venue: Venue, payload: Mapping[str, Any]) -> VenueOrder:
         raise errors.bad_precision()
     price = 0.0
     tif = "GTC"
-    if kind == "LIMIT":
+    if kind in ("LIMIT", "STOP", "TAKE_PROFIT"):
         price = _number(params, "price", required=True) or 0.0
-        tif = (params.get("timeInForce") or "").upper()
+        tif = (params.get("timeInForce") or ("GTC" if kind != "LIMIT" else "")).upper()
         if not tif:
             raise errors.missing("timeInForce")
-        if tif not in ("GTC", "IOC", "FOK", "GTX"):
+        if tif not in ("GTC", "IOC", "FOK", "GTX") or (kind != "LIMIT" and tif != "GTC"):
             raise errors.bad_value("timeInForce", tif)
         if price <= 0:
             raise errors.bad_value("price", str(params.get("price")))
         if not _on_grid(price, instrument.tick_size):
             raise errors.bad_tick()
     stop_price = 0.0
-    if kind in ("STOP_MARKET", "TAKE_PROFIT_MARKET"):
+    if kind in _TRIGGERED:
         stop_price = _number(params, "triggerPrice") or _number(params, "stopPrice") or 0.0
         if stop_price <= 0:
             raise errors.missing("stopPrice")
@@ -776,7 +796,7 @@ def _place(venue: Venue, payload: Mapping[str, Any]) -> VenueOrder:
         raise VenueError(-1008, "The venue's data has ended: no further trading.", 503)
     if kind == "MARKET" and not closes:
         _precheck(account, instrument, side, quantity, reference, leg)
-    elif kind == "LIMIT" and not closes:
+    elif kind in ("LIMIT", "STOP", "TAKE_PROFIT") and not closes:
         _precheck(account, instrument, side, quantity, price, leg)
     if kind == "TRAILING_STOP_MARKET" and activation <= 0:
         activation = reference
@@ -792,6 +812,8 @@ def _place(venue: Venue, payload: Mapping[str, Any]) -> VenueOrder:
             "LIMIT": price,
             "STOP_MARKET": stop_price,
             "TAKE_PROFIT_MARKET": stop_price,
+            "STOP": price,
+            "TAKE_PROFIT": price,
             "TRAILING_STOP_MARKET": (
                 activation * (1 - callback / 100)
                 if side == "SELL"
@@ -805,7 +827,9 @@ def _place(venue: Venue, payload: Mapping[str, Any]) -> VenueOrder:
         origin=origin,
         client_id=client_id,
         time_in_force=tif if kind == "LIMIT" else "GTC",
-        mark_trigger=working == "MARK_PRICE" and kind in ("STOP_MARKET", "TAKE_PROFIT_MARKET"),
+        mark_trigger=working == "MARK_PRICE" and kind in _TRIGGERED,
+        trigger_price=stop_price if kind in ("STOP", "TAKE_PROFIT") else math.nan,
+        trigger_direction=_trigger_direction(kind, side),
     )
     record = VenueOrder(
         order_id=venue.next_id(),
@@ -834,8 +858,18 @@ def _place(venue: Venue, payload: Mapping[str, Any]) -> VenueOrder:
     engine.submit(engine_order)
     if engine_order.status is OrderStatus.REJECTED:  # a size the lot rounds away
         record.status = "REJECTED"
-    venue.emit(account.key, venue.shapes.order_update(account, record, "NEW"))
+    venue.emit(VenueEvent("order", account, record, "NEW"))
     return record
+
+
+def _trigger_direction(kind: str, side: str) -> int:
+    """Where a stop-limit (``STOP``) or take-profit-limit (``TAKE_PROFIT``) triggers: a buy
+    stop on a rise to its stop price, a buy take-profit on a fall to it (sells mirrored)."""
+    if kind == "STOP":
+        return 1 if side == "BUY" else -1
+    if kind == "TAKE_PROFIT":
+        return -1 if side == "BUY" else 1
+    return 0
 
 
 def _precheck(
@@ -949,11 +983,11 @@ def _leverage(venue: Venue, payload: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "symbol": to_venue_symbol(symbol),
         "leverage": leverage,
-        "maxNotionalValue": _cap(account, symbol, leverage),
+        "maxNotionalValue": max_notional_value(account, symbol, leverage),
     }
 
 
-def _cap(account: VenueAccount, symbol: str, leverage: float) -> str:
+def max_notional_value(account: VenueAccount, symbol: str, leverage: float) -> str:
     """The largest notional the bracket table allows at ``leverage``."""
     table = account.account.tiers(symbol)
     cap = 0.0
@@ -1040,7 +1074,7 @@ def _position_margin(venue: Venue, payload: Mapping[str, Any]) -> dict[str, Any]
         ) from None
     account.engine.account_changed()
     account._sync()
-    venue.emit(account.key, venue.shapes.account_update(account, "MARGIN_TRANSFER"))
+    venue.emit(VenueEvent("account", account, detail="MARGIN_TRANSFER"))
     return {
         "amount": amount,
         "code": 200,

@@ -48,6 +48,14 @@ class Journal:
                 f"({row[0][:200]}...); start it with those, or use another state file"
             )
 
+    def setting(self, name: str, default: int) -> int:
+        """A number the venue keeps for the life of the file (stored on first use)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (name,)).fetchone()
+        if row is not None:
+            return int(row[0])
+        self._db.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (name, str(default)))
+        return default
+
     def commands(self) -> list[tuple[str, dict[str, Any]]]:
         rows = self._db.execute("SELECT kind, payload FROM commands ORDER BY seq").fetchall()
         return [(kind, json.loads(payload)) for kind, payload in rows]

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from levtrade.data import Portfolio, parse_time
-from levtrade.localvenue.clock import Clock, ClockMode, wall_ms
+from levtrade.localvenue.clock import Clock, ClockMode
 from levtrade.localvenue.exchange import Venue, VenueSettings, describe
 from levtrade.localvenue.journal import Journal
 from levtrade.localvenue.marketdata import load_demo, load_directory
@@ -53,27 +53,24 @@ def venue_from(
         start=start_ms,
         config=_with_tiers(dict(config or {}), portfolio, tiers_file),
     )
-    first = int(portfolio.timestamps[0])
-    start_time = start_ms if start_ms is not None else first
-    timer = Clock(clock, 0, start_time, speed)
-    shift = 0
-    if clock == "realtime":
-        shift = timer.started_wall - start_time
-    venue = Venue(portfolio, settings, timeframe=timeframe, shift_ms=shift)
-    timer.timeframe_ms = venue.timeframe_ms
-    timer.start_time = int(venue.timestamps[venue.start_bar])
-    if clock == "realtime":
-        # one shift for the whole life of the state file: the first start's
-        timer.started_wall = wall_ms()
+    venue = Venue(portfolio, settings, timeframe=timeframe)
+    start_time = int(venue.timestamps[venue.start_bar])
+    timer = Clock(clock, venue.timeframe_ms, start_time, speed)
+    journal = None
     if state is not None:
         journal = Journal(state, describe(venue))
-        commands = journal.commands()
-        venue.replay(commands)
+        venue.replay(journal.commands())
         venue.journal = journal
-        if clock != "manual":
-            # a self-driven clock resumes from where the venue stopped
-            timer.start_time = venue.now()
-            timer.started_wall = wall_ms()
+    if clock == "realtime":
+        # data time follows the wall clock, with one shift for the life of the state file:
+        # a restarted venue catches up with the bars that passed while it was down
+        shift = timer.started_wall - start_time
+        if journal is not None:
+            shift = journal.setting("shift_ms", shift)
+        venue.shift_ms = shift
+        timer.start_time = timer.started_wall - shift
+    elif clock == "replay" and journal is not None:
+        timer.start_time = venue.now()  # the replay resumes where the venue stopped
     return venue, timer
 
 

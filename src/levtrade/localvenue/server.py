@@ -25,7 +25,7 @@ from levtrade.localvenue import binance_shapes as shapes
 from levtrade.localvenue import errors, signing
 from levtrade.localvenue.clock import Clock
 from levtrade.localvenue.errors import VenueError
-from levtrade.localvenue.exchange import Venue, VenueAccount
+from levtrade.localvenue.exchange import Venue, VenueAccount, VenueEvent
 from levtrade.localvenue.faults import Fault, Faults
 from levtrade.venues.binance import to_venue_symbol
 
@@ -170,6 +170,9 @@ class VenueServer:
             "/fapi/v1/fundingInfo": self._funding_info,
             "/fapi/v1/ticker/price": self._ticker_price,
             "/fapi/v2/ticker/price": self._ticker_price,
+            "/fapi/v1/ticker/bookTicker": self._book_ticker,
+            "/fapi/v1/ticker/24hr": self._ticker_24h,
+            "/fapi/v1/depth": self._depth,
         }
         for path, query in public.items():
             app.router.add_get(path, self._public(query))
@@ -427,6 +430,79 @@ class VenueServer:
             return row(venue.symbol(params["symbol"]))
         return [row(s) for s in venue.symbols]
 
+    def _book_ticker(self, request: web.Request, params: dict[str, str]) -> Any:
+        """The best bid and ask: both at the last price (the venue has no order book; fills
+        follow the bars, docs/localvenue.md)."""
+        venue = self.venue
+
+        def row(symbol: str) -> dict[str, Any]:
+            price = shapes.num(venue.last_price(symbol))
+            size = shapes.num(self._last_volume(symbol))
+            return {
+                "symbol": to_venue_symbol(symbol),
+                "bidPrice": price,
+                "bidQty": size,
+                "askPrice": price,
+                "askQty": size,
+                "time": venue.shown(venue.now()),
+            }
+
+        if params.get("symbol"):
+            return row(venue.symbol(params["symbol"]))
+        return [row(s) for s in venue.symbols]
+
+    def _depth(self, request: web.Request, params: dict[str, str]) -> Any:
+        """One level each side at the last price, the last bar's volume deep (no book)."""
+        venue = self.venue
+        symbol = venue.symbol(params.get("symbol"))
+        level = [shapes.num(venue.last_price(symbol)), shapes.num(self._last_volume(symbol))]
+        now = venue.shown(venue.now())
+        return {"lastUpdateId": venue.cursor, "E": now, "T": now, "bids": [level], "asks": [level]}
+
+    def _last_volume(self, symbol: str) -> float:
+        venue = self.venue
+        if venue.cursor == 0:
+            return 0.0
+        value = float(venue._run_data.volume[venue.cursor - 1, venue.column(symbol)])
+        return value if np.isfinite(value) else 0.0
+
+    def _ticker_24h(self, request: web.Request, params: dict[str, str]) -> Any:
+        """The last 24 hours of closed bars."""
+        venue = self.venue
+        rd = venue._run_data
+        day = max(1, 86_400_000 // venue.timeframe_ms)
+
+        def row(symbol: str) -> dict[str, Any]:
+            j = venue.column(symbol)
+            lo = max(0, venue.cursor - day)
+            hi = max(venue.cursor, 1)
+            window = slice(lo, hi)
+            opened = float(rd.open[lo, j])
+            last = venue.last_price(symbol)
+            volume = float(np.nansum(rd.volume[window, j]))
+            return {
+                "symbol": to_venue_symbol(symbol),
+                "priceChange": shapes.num(last - opened),
+                "priceChangePercent": shapes.num(round((last / opened - 1) * 100, 3)),
+                "weightedAvgPrice": shapes.num(last),
+                "lastPrice": shapes.num(last),
+                "lastQty": "0",
+                "openPrice": shapes.num(opened),
+                "highPrice": shapes.num(float(np.nanmax(rd.high[window, j]))),
+                "lowPrice": shapes.num(float(np.nanmin(rd.low[window, j]))),
+                "volume": shapes.num(volume),
+                "quoteVolume": shapes.num(volume * last),
+                "openTime": venue.shown(int(venue.timestamps[lo])),
+                "closeTime": venue.shown(venue.now()) - 1,
+                "firstId": 0,
+                "lastId": 0,
+                "count": 0,
+            }
+
+        if params.get("symbol"):
+            return row(venue.symbol(params["symbol"]))
+        return [row(s) for s in venue.symbols]
+
     # -- account ---------------------------------------------------------------------------------
     def _brackets(self, account: VenueAccount, params: dict[str, str]) -> Any:
         if params.get("symbol"):
@@ -616,35 +692,43 @@ class VenueServer:
             writer.cancel()
         return ws
 
-    def _on_event(self, key: str | None, event: dict[str, Any]) -> None:
+    def _on_event(self, event: VenueEvent) -> None:
+        """A venue event as Binance's stream messages, to the connections that want it."""
         if not self._streams:
             return
-        if key is not None:
-            for stream in self._streams.values():
-                if stream.account == key:
-                    stream.queue.put_nowait(event)
+        if event.kind == "bar":
+            self._market_event(event.bar)
             return
-        if event.get("kind") != "bar":
+        account = event.account
+        assert account is not None
+        listening = [s for s in self._streams.values() if s.account == account.key]
+        if not listening:
             return
-        bar = int(event["bar"])
+        if event.kind == "order":
+            assert event.order is not None
+            message = shapes.order_update(account, event.order, event.detail)
+        else:
+            message = shapes.account_update(account, event.detail)
+        for stream in listening:
+            stream.queue.put_nowait(message)
+
+    def _market_event(self, bar: int) -> None:
         venue = self.venue
         for stream in self._streams.values():
             for topic in list(stream.topics):
                 name, _, channel = topic.partition("@")
                 symbol = venue.venue_symbols.get(name.upper())
-                if symbol is None and name != "!markprice":
+                if symbol is None and name.lower() != "!markprice":
                     continue
                 if channel.startswith("kline_") and symbol is not None:
                     if channel[6:] == venue.timeframe:
-                        stream.queue.put_nowait(
-                            shapes.kline_event(venue, symbol, venue.timeframe, bar)
-                        )
+                        event = shapes.kline_event(venue, symbol, venue.timeframe, bar)
+                        stream.queue.put_nowait(event)
                 elif channel.startswith("markPrice") and symbol is not None:
                     stream.queue.put_nowait(shapes.mark_price_event(venue, symbol))
-                elif name == "!markprice":
-                    stream.queue.put_nowait(
-                        [shapes.mark_price_event(venue, s) for s in venue.symbols]
-                    )
+                elif name.lower() == "!markprice":
+                    marks = [shapes.mark_price_event(venue, s) for s in venue.symbols]
+                    stream.queue.put_nowait(marks)
 
     # -- control API -----------------------------------------------------------------------------
     async def _body(self, request: web.Request) -> dict[str, Any]:

@@ -15,7 +15,9 @@ A stop-type order with ``mark_trigger`` triggers on the mark price path and fill
 price at that point of the path (a venue's ``workingType=MARK_PRICE``). A limit order's time in
 force is ``GTC`` (rests until filled or cancelled) or, decided at the next bar's open, ``IOC`` /
 ``FOK`` (fill there as a taker when the open is at or better than the limit, else expire) or
-``GTX`` (post-only: expire when the open would fill it, else rest as ``GTC``).
+``GTX`` (post-only: expire when the open would fill it, else rest as ``GTC``). A limit with a
+``trigger_direction`` is conditional (a venue's stop-limit or take-profit-limit): it becomes a
+limit where the path reaches its ``trigger_price``, and can fill from that point on.
 
 A :class:`Trade` is one position from open to flat, per symbol and leg.
 """
@@ -155,7 +157,13 @@ class Order:
     time_in_force: str = "GTC"
     """``GTC``, or for limit orders ``IOC``, ``FOK``, ``GTX`` (see the module docstring)."""
     mark_trigger: bool = False
-    """Trigger on the mark price path (stop-type and take-profit-market orders)."""
+    """Trigger on the mark price path (stop-type and take-profit-market orders, and the
+    trigger of a conditional limit)."""
+    trigger_price: float = math.nan
+    trigger_direction: int = 0
+    """A conditional limit (stop-limit, take-profit-limit): it waits until the path reaches
+    ``trigger_price`` in this direction (+1 rising to it, -1 falling to it; 0: no trigger, or
+    triggered), then rests as a limit at ``price``."""
 
     @property
     def is_buy(self) -> bool:

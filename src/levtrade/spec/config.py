@@ -60,6 +60,9 @@ class AccountSettings(BaseModel):
     """Adverse slippage on market and stop fills, in basis points."""
     volume_slippage_bps: NonNegative = 0.0
     """Extra slippage per unit of participation: bps × fill quantity / bar volume (≤ 1)."""
+    participation: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] | None = None
+    """Partial fills: a resting limit order fills at most this share of a bar's volume per
+    bar, the rest resting on (None: limit orders fill whole)."""
     maker_fee: FeeRate | None = None
     taker_fee: FeeRate | None = None
     funding_rate: Annotated[float, Field(allow_inf_nan=False)] | None = Field(
