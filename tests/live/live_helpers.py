@@ -72,15 +72,23 @@ def settings(server: VenueServer | str, db_url: str, **overrides: Any) -> TradeS
 
 class Scripted(Strategy):
     """Does at each close what ``plan`` says for that bar's open time: a list of
-    ``(method, args, options)`` (``("buy", (), {"size": 0.01})``). Every notification is kept
-    in :attr:`seen` (class-wide, cleared by the tests)."""
+    ``(method, args, options)`` (``("buy", (), {"size": 0.01})``; ``("cancel_open", (), {})``
+    cancels what it placed and is still alive). Every notification is kept in :attr:`seen`
+    (class-wide, cleared by the tests)."""
 
     params: ClassVar[Any] = {"plan": {}}
     seen: ClassVar[list[Order | Trade]] = []
 
     def next(self) -> None:
         for method, args, options in self.p.plan.get(int(self.data.datetime[0]), ()):
-            getattr(self, method)(*args, **options)
+            if method == "cancel_open":
+                for order in getattr(self, "placed", []):
+                    if order.alive:
+                        self.cancel(order)
+                continue
+            placed = getattr(self, method)(*args, **options)
+            if isinstance(placed, Order):
+                self.placed = [*getattr(self, "placed", []), placed]
 
     def notify_order(self, order: Order) -> None:
         Scripted.seen.append(order)

@@ -9,17 +9,19 @@ from levtrade.cli import data as data_cli
 from levtrade.cli import init as init_cli
 from levtrade.cli import margin as margin_cli
 from levtrade.cli import report as report_cli
+from levtrade.cli import trade as trade_cli
 from levtrade.cli import venue as venue_cli
 
 app = typer.Typer(
     name="levtrade",
-    help="Leveraged crypto trading: margin calculator, market data, backtests.",
+    help="Leveraged crypto trading: margin calculator, market data, backtests, paper and live.",
     no_args_is_help=True,
     add_completion=False,
 )
 app.add_typer(margin_cli.app, name="margin")
 app.add_typer(data_cli.app, name="data")
 app.add_typer(venue_cli.app, name="venue")
+app.add_typer(trade_cli.app, name="trade")
 app.command("backtest", cls=backtest_cli.BacktestCommand)(backtest_cli.backtest)
 app.command("report")(report_cli.report)
 app.command("init")(init_cli.init)

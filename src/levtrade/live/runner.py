@@ -28,7 +28,7 @@ import math
 import os
 import signal
 import time as _time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any, TypeVar
 
@@ -47,6 +47,7 @@ from levtrade.live.protect import plan_stops
 from levtrade.live.reconcile import Reconciler, Report
 from levtrade.live.settings import TradeSettings
 from levtrade.live.store import OPEN_STATES, OrderRow, OrderSpec, Store
+from levtrade.margin.tiers import TierTable
 from levtrade.risk import MarginMonitor, RiskContext
 from levtrade.spec import BacktestConfig, RunSpec, resolve
 from levtrade.strategy.base import Strategy
@@ -82,6 +83,7 @@ class Bot:
         self.ids: ClientIds | None = None
         self.run_id: int | None = None
         self.spec: RunSpec | None = None
+        self.tiers: dict[str, TierTable] = {}
         self.monitor = MarginMonitor(margin_call_level=settings.margin_call_level)
         self.last_report: Report | None = None
         self._stop = asyncio.Event()
@@ -91,17 +93,37 @@ class Bot:
 
     # -- life cycle -------------------------------------------------------------------------------
     async def start(self) -> None:
-        """Open the store, connect, load candles, preflight, reconcile (module docstring)."""
+        """Connect, preflight, reconcile, arm the protective stops, and decide at the last
+        closed candle if that is not done yet (module docstring)."""
+        store = await self.connect()
+        self.run_id = store.start_run(
+            mode=self.settings.mode,
+            exchange=self.dialect.name,
+            strategy=self.settings.strategy_name or self.strategy_cls.__name__,
+            pid=os.getpid(),
+        )
+        self.need(self.reconciler).run_id = self.run_id
+        logger.info("run %d started (%s on %s)", self.run_id, self.settings.mode, self.dialect.name)
+        await preflight(
+            self.need(self.adapter),
+            self.settings.symbols,
+            hedge=self.settings.hedge,
+            margin_mode=self.settings.account.margin_mode,
+            leverage=self.need(self.broker).leverage,
+            tiers=self.tiers,
+        )
+        await self.reconcile("start", adopt=self.settings.adopt)
+        await self.protect()
+        last = self.need(self.feed).last_closed
+        if last is not None:
+            await self.decide(last)
+
+    async def connect(self) -> Store:
+        """Open the store (migrating it), connect to the venue (starting the paper venue on a
+        paper run), load the markets, the tiers and the candles. Nothing is sent."""
         settings = self.settings
         store = self.store = Store.open(settings.db_url)
         self.ids = ClientIds(store.bot_tag())
-        self.run_id = store.start_run(
-            mode=settings.mode,
-            exchange=self.dialect.name,
-            strategy=settings.strategy_name or self.strategy_cls.__name__,
-            pid=os.getpid(),
-        )
-        logger.info("run %d started (%s on %s)", self.run_id, settings.mode, self.dialect.name)
         self.market = VenueAdapter.connect(
             self.dialect,
             key=settings.key if not settings.dry_run else None,
@@ -144,7 +166,7 @@ class Bot:
             await self.adapter.load_markets(settings.symbols)
         else:
             self.adapter = self.market
-        tiers = await self.adapter.tiers(settings.symbols)
+        tiers = self.tiers = await self.adapter.tiers(settings.symbols)
         self.spec = self._spec(tiers)
         leverage = {s: settings.account.leverage for s in settings.symbols}
         self.broker = LiveBroker(
@@ -172,26 +194,14 @@ class Bot:
             timeframe_ms=self.feed.timeframe_ms,
             run_id=self.run_id,
         )
-        await preflight(
-            self.adapter,
-            settings.symbols,
-            hedge=settings.hedge,
-            margin_mode=settings.account.margin_mode,
-            leverage=leverage,
-            tiers=tiers,
-        )
-        await self.reconcile("start", adopt=settings.adopt)
-        await self.protect()
-        last = self.feed.last_closed
-        if last is not None:
-            await self.decide(last)
+        return store
 
     async def step(self) -> list[int]:
         """One look at the venue: for each closed candle, reconcile and decide; otherwise a
         periodic reconciliation when it is due. Returns the open times of the bars closed."""
         if self.halted is not None:
             raise Halted(self.halted)
-        feed = self._need(self.feed)
+        feed = self.need(self.feed)
         closed = await feed.update()
         if self.paper is not None and closed:
             self.paper.update(feed)
@@ -203,8 +213,11 @@ class Bot:
             await self.protect()
         return closed
 
-    async def run(self, *, signals: bool = True) -> None:
-        """Start, then step until stopped (SIGINT/SIGTERM or :meth:`request_stop`)."""
+    async def run(
+        self, *, signals: bool = True, on_step: Callable[[Bot], None] | None = None
+    ) -> None:
+        """Start, then step until stopped (SIGINT/SIGTERM or :meth:`request_stop`);
+        ``on_step`` is called after each step (a status view)."""
         status, message = "stopped", ""
         try:
             if signals:
@@ -215,6 +228,8 @@ class Bot:
             await self.start()
             while not self._stop.is_set():
                 await self.step()
+                if on_step is not None:
+                    on_step(self)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), self.settings.poll_interval)
             if self._flatten or self._flatten_requested():
@@ -246,23 +261,29 @@ class Bot:
             self.store.end_run(self.run_id, status, message)
             if self._flatten_requested() and status == "stopped":
                 self.store.set_cursor("stop:flatten", "done")
+        await self.close_connections()
+        logger.info("run %s %s %s", self.run_id, status, message)
+
+    async def close_connections(self) -> None:
+        """Close the venue's clients, the paper venue and the store."""
         for adapter in {id(a): a for a in (self.adapter, self.market) if a is not None}.values():
             with contextlib.suppress(Exception):
                 await adapter.close()
+        self.adapter = self.market = None
         if self.paper is not None:
             self.paper.close()
+            self.paper = None
         if self.store is not None:
             self.store.close()
-        logger.info("run %s %s %s", self.run_id, status, message)
 
     # -- reconciliation ---------------------------------------------------------------------------
     async def reconcile(self, trigger: str, *, adopt: bool = False) -> Report:
         """Reconcile, then tell the broker and the strategy what it found, and send the
         intents the venue never saw that are still current."""
-        reconciler = self._need(self.reconciler)
-        feed = self._need(self.feed)
-        store = self._need(self.store)
-        broker = self._need(self.broker)
+        reconciler = self.need(self.reconciler)
+        feed = self.need(self.feed)
+        store = self.need(self.store)
+        broker = self.need(self.broker)
         now = feed.now
         if now is None:
             raise LiveError("the venue shows no candle: cannot tell its time")
@@ -308,16 +329,16 @@ class Bot:
         return report
 
     def _order_money(self, row: OrderRow) -> tuple[float, float]:
-        fills = [f for f in self._need(self.store).fills() if f.order_id == row.id]
+        fills = [f for f in self.need(self.store).fills() if f.order_id == row.id]
         return math.fsum(f.fee for f in fills), math.fsum(f.realized_pnl for f in fills)
 
     # -- deciding and sending ---------------------------------------------------------------------
     async def decide(self, bar_time: int) -> None:
         """The strategy decides at the close of the bar opening at ``bar_time`` (once)."""
-        store = self._need(self.store)
-        broker = self._need(self.broker)
-        host = self._need(self.host)
-        feed = self._need(self.feed)
+        store = self.need(self.store)
+        broker = self.need(self.broker)
+        host = self.need(self.host)
+        feed = self.need(self.feed)
         if int(store.cursor("decided") or 0) >= bar_time:
             return
         decision = Decision(bar_time)
@@ -344,14 +365,14 @@ class Bot:
 
     def _risk(self, decision: Decision) -> None:
         """The margin monitor and the emergency protocol at the close."""
-        broker = self._need(self.broker)
+        broker = self.need(self.broker)
         account = broker.marks_at_close()
         self.monitor.update(account, time=decision.time)
         protocol = self.settings.emergency
         if protocol is None or not account.positions:
             return
         orders = protocol.check(account, RiskContext(time=decision.time))
-        ids = self._need(self.ids)
+        ids = self.need(self.ids)
         for k, order in enumerate(orders):
             leg = order.leg
             size = self._signed(order.instrument.symbol, leg)
@@ -379,15 +400,15 @@ class Bot:
             )
 
     def _signed(self, symbol: str, leg: str) -> float:
-        broker = self._need(self.broker)
+        broker = self.need(self.broker)
         return broker.sizes[broker.spec.column(symbol)].get(leg, 0.0)
 
     async def send(self, row: OrderRow) -> bool:
         """Send one recorded intent with its client id and record the answer. False when the
         answer stays ambiguous (the next reconciliation resolves it)."""
-        adapter = self._need(self.adapter)
-        store = self._need(self.store)
-        broker = self._need(self.broker)
+        adapter = self.need(self.adapter)
+        store = self.need(self.store)
+        broker = self.need(self.broker)
         opens = not (row.reduce_only or row.close_position)
         wanted = row.leverage
         if opens and wanted is not None and broker.leverage.get(row.symbol) != math.floor(wanted):
@@ -437,8 +458,8 @@ class Bot:
         return False
 
     async def cancel(self, client_id: str) -> None:
-        adapter = self._need(self.adapter)
-        store = self._need(self.store)
+        adapter = self.need(self.adapter)
+        store = self.need(self.store)
         row = store.order(client_id)
         if row is None or not row.is_open:
             return
@@ -465,7 +486,7 @@ class Bot:
             filled=None if found is None else found.filled,
             average=None if found is None else found.average,
         )
-        broker = self._need(self.broker)
+        broker = self.need(self.broker)
         if done is not None and done.origin == "strategy":
             fee, realized = self._order_money(done)
             broker.apply(done, fee, realized)
@@ -475,10 +496,10 @@ class Bot:
         stop = self.settings.protective_stop
         if stop is None:
             return
-        store = self._need(self.store)
-        broker = self._need(self.broker)
-        ids = self._need(self.ids)
-        feed = self._need(self.feed)
+        store = self.need(self.store)
+        broker = self.need(self.broker)
+        ids = self.need(self.ids)
+        feed = self.need(self.feed)
         protective = store.orders(OPEN_STATES, origin="protective")
         names = {
             f"protective:{s}:{leg}"
@@ -507,9 +528,9 @@ class Bot:
 
     async def flatten(self) -> None:
         """Cancel the bot's open orders and close every position reduce-only (at market)."""
-        store = self._need(self.store)
-        ids = self._need(self.ids)
-        feed = self._need(self.feed)
+        store = self.need(self.store)
+        ids = self.need(self.ids)
+        feed = self.need(self.feed)
         await self.reconcile("flatten")
         for row in store.orders(OPEN_STATES):
             if row.origin != "external":
@@ -580,12 +601,15 @@ class Bot:
             config["taker_fee"] = account.taker_fee
         if account.funding_rate is not None:
             config["funding_rate"] = account.funding_rate
+        if account.participation is not None:
+            config["participation"] = account.participation
         if account.tiers:
             config["tiers"] = dict(account.tiers)
         return config
 
     @staticmethod
-    def _need(value: _T | None) -> _T:
+    def need(value: _T | None) -> _T:
+        """``value`` (a part the bot builds when it connects), or an error before that."""
         if value is None:
             raise LiveError("the bot is not started")
         return value
