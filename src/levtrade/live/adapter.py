@@ -574,7 +574,7 @@ class VenueAdapter:
                             {"endTime": end}),
                 )  # fmt: skip
                 for row in rows:
-                    fill = _fill(row)
+                    fill = _fill(row, self.dialect.realized_field)
                     found[fill.venue_trade_id] = fill
                 if len(rows) < 1000:
                     break
@@ -605,7 +605,28 @@ class VenueAdapter:
             if len(rows) < 1000:
                 break
             start = int(rows[-1]["timestamp"])
+        if self.dialect.funding_from == "funding_history":
+            for item in await self.funding_history(since, until):
+                found[item.venue_id] = item
         return sorted(found.values(), key=lambda i: (i.time, _numeric(i.venue_id)))
+
+    async def funding_history(self, since: int, until: int) -> list[IncomeItem]:
+        """Funding payments where the venue reports them apart from its ledger."""
+        rows: list[dict[str, Any]] = await self.read(
+            "fetch_funding_history",
+            partial(self.exchange.fetch_funding_history, None, since, 1000, {"until": until}),
+        )
+        return [self.funding_item(row) for row in rows]
+
+    def funding_item(self, row: dict[str, Any]) -> IncomeItem:
+        """A ccxt funding-history entry as an income item."""
+        return IncomeItem(
+            venue_id=self.dialect.funding_id(row),
+            kind="funding",
+            symbol=str(row.get("symbol") or ""),
+            amount=float(row.get("amount") or 0.0),
+            time=int(row.get("timestamp") or 0),
+        )
 
     def _unified(self, venue_symbol: str) -> str:
         if not venue_symbol:
@@ -659,10 +680,11 @@ def _market(symbol: str, market: dict[str, Any]) -> Market:
     )
 
 
-def _fill(row: dict[str, Any]) -> VenueFill:
+def _fill(row: dict[str, Any], realized_field: str | None) -> VenueFill:
     info = row.get("info") or {}
     fee = row.get("fee") or {}
     leg = str(info.get("positionSide") or "BOTH").upper()
+    realized = info.get(realized_field) if realized_field else None
     return VenueFill(
         venue_trade_id=str(row["id"]),
         venue_order_id=str(row.get("order")),
@@ -671,7 +693,7 @@ def _fill(row: dict[str, Any]) -> VenueFill:
         amount=float(row["amount"]),
         price=float(row["price"]),
         fee=float(fee.get("cost") or 0.0),
-        realized_pnl=float(info.get("realizedPnl") or info.get("closedPnl") or 0.0),
+        realized_pnl=float(realized or 0.0),
         time=int(row["timestamp"]),
         leg=leg if leg in ("LONG", "SHORT") else "BOTH",
         info=info,

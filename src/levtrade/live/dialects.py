@@ -12,11 +12,15 @@ liquidation, an auto-deleveraging and a funding payment show in what they report
   clearances are income records (``FUNDING_FEE``, ``INSURANCE_CLEAR``).
 * Bybit: ``orderLinkId`` up to 36 characters of letters, digits, ``-`` and ``_``; executions
   of type ``BustTrade`` (liquidation) and ``AdlTrade``; funding as executions of type
-  ``Funding``.
+  ``Funding`` (``fetch_funding_history``); a closing execution's realized PnL is its
+  ``execPnl``.
 * OKX: ``clOrdId`` 1–32 letters and digits; an order's ``category`` is
-  ``full_liquidation``/``partial_liquidation`` or ``adl``; funding as bills of type 8.
+  ``full_liquidation``/``partial_liquidation`` or ``adl``; funding as bills of type 8; a fill's
+  realized PnL is its ``fillPnl``.
 * Hyperliquid: a client id is a 128-bit hex string (``0x`` + 32 hex digits): ours are hashed
-  to one; a liquidation fill carries a ``liquidation`` object; funding from ``userFunding``.
+  to one; the fill of a liquidated trader carries a ``liquidation`` object naming them; funding
+  from ``userFunding`` (``fetch_funding_history``), identified by coin and time; a fill's
+  realized PnL is its ``closedPnl``.
 """
 
 from __future__ import annotations
@@ -42,6 +46,12 @@ class Dialect:
     trigger_params: tuple[tuple[str, Any], ...] = (("trigger", True),)
     """Parameters that make ccxt fetch, list or cancel conditional orders."""
     integer_leverage: bool = True
+    funding_from: str = "ledger"
+    """Where funding payments are read: the account's ``ledger`` (``fetch_ledger``) or its
+    ``funding_history`` (``fetch_funding_history``)."""
+    realized_field: str | None = "realizedPnl"
+    """The field of a fill's ``info`` holding the PnL it realized (None: the venue does not
+    report it per fill)."""
 
     # -- client order ids ----------------------------------------------------------------------
     def encode_client_id(self, canonical: str) -> str:
@@ -83,9 +93,12 @@ class Dialect:
         return {"clientOrderId": client_id}
 
     # -- what the venue did ----------------------------------------------------------------------
-    def forced_kind(self, trade: dict[str, Any], order: dict[str, Any] | None) -> str | None:
+    def forced_kind(
+        self, trade: dict[str, Any], order: dict[str, Any] | None, account: str | None = None
+    ) -> str | None:
         """``liquidation`` or ``adl`` when the venue closed the position itself (the fill of
-        ``trade``, its order ``order`` when known), else None."""
+        ``trade``, its order ``order`` when known; ``account`` the trader's address where the
+        venue names it), else None."""
         info = trade.get("info") or {}
         if self.name == "binance":
             client = self.client_id_of(order) if order is not None else None
@@ -108,10 +121,20 @@ class Dialect:
             sub = str(info.get("subType", ""))
             return {"100": "liquidation", "101": "liquidation", "106": "adl"}.get(sub)
         if self.name == "hyperliquid":
-            if info.get("liquidation"):
+            liquidation = info.get("liquidation") or {}
+            liquidated = str(liquidation.get("liquidatedUser") or "").lower()
+            if liquidated and (account is None or liquidated == account.lower()):
                 return "liquidation"
             return "adl" if "Auto-Deleveraging" in str(info.get("dir", "")) else None
         return None
+
+    def funding_id(self, entry: dict[str, Any]) -> str:
+        """A funding payment's id, unique on the venue (Hyperliquid's ``hash`` is all zeros for
+        funding: its coin and time are)."""
+        if self.name == "hyperliquid":
+            delta = (entry.get("info") or {}).get("delta") or {}
+            return f"funding:{delta.get('coin')}:{entry.get('timestamp')}"
+        return str(entry.get("id"))
 
     def income_kind(self, entry: dict[str, Any]) -> str | None:
         """What a ccxt ledger entry is to the store: ``funding``, ``clearance``, ``transfer``,
@@ -126,19 +149,14 @@ class Dialect:
             }.get(kind)
         if self.name == "bybit":
             kind = str(info.get("type", "") or entry.get("type", ""))
-            return {
-                "SETTLEMENT": "funding",
-                "TRANSFER_IN": "transfer",
-                "TRANSFER_OUT": "transfer",
-                "LIQUIDATION": "clearance",
-            }.get(kind)
+            return {"TRANSFER_IN": "transfer", "TRANSFER_OUT": "transfer"}.get(kind)
         if self.name == "okx":
             kind = str(info.get("type", ""))
             return {"8": "funding", "1": "transfer", "5": "clearance"}.get(kind)
         if self.name == "hyperliquid":
             delta = info.get("delta") or {}
             kind = str(delta.get("type", ""))
-            return {"funding": "funding", "deposit": "transfer", "withdraw": "transfer"}.get(kind)
+            return {"deposit": "transfer", "withdraw": "transfer"}.get(kind)
         return None
 
 
@@ -151,11 +169,14 @@ BYBIT = Dialect(
     name="bybit",
     ccxt_id="bybit",
     client_id_pattern=r"[A-Za-z0-9_-]{1,36}",
+    funding_from="funding_history",
+    realized_field="execPnl",
 )
 OKX = Dialect(
     name="okx",
     ccxt_id="okx",
     client_id_pattern=r"[A-Za-z0-9]{1,32}",
+    realized_field="fillPnl",
 )
 HYPERLIQUID = Dialect(
     name="hyperliquid",
@@ -164,6 +185,8 @@ HYPERLIQUID = Dialect(
     hedge_mode=False,
     trigger_params=(),
     integer_leverage=True,
+    funding_from="funding_history",
+    realized_field="closedPnl",
 )
 DIALECTS = {d.name: d for d in (BINANCE, BYBIT, OKX, HYPERLIQUID)}
 _ALIASES = {"binanceusdm": "binance", "binance": "binance", "bybit": "bybit", "okx": "okx",

@@ -235,11 +235,13 @@ class Reconciler:
         if row is not None:
             return ("external" if row.origin == "external" else "order"), row.id
         venue_order = gathered.fill_orders.get(fill.venue_order_id)
+        account = getattr(self.adapter.exchange, "walletAddress", None) or None
         forced = self.adapter.dialect.forced_kind(
             {"info": fill.info},
             None
             if venue_order is None
             else {"clientOrderId": venue_order.client_id, "info": venue_order.info or {}},
+            account,
         )
         if forced is not None:
             return forced, None
