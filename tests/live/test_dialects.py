@@ -49,7 +49,7 @@ def test_our_client_ids_are_ones_each_venue_accepts_and_stay_distinct(name: str)
 
 
 def test_a_venue_levtrade_does_not_trade_is_named() -> None:
-    with pytest.raises(ConfigError, match="exchange.name: levtrade trades on .* got 'kraken'"):
+    with pytest.raises(ConfigError, match=r"exchange.name: levtrade trades on .* got 'kraken'"):
         dialect_for("kraken")
     assert dialect_for("binanceusdm") is BINANCE and dialect_for("myokx") is OKX
 
