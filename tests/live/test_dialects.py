@@ -120,7 +120,8 @@ def _okx_order(category: str, client_id: str = "") -> dict[str, Any]:
             "fillSz": "1", "fillTime": "1704416400000", "instId": "BTC-USDT-SWAP",
             "instType": "SWAP", "lever": "5", "ordId": "60000001", "ordType": "market",
             "pnl": "-784", "posSide": "net", "px": "", "reduceOnly": "true", "side": "sell",
-            "state": "filled", "sz": "1", "tdMode": "isolated", "uTime": "1704416400000"}  # fmt: skip
+            "state": "filled", "sz": "1", "tdMode": "isolated",
+            "uTime": "1704416400000"}  # fmt: skip
 
 
 def test_okx_marks_its_closes_by_order_category() -> None:
@@ -173,7 +174,7 @@ def test_hyperliquid_marks_the_liquidated_traders_fill() -> None:
                 "fundingRate": "0.00004381",
                 "nSamples": None,
             },
-        }  # fmt: skip
+        }
     )
     item = VenueAdapter(exchange, HYPERLIQUID).funding_item(dict(funding))
     assert item.venue_id == "funding:SOL:1734026400057" and item.amount == 75.635093
