@@ -241,13 +241,14 @@ def stop(
         store.set_cursor("stop:flatten", "requested")
     store.close()
     if running and summary is not None:
-        os.kill(int(summary["pid"]), signal.SIGTERM)
+        pid = int(summary["pid"])
+        os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while pid_alive(int(summary["pid"])) and time.monotonic() < deadline:
+        while not _ended(settings.db_url, pid) and time.monotonic() < deadline:
             time.sleep(0.1)
-        if pid_alive(int(summary["pid"])):
-            fail(f"the bot (pid {summary['pid']}) did not stop within {timeout:g} s")
-        typer.echo(f"stopped run {summary['id']} (pid {summary['pid']})")
+        if not _ended(settings.db_url, pid):
+            fail(f"the bot (pid {pid}) did not stop within {timeout:g} s")
+        typer.echo(f"stopped run {summary['id']} (pid {pid})")
         return
     if not flatten:
         typer.echo("no bot is running")
@@ -257,6 +258,18 @@ def stop(
     except LevtradeError as exc:
         fail(exc)
     typer.echo("flattened: the bot's orders cancelled, every position closing reduce-only")
+
+
+def _ended(db_url: str, pid: int) -> bool:
+    """The bot recorded the end of its run, or its process is gone."""
+    if not pid_alive(pid):
+        return True
+    store = Store.open(db_url)
+    try:
+        summary = run_summary(store)
+    finally:
+        store.close()
+    return summary is None or summary["status"] != "running"
 
 
 async def _flatten(settings: Any) -> None:

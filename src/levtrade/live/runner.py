@@ -48,7 +48,7 @@ from levtrade.live.reconcile import Reconciler, Report
 from levtrade.live.settings import TradeSettings
 from levtrade.live.store import OPEN_STATES, OrderRow, OrderSpec, Store
 from levtrade.margin.tiers import TierTable
-from levtrade.risk import MarginMonitor, RiskContext
+from levtrade.risk import MarginMonitor, RiskContext, log_alert
 from levtrade.spec import BacktestConfig, RunSpec, resolve
 from levtrade.strategy.base import Strategy
 
@@ -84,7 +84,9 @@ class Bot:
         self.run_id: int | None = None
         self.spec: RunSpec | None = None
         self.tiers: dict[str, TierTable] = {}
-        self.monitor = MarginMonitor(margin_call_level=settings.margin_call_level)
+        self.monitor = MarginMonitor(
+            margin_call_level=settings.margin_call_level, alerts=[log_alert(logger)]
+        )
         self.last_report: Report | None = None
         self._stop = asyncio.Event()
         self._flatten = False
