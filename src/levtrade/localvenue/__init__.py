@@ -8,8 +8,16 @@ serve`` is the command. See docs/localvenue.md.
 from __future__ import annotations
 
 from levtrade.localvenue.client import client
-from levtrade.localvenue.exchange import Venue, VenueSettings
+from levtrade.localvenue.exchange import Venue, VenueEvent, VenueSettings
 from levtrade.localvenue.launch import serve, venue_from
 from levtrade.localvenue.server import VenueServer
 
-__all__ = ["Venue", "VenueServer", "VenueSettings", "client", "serve", "venue_from"]
+__all__ = [
+    "Venue",
+    "VenueEvent",
+    "VenueServer",
+    "VenueSettings",
+    "client",
+    "serve",
+    "venue_from",
+]

@@ -141,6 +141,8 @@ class VenueOrder:
     status: str = "NEW"
     executed: float = 0.0
     cum_quote: float = 0.0
+    commission: float = 0.0
+    realized_pnl: float = 0.0
     update_time: int = 0
     origin: str = "api"
     """``api``, ``manual`` (placed by hand), ``liquidation``, ``adl``, ``triggered``."""
@@ -328,15 +330,16 @@ class VenueAccount:
         quantity = filled - record.executed
         if quantity <= 0:
             return
-        mine = [f for f in self.fills if f.order_id == record.order_id]
-        if mine:
+        if record.executed:
             price = (order.fill_price * filled - record.cum_quote) / quantity
-            fee = order.fee - math.fsum(f.commission for f in mine)
-            pnl = order.realized_pnl - math.fsum(f.realized_pnl for f in mine)
+            fee = order.fee - record.commission
+            pnl = order.realized_pnl - record.realized_pnl
         else:
             price, fee, pnl = order.fill_price, order.fee, order.realized_pnl
         record.executed += quantity
         record.cum_quote += quantity * price
+        record.commission += fee
+        record.realized_pnl += pnl
         self.fills.append(
             VenueFill(
                 trade_id=self.venue.next_trade_id(),
@@ -361,8 +364,9 @@ class VenueAccount:
         while self._liquidations_seen < len(results):
             self._liquidation(results[self._liquidations_seen], emit=emit)
             self._liquidations_seen += 1
-        entries = self.account.ledger.entries
-        if self._ledger_seen < len(entries):
+        ledger = self.account.ledger
+        if self._ledger_seen < len(ledger):  # (the entries are materialized only then)
+            entries = ledger.entries
             kinds = set()
             for entry in entries[self._ledger_seen :]:
                 kinds.add(entry.kind)
