@@ -5,7 +5,9 @@ and the ledger's wallet is the venue's wallet.
 
 The bot runs as ``levtrade trade run`` in a subprocess against the local venue (manual clock);
 ``LEVTRADE_FAILPOINT=<point>:<n>`` makes it SIGKILL itself the n-th time it reaches the point.
-Each point is tested; Hypothesis draws n (1–3) for it on every run."""
+Hypothesis draws a schedule — the five points in some order, each with its n (1–2) — and the
+bot is killed at each in turn within one session, restarted after each kill, then stopped
+cleanly; the checks run on the session's end state."""
 
 from __future__ import annotations
 
@@ -36,7 +38,7 @@ from levtrade.strategy.base import Strategy
 
 pytestmark = pytest.mark.slow
 HERE = Path(__file__).parent
-BARS = 6
+MAX_BARS = 30
 WAIT = 60.0
 
 
@@ -109,26 +111,30 @@ def _wait(process: subprocess.Popen[bytes], database: Path, bar: int) -> bool:
     raise AssertionError(f"the bot did not reach bar {bar} in {WAIT:g} s")
 
 
-def _session(server: VenueServer, folder: Path, failpoint: str) -> bool:
+def _session(server: VenueServer, folder: Path, schedule: list[str]) -> list[str]:
+    """Walk the venue bar by bar with the bot running; each time it dies (SIGKILL at the next
+    failpoint of ``schedule``), start it again armed with the following one, then unarmed.
+    Returns the failpoints that killed it."""
     config = _config(folder, server.url)
     database = folder / "bot.sqlite"
-    process = _start(config, folder, failpoint)
-    killed = False
+    pending = list(schedule)
+    killed: list[str] = []
+    after = 2  # bars the last, unarmed bot trades after the last kill
+    process = _start(config, folder, pending[0])
     try:
-        for _ in range(BARS):
+        for _ in range(MAX_BARS):
             venue = server.venue
             bar = int(venue.timestamps[venue.cursor - 1])
-            if not _wait(process, database, bar):
+            while not _wait(process, database, bar):
                 assert process.returncode == -signal.SIGKILL, (folder / "bot.log").read_text()
-                killed = True
-                process = _start(config, folder, None)
-                assert _wait(process, database, bar), (folder / "bot.log").read_text()
+                killed.append(pending.pop(0))
+                process = _start(config, folder, pending[0] if pending else None)
+            if not pending:
+                after -= 1
+                if after < 0:
+                    break
             advance(server)
-        venue = server.venue
-        if not _wait(process, database, int(venue.timestamps[venue.cursor - 1])):
-            killed = True
-            process = _start(config, folder, None)
-            assert _wait(process, database, int(venue.timestamps[venue.cursor - 1]))
+        assert killed == schedule, f"reached {killed} of {schedule} in {MAX_BARS} bars"
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=WAIT) == 0, (folder / "bot.log").read_text()
     finally:
@@ -184,16 +190,20 @@ def _check(server: VenueServer, database: Path) -> None:
     store.close()
 
 
-@pytest.mark.parametrize("point", failpoints.POINTS)
 @settings(max_examples=1, deadline=None, suppress_health_check=list(HealthCheck))
-@given(occurrence=st.integers(1, 3))
-def test_kill_9_at_any_point_loses_and_doubles_nothing(point: str, occurrence: int) -> None:
+@given(
+    order=st.permutations(failpoints.POINTS),
+    occurrences=st.lists(st.integers(1, 2), min_size=5, max_size=5),
+)
+def test_kill_9_at_any_point_loses_and_doubles_nothing(
+    order: list[str], occurrences: list[int]
+) -> None:
+    schedule = [f"{point}:{n}" for point, n in zip(order, occurrences, strict=True)]
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         server = localvenue.serve(symbols=[BTC], api_keys={KEY: SECRET}, start="2024-01-05")
         try:
-            killed = _session(server, folder, f"{point}:{occurrence}")
-            assert killed, f"{point}:{occurrence} was never reached"
+            _session(server, folder, schedule)
             _check(server, folder / "bot.sqlite")
         finally:
             server.stop_thread()

@@ -26,12 +26,14 @@ from rich.table import Table
 from levtrade._json import to_json_value
 from levtrade.cli.failure import fail
 from levtrade.configuration import StrategyFailure, load_strategy
+from levtrade.configuration.plan import signal_instance
 from levtrade.configuration.trade import TradeConfig, load_trade_config
 from levtrade.errors import LevtradeError
 from levtrade.live.runner import Bot
 from levtrade.live.status import pid_alive, run_summary, status
 from levtrade.live.store import Store
 from levtrade.strategy.base import Strategy
+from levtrade.strategy.signal_strategy import SignalStrategy
 
 app = typer.Typer(
     help="Paper and live trading through ccxt (docs/trading.md).", no_args_is_help=True
@@ -102,17 +104,24 @@ def run(
             raise LevtradeError('strategy: set strategy = "path.py:ClassName" in the config')
         search = [] if cfg.strategy_path is None else [cfg.path(cfg.strategy_path)]
         loaded = load_strategy(cfg.strategy, base_dir=cfg.base_dir, search=search)
+        strategy: type[Strategy] | SignalStrategy = loaded.cls
+        stoploss = None
         if not issubclass(loaded.cls, Strategy):
-            raise LevtradeError(
-                f"strategy: {loaded.name} is a SignalStrategy; levtrade trade runs Strategy "
-                "subclasses (next()) in this version"
-            )
-        settings = cfg.trade_settings(strategy_name=loaded.name, adopt=adopt)
+            if cfg.timeframe is None:
+                raise LevtradeError("timeframe: required for trading")
+            strategy = signal_instance(
+                cfg, loaded, cfg.resolved_pairs(), cfg.timeframe,
+                "dry_run" if cfg.dry_run else "live",
+            )  # fmt: skip
+            stoploss = strategy.stoploss
+        settings = cfg.trade_settings(
+            strategy_name=loaded.name, adopt=adopt, strategy_stoploss=stoploss
+        )
     except StrategyFailure as exc:
         fail(exc.message, exc.details)
     except LevtradeError as exc:
         fail(exc)
-    bot = Bot(settings, loaded.cls, cfg.params)
+    bot = Bot(settings, strategy, cfg.params if isinstance(strategy, type) else None)
     console = Console(stderr=True)
     live = Live(console=console, auto_refresh=False) if view and console.is_terminal else None
 

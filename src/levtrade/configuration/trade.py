@@ -200,9 +200,11 @@ class TradeConfig(RunConfig):
         strategy_name: str = "",
         adopt: bool = False,
         environ: Mapping[str, str] | None = None,
+        strategy_stoploss: float | None = None,
     ) -> TradeSettings:
         """The bot's settings; a live run without credentials is refused, naming where they
-        go."""
+        go. ``strategy_stoploss`` (a signal strategy's ``stoploss``) is the protective stop's
+        when the file sets none."""
         pairs = self.resolved_pairs()
         if not pairs:
             raise ConfigError("pairs: name the pairs to trade (pair_whitelist)")
@@ -222,9 +224,10 @@ class TradeConfig(RunConfig):
         if block is not None:
             ccxt_config = {**block.ccxt_config, **block.ccxt_async_config}
         stop = None
-        if self.stoploss is not None and self.order_types.stoploss_on_exchange:
+        stoploss = self.stoploss if self.stoploss is not None else strategy_stoploss
+        if stoploss is not None and self.order_types.stoploss_on_exchange:
             stop = ProtectiveStop(
-                stoploss=self.stoploss,
+                stoploss=stoploss,
                 working_type="MARK_PRICE"
                 if self.order_types.stoploss_price_type == "mark"
                 else "CONTRACT_PRICE",

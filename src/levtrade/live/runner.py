@@ -46,11 +46,13 @@ from levtrade.live.preflight import preflight
 from levtrade.live.protect import plan_stops
 from levtrade.live.reconcile import Reconciler, Report
 from levtrade.live.settings import TradeSettings
+from levtrade.live.signal_host import SignalHost
 from levtrade.live.store import OPEN_STATES, OrderRow, OrderSpec, Store
 from levtrade.margin.tiers import TierTable
 from levtrade.risk import MarginMonitor, RiskContext, log_alert
 from levtrade.spec import BacktestConfig, RunSpec, resolve
 from levtrade.strategy.base import Strategy
+from levtrade.strategy.signal_strategy import SignalStrategy
 
 logger = logging.getLogger("levtrade.live")
 _T = TypeVar("_T")
@@ -65,11 +67,11 @@ class Bot:
     def __init__(
         self,
         settings: TradeSettings,
-        strategy_cls: type[Strategy],
+        strategy: type[Strategy] | SignalStrategy,
         params: Mapping[str, Any] | None = None,
     ) -> None:
         self.settings = settings
-        self.strategy_cls = strategy_cls
+        self.strategy = strategy
         self.params = params
         self.dialect: Dialect = dialect_for(settings.exchange)
         self.store: Store | None = None
@@ -78,7 +80,7 @@ class Bot:
         self.paper: PaperVenue | None = None
         self.feed: MarketFeed | None = None
         self.broker: LiveBroker | None = None
-        self.host: StrategyHost | None = None
+        self.host: StrategyHost | SignalHost | None = None
         self.reconciler: Reconciler | None = None
         self.ids: ClientIds | None = None
         self.run_id: int | None = None
@@ -101,7 +103,7 @@ class Bot:
         self.run_id = store.start_run(
             mode=self.settings.mode,
             exchange=self.dialect.name,
-            strategy=self.settings.strategy_name or self.strategy_cls.__name__,
+            strategy=self.settings.strategy_name or _name(self.strategy),
             pid=os.getpid(),
         )
         self.need(self.reconciler).run_id = self.run_id
@@ -186,7 +188,16 @@ class Bot:
             rules=settings.rules,
             liquidation_buffer=settings.account.liquidation_buffer,
         )
-        self.host = StrategyHost(self.strategy_cls, self.params, self.broker, self.spec.config)
+        if isinstance(self.strategy, SignalStrategy):
+            self.host = SignalHost(
+                self.strategy,
+                self.broker,
+                self.spec,
+                lambda: store.trades(open_only=True),
+                stop_on_venue=settings.protective_stop is not None,
+            )
+        else:
+            self.host = StrategyHost(self.strategy, self.params, self.broker, self.spec.config)
         self.reconciler = Reconciler(
             store,
             self.adapter,
@@ -339,7 +350,9 @@ class Bot:
         """The strategy decides at the close of the bar opening at ``bar_time`` (once)."""
         store = self.need(self.store)
         broker = self.need(self.broker)
-        host = self.need(self.host)
+        host = self.host
+        if host is None:
+            raise LiveError("the bot is not started")
         feed = self.need(self.feed)
         if int(store.cursor("decided") or 0) >= bar_time:
             return
@@ -615,3 +628,7 @@ class Bot:
         if value is None:
             raise LiveError("the bot is not started")
         return value
+
+
+def _name(strategy: type[Strategy] | SignalStrategy) -> str:
+    return strategy.__name__ if isinstance(strategy, type) else type(strategy).__name__
