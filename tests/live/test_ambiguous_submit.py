@@ -25,8 +25,9 @@ from levtrade.localvenue import VenueServer
 
 
 def test_a_dropped_answer_leaves_one_order_and_the_store_knows_it(
-    server: VenueServer, sqlite_url: str
+    server: VenueServer, db_url: str
 ) -> None:
+    """On each store backend (SQLite, PostgreSQL)."""
     plan = {bar_time(server): [("buy", (), {"size": 0.01})]}
     # the venue carries out the next order request, then drops the connection after 3 s; the
     # client gives up after 2 s (RequestTimeout)
@@ -34,7 +35,7 @@ def test_a_dropped_answer_leaves_one_order_and_the_store_knows_it(
             {"kind": "drop", "path": "/fapi/v1/order", "method": "POST", "ms": 3000})  # fmt: skip
 
     async def scenario() -> None:
-        bot = Bot(settings(server, sqlite_url), Scripted, {"plan": plan})
+        bot = Bot(settings(server, db_url), Scripted, {"plan": plan})
         await bot.start()
         assert bot.store is not None
         (row,) = bot.store.orders(origin="strategy")
@@ -46,7 +47,7 @@ def test_a_dropped_answer_leaves_one_order_and_the_store_knows_it(
         assert filled is not None and filled.state == "filled" and filled.filled == 0.01
         await bot.close()
         # a restart reconciles and sends nothing again
-        again = Bot(settings(server, sqlite_url), Scripted, {"plan": plan})
+        again = Bot(settings(server, db_url), Scripted, {"plan": plan})
         await again.start()
         await drive(again, server, 2)
         await again.close()

@@ -30,6 +30,7 @@ from levtrade.live.settings import ProtectiveStop
 from levtrade.live.store import WALLET, Store
 from levtrade.localvenue import VenueServer
 from levtrade.model.orders import Order, OrderStatus, Trade
+from levtrade.spec import BacktestConfig
 
 
 def _exchange(server: VenueServer) -> Any:
@@ -210,3 +211,76 @@ def test_funding_is_booked_once_as_the_venue_paid_it(server: VenueServer, sqlite
     assert trade.funding == pytest.approx(math.fsum(p.amount for p in payments), rel=1e-12)
     _check_books(store, exchange)
     store.close()
+
+
+def test_hedge_mode_legs_are_booked_apart(server: VenueServer, sqlite_url: str) -> None:
+    venue = server.venue
+    c = venue.cursor
+    plan = {
+        bar_time(server): [
+            ("buy", (), {"size": 0.02, "leg": "LONG"}),
+            ("sell", (), {"size": 0.01, "leg": "SHORT"}),
+        ],
+        int(venue.timestamps[c + 1]): [("close", (), {"leg": "LONG"})],
+    }
+    hedge = BacktestConfig(leverage=5, margin_mode="isolated", position_mode="hedge")
+
+    async def scenario() -> None:
+        bot = Bot(settings(server, sqlite_url, account=hedge), Scripted, {"plan": plan})
+        await bot.start()
+        await drive(bot, server, 1)
+        assert bot.store is not None
+        assert bot.store.book_positions() == {
+            (BTC, "LONG"): pytest.approx(0.02),
+            (BTC, "SHORT"): pytest.approx(-0.01),
+        }
+        await drive(bot, server, 2)
+        await bot.close()
+
+    asyncio.run(scenario())
+    exchange = _exchange(server)
+    assert exchange.fetch_position_mode(BTC)["hedged"] is True
+    (short,) = exchange.fetch_positions([BTC])
+    assert (short["side"], short["contracts"]) == ("short", 0.01)
+    store = Store.open(sqlite_url)
+    assert store.book_positions() == {(BTC, "SHORT"): pytest.approx(-0.01)}
+    long_trade = next(t for t in store.trades() if t.leg == "LONG")
+    assert not long_trade.is_open and long_trade.side == "long"
+    _check_books(store, exchange)
+    store.close()
+
+
+def test_the_user_stream_wakes_the_bot_between_polls(server: VenueServer, sqlite_url: str) -> None:
+    """Polling every 10 minutes, the running bot still books a liquidation at once: the
+    venue's user stream (ccxt.pro) announces it, the reconciliation books it."""
+    plan = {bar_time(server): [("buy", (), {"size": 0.01})]}
+    slow = settings(server, sqlite_url, poll_interval=600.0)
+
+    async def scenario() -> None:
+        bot = Bot(slow, Scripted, {"plan": plan})
+        running = asyncio.create_task(bot.run(signals=False))
+        database = Store.open(sqlite_url)
+        try:
+            await _until(lambda: bool(database.orders(("open",))))
+            # the bot's user stream is connected (a message sent before would be missed, and
+            # found by the next poll instead)
+            await _until(lambda: any(s.account == KEY for s in server._streams.values()))
+            advance(server)  # the entry fills: the stream announces it
+            await _until(lambda: bool(database.book_positions()))
+            control(server, "/_venue/liquidate", {"key": KEY, "symbol": "BTCUSDT"})
+            await _until(lambda: any(t.exit_reason == "liquidation" for t in database.trades()))
+        finally:
+            bot.request_stop()
+            await asyncio.wait_for(running, 60)
+            database.close()
+
+    asyncio.run(scenario())
+
+
+async def _until(condition: Any, seconds: float = 60.0) -> None:
+    """Wait for ``condition`` (far less than the bot's poll interval when the stream works)."""
+    for _ in range(int(seconds / 0.1)):
+        if condition():
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError("the bot did not react before its next poll")

@@ -48,6 +48,7 @@ from levtrade.live.reconcile import Reconciler, Report
 from levtrade.live.settings import TradeSettings
 from levtrade.live.signal_host import SignalHost
 from levtrade.live.store import OPEN_STATES, OrderRow, OrderSpec, Store
+from levtrade.live.streams import Doorbell, user_stream
 from levtrade.margin.tiers import TierTable
 from levtrade.risk import MarginMonitor, RiskContext, log_alert
 from levtrade.spec import BacktestConfig, RunSpec, resolve
@@ -94,6 +95,7 @@ class Bot:
         self._flatten = False
         self._last_reconcile = 0.0
         self.halted: str | None = None
+        self.doorbell: Doorbell | None = None
 
     # -- life cycle -------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -239,12 +241,18 @@ class Bot:
                     with contextlib.suppress(NotImplementedError, RuntimeError):
                         loop.add_signal_handler(sig, self.request_stop)
             await self.start()
+            self._open_stream()
             while not self._stop.is_set():
-                await self.step()
+                rang = self.doorbell is not None and self.doorbell.rang.is_set()
+                if rang and self.doorbell is not None:
+                    self.doorbell.rang.clear()
+                closed = await self.step()
+                if rang and not closed:
+                    await self.reconcile("stream")
+                    await self.protect()
                 if on_step is not None:
                     on_step(self)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._stop.wait(), self.settings.poll_interval)
+                await self._pause()
             if self._flatten or self._flatten_requested():
                 await self.flatten()
         except VenueBanned as exc:
@@ -256,6 +264,39 @@ class Bot:
             raise
         finally:
             await self.close(status, message)
+
+    def _open_stream(self) -> None:
+        """Listen to the account's user stream (module :mod:`levtrade.live.streams`)."""
+        settings = self.settings
+        if not settings.streams:
+            return
+        paper = self.paper
+        try:
+            exchange = user_stream(
+                self.dialect,
+                key=settings.paper_key if paper else settings.key,
+                secret=settings.paper_secret if paper else settings.secret,
+                password=None if paper else settings.password,
+                venue_url=paper.url if paper is not None else settings.venue_url,
+                ccxt_config=None if paper else dict(settings.ccxt_config),
+            )
+        except Exception as exc:
+            logger.warning("no user stream (%s): polling", exc)
+            return
+        if exchange is not None:
+            self.doorbell = Doorbell(exchange, settings.symbols)
+            self.doorbell.start()
+
+    async def _pause(self) -> None:
+        """Wait for the next poll, a stop, or the stream's doorbell."""
+        waits = [asyncio.ensure_future(self._stop.wait())]
+        if self.doorbell is not None:
+            waits.append(asyncio.ensure_future(self.doorbell.rang.wait()))
+        _, pending = await asyncio.wait(
+            waits, timeout=self.settings.poll_interval, return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in pending:
+            task.cancel()
 
     def request_stop(self, *, flatten: bool = False) -> None:
         self._flatten = self._flatten or flatten
@@ -279,6 +320,9 @@ class Bot:
 
     async def close_connections(self) -> None:
         """Close the venue's clients, the paper venue and the store."""
+        if self.doorbell is not None:
+            await self.doorbell.close()
+            self.doorbell = None
         for adapter in {id(a): a for a in (self.adapter, self.market) if a is not None}.values():
             with contextlib.suppress(Exception):
                 await adapter.close()

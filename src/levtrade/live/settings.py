@@ -54,6 +54,8 @@ class TradeSettings:
     rules: RiskRules | None = None
     emergency: EmergencyProtocol | None = None
     margin_call_level: float = 1.5
+    streams: bool = True
+    """Listen to the account's user stream (ccxt.pro) to react between polls."""
     adopt: bool = False
     """Take over positions and orders found on the venue at start."""
     retry: RetryPolicy = field(default_factory=RetryPolicy)
