@@ -204,7 +204,7 @@ class Reconciler:
                 report.updated.append(_with(row, found))
 
     def _plan_fills(self, gathered: _Gathered, report: Report) -> list[FillRecord]:
-        known = {f.venue_trade_id for f in self.store.fills()}
+        known = self.store.known("fills", (f.venue_trade_id for f in gathered.fills))
         records = []
         for fill in gathered.fills:
             if fill.venue_trade_id in known:
@@ -253,8 +253,9 @@ class Reconciler:
         return "external", None
 
     def _plan_income(self, gathered: _Gathered, report: Report) -> None:
-        known_funding = {p.venue_id for p in self.store.funding_payments()}
-        known_income = {i.venue_id for i in self.store.income()}
+        ids = [i.venue_id for i in gathered.income]
+        known_funding = self.store.known("funding", ids)
+        known_income = self.store.known("income", ids)
         for item in gathered.income:
             if item.kind == "funding":
                 if item.venue_id not in known_funding:

@@ -350,7 +350,6 @@ class Bot:
         marks = {s: feed.last_mark(s) for s in self.settings.symbols}
         closes = {s: feed.last_close(s) for s in self.settings.symbols}
         broker.load(report.positions, report.wallet, marks, closes)
-        broker.bar = max(broker.bar, 0)
         to_send: list[OrderRow] = []
         decided = int(store.cursor("decided") or 0)
         for row in report.unsent:
@@ -386,8 +385,7 @@ class Bot:
         return report
 
     def _order_money(self, row: OrderRow) -> tuple[float, float]:
-        fills = [f for f in self.need(self.store).fills() if f.order_id == row.id]
-        return math.fsum(f.fee for f in fills), math.fsum(f.realized_pnl for f in fills)
+        return self.need(self.store).order_money(row.id)
 
     # -- deciding and sending ---------------------------------------------------------------------
     async def decide(self, bar_time: int) -> None:

@@ -652,6 +652,32 @@ class Store:
             query = select(models.Fill).order_by(models.Fill.time, models.Fill.id)
             return list(session.scalars(query))
 
+    def known(self, table: str, venue_ids: Iterable[str]) -> set[str]:
+        """Which of ``venue_ids`` the store has booked: ``fills`` (venue trade ids),
+        ``funding`` or ``income`` (venue ids)."""
+        column = {
+            "fills": models.Fill.venue_trade_id,
+            "funding": models.FundingPayment.venue_id,
+            "income": models.Income.venue_id,
+        }[table]
+        wanted = list(dict.fromkeys(venue_ids))
+        found: set[str] = set()
+        with self._sessions() as session:
+            for k in range(0, len(wanted), 500):
+                chunk = wanted[k : k + 500]
+                found.update(session.scalars(select(column).where(column.in_(chunk))))
+        return found
+
+    def order_money(self, order_id: int) -> tuple[float, float]:
+        """The fees and the realized PnL of an order's fills."""
+        with self._sessions() as session:
+            row = session.execute(
+                select(func.sum(models.Fill.fee), func.sum(models.Fill.realized_pnl)).where(
+                    models.Fill.order_id == order_id
+                )
+            ).one()
+        return float(row[0] or 0.0), float(row[1] or 0.0)
+
     def funding_payments(self) -> list[models.FundingPayment]:
         with self._sessions() as session:
             return list(
