@@ -807,6 +807,10 @@ class Engine:
     # Orders
     # ========================================================================================
 
+    def position_entry(self, symbol: str, leg: str) -> tuple[float, float, float]:
+        position = self.account.position((symbol, leg))
+        return position.size, position.entry_price, position.leverage
+
     def new_id(self) -> int:
         self._next_id += 1
         return self._next_id - 1

@@ -2,9 +2,9 @@
 venue say (``status``), stop a running bot (``stop``, optionally closing every position), and
 reconcile the store with the venue by hand (``reconcile``). See docs/trading.md.
 
-Logs are structured (one JSON object a line): warnings by default, ``-v`` info, ``-vv`` debug,
-on stderr or ``--logfile``. ``run`` shows a live status table on a terminal (``--no-view`` to
-turn it off). Errors are one line on stderr and exit code 1.
+``levtrade``'s ``-v`` (info), ``-vv`` (debug) and ``--logfile FILE`` apply; a trading run writes
+its log file structured, one JSON object a line. ``run`` shows a live status table on a
+terminal (``--no-view`` to turn it off). Errors are one line on stderr and exit code 1.
 """
 
 from __future__ import annotations
@@ -43,12 +43,6 @@ ConfigOption = Annotated[
     list[Path],
     typer.Option("--config", "-c", help="Configuration (.toml or .json; FreqTrade keys accepted)."),
 ]
-VerboseOption = Annotated[
-    int, typer.Option("--verbose", "-v", count=True, help="More log lines (-v info, -vv debug).")
-]
-LogfileOption = Annotated[
-    Path | None, typer.Option("--logfile", help="Write the log lines here instead of stderr.")
-]
 
 
 class JsonLines(logging.Formatter):
@@ -66,16 +60,11 @@ class JsonLines(logging.Formatter):
         return json.dumps(entry)
 
 
-def _logging(verbose: int, logfile: Path | None) -> None:
-    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
-    handler: logging.Handler = (
-        logging.FileHandler(logfile, encoding="utf-8") if logfile else logging.StreamHandler()
-    )
-    handler.setFormatter(JsonLines())
-    root = logging.getLogger("levtrade")
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    root.propagate = False
+def _structured() -> None:
+    """The log file of a trading run (``levtrade --logfile``): one JSON object a line."""
+    for handler in logging.getLogger("levtrade").handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.setFormatter(JsonLines())
 
 
 def _config(paths: list[Path]) -> TradeConfig:
@@ -92,12 +81,10 @@ def run(
         bool, typer.Option("--adopt", help="Take over positions and orders found on the venue.")
     ] = False,
     view: Annotated[bool, typer.Option("--view/--no-view", help="Live status table.")] = True,
-    verbose: VerboseOption = 0,
-    logfile: LogfileOption = None,
 ) -> None:
     """Run the configuration's strategy on paper (dry_run = true) or live, until SIGINT or
     SIGTERM (``levtrade trade stop``)."""
-    _logging(verbose, logfile)
+    _structured()
     cfg = _config(config)
     try:
         if cfg.strategy is None:
@@ -174,11 +161,9 @@ def _view(bot: Bot) -> Group:
 def status_command(
     config: ConfigOption,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-    verbose: VerboseOption = 0,
 ) -> None:
     """What the store and the venue say: positions, open orders, equity, margin ratio,
     liquidation prices, the last reconciliation, and whether the store agrees with the venue."""
-    _logging(verbose, None)
     cfg = _config(config)
     try:
         report = asyncio.run(status(cfg.trade_settings()))
@@ -233,11 +218,9 @@ def stop(
         bool, typer.Option("--flatten", help="Cancel the bot's orders and close every position.")
     ] = False,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the bot to stop.")] = 60.0,
-    verbose: VerboseOption = 0,
 ) -> None:
     """Stop the running bot gracefully (SIGTERM); with --flatten it closes every position
     reduce-only first. With no bot running, --flatten does it here."""
-    _logging(verbose, None)
     cfg = _config(config)
     try:
         settings = cfg.trade_settings()
@@ -304,11 +287,9 @@ def reconcile(
         bool, typer.Option("--adopt", help="Take over positions found on the venue.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
-    verbose: VerboseOption = 0,
 ) -> None:
     """Reconcile the store with the venue now: book the fills, funding and liquidations it
     does not have, adopt orders placed outside the bot, and name any discrepancy."""
-    _logging(verbose, None)
     cfg = _config(config)
     try:
         details = asyncio.run(_reconcile(cfg.trade_settings(), dry_run=dry_run, adopt=adopt))

@@ -1,9 +1,13 @@
 """Instruments: CCXT unified symbols and their contract specification.
 
 ``BTC/USDT:USDT`` is a linear perpetual settled in USDT, ``BTC/USD:BTC`` an inverse perpetual
-settled in BTC, ``BTC/USDT`` spot. Sizes are signed contracts; base amount = contracts ×
-contract size. Rounding to lot and tick happens only where orders are created. The contract
-arithmetic (notional, PnL, funding) is margin math: :mod:`levtrade.margin.contracts`.
+settled in BTC, ``BTC/USDT`` spot. A builder-deployed (HIP-3) Hyperliquid perpetual is named
+``DEX-COIN/QUOTE:SETTLE`` as ccxt names it (``XYZ-AAPL/USDC:USDC``): its base is ``XYZ-AAPL``, its
+DEX ``xyz``, and it settles in that DEX's collateral token.
+
+Sizes are signed contracts; base amount = contracts × contract size. Rounding to lot and tick
+happens only where orders are created. The contract arithmetic (notional, PnL, funding) is
+margin math: :mod:`levtrade.margin.contracts`.
 """
 
 from __future__ import annotations
@@ -15,10 +19,11 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from levtrade.errors import ConfigError, UnknownSymbolError
+from levtrade.model.positions import MarketMarginRule
 
 _SYMBOL = re.compile(
-    r"^(?P<base>[A-Za-z0-9]+)/(?P<quote>[A-Za-z0-9]+)(?::(?P<settle>[A-Za-z0-9]+))?"
-    r"(?:-(?P<expiry>\d{6}))?$"
+    r"^(?:(?P<dex>[A-Za-z0-9]+)-)?(?P<coin>[A-Za-z0-9]+)/(?P<quote>[A-Za-z0-9]+)"
+    r"(?::(?P<settle>[A-Za-z0-9]+))?(?:-(?P<expiry>\d{6}))?$"
 )
 
 
@@ -50,6 +55,8 @@ class Instrument:
     funding_interval_hours: float = 8.0
     venue: str = ""
     expiry: str | None = None
+    margin_rule: MarketMarginRule = MarketMarginRule.ANY
+    """The margin modes the market allows (a Hyperliquid no-cross or strict-isolated market)."""
 
     def __post_init__(self) -> None:
         for name in ("contract_size",):
@@ -79,7 +86,13 @@ class Instrument:
                 f"symbol: {symbol!r} is not a CCXT unified symbol "
                 "(BTC/USDT:USDT linear, BTC/USD:BTC inverse, BTC/USDT spot)"
             )
-        base, quote, settle = match["base"], match["quote"], match["settle"]
+        quote, settle = match["quote"], match["settle"]
+        base = match["coin"] if match["dex"] is None else f"{match['dex']}-{match['coin']}"
+        if match["dex"] is not None and settle is None:
+            raise UnknownSymbolError(
+                f"symbol: {symbol!r} names a DEX ({match['dex']}-); DEX markets are perpetuals "
+                "(DEX-COIN/QUOTE:SETTLE)"
+            )
         if settle is None:
             kind = ContractKind.SPOT
         elif settle == quote:
@@ -108,6 +121,12 @@ class Instrument:
     @property
     def is_derivative(self) -> bool:
         return self.kind is not ContractKind.SPOT
+
+    @property
+    def dex(self) -> str:
+        """The builder-deployed DEX of a HIP-3 market, lower case (``xyz``); empty for the rest."""
+        head, dash, _ = self.base.partition("-")
+        return head.lower() if dash else ""
 
     @property
     def margin_currency(self) -> str:

@@ -131,7 +131,9 @@ class Order:
     the tick, NaN while no level applies, and moved by the driver."""
     origin: str = "order"
     """What the order is for; the exit reason of a trade it closes (``signal``, ``stop_loss``,
-    ``take_profit``, ``roi``, ``trailing_stop``, ``order``)."""
+    ``take_profit``, ``roi``, ``trailing_stop``, ``close`` for a strategy's ``close()``,
+    ``order`` for its other orders; the engine's own exits are ``liquidation`` and
+    ``end_of_data``)."""
     tag: str | None = None
     parent: Order | None = None
     """Bracket entry this order waits for (inactive until it fills)."""
