@@ -19,7 +19,6 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from levtrade.errors import StrategyError
 from levtrade.live.dialects import Dialect
@@ -479,6 +478,3 @@ class LiveBroker:
         if order.side == "buy":
             return "SHORT" if closes else "LONG"
         return "LONG" if closes else "SHORT"
-
-    def describe(self) -> dict[str, Any]:
-        return {"bar": self.bar, "time": self.time, "sizes": [dict(s) for s in self._sizes]}

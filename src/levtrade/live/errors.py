@@ -22,10 +22,6 @@ class VenueUnavailable(LiveError):
     """The venue did not answer after every retry (network down, maintenance)."""
 
 
-class OrderRefused(LiveError):
-    """The venue refused an order (a final answer: the order does not exist)."""
-
-
 class PreflightRefused(LiveError):
     """The account's settings on the venue differ from the configuration and cannot be changed
     (a position or open orders block the change), or the venue refuses the change."""
@@ -34,7 +30,3 @@ class PreflightRefused(LiveError):
 class Discrepancy(LiveError):
     """The store and the venue disagree in a way the reconciliation cannot explain; the bot
     does not trade until it is resolved."""
-
-
-class Halted(LiveError):
-    """The bot stopped trading (an emergency action, a ban, an operator's stop)."""

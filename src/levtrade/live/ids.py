@@ -64,9 +64,6 @@ class ClientIds:
     def is_ours(self, client_id: str | None) -> bool:
         return bool(client_id) and str(client_id).startswith(self.prefix)
 
-    def is_protective(self, client_id: str | None) -> bool:
-        return self.is_ours(client_id) and str(client_id)[len(self.prefix)] == "p"
-
     @staticmethod
     def _checked(client_id: str) -> str:
         if not valid(client_id):

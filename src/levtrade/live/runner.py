@@ -37,7 +37,7 @@ from levtrade.live import failpoints
 from levtrade.live.adapter import VenueAdapter
 from levtrade.live.broker import Decision, LiveBroker, Sizing
 from levtrade.live.dialects import Dialect, dialect_for
-from levtrade.live.errors import Halted, LiveError, VenueBanned
+from levtrade.live.errors import LiveError, VenueBanned
 from levtrade.live.feed import MarketFeed
 from levtrade.live.host import StrategyHost
 from levtrade.live.ids import ClientIds
@@ -94,7 +94,6 @@ class Bot:
         self._stop = asyncio.Event()
         self._flatten = False
         self._last_reconcile = 0.0
-        self.halted: str | None = None
         self.doorbell: Doorbell | None = None
 
     # -- life cycle -------------------------------------------------------------------------------
@@ -214,8 +213,6 @@ class Bot:
     async def step(self) -> list[int]:
         """One look at the venue: for each closed candle, reconcile and decide; otherwise a
         periodic reconciliation when it is due. Returns the open times of the bars closed."""
-        if self.halted is not None:
-            raise Halted(self.halted)
         feed = self.need(self.feed)
         closed = await feed.update()
         if self.paper is not None and closed:

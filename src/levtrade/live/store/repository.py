@@ -699,12 +699,6 @@ class Store:
         with self._sessions() as session:
             return [_state(t) for t in session.scalars(query)]
 
-    def adopted_trades(self) -> set[int]:
-        with self._sessions() as session:
-            return set(
-                session.scalars(select(models.Trade.id).where(models.Trade.adopted.is_(True)))
-            )
-
     def book_positions(self) -> dict[tuple[str, str], float]:
         """Signed size per (symbol, leg) from the trades the fills built (what the store says
         the positions are)."""
@@ -771,10 +765,6 @@ class Store:
                 balances.setdefault(destination, []).append(amount)
                 balances.setdefault(source, []).append(-amount)
         return {book: math.fsum(values) for book, values in balances.items()}
-
-    def ledger_count(self) -> int:
-        with self._sessions() as session:
-            return int(session.scalar(select(func.count(models.LedgerEntry.id))) or 0)
 
     # -- reconciliation events ------------------------------------------------------------------
     def record_reconciliation(
