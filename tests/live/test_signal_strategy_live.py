@@ -140,3 +140,48 @@ def test_minimal_roi_exits_at_the_first_close_beyond_its_level(
         assert float(data.close[fill - 1]) >= level  # the close that decided the exit
         assert all(float(data.close[k]) < level for k in held)  # and none before it
     store.close()
+
+
+class Trailing(CrossSignals):
+    can_short: ClassVar[bool] = False
+    minimal_roi: ClassVar[dict[str, float]] = {}
+    stoploss: ClassVar[float] = -0.02
+    trailing_stop: ClassVar[bool] = True
+
+    def populate_exit_trend(
+        self, dataframe: pd.DataFrame, metadata: dict[str, Any]
+    ) -> pd.DataFrame:
+        dataframe["exit_long"] = False
+        return dataframe
+
+
+def test_the_trailing_stop_exits_at_the_first_close_below_it(
+    server: VenueServer, sqlite_url: str
+) -> None:
+    venue = server.venue
+    start = venue.cursor
+    first = int(venue.timestamps[start - 12])
+    bot_settings = settings(server, sqlite_url, account=_account(), startup_candle_count=12,
+                            history_start=first)  # fmt: skip
+
+    async def scenario() -> None:
+        bot = Bot(bot_settings, Trailing())
+        await bot.start()
+        await drive(bot, server, 72)
+        await bot.close()
+
+    asyncio.run(scenario())
+    store = Store.open(sqlite_url)
+    exits = [t for t in store.trades() if t.exit_reason == "trailing_stop"]
+    assert exits
+    data = venue.data[BTC]
+    times = list(data.timestamps)
+    for trade in exits:
+        # the stop trails the best high since the entry by |stoploss| / leverage = 0.4 %
+        opened = times.index(trade.opened_at)
+        decided = times.index(trade.closed_at) - 1
+        for k in range(opened, decided + 1):
+            level = float(max(data.high[opened : k + 1])) * (1 - 0.02 / 5)
+            below = float(data.close[k]) <= level
+            assert below == (k == decided), (k, decided)
+    store.close()

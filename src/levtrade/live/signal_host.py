@@ -146,8 +146,15 @@ class SignalHost:
             extremes = market.high if is_long else market.low
             window = np.asarray(extremes[since : i + 1], dtype=np.float64)
             best = float(window.max() if is_long else window.min()) if window.size else entry
+            instrument = self.spec.instrument(symbol)
+            # the offset is compared with the profit net of both taker fees and the funding
+            # booked (FreqTrade's calc_profit_ratio), as the backtester compares it
+            profit = _profit_ratio(
+                entry, best, is_long, leverage, trade.remaining * instrument.contract_size,
+                trade.funding, instrument.taker_fee, instrument.taker_fee,
+            )  # fmt: skip
             ratio = _trailing_ratio(
-                _profit_ratio(entry, best, is_long, leverage),
+                profit,
                 math.nan if rules.stoploss is None else float(rules.stoploss),
                 math.nan
                 if rules.trailing_stop_positive is None
