@@ -37,7 +37,8 @@ CURRENCY = {"binance": "USDT", "kraken": "USD"}
 
 @given(
     venue=st.sampled_from(sorted(VENUES)),
-    cash=st.floats(0.0, 50_000.0),
+    # no subnormal amounts: an account holds 0 or at least a millionth of a unit
+    cash=st.one_of(st.just(0.0), st.floats(1e-6, 50_000.0)),
     held=st.floats(0.0, 2.0),
     quote_loan=st.floats(0.0, 60_000.0),
     base_loan=st.floats(0.0, 2.0),
@@ -265,7 +266,7 @@ def test_hourly_interest_counts_each_hour_once(
     held=st.integers(0, 100 * HOUR),
     principal=st.floats(1.0, 1e6),
     rate=st.floats(1e-6, 0.01),
-    accruals=st.lists(st.floats(0.0, 1.0), max_size=12),
+    accruals=st.lists(st.floats(0.0, 1.0, exclude_max=True), max_size=12),
 )
 @PROPERTY
 def test_rollovers_count_each_period_once(
