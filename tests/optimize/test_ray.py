@@ -114,7 +114,7 @@ def test_ray_executor_gives_the_serial_rows(
     assert addresses == {"127.0.0.1"}
 
     plan = prepare_run(load_run_config(write_config(tmp_path)))
-    strategy = signal_instance(plan)
+    strategy = signal_instance(plan.config, plan.strategy, plan.pairs, plan.timeframe)
     common: dict[str, Any] = {
         "config": plan.backtest,
         "warmup": plan.loaded.warmup_bars,

@@ -27,7 +27,7 @@ from levtrade.strategy import indicators as ind
 def setup(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     plan = prepare_run(load_run_config(write_config(tmp_path_factory.mktemp("api"))))
     return {
-        "strategy": signal_instance(plan),
+        "strategy": signal_instance(plan.config, plan.strategy, plan.pairs, plan.timeframe),
         "data": plan.loaded.data,
         "config": plan.backtest,
         "warmup": plan.loaded.warmup_bars,

@@ -183,7 +183,11 @@ def run_sweep(
         if plan.strategy is None:
             raise LevtradeError("strategy: a sweep varies a strategy; a signals file has none")
         signal = plan.strategy.style == "signal"
-        source: Any = signal_instance(plan) if signal else plan.strategy.cls
+        source: Any = (
+            signal_instance(plan.config, plan.strategy, plan.pairs, plan.timeframe)
+            if signal
+            else plan.strategy.cls
+        )
         target = out.expanduser()
         page = None if no_report else (report or target.with_suffix(".html")).expanduser()
         rerun = ["levtrade", "backtest"]

@@ -237,9 +237,7 @@ def _signal_pairs(
     return pairs
 
 
-def signal_instance(plan: RunPlan) -> SignalStrategy:
-    """The plan's signal strategy, configured: the config's ``[params]``, its FreqTrade exit
-    settings and ``can_short`` set on a new instance (a sweep varies copies of it)."""
+def _signal_instance(plan: RunPlan) -> SignalStrategy:
     assert plan.strategy is not None
     return signal_instance(plan.config, plan.strategy, plan.pairs, plan.timeframe)
 
@@ -324,7 +322,7 @@ def lookahead(plan: RunPlan, *, cuts: int = 4) -> LookaheadReport:
     if strategy.style == "event":
         params = dict(plan.config.params) or None
         return check_lookahead(strategy.cls, data, plan.backtest, cuts=cuts, params=params)
-    return check_lookahead(signal_instance(plan), data, plan.backtest, cuts=cuts)
+    return check_lookahead(_signal_instance(plan), data, plan.backtest, cuts=cuts)
 
 
 def execute(plan: RunPlan, *, progress: Progress | None = None) -> RunOutcome:
@@ -338,7 +336,7 @@ def execute(plan: RunPlan, *, progress: Progress | None = None) -> RunOutcome:
         source = strategy.cls
         params = dict(plan.config.params) or None
     elif strategy is not None:
-        source = signal_instance(plan)
+        source = _signal_instance(plan)
     else:
         assert plan.signals_file is not None
         source = read_signals(plan.signals_file, data, rules=_file_rules(plan.config))
