@@ -8,21 +8,44 @@ itself.
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from levtrade._validation import describe_validation_error
+from levtrade._json import parse_json
+from levtrade._validation import (
+    MAX_AMOUNT,
+    MAX_LEVERAGE,
+    MAX_PRICE,
+    MAX_QUANTITY,
+    describe_validation_error,
+)
 from levtrade.errors import ConfigError, LevtradeError
-from levtrade.margin import Account, MarginMode, PositionMode
+from levtrade.margin import Account, MarginMode, PositionKey, PositionMode, contracts
 from levtrade.margin.tiers import TierTable
 from levtrade.model.instrument import Instrument
 from levtrade.venues import default_tiers, get_venue, instrument_for
 
-PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+def _number(
+    low: float | None, high: float | None, *, above: float | None = None, below: float | None = None
+) -> Any:
+    """A JSON number (strict: text and booleans are refused) in the given range."""
+    return Field(strict=True, ge=low, le=high, gt=above, lt=below, allow_inf_nan=False)
+
+
+# the lower bounds of sizes, prices and amounts (MIN_QUANTITY, ...) are the account's to check
+Size = Annotated[float, _number(None, MAX_QUANTITY, above=0.0)]
+Price = Annotated[float, _number(None, MAX_PRICE, above=0.0)]
+Money = Annotated[float, _number(0.0, MAX_AMOUNT)]
+PositiveMoney = Annotated[float, _number(None, MAX_AMOUNT, above=0.0)]
+SignedMoney = Annotated[float, _number(-MAX_AMOUNT, MAX_AMOUNT)]
+Leverage = Annotated[float, _number(1.0, MAX_LEVERAGE)]
+Fraction = Annotated[float, _number(0.0, None, below=1.0)]
+
+
+_CROSS = MarginMode.CROSS
 
 
 class TierSpec(BaseModel):
@@ -30,11 +53,11 @@ class TierSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    floor: NonNegativeFloat
-    cap: PositiveFloat | None = None
-    mmr: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)] | None = None
-    maintenance_amount: Annotated[float, Field(allow_inf_nan=False)] | None = None
-    max_leverage: PositiveFloat
+    floor: Money
+    cap: PositiveMoney | None = None
+    mmr: Fraction | None = None
+    maintenance_amount: SignedMoney | None = None
+    max_leverage: Leverage
 
 
 class PositionSpec(BaseModel):
@@ -44,22 +67,23 @@ class PositionSpec(BaseModel):
 
     symbol: str
     side: Literal["long", "short"]
-    size: PositiveFloat
-    entry_price: PositiveFloat
-    mark_price: PositiveFloat | None = None
-    oracle_price: PositiveFloat | None = None
-    leverage: Annotated[float, Field(ge=1, allow_inf_nan=False)]
+    size: Size
+    entry_price: Price
+    mark_price: Price | None = None
+    oracle_price: Price | None = None
+    leverage: Leverage
     margin_mode: MarginMode = MarginMode.CROSS
-    isolated_margin: PositiveFloat | None = None
+    isolated_margin: PositiveMoney | None = None
     tiers: list[TierSpec] | None = Field(default=None, min_length=1)
 
     @model_validator(mode="after")
     def _isolated_needs_margin(self) -> PositionSpec:
-        if self.margin_mode is not MarginMode.CROSS and self.isolated_margin is None:
+        cross = self.margin_mode is _CROSS
+        if not cross and self.isolated_margin is None:
             raise ValueError(
                 f"a {self.margin_mode.value} position needs isolated_margin (got none)"
             )
-        if self.margin_mode is MarginMode.CROSS and self.isolated_margin is not None:
+        if cross and self.isolated_margin is not None:
             raise ValueError("isolated_margin is only for isolated positions")
         return self
 
@@ -71,22 +95,19 @@ class Scenario(BaseModel):
 
     venue: str
     position_mode: PositionMode = PositionMode.ONE_WAY
-    wallet_balance: NonNegativeFloat
+    wallet_balance: Money
     positions: list[PositionSpec] = Field(default_factory=list)
-    liquidation_buffer: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)] = 0.0
+    liquidation_buffer: Fraction = 0.0
 
 
 def parse_scenarios(text: str) -> tuple[list[Scenario], bool]:
     """Parse one scenario or a JSON array of them; the flag says whether it was an array.
 
-    Raises :class:`ConfigError` with one line naming the field and the value.
+    Raises :class:`ConfigError` with one line naming the field and the value: malformed JSON,
+    duplicate keys and nesting beyond any scenario's are refused before the fields are read
+    (:func:`levtrade._json.parse_json`); numbers must be JSON numbers.
     """
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"scenario: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from None
+    raw = parse_json(text, "scenario")
     is_array = isinstance(raw, list)
     items = raw if is_array else [raw]
     if is_array and not items:
@@ -106,31 +127,65 @@ def parse_scenarios(text: str) -> tuple[list[Scenario], bool]:
 
 
 def build_account(scenario: Scenario) -> Account:
-    """The account a scenario describes, with its positions loaded at their marks."""
+    """The account a scenario describes, with its positions loaded at their marks.
+
+    A position may bring a partial tier table (the bracket a venue shows for its size): its
+    notional at the mark and at its liquidation price must then fall inside the table."""
     venue = get_venue(scenario.venue)
     account = Account(venue, scenario.wallet_balance, position_mode=scenario.position_mode)
+    loads = []
+    one_way = scenario.position_mode is PositionMode.ONE_WAY
     for index, spec in enumerate(scenario.positions):
         where = f"positions[{index}]"
         instrument = _instrument(scenario.venue, spec.symbol, where)
         tiers = _tiers(scenario.venue, instrument, spec, where)
         size = spec.size if spec.side == "long" else -spec.size
-        leg = None if scenario.position_mode is PositionMode.ONE_WAY else spec.side
-        try:
-            account.load_position(
-                instrument,
-                size=size,
-                entry_price=spec.entry_price,
-                leverage=spec.leverage,
-                margin_mode=spec.margin_mode,
-                isolated_margin=spec.isolated_margin,
-                mark_price=spec.mark_price,
-                oracle_price=spec.oracle_price,
-                tiers=tiers,
-                leg=leg,
-            )
-        except LevtradeError as exc:
-            raise ConfigError(f"{where}: {exc}") from None
+        loads.append(
+            {
+                "instrument": instrument,
+                "size": size,
+                "entry_price": spec.entry_price,
+                "leverage": spec.leverage,
+                "margin_mode": spec.margin_mode,
+                "isolated_margin": spec.isolated_margin,
+                "mark_price": spec.mark_price,
+                "oracle_price": spec.oracle_price,
+                "tiers": tiers,
+                "leg": None if one_way else spec.side,
+            }
+        )
+    try:
+        placed = account.load_positions(loads)
+    except LevtradeError as exc:
+        raise ConfigError(str(exc)) from None
+    for index, position in enumerate(placed):
+        if account.tiers(position.instrument).partial:
+            _check_inside(account, position.key, f"positions[{index}].tiers")
     return account
+
+
+def _check_inside(account: Account, key: PositionKey, where: str) -> None:
+    """A partial tier table must hold the position's notional at its mark and at its
+    liquidation price (the tier the venue uses there)."""
+    table = account.tiers(key.symbol)
+    floor, cap = table.tiers[0].floor, table.tiers[-1].cap
+    instrument = account.position(key).instrument
+    size = account.position(key).size
+    prices: list[tuple[str, float | None]] = [
+        ("mark price", account.mark_price(key.symbol)),
+        ("liquidation price", account.liquidation_price(key)),
+    ]
+    for name, price in prices:
+        if price is None:
+            continue
+        notional = contracts.notional(instrument, size, price)
+        if not floor <= notional < cap:
+            side = "below its first floor" if notional < floor else "at or above its last cap"
+            raise ConfigError(
+                f"{where}: the table covers notional {floor:.8g} to {cap:.8g}; the position's "
+                f"notional at its {name} {price:.8g} is {notional:.8g}, {side}: give the "
+                "venue's tiers down to floor 0 (or up to that notional)"
+            )
 
 
 def _instrument(venue: str, symbol: str, where: str) -> Instrument:
@@ -152,6 +207,7 @@ def _tiers(venue: str, instrument: Instrument, spec: PositionSpec, where: str) -
             venue=venue,
             symbol=instrument.symbol,
             source="scenario",
+            partial=True,
         )
     except ConfigError as exc:
         raise ConfigError(f"{where}.tiers: {exc}") from None
@@ -162,11 +218,11 @@ def evaluate(scenario: Scenario) -> dict[str, Any]:
     account = build_account(scenario)
     buffer = scenario.liquidation_buffer
     positions = []
-    for key in account.positions:
+    for key in [p.key for p in account.positions]:
         positions.append(
             {
-                "symbol": key.instrument.symbol,
-                "side": "long" if key.size > 0 else "short",
+                "symbol": key.symbol,
+                "side": "long" if account.position(key).size > 0 else "short",
                 "notional": account.notional(key),
                 "unrealized_pnl": account.unrealized_pnl(key),
                 "initial_margin": account.initial_margin_of(key),

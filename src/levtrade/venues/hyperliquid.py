@@ -44,21 +44,29 @@ _SETTLE = "USDC"
 
 
 def to_venue_symbol(symbol: str) -> str:
-    """Hyperliquid coin name of a ccxt perpetual: ``BTC/USDC:USDC`` → ``BTC``."""
+    """Hyperliquid coin name of a ccxt perpetual: ``BTC/USDC:USDC`` → ``BTC``; a
+    builder-deployed (HIP-3) market ``XYZ-AAPL/USDC:USDC`` → ``xyz:AAPL`` (ccxt writes the
+    ``dex:COIN`` name with a dash and the dex in capitals; Hyperliquid's dex names are lower
+    case)."""
     parts = split_ccxt_symbol(symbol)
     if parts.quote != _SETTLE or parts.settle != _SETTLE or parts.expiry:
         raise UnknownSymbolError(
             f"hyperliquid symbol mapping covers USDC perpetuals (BASE/USDC:USDC), got {symbol!r}"
         )
-    return parts.base
+    dex, dash, coin = parts.base.partition("-")
+    return f"{dex.lower()}:{coin}" if dash else parts.base
 
 
 def to_ccxt_symbol(venue_symbol: str) -> str:
-    """ccxt symbol of a Hyperliquid perpetual coin name: ``BTC`` → ``BTC/USDC:USDC``."""
+    """ccxt symbol of a Hyperliquid perpetual coin name: ``BTC`` → ``BTC/USDC:USDC``,
+    ``xyz:AAPL`` → ``XYZ-AAPL/USDC:USDC``."""
     coin = venue_symbol.strip()
+    dex, colon, name = coin.partition(":")
+    if colon and dex.isalnum() and name and "/" not in name and ":" not in name:
+        return f"{dex.upper()}-{name}/{_SETTLE}:{_SETTLE}"
     if not coin or "/" in coin or ":" in coin or coin.startswith("@"):
         raise UnknownSymbolError(
-            f"hyperliquid symbol {venue_symbol!r}: expected a main-dex perpetual coin name "
-            "such as 'BTC'"
+            f"hyperliquid symbol {venue_symbol!r}: expected a perpetual coin name such as "
+            "'BTC' or a builder-deployed market such as 'xyz:AAPL'"
         )
     return f"{coin}/{_SETTLE}:{_SETTLE}"
