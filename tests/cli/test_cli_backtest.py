@@ -36,6 +36,7 @@ from cli_helpers import (
 from typer.testing import CliRunner
 
 from levtrade.cli import app
+from levtrade.report.files import RESULTS_MARKER
 from levtrade.report.tables import RESULT_FILES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,7 +89,8 @@ def test_no_arguments_runs_the_demo_and_writes_report_and_exports(
         )
     }
     assert {p.name for p in (tmp_path / "levtrade-results").iterdir()} == set(RESULT_FILES) | {
-        "analyzers"
+        "analyzers",
+        RESULTS_MARKER,
     }
     summary = json.loads((tmp_path / "levtrade-results" / "summary.json").read_text("utf-8"))
     assert set(summary["analyzer_tables"].values()) == analyzer_files
@@ -114,7 +116,8 @@ def test_no_arguments_runs_the_demo_and_writes_report_and_exports(
     assert len(trades) == metrics["trades"] > 0
     # no temporary files are left beside the outputs
     assert files_in(tmp_path) == {"levtrade-report.html", "levtrade-results"} | {
-        f"levtrade-results/{name}" for name in (*RESULT_FILES, "analyzers", *analyzer_files)
+        f"levtrade-results/{name}"
+        for name in (*RESULT_FILES, "analyzers", RESULTS_MARKER, *analyzer_files)
     }
 
 

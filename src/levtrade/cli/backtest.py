@@ -96,6 +96,13 @@ ResultsOption = Annotated[
     ),
 ]
 NoReportFlag = Annotated[bool, typer.Option("--no-report", help="Do not write the HTML report.")]
+ForceFlag = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Overwrite the --report file even when it is not an earlier levtrade report.",
+    ),
+]
 NoExportFlag = Annotated[bool, typer.Option("--no-export", help="Do not write the exports.")]
 JsonFlag = Annotated[
     bool, typer.Option("--json", help="Print the summary as one JSON document on stdout.")
@@ -160,6 +167,7 @@ def _outputs(
     results: Path | None,
     no_report: bool,
     no_export: bool,
+    force: bool,
 ) -> tuple[Path | None, Path | None]:
     report_path: Path | None = None
     if not no_report:
@@ -169,7 +177,7 @@ def _outputs(
             report_path = config.path(config.report)
         else:
             report_path = Path(DEFAULT_REPORT)
-        check_output_file(report_path, "report")
+        check_output_file(report_path, "report", force=force)
     results_path: Path | None = None
     if not no_export:
         if results is not None:
@@ -205,6 +213,7 @@ def backtest(
     results: ResultsOption = None,
     no_report: NoReportFlag = False,
     no_export: NoExportFlag = False,
+    force: ForceFlag = False,
     as_json: JsonFlag = False,
 ) -> None:
     """Backtest a strategy; without arguments, run the demo (synthetic data, starter strategy)."""
@@ -220,7 +229,9 @@ def backtest(
             datadir=None if datadir is None else str(datadir.expanduser().resolve()),
             engine=engine,
         )
-        report_path, results_path = _outputs(run_config, report, results, no_report, no_export)
+        report_path, results_path = _outputs(
+            run_config, report, results, no_report, no_export, force
+        )
         stderr = Console(stderr=True)
         if demo and not as_json:
             stderr.print(

@@ -28,16 +28,25 @@ OutputOption = Annotated[
     typer.Option("--output", "-o", help="Report file (default: RESULTS_DIR/report.html)."),
 ]
 JsonFlag = Annotated[bool, typer.Option("--json", help='Print {"report": path} as JSON.')]
+ForceFlag = Annotated[
+    bool,
+    typer.Option(
+        "--force", help="Overwrite --output even when it is not an earlier levtrade report."
+    ),
+]
 
 
 def report(
-    results: ResultsArgument, output: OutputOption = None, as_json: JsonFlag = False
+    results: ResultsArgument,
+    output: OutputOption = None,
+    force: ForceFlag = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Regenerate the HTML report (Plotly charts, one self-contained file) from saved results."""
     target = output.expanduser() if output is not None else results / "report.html"
     try:
         bundle = load_results(results)
-        check_output_file(target, "output")
+        check_output_file(target, "output", force=force)
         write_report(bundle, target)
     except LevtradeError as exc:
         fail(exc)

@@ -17,16 +17,22 @@ directory holds it as files:
                        ``margin_calls``, ``time_below_thresholds``, ``distance_to_liquidation``
                        of a CLI run); its mapping outputs are in ``summary.json`` under
                        ``analyzers`` and the tables are listed under ``analyzer_tables``
+``.levtrade-results``  the marker saying levtrade wrote the directory
 =====================  =====================================================================
 
 Directories are written whole or not at all: the files go to a temporary directory beside the
-target, which then replaces it.
+target, which then replaces it. levtrade replaces only what it wrote: a directory that holds
+anything else (a file of the user's beside the results) is refused, and so is an HTML file that
+is not a levtrade report unless the caller forces it. Temporary files and directories are named
+with the writing process's id; the next run removes those whose process is gone (a run killed
+while writing), after putting back results a killed swap had moved aside.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -42,11 +48,36 @@ class ExportError(LevtradeError):
     """An output path that cannot be written, or a results directory that cannot be read."""
 
 
-def check_output_file(path: Path, what: str) -> None:
-    """Fail early (before a run) when ``path`` cannot be written."""
+RESULTS_MARKER = ".levtrade-results"
+"""The file that marks a directory as levtrade's results (it holds the writer's version)."""
+
+REPORT_MARKER = '<meta name="generator" content="levtrade'
+"""How a levtrade HTML report starts its ``<head>`` (followed by the version)."""
+
+
+def is_report(path: Path) -> bool:
+    """Whether ``path`` is an HTML report levtrade wrote (its marker near the top)."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return False
+    return REPORT_MARKER.encode() in head
+
+
+def check_output_file(path: Path, what: str, *, force: bool = False) -> None:
+    """Fail early (before a run) when ``path`` cannot be written, or holds a file that is not
+    an earlier levtrade report (replaced only when ``force``). Removes the temporary files a
+    killed earlier write left beside it."""
     if path.exists() and path.is_dir():
         raise ExportError(f"{what}: {path} is a directory")
     _check_parent(path, what)
+    remove_stale_temporaries(path)
+    if path.exists() and not force and not is_report(path):
+        raise ExportError(
+            f"{what}: {path} exists and is not a levtrade report; choose another file or "
+            "pass --force to overwrite it"
+        )
 
 
 def _check_parent(path: Path, what: str) -> None:
@@ -59,17 +90,93 @@ def _check_parent(path: Path, what: str) -> None:
 
 def check_results_dir(path: Path) -> None:
     """Fail early when ``path`` cannot become a results directory: its parent must exist and
-    an existing ``path`` must be a results directory (it is replaced) or empty."""
-    if path.exists():
-        if not path.is_dir():
-            raise ExportError(f"results_dir: {path} is a file")
-        content = {p.name for p in path.iterdir()}
-        if content and "summary.json" not in content:
-            raise ExportError(
-                f"results_dir: {path} exists and is not a levtrade results directory; "
-                "choose another"
-            )
+    an existing ``path`` must be empty or hold only what levtrade wrote there (it is replaced
+    whole). Removes the temporary directories a killed earlier write left beside it."""
     _check_parent(path, "results_dir")
+    remove_stale_temporaries(path)
+    if not path.exists():
+        return
+    if not path.is_dir():
+        raise ExportError(f"results_dir: {path} is a file")
+    names = {p.name for p in path.iterdir()}
+    if not names:
+        return
+    if RESULTS_MARKER not in names and not _written_by_levtrade(path / "summary.json"):
+        raise ExportError(
+            f"results_dir: {path} exists and is not a levtrade results directory (no "
+            f"{RESULTS_MARKER} marker in it); choose another directory"
+        )
+    foreign = sorted(n for n in names if not _ours(path, n))
+    if foreign:
+        listed = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+        raise ExportError(
+            f"results_dir: {path} holds {len(foreign)} file(s) levtrade did not write "
+            f"({listed}); replacing the directory would delete them: move them or choose "
+            "another directory"
+        )
+
+
+def _written_by_levtrade(summary: Path) -> bool:
+    """A results directory written before the marker existed: its summary names levtrade."""
+    try:
+        document = json.loads(summary.read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(document, dict) and isinstance(document.get("levtrade"), str)
+
+
+def _ours(folder: Path, name: str) -> bool:
+    """Whether ``folder/name`` is something levtrade writes in a results directory."""
+    path = folder / name
+    if name in RESULT_FILES or name == RESULTS_MARKER:
+        return path.is_file()
+    if name == ANALYZERS_DIR:
+        return path.is_dir() and all(p.is_file() and p.suffix == ".parquet" for p in path.iterdir())
+    return name == "report.html" and is_report(path)
+
+
+_TEMPORARY = re.compile(r"\.(?P<name>.+)\.(?P<pid>\d+)\.[^.]+\.(?P<kind>tmp|old)")
+
+
+def _temporary_prefix(target: Path) -> str:
+    return f".{target.name}.{os.getpid()}."
+
+
+def remove_stale_temporaries(target: Path) -> None:
+    """Remove the temporary files and directories of ``target`` (``.<name>.<pid>.*.tmp`` and
+    ``.old``) whose writing process is gone. A results directory a killed swap had moved aside
+    (``.old``) goes back to ``target`` first when ``target`` is missing."""
+    parent = target.parent if str(target.parent) else Path(".")
+    try:
+        entries = list(parent.iterdir())
+    except OSError:
+        return
+    stale = []
+    for entry in entries:
+        match = _TEMPORARY.fullmatch(entry.name)
+        if match and match["name"] == target.name and not _alive(int(match["pid"])):
+            stale.append((match["kind"], entry))
+    for kind, entry in sorted(stale, key=lambda item: item[0] != "old"):
+        moved = entry / "results"
+        if kind == "old" and not target.exists() and (moved / RESULTS_MARKER).is_file():
+            os.replace(moved, target)
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (this process counts as alive)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True
+    return True
 
 
 def _umask() -> int:
@@ -82,7 +189,7 @@ def stage_text(target: Path, text: str) -> Path:
     """``text`` in a temporary file beside ``target``, with the permissions a new file gets;
     rename it into place (``os.replace``) or delete it."""
     parent = target.parent if str(target.parent) else Path(".")
-    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+    handle, name = tempfile.mkstemp(prefix=_temporary_prefix(target), suffix=".tmp", dir=parent)
     temp = Path(name)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
@@ -115,6 +222,9 @@ def _trades_csv(trades: pd.DataFrame) -> pd.DataFrame:
 
 
 def _write_files(bundle: ResultBundle, folder: Path) -> None:
+    (folder / RESULTS_MARKER).write_text(
+        json.dumps({"levtrade": bundle.summary.get("levtrade")}) + "\n", encoding="utf-8"
+    )
     files = analyzer_files(list(bundle.analyzers))
     summary = dict(bundle.summary)
     if files or "analyzer_tables" in summary:
@@ -141,7 +251,8 @@ class StagedResults:
         check_results_dir(target)
         self.target = target
         parent = target.parent if str(target.parent) else Path(".")
-        self.temp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
+        prefix = _temporary_prefix(target)
+        self.temp = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=parent))
         try:
             self.temp.chmod(0o777 & ~_umask())
             _write_files(bundle, self.temp)
@@ -153,7 +264,8 @@ class StagedResults:
         old: Path | None = None
         if self.target.exists():
             parent = self.temp.parent
-            old = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.", suffix=".old", dir=parent))
+            prefix = _temporary_prefix(self.target)
+            old = Path(tempfile.mkdtemp(prefix=prefix, suffix=".old", dir=parent))
             os.replace(self.target, old / "results")
         try:
             os.replace(self.temp, self.target)
