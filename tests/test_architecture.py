@@ -30,6 +30,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     frozenset({"levtrade.data", "levtrade.calculator"}),
     frozenset({"levtrade.spec"}),
     frozenset({"levtrade.strategy"}),
+    frozenset({"levtrade.freqtrade"}),
     frozenset({"levtrade.risk", "levtrade.templates"}),
     frozenset({"levtrade.backtest"}),
     frozenset({"levtrade.report"}),

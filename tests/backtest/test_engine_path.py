@@ -86,9 +86,9 @@ def test_freqtrade_levels() -> None:
     # stoploss -10 % at 5x: long stop 100*(1-0.1/5) = 98, short 102
     assert path.stoploss_level(100.0, True, -0.10, 5.0) == pytest.approx(98.0)
     assert path.stoploss_level(100.0, False, -0.10, 5.0) == pytest.approx(102.0)
-    # ROI 5 % at 5x: long 101, short 99
-    assert path.roi_level(100.0, True, 0.05, 5.0) == pytest.approx(101.0)
-    assert path.roi_level(100.0, False, 0.05, 5.0) == pytest.approx(99.0)
+    # ROI 5 % at 5x without fees or funding: long 101, short 99
+    assert path.roi_level(100.0, True, 0.05, 5.0, 2.0, 0.0, 0.0, 0.0) == pytest.approx(101.0)
+    assert path.roi_level(100.0, False, 0.05, 5.0, 2.0, 0.0, 0.0, 0.0) == pytest.approx(99.0)
     # profit at 102, 5x: long (1.02-1)*5 = 0.1, short -0.1
     assert path.profit_ratio(100.0, 102.0, True, 5.0) == pytest.approx(0.1)
     assert path.profit_ratio(100.0, 102.0, False, 5.0) == pytest.approx(-0.1)

@@ -199,11 +199,11 @@ def test_funding_at_the_open_is_paid_by_the_position_closed_there_not_the_one_op
 
 
 def test_funding_timing_is_the_same_for_signal_strategies() -> None:
-    # enter at bar 0 (fills bar 1), exit_long + enter_long at bar 1 (exit then re-entry at
-    # bar 2's open, after funding): only the first trade pays 0.1
+    # enter at bar 0 (fills bar 1), exit_long at bar 1 (exit at bar 2's open, after
+    # funding), enter_long at bar 2 (fills bar 3): only the first trade pays 0.1
     data = market([flat(100)] * 5, funding={2: 0.001})
     n = len(data)
-    table = signals(data, BTC={"enter_long": at(n, 0, 1), "exit_long": at(n, 1)})
+    table = signals(data, BTC={"enter_long": at(n, 0, 2), "exit_long": at(n, 1)})
     result = run_signals(data, table, config(stake_amount=100.0))
     assert list(result.trades["funding"]) == pytest.approx([-0.1, 0.0])
 

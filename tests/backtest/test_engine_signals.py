@@ -219,7 +219,7 @@ def test_liquidation_buffer_floors_the_stop() -> None:
         liquidation_buffer=0.5,
     )
     trade = result.trades.iloc[0]
-    assert trade.exit_reason == "stop_loss"
+    assert trade.exit_reason == "liquidation"
     assert trade.exit_price == pytest.approx(floor, rel=1e-12)
 
 

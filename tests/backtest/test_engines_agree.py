@@ -130,7 +130,11 @@ RULES = st.builds(
     trailing_stop_positive=st.one_of(st.none(), st.sampled_from([0.01, 0.05])),
     trailing_stop_positive_offset=st.sampled_from([0.0, 0.02, 0.1]),
     trailing_only_offset_is_reached=st.booleans(),
-    minimal_roi=st.one_of(st.just({}), st.just({0: 0.3, 240: 0.1, 720: -1.0})),
+    minimal_roi=st.one_of(
+        st.just({}), st.just({0: 0.3, 240: 0.1, 720: -1.0}), st.just({0: 0.02, 60: 0.005})
+    ),
+    use_exit_signal=st.booleans(),
+    ignore_roi_if_entry_signal=st.booleans(),
 )
 
 
@@ -436,7 +440,7 @@ HEDGE_SCENARIOS: dict[str, tuple[list[tuple[float, float, float, float]], dict[s
                 "stake": [30.0, 10.0, 10.0, 10.0, 10.0],
             },
             "cfg": {"wallet": 50.0, "leverage": 10, "liquidation_buffer": 0.5},
-            "reasons_cross": {"LONG": ["end_of_data"], "SHORT": ["stop_loss"]},
+            "reasons_cross": {"LONG": ["end_of_data"], "SHORT": ["liquidation"]},
         },
     ),
     # max_open_trades counts legs: the SHORT entry finds no slot
@@ -550,7 +554,7 @@ def test_buffer_floor_in_a_pool_spanning_symbols_uses_the_marks_at_the_fill(
     # 300 − 200 − 3.2 + 10·(P − 100) = 0.04·P -> 903.2 / 9.96, floor 95.341...: a stop placed
     # with the close of the bar it was placed at the open of)
     result = _spanning_buffer_run(engine_name, position_mode)
-    stops = result.orders[result.orders.origin == "stop_loss"].set_index("symbol")
+    stops = result.orders[result.orders.origin == "liquidation"].set_index("symbol")
     assert stops.loc[ETH, "price"] == pytest.approx((704 / 9.96 + 100) / 2, rel=1e-12)
     # BTC's own (the pool held BTC alone): 300 + 10·(P − 100) = 0.04·P -> 700 / 9.96
     assert stops.loc[BTC, "price"] == pytest.approx((700 / 9.96 + 100) / 2, rel=1e-12)

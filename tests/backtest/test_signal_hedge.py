@@ -236,11 +236,12 @@ def test_liquidation_buffer_stop_is_per_leg(engine: str) -> None:
     )
     long_stop = 90 / 0.996 + (100 - 90 / 0.996) * 0.5
     short_stop = 110 / 1.004 - (110 / 1.004 - 100) * 0.5
-    stops = result.orders[result.orders["origin"] == "stop_loss"].set_index("leg")
+    # stops at the buffered liquidation price carry FreqTrade's name for that exit
+    stops = result.orders[result.orders["origin"] == "liquidation"].set_index("leg")
     assert stops.loc["LONG", "price"] == pytest.approx(long_stop, rel=1e-12)
     assert stops.loc["SHORT", "price"] == pytest.approx(short_stop, rel=1e-12)
     legs = by_leg(result)
-    assert legs["LONG"]["exit_reason"] == "stop_loss"
+    assert legs["LONG"]["exit_reason"] == "liquidation"
     assert legs["LONG"]["exit_price"] == pytest.approx(long_stop, rel=1e-12)
     assert legs["LONG"]["pnl"] == pytest.approx(long_stop - 100.0, rel=1e-12)
     # SHORT: 100 − 96 = +4 at the end
@@ -309,7 +310,7 @@ def test_cross_leg_on_the_favourable_side_of_the_shared_price_gets_no_buffer_flo
         leverage=10,
         liquidation_buffer=0.5,
     )
-    stops = result.orders[result.orders["origin"] == "stop_loss"]
+    stops = result.orders[result.orders["origin"] == "liquidation"]
     assert list(stops["leg"]) == ["SHORT"]
     assert stops["price"].iloc[0] == pytest.approx(100 + (350 / 3.012 - 100) / 2, rel=1e-12)
     assert result.series[LIQ_LONG].iloc[2] == pytest.approx(250 / 2.016, rel=1e-12)

@@ -361,7 +361,7 @@ def _error_case(tmp_path: Path, case: str) -> list[str]:
         return ["--config", str(config), "--strategy", "enter_first.py:EnterFirst"]
     elif case == "report directory missing":
         return ["--config", str(config), "--report", str(tmp_path / "nowhere" / "r.html")]
-    elif case == "pair without tiers":
+    elif case == "only pairs without data":
         return ["--config", str(config), "--pairs", "DOGE/USDT:USDT"]
     return ["--config", str(config)]
 
@@ -382,7 +382,8 @@ ERRORS = {
     "unknown class": r"no class 'EnterFirst' in .*enter_first\.py "
     r"\(did you mean 'EnterFirstBar'\?\)",
     "report directory missing": r"report: directory not found: .*nowhere",
-    "pair without tiers": r"tiers: no binance tier table for DOGE/USDT:USDT; set tiers_file",
+    "only pairs without data": r"missing data file .*DOGE_USDT_USDT-1h-futures\.feather "
+    r"\(candles of DOGE/USDT:USDT",
 }
 
 

@@ -51,7 +51,11 @@ FREQTRADE_CONFIG = {
 }
 
 
-def test_freqtrade_config_keys_keep_their_meaning(tmp_path: Path) -> None:
+def test_freqtrade_config_keys_keep_their_meaning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # paths in a JSON (FreqTrade) configuration are relative to the working directory
+    monkeypatch.chdir(tmp_path)
     path = tmp_path / "config.json"
     path.write_text(json.dumps(FREQTRADE_CONFIG), encoding="utf-8")
     config = load_run_config(path)
@@ -254,5 +258,5 @@ def test_strategy_by_class_name_in_strategy_path(tmp_path: Path) -> None:
     assert loaded.name == "Mine" and loaded.style == "event"
     with pytest.raises(ConfigError, match=r"no class 'Other' in the \.py files of"):
         load_strategy("Other", base_dir=tmp_path, search=Path("strategies"))
-    with pytest.raises(ConfigError, match=r"expected path\.py:ClassName"):
+    with pytest.raises(ConfigError, match=r"class 'Mine' needs a folder to look in"):
         load_strategy("Mine", base_dir=tmp_path)

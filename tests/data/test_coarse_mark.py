@@ -292,16 +292,20 @@ def test_run_config_key_reaches_the_loader(tmp_path: Path) -> None:
         "mark": "{symbol}-1h-mark.feather",
         "futures_funding_rate": 0.0,
     }
-    refused = RunConfig.from_mapping(settings)
+    refused = RunConfig.from_mapping({**settings, "coarse_mark": "error"})
     with pytest.raises(TimeframeError, match="mark candles are 1h, trade candles 15m"):
         load_run_data(refused, [SYMBOL], "15m", None)
-    loaded = load_run_data(
-        RunConfig.from_mapping({**settings, "coarse_mark": "basis"}), [SYMBOL], "15m", None
-    )
+    # a configuration uses the coarser mark by default (FreqTrade downloads 1h marks)
+    loaded = load_run_data(RunConfig.from_mapping(settings), [SYMBOL], "15m", None)
     market = loaded.data[SYMBOL]
     assert market.mark is not None and market.mark.open[4] == 97.51
-    assert f'{SYMBOL}: 1h mark candles, basis-adjusted to 15m (coarse_mark = "basis")' in (
-        loaded.notes
+    assert loaded.mark[SYMBOL] is True
+    assert any(
+        note.startswith(
+            f"{SYMBOL}: the mark is the 15m trade candles scaled by the basis of "
+            "the 1h mark candles"
+        )
+        for note in loaded.notes
     )
     with pytest.raises(ConfigError, match=r"coarse_mark: .*got 'nearest'"):
         RunConfig.from_mapping({**settings, "coarse_mark": "nearest"})

@@ -243,10 +243,11 @@ def test_leverage_and_stake_callbacks_fill_the_entry_rows(btc: MarketData) -> No
     first = calls[0]
     assert (first["pair"], first["side"], first["proposed_leverage"]) == (BTC, "long", 3.0)
     assert first["max_leverage"] == 100.0  # stake 5,000 on Binance BTC (above)
-    # decided at the bar's close: the next bar's open time, at the bar's close price
+    # asked as FreqTrade asks at the entry (its backtesting passes the entry candle's date
+    # and open): the next bar's open time and open price
     decided = pd.Timestamp(btc.timestamps[bars[0]] + 3_600_000, unit="ms", tz="UTC")
     assert first["current_time"] == decided.to_pydatetime()
-    assert first["current_rate"] == btc.close[bars[0]]
+    assert first["current_rate"] == btc.open[bars[0] + 1]
     assert first["stake_args"] == (5_000.0, 20_000.0, 100.0, "cross")
     # first entry: 500x clamped to the 100x maximum; stake 50,000 clamped to the wallet
     assert (table.leverage[bars[0]], table.stake[bars[0]]) == (100.0, 20_000.0)

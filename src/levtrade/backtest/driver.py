@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from levtrade.backtest.market import RunData
 from levtrade.model.orders import Order, OrderType, Trade
+from levtrade.model.positions import PositionKey
 from levtrade.spec.config import BacktestConfig
 from levtrade.strategy.context import TradingContext
 
@@ -33,6 +34,11 @@ class BarEngine(TradingContext, Protocol):
     @property
     def config(self) -> BacktestConfig:
         """The run's settings."""
+        ...
+
+    @property
+    def open_trades(self) -> dict[PositionKey, Trade]:
+        """The open trades by position (their fees and funding so far)."""
         ...
 
     def liquidation_price(self, column: int, leg: str, *, at_fill: bool = False) -> float | None:

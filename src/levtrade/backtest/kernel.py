@@ -227,11 +227,14 @@ def prepare_inputs(
             continue
         if table.bars != n:
             raise ConfigError(f"signals[{symbol!r}]: {table.bars} bars, the market data has {n}")
+        acted = table.executed(signals.rules, hedge=config.position_mode == "hedge")
         bits[:, j] = (
-            table.enter_long * layout.SIG_ENTER_LONG
-            + table.exit_long * layout.SIG_EXIT_LONG
-            + table.enter_short * layout.SIG_ENTER_SHORT
-            + table.exit_short * layout.SIG_EXIT_SHORT
+            acted.enter_long * layout.SIG_ENTER_LONG
+            + acted.exit_long * layout.SIG_EXIT_LONG
+            + acted.enter_short * layout.SIG_ENTER_SHORT
+            + acted.exit_short * layout.SIG_EXIT_SHORT
+            + table.enter_long * layout.SIG_ROI_HOLD_LONG
+            + table.enter_short * layout.SIG_ROI_HOLD_SHORT
         ).astype(np.uint8)
         leverage[:, j] = table.leverage
         stake[:, j] = table.stake
@@ -384,6 +387,7 @@ def _params(config: BacktestConfig, venue: VenueProfile, signals: Signals) -> np
     prm[layout.P_TRAIL_OFFSET] = rules.trailing_stop_positive_offset
     prm[layout.P_TRAIL_ONLY_OFFSET] = rules.trailing_only_offset_is_reached
     prm[layout.P_HEDGE] = config.position_mode == "hedge"
+    prm[layout.P_IGNORE_ROI] = rules.ignore_roi_if_entry_signal
     return prm
 
 

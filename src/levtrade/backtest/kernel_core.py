@@ -115,6 +115,7 @@ from levtrade.backtest.kernel_layout import (
     P_BUFFER,
     P_CAN_SHORT,
     P_HEDGE,
+    P_IGNORE_ROI,
     P_INTEGER_LEVERAGE,
     P_ISOLATED,
     P_LEVERAGE,
@@ -156,6 +157,8 @@ from levtrade.backtest.kernel_layout import (
     SIG_ENTER_SHORT,
     SIG_EXIT_LONG,
     SIG_EXIT_SHORT,
+    SIG_ROI_HOLD_LONG,
+    SIG_ROI_HOLD_SHORT,
     STATUS_CANCELLED,
     STATUS_FILLED,
     STATUS_REJECTED,
@@ -1059,6 +1062,8 @@ def _rule_orders(
     entry = st[j, X_ENTRY]
     leverage = st[j, X_LEVERAGE]
     stop = math.nan
+    # the stop at the buffered liquidation price is labelled a liquidation (FreqTrade's name)
+    origin = ORIGIN_STOP_LOSS
     if not math.isnan(prm[P_STOPLOSS]):
         stop = path.stoploss_level(entry, is_long, prm[P_STOPLOSS], leverage)
     buffer = prm[P_BUFFER]
@@ -1077,22 +1082,35 @@ def _rule_orders(
             floor = formulas.buffered_liquidation_price(liquidation, entry, buffer)
             if math.isnan(stop) or (floor > stop if is_long else floor < stop):
                 stop = floor
+                origin = ORIGIN_LIQUIDATION
     if not math.isnan(stop) or prm[P_TRAILING] != 0.0:
         st[j, X_STOP_ID] = _new_id(acc)
         st[j, X_STOP_PRICE] = stop
         st[j, X_STOP_TYPE] = TYPE_TRAILING_STOP if prm[P_TRAILING] != 0.0 else TYPE_STOP
-        st[j, X_STOP_ORIGIN] = ORIGIN_STOP_LOSS
+        st[j, X_STOP_ORIGIN] = origin
         st[j, X_STOP_CREATED] = acc[A_TIME]
-    if roi.shape[1] > 0:
-        ratio = path.roi_ratio(roi[0], roi[1], 0.0)
-        st[j, X_TP_ID] = _new_id(acc)
-        st[j, X_TP_PRICE] = path.roi_level(entry, is_long, ratio, leverage)
-        st[j, X_TP_CREATED] = acc[A_TIME]
     st[j, X_R_OPEN] = 1.0
     st[j, X_R_ENTRY] = entry
     st[j, X_R_LEVERAGE] = leverage
     st[j, X_R_TIME] = acc[A_TIME]
     st[j, X_R_INITIAL_STOP] = stop
+    if roi.shape[1] > 0:
+        ratio = path.roi_ratio(roi[0], roi[1], 0.0)
+        st[j, X_TP_ID] = _new_id(acc)
+        st[j, X_TP_PRICE] = _roi_price(st, sp, j, ratio)
+        st[j, X_TP_CREATED] = acc[A_TIME]
+
+
+@_inlined
+def _roi_price(st: FloatArray, sp: FloatArray, j: int, ratio: float) -> float:
+    """SignalDriver._roi_level: the ROI exit price of row ``j``'s trade for ``ratio``, net of
+    the entry's taker fee, the take-profit's maker fee and the funding booked so far."""
+    s = int(st[j, X_SYMBOL])
+    return path.roi_level(
+        st[j, X_R_ENTRY], st[j, X_SIZE] > 0, ratio, st[j, X_R_LEVERAGE],
+        abs(st[j, X_SIZE]) * sp[s, Y_CONTRACT_SIZE], st[j, X_T_FUNDING], sp[s, Y_TAKER],
+        sp[s, Y_MAKER],
+    )  # fmt: skip
 
 
 @_kernel(_void(_OUT, _F2, _F1, _CTX, _F1, _f8, _MARKET, _i8, _i8))
@@ -1844,6 +1862,7 @@ def simulate(
     isolated = prm[P_ISOLATED] != 0.0
     can_short = prm[P_CAN_SHORT] != 0.0
     hedge = prm[P_HEDGE] != 0.0
+    ignore_roi = prm[P_IGNORE_ROI] != 0.0
     stride = 2 if hedge else 1
     n, symbols = low.shape
     m = symbols * stride  # state rows: a symbol's, or in hedge mode its LONG and SHORT legs'
@@ -1915,15 +1934,19 @@ def simulate(
             pending |= st[j, X_EXIT_ID] != 0.0 or st[j, X_ENTRY_ID] != 0.0
         if pending:
             _fill_market(out, st, acc, ctx, mkt, i)
-        # SignalDriver.before_path: the ROI take-profit for the trade's age at this open
+        # SignalDriver.before_path: the ROI take-profit for the trade's age at this open, net
+        # of the funding booked so far; held a bar after the side's entry signal when
+        # ignore_roi_if_entry_signal
         resting = False
         for j in range(m):
             if roi_minutes.shape[0] > 0 and st[j, X_R_OPEN] != 0.0 and st[j, X_TP_ID] != 0.0:
-                age = (acc[A_TIME] - st[j, X_R_TIME]) / MS_PER_MINUTE
-                ratio = path.roi_ratio(roi_minutes, roi_ratios, age)
-                st[j, X_TP_PRICE] = path.roi_level(
-                    st[j, X_R_ENTRY], st[j, X_SIZE] > 0, ratio, st[j, X_R_LEVERAGE]
-                )
+                hold = SIG_ROI_HOLD_LONG if st[j, X_SIZE] > 0 else SIG_ROI_HOLD_SHORT
+                if ignore_roi and i > 0 and (bits_at[i - 1, j // stride] & hold) != 0:
+                    st[j, X_TP_PRICE] = math.nan
+                else:
+                    age = (acc[A_TIME] - st[j, X_R_TIME]) / MS_PER_MINUTE
+                    ratio = path.roi_ratio(roi_minutes, roi_ratios, age)
+                    st[j, X_TP_PRICE] = _roi_price(st, sp, j, ratio)
             resting |= st[j, X_STOP_ID] != 0.0 or st[j, X_TP_ID] != 0.0
         # step 3: the path
         if acc[A_POSITIONS] > 0 or resting:

@@ -46,6 +46,11 @@ SIG_ENTER_LONG = 1
 SIG_EXIT_LONG = 2
 SIG_ENTER_SHORT = 4
 SIG_EXIT_SHORT = 8
+SIG_ROI_HOLD_LONG = 16
+"""``enter_long`` as the strategy set it (before the same-candle rule): with
+``ignore_roi_if_entry_signal`` it holds a long's ROI exit on the next bar."""
+SIG_ROI_HOLD_SHORT = 32
+"""``enter_short`` as set: holds a short's ROI exit on the next bar."""
 
 # -- order types, origins (= trade exit reasons), tags, statuses, reasons ---------------------
 TYPE_MARKET = 0
@@ -114,7 +119,9 @@ P_TRAIL_OFFSET = 21
 P_TRAIL_ONLY_OFFSET = 22
 P_HEDGE = 23
 """1: hedge mode (two state rows per symbol)."""
-N_PARAMS = 24
+P_IGNORE_ROI = 24
+"""1: ``ignore_roi_if_entry_signal`` (no ROI exit on a bar after an entry signal)."""
+N_PARAMS = 25
 
 # -- per-symbol parameters ----------------------------------------------------------------------
 Y_CONTRACT_SIZE = 0

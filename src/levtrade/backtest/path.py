@@ -145,11 +145,30 @@ def stoploss_level(entry: float, is_long: bool, stoploss: float, leverage: float
 
 
 @compiled
-def roi_level(entry: float, is_long: bool, ratio: float, leverage: float) -> float:
-    """FreqTrade's ROI target: a profit of ``ratio`` of the stake, ``entry·(1 ± ratio/L)``."""
+def roi_level(
+    entry: float,
+    is_long: bool,
+    ratio: float,
+    leverage: float,
+    quantity: float,
+    funding: float,
+    open_fee: float,
+    close_fee: float,
+) -> float:
+    """FreqTrade's ROI exit price: where the trade's profit ratio net of both fees and of the
+    ``funding`` booked so far (received > 0) reaches ``ratio`` (its ``calc_close_rate_for_roi``).
+
+    The profit ratio is ``±(close value / open value − 1)·L`` with open value
+    ``q·entry·(1 ± open_fee)`` and close value ``q·price·(1 ∓ close_fee) ± funding`` (upper
+    signs long; ``q`` the base quantity), so the level is, long,
+    ``((1 + ratio/L)·q·entry·(1 + open_fee) − funding) / (q·(1 − close_fee))``, short,
+    ``((1 − ratio/L)·q·entry·(1 − open_fee) + funding) / (q·(1 + close_fee))``.
+    """
     if is_long:
-        return entry * (1.0 + ratio / leverage)
-    return entry * (1.0 - ratio / leverage)
+        value = (1.0 + ratio / leverage) * quantity * entry * (1.0 + open_fee)
+        return (value - funding) / (quantity * (1.0 - close_fee))
+    value = (1.0 - ratio / leverage) * quantity * entry * (1.0 - open_fee)
+    return (value + funding) / (quantity * (1.0 + close_fee))
 
 
 @compiled

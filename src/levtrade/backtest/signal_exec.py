@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,18 +22,17 @@ from levtrade.backtest import path
 from levtrade.errors import ConfigError
 from levtrade.margin.formulas import buffered_liquidation_price
 from levtrade.model.orders import Order, OrderStatus, OrderType, Trade
+from levtrade.model.positions import Leg, PositionKey
 from levtrade.strategy.signals import SignalRules, Signals, SymbolSignals
 
 if TYPE_CHECKING:
     from levtrade.backtest.driver import BarEngine
 
 MS_PER_MINUTE = 60_000.0
-_F = TypeVar("_F")
-
-
 
 
 _profit_ratio = plain(path.profit_ratio)
+_roi_level = plain(path.roi_level)
 _trailing_ratio = plain(path.trailing_ratio)
 _trail_stop = plain(path.trail_stop)
 
@@ -59,6 +58,13 @@ class _RuleOrders:
     stop: Order | None
     initial_stop: float
     roi: Order | None
+    key: PositionKey
+    """The position (its open trade's funding so far moves the ROI exit)."""
+    quantity: float
+    """Base quantity held (contracts × contract size)."""
+    open_fee: float
+    close_fee: float
+    column: int
 
 
 class SignalDriver:
@@ -84,12 +90,17 @@ class SignalDriver:
                 f"({', '.join(engine.symbols)})"
             )
         self.columns: list[SymbolSignals | None] = []
-        for symbol in engine.symbols:
+        # the entry signals as set: ignore_roi_if_entry_signal reads them (per column)
+        self._entries: dict[int, tuple[Any, Any]] = {}
+        for j, symbol in enumerate(engine.symbols):
             table = self.signals.by_symbol.get(symbol)
             if table is not None and table.bars != engine.n:
                 raise ConfigError(
                     f"signals[{symbol!r}]: {table.bars} bars, the market data has {engine.n}"
                 )
+            if table is not None:
+                self._entries[j] = (_view(table.enter_long), _view(table.enter_short))
+                table = table.executed(self.rules, hedge=engine.hedge)
             self.columns.append(table)
         # per symbol with signals: (column, active, enter/exit long, enter/exit short,
         # leverage, stake) as memoryviews, read per bar without numpy scalars
@@ -218,6 +229,7 @@ class SignalDriver:
         entry = position.entry_price
         leverage = position.leverage
         stop = math.nan
+        origin = "stop_loss"
         if rules.stoploss is not None:
             stop = path.stoploss_level(entry, is_long, rules.stoploss, leverage)
         buffer = engine.config.liquidation_buffer
@@ -231,21 +243,38 @@ class SignalDriver:
                 floor = buffered_liquidation_price(liquidation, entry, buffer)
                 if math.isnan(stop) or (floor > stop if is_long else floor < stop):
                     stop = floor
+                    # FreqTrade's name for an exit at the buffered liquidation price
+                    origin = "liquidation"
         exit_side = "sell" if is_long else "buy"
         stop_order = None
         if not math.isnan(stop) or rules.trailing_stop:
             kind = OrderType.TRAILING_STOP if rules.trailing_stop else OrderType.STOP
-            stop_order = self._exit(order.symbol, order.leg, exit_side, kind, stop, "stop_loss")
+            stop_order = self._exit(order.symbol, order.leg, exit_side, kind, stop, origin)
         roi_order = None
+        instrument = engine.instruments[j]
+        state = _RuleOrders(
+            is_long, entry, leverage, engine.t, stop_order, stop, None,
+            PositionKey(order.symbol, Leg(leg)),
+            abs(position.size) * instrument.contract_size, instrument.taker_fee,
+            instrument.maker_fee, j,
+        )  # fmt: skip
         if len(self.roi_minutes):
             ratio = path.roi_ratio(self.roi_minutes, self.roi_ratios, 0.0)
-            level = path.roi_level(entry, is_long, ratio, leverage)
             roi_order = self._exit(
-                order.symbol, order.leg, exit_side, OrderType.TAKE_PROFIT, level, "roi"
-            )
-        self.open[j, leg] = _RuleOrders(
-            is_long, entry, leverage, engine.t, stop_order, stop, roi_order
-        )
+                order.symbol, order.leg, exit_side, OrderType.TAKE_PROFIT,
+                self._roi_level(state, ratio), "roi",
+            )  # fmt: skip
+        state.roi = roi_order
+        self.open[j, leg] = state
+
+    def _roi_level(self, state: _RuleOrders, ratio: float) -> float:
+        """The ROI exit price for ``ratio``, net of both fees and the funding booked so far."""
+        trade = self.engine.open_trades.get(state.key)
+        funding = 0.0 if trade is None else trade.funding
+        return _roi_level(
+            state.entry, state.is_long, ratio, state.leverage, state.quantity, funding,
+            state.open_fee, state.close_fee,
+        )  # fmt: skip
 
     def _exit(
         self, symbol: str, leg: str | None, side: str, kind: OrderType, level: float, origin: str
@@ -271,16 +300,24 @@ class SignalDriver:
             self.open.pop((self.engine.symbols.index(trade.symbol), trade.leg), None)
 
     def before_path(self, i: int) -> None:
-        """Set each ROI take-profit to the ratio in force for the trade's age at this open."""
+        """Set each ROI take-profit to the ratio in force for the trade's age at this open,
+        net of the funding booked so far; with ``ignore_roi_if_entry_signal`` a trade whose
+        side's entry signal was set at the last close has no ROI exit on this bar."""
         if not self.open or not len(self.roi_minutes):
             return
         t = self.engine.t
+        hold = self.rules.ignore_roi_if_entry_signal and i > 0
         for state in self.open.values():
             if state.roi is None or not state.roi.alive:
                 continue
+            if hold:
+                entries = self._entries.get(state.column)
+                if entries is not None and entries[0 if state.is_long else 1][i - 1]:
+                    state.roi.price = math.nan
+                    continue
             age = (t - state.entry_time) / MS_PER_MINUTE
             ratio = path.roi_ratio(self.roi_minutes, self.roi_ratios, age)
-            state.roi.price = path.roi_level(state.entry, state.is_long, ratio, state.leverage)
+            state.roi.price = self._roi_level(state, ratio)
 
     def trail(self, order: Order, price: float) -> None:
         """FreqTrade's trailing stop at a path point (ratios of the stake, / leverage)."""

@@ -18,7 +18,7 @@ app = typer.Typer(
 )
 app.add_typer(margin_cli.app, name="margin")
 app.add_typer(data_cli.app, name="data")
-app.command("backtest")(backtest_cli.backtest)
+app.command("backtest", cls=backtest_cli.BacktestCommand)(backtest_cli.backtest)
 app.command("report")(report_cli.report)
 app.command("init")(init_cli.init)
 

@@ -27,6 +27,7 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from typer.core import TyperCommand
 
 from levtrade._json import to_json_value
 from levtrade.cli.failure import fail
@@ -46,16 +47,44 @@ from levtrade.report.summary import bundle_from_result
 from levtrade.report.terminal import render_summary
 
 ConfigOption = Annotated[
-    Path | None,
+    list[Path] | None,
     typer.Option(
-        "--config", "-c", help="Run configuration (.toml or .json; FreqTrade keys accepted)."
+        "--config",
+        "-c",
+        help="Run configuration (.toml or .json; FreqTrade keys accepted). Several are "
+        "merged in order, each over the ones before.",
     ),
 ]
 StrategyOption = Annotated[
     str | None,
     typer.Option(
-        "--strategy", "-s", help="Strategy as path.py:ClassName (overrides the config's)."
+        "--strategy",
+        "-s",
+        help="Strategy: a class name (looked up in --strategy-path and user_data/strategies) "
+        "or path.py:ClassName (overrides the config's).",
     ),
+]
+StrategyPathOption = Annotated[
+    Path | None,
+    typer.Option("--strategy-path", help="Folder to look for the strategy class in first."),
+]
+TimeframeDetailOption = Annotated[
+    str | None,
+    typer.Option("--timeframe-detail", help="Finer candles for the intrabar path, e.g. 1m."),
+]
+FeeOption = Annotated[
+    float | None, typer.Option("--fee", help="Fee rate of both sides, e.g. 0.0005.")
+]
+WalletOption = Annotated[
+    float | None, typer.Option("--dry-run-wallet", help="Starting wallet in the stake currency.")
+]
+StakeOption = Annotated[
+    str | None,
+    typer.Option("--stake-amount", help="Margin per trade, or 'unlimited'."),
+]
+MaxOpenOption = Annotated[
+    int | None,
+    typer.Option("--max-open-trades", help="At most this many open positions (-1: no limit)."),
 ]
 SignalsOption = Annotated[
     Path | None,
@@ -67,8 +96,41 @@ TimerangeOption = Annotated[
 ]
 PairsOption = Annotated[
     list[str] | None,
-    typer.Option("--pairs", "-p", help="Pairs such as BTC/USDT:USDT (repeat or comma-separate)."),
+    typer.Option(
+        "--pairs",
+        "-p",
+        help="Pairs such as BTC/USDT:USDT (space- or comma-separated, or repeated).",
+    ),
 ]
+
+LIST_OPTIONS = frozenset({"--pairs", "-p"})
+"""Options that take several values after one flag, as FreqTrade's ``--pairs A B``."""
+
+
+class BacktestCommand(TyperCommand):
+    """The backtest command: ``--pairs A B C`` reads every value up to the next option."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        return super().parse_args(ctx, spread_list_options(args))
+
+
+def spread_list_options(args: list[str]) -> list[str]:
+    """``--pairs A B`` → ``--pairs A --pairs B`` (values run to the next ``-`` word)."""
+    out: list[str] = []
+    k = 0
+    while k < len(args):
+        word = args[k]
+        out.append(word)
+        k += 1
+        if word in LIST_OPTIONS and k < len(args):
+            out.append(args[k])
+            k += 1
+            while k < len(args) and not args[k].startswith("-"):
+                out.extend([word, args[k]])
+                k += 1
+    return out
+
+
 TimeframeOption = Annotated[
     str | None, typer.Option("--timeframe", "-i", help="Candle timeframe such as 1h.")
 ]
@@ -154,6 +216,16 @@ def _pairs(values: list[str] | None) -> list[str] | None:
     return pairs or None
 
 
+def _stake(value: str | None) -> float | str | None:
+    """``--stake-amount``: a number, or ``unlimited``."""
+    if value is None or value == "unlimited":
+        return value
+    try:
+        return float(value)
+    except ValueError:
+        raise LevtradeError(f"--stake-amount: a number or 'unlimited', got {value!r}") from None
+
+
 def _display(path: Path) -> str:
     try:
         return os.path.relpath(path)
@@ -203,6 +275,12 @@ def _outputs(
 def backtest(
     config: ConfigOption = None,
     strategy: StrategyOption = None,
+    strategy_path: StrategyPathOption = None,
+    timeframe_detail: TimeframeDetailOption = None,
+    fee: FeeOption = None,
+    dry_run_wallet: WalletOption = None,
+    stake_amount: StakeOption = None,
+    max_open_trades: MaxOpenOption = None,
     signals: SignalsOption = None,
     timerange: TimerangeOption = None,
     pairs: PairsOption = None,
@@ -217,17 +295,25 @@ def backtest(
     as_json: JsonFlag = False,
 ) -> None:
     """Backtest a strategy; without arguments, run the demo (synthetic data, starter strategy)."""
-    demo = config is None and strategy is None and signals is None
+    demo = not config and strategy is None and signals is None
     staged: StagedResults | None = None
     page_file: Path | None = None
     try:
-        run_config = load_run_config(config) if config is not None else RunConfig.demo()
+        run_config = load_run_config(config) if config else RunConfig.demo()
         run_config = run_config.with_overrides(
             timerange=timerange,
             pairs=_pairs(pairs),
             timeframe=timeframe,
             datadir=None if datadir is None else str(datadir.expanduser().resolve()),
             engine=engine,
+            strategy_path=(
+                None if strategy_path is None else str(strategy_path.expanduser().resolve())
+            ),
+            timeframe_detail=timeframe_detail,
+            fee=fee,
+            wallet=dry_run_wallet,
+            stake_amount=_stake(stake_amount),
+            max_open_trades=max_open_trades,
         )
         report_path, results_path = _outputs(
             run_config, report, results, no_report, no_export, force

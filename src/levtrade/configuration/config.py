@@ -19,7 +19,6 @@ templates, ``coarse_mark``, ``tiers_file``, ``tiers``, ``instruments``, ``outcom
 
 from __future__ import annotations
 
-import json
 import math
 import string
 import tomllib
@@ -27,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import rapidjson
 from pydantic import (
     AliasChoices,
     BaseModel,
@@ -191,6 +191,17 @@ class RunConfig(AccountSettings):
     datadir: str | None = None
     strategy: str | None = None
     strategy_path: str | None = None
+    available_capital: Positive | None = None
+    """FreqTrade's starting capital for the bot: replaces ``dry_run_wallet``."""
+    use_exit_signal: bool | None = None
+    ignore_roi_if_entry_signal: bool | None = None
+    exit_profit_only: bool | None = None
+    exit_profit_offset: float | None = None
+    position_adjustment_enable: bool | None = None
+    max_entry_position_adjustment: int | None = None
+    protections: list[Any] | None = None
+    user_data_dir: str | None = None
+    recursive_strategy_search: bool | None = None
 
     # -- levtrade's keys --------------------------------------------------------------------------
     venue: str | None = None
@@ -203,7 +214,10 @@ class RunConfig(AccountSettings):
     store_exchange: str | None = None
     gaps: Literal["error", "fill", "keep"] = "error"
     coverage: Literal["error", "trim"] = "error"
-    coarse_mark: Literal["error", "basis"] = "error"
+    coarse_mark: Literal["error", "basis"] = "basis"
+    """A mark coarser than the trade candles (FreqTrade downloads 1h marks): ``basis`` (the
+    default) scales the trade candles by the basis at each mark candle's open, with a note;
+    ``error`` skips it and the trade candles stand in for the mark."""
     tiers_file: str | None = None
     outcome: OutcomeSettings = Field(default_factory=OutcomeSettings)
     risk: RiskSettings = Field(default_factory=RiskSettings)
@@ -322,7 +336,9 @@ class RunConfig(AccountSettings):
     # -- derived --------------------------------------------------------------------------------
     @property
     def base_dir(self) -> Path:
-        """Relative paths in the file are relative to this (the config file's directory)."""
+        """Relative paths in the file are relative to this: the working directory for a
+        JSON (FreqTrade) configuration, as FreqTrade resolves them; the file's directory for
+        a TOML one."""
         return self._base_dir
 
     @property
@@ -350,13 +366,22 @@ class RunConfig(AccountSettings):
         return "binance"
 
     def resolved_format(self) -> DataFormat:
+        """``data_format``, else ``files`` with file templates, else FreqTrade's data
+        directory (a configuration never falls back to the demo data)."""
         if self.data_format is not None:
             return self.data_format
         if any(v is not None for v in (self.candles, self.mark, self.index, self.funding)):
             return "files"
-        if self.datadir is not None:
-            return "freqtrade"
-        return "demo"
+        return "freqtrade"
+
+    def resolved_datadir(self) -> str | None:
+        """``datadir``, else FreqTrade's default ``<user_data_dir>/data/<exchange>`` for its
+        data format (``user_data/data/binance``)."""
+        if self.datadir is not None or self.resolved_format() != "freqtrade":
+            return self.datadir
+        exchange = self.exchange.name if self.exchange and self.exchange.name else None
+        user_data = self.user_data_dir or "user_data"
+        return str(Path(user_data) / "data" / (exchange or self.resolved_venue()))
 
     def resolved_pairs(self) -> tuple[str, ...]:
         """``pairs`` (or ``pair_whitelist``, or ``exchange.pair_whitelist``) minus the
@@ -373,7 +398,10 @@ class RunConfig(AccountSettings):
         return tuple(unique)
 
     def wallet_amount(self) -> float:
-        """``dry_run_wallet`` (a number, or FreqTrade's ``{currency: amount}``)."""
+        """``available_capital`` if set, else ``dry_run_wallet`` (a number, or FreqTrade's
+        ``{currency: amount}``)."""
+        if self.available_capital is not None:
+            return float(self.available_capital)
         if isinstance(self.wallet, dict):
             currency = self.stake_currency
             if currency is None or currency not in self.wallet:
@@ -448,6 +476,13 @@ class RunConfig(AccountSettings):
             "trailing_stop_positive_offset",
             "trailing_only_offset_is_reached",
             "minimal_roi",
+            "use_exit_signal",
+            "ignore_roi_if_entry_signal",
+            "exit_profit_only",
+            "exit_profit_offset",
+            "position_adjustment_enable",
+            "max_entry_position_adjustment",
+            "protections",
         ):
             value = getattr(self, name)
             if value is not None:
@@ -524,10 +559,11 @@ def check_pair(pair: str, stake_currency: str | None) -> None:
         )
 
 
-def load_run_config(path: str | Path) -> RunConfig:
-    """Read a ``.toml`` or ``.json`` run configuration."""
-    file = Path(path).expanduser()
-    name = str(path)
+CONFIG_PARSE_MODE = rapidjson.PM_COMMENTS | rapidjson.PM_TRAILING_COMMAS
+"""FreqTrade's JSON: ``//`` and ``/* */`` comments and trailing commas are allowed."""
+
+
+def _read_document(file: Path, name: str) -> dict[str, Any]:
     if not file.is_file():
         raise ConfigError(f"config: file not found: {name}")
     try:
@@ -539,11 +575,61 @@ def load_run_config(path: str | Path) -> RunConfig:
         if suffix == ".toml":
             document: Any = tomllib.loads(text)
         elif suffix == ".json":
-            document = json.loads(text)
+            document = rapidjson.loads(text, parse_mode=CONFIG_PARSE_MODE)
         else:
             raise ConfigError(f"config: {name} must end in .toml or .json")
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{name}: not valid TOML: {exc}") from None
-    except json.JSONDecodeError as exc:
+    except rapidjson.JSONDecodeError as exc:
         raise ConfigError(f"{name}: not valid JSON: {exc}") from None
-    return RunConfig.from_mapping(document, source=name, base_dir=file.parent)
+    if not isinstance(document, dict):
+        raise ConfigError(f"{name}: expected a table of settings, got {document!r}")
+    return document
+
+
+def _deep_merge(base: dict[str, Any], top: Mapping[str, Any]) -> dict[str, Any]:
+    """``top`` over ``base``, tables merged key by key (FreqTrade's ``deep_merge_dicts``)."""
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = _deep_merge(dict(merged[key]), value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _with_added_files(file: Path, name: str, seen: tuple[Path, ...]) -> dict[str, Any]:
+    """The document of ``file`` over the files its ``add_config_files`` lists (relative to
+    its folder; each under the ones listed after it, the including file on top)."""
+    resolved = file.resolve()
+    if resolved in seen:
+        raise ConfigError(f"add_config_files: {name} includes itself")
+    document = _read_document(file, name)
+    added = document.pop("add_config_files", None) or []
+    if isinstance(added, str) or not isinstance(added, list):
+        raise ConfigError(f"add_config_files: a list of files, got {added!r} in {name}")
+    merged: dict[str, Any] = {}
+    for entry in added:
+        child = Path(str(entry)).expanduser()
+        if not child.is_absolute():
+            child = file.parent / child
+        merged = _deep_merge(merged, _with_added_files(child, str(child), (*seen, resolved)))
+    return _deep_merge(merged, document)
+
+
+def load_run_config(path: str | Path | Sequence[str | Path]) -> RunConfig:
+    """Read one ``.toml``/``.json`` run configuration, or several merged in order (each over
+    the ones before, FreqTrade's several ``--config``), with their ``add_config_files``.
+    Relative paths are relative to the working directory for JSON (FreqTrade's rule) and to
+    the (first) file's folder for TOML."""
+    paths = [path] if isinstance(path, str | Path) else list(path)
+    if not paths:
+        raise ConfigError("config: no file given")
+    document: dict[str, Any] = {}
+    for item in paths:
+        file = Path(item).expanduser()
+        document = _deep_merge(document, _with_added_files(file, str(item), ()))
+    first = Path(paths[0]).expanduser()
+    base = first.parent if first.suffix.lower() == ".toml" else Path.cwd()
+    source = ", ".join(str(p) for p in paths)
+    return RunConfig.from_mapping(document, source=source, base_dir=base)

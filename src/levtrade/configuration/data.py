@@ -39,6 +39,14 @@ per symbol (``BTCUSDT-1h-perp.parquet``, ``BTCUSDT-1h-mark.parquet``,
 
 
 
+class MissingData(DataError):
+    """A pair's candle file is not there (``file`` names where it was looked for)."""
+
+    def __init__(self, message: str, file: str) -> None:
+        super().__init__(message)
+        self.file = file
+
+
 @dataclass
 class LoadedData:
     """The run's market data plus what the report says about where it came from."""
@@ -52,6 +60,11 @@ class LoadedData:
     notes: list[str] = field(default_factory=list)
     fine: dict[str, MarketData] | None = None
     warmup_bars: int = 0
+
+    @property
+    def pairs(self) -> tuple[str, ...]:
+        """The pairs that had data (in the run's order)."""
+        return tuple(self.data.symbols)
 
 
 def _fields(pair: str, timeframe: str) -> dict[str, str]:
@@ -67,15 +80,17 @@ def _fields(pair: str, timeframe: str) -> dict[str, str]:
 
 
 def _data_dir(config: RunConfig, required: bool) -> Path | None:
-    if config.datadir is None:
+    datadir = config.resolved_datadir()
+    if datadir is None:
         if required:
             raise ConfigError(
                 f"datadir: not set; data_format {config.resolved_format()!r} reads from a directory"
             )
         return None
-    folder = config.path(config.datadir)
+    folder = config.path(datadir)
     if not folder.is_dir():
-        raise DataError(f"datadir: directory not found: {folder}")
+        default = "" if config.datadir is not None else " (FreqTrade's default; set datadir)"
+        raise DataError(f"datadir: directory not found: {folder}{default}")
     return folder
 
 
@@ -126,9 +141,10 @@ class _Loader:
             )
         except DataValidationError as exc:
             if exc.reason.startswith("no FreqTrade"):
-                raise DataError(
+                raise MissingData(
                     f"data: missing data file {exc.file} (candles of {pair}; .feather, "
-                    ".parquet, .json or .json.gz)"
+                    ".parquet, .json or .json.gz)",
+                    str(exc.file),
                 ) from None
             raise
         return market, len(market.funding) > 0
@@ -169,7 +185,9 @@ class _Loader:
         candles, _ = self._file("candles", pair, timeframe)
         assert candles is not None
         if not candles.is_file():
-            raise DataError(f"data: missing data file {candles} (candles of {pair})")
+            raise MissingData(
+                f"data: missing data file {candles} (candles of {pair})", str(candles)
+            )
         paths: dict[str, Path | None] = {}
         for key in ("mark", "index"):
             path, explicit = self._file(key, pair, timeframe)
@@ -242,10 +260,19 @@ def load_run_data(
         loader = _Loader(config)
         source = loader.describe()
         found = {}
+        missing: list[str] = []
         for pair in pairs:
-            market, has_funding = loader.load(pair, timeframe)
+            try:
+                market, has_funding = loader.load(pair, timeframe)
+            except MissingData as exc:
+                # FreqTrade's rule: a whitelisted pair without data is skipped with a warning
+                notes.append(f"{pair}: skipped, no {timeframe} candles ({exc.file})")
+                missing.append(str(exc))
+                continue
             markets.append(market)
             found[pair] = has_funding
+        if not markets:
+            raise DataError("; ".join(missing))
     cut: list[MarketData] = []
     for market in markets:
         pair = market.symbol
@@ -292,14 +319,15 @@ def load_run_data(
             )
         elif market.metadata.get("mark_rule") == "basis":
             notes.append(
-                f"{market.symbol}: {market.metadata['mark_timeframe']} mark candles, "
-                f'basis-adjusted to {market.timeframe} (coarse_mark = "basis")'
+                f"{market.symbol}: the mark is the {market.timeframe} trade candles scaled by "
+                f"the basis of the {market.metadata['mark_timeframe']} mark candles at each "
+                'mark open (coarse_mark = "basis"; "error" uses the trade candles alone)'
             )
     portfolio = Portfolio.from_markets(cut)
     synthetic = bool(portfolio.synthetic)
     fine: dict[str, MarketData] | None = None
     if config.timeframe_detail is not None:
-        fine = _detail(config, loader, pairs, timeframe, start, end)
+        fine = _detail(config, loader, list(found), timeframe, start, end)
         notes.append(f"intrabar path from {config.timeframe_detail} candles (timeframe_detail)")
     return LoadedData(
         data=portfolio,

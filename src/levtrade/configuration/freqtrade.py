@@ -14,14 +14,12 @@ from pydantic import (
     BaseModel,
 )
 
-FREQTRADE_IGNORED = frozenset(
+FREQTRADE_IGNORED = frozenset(  # settings that do not change a backtest's trades
     {
         "$schema",
-        "add_config_files",
         "amend_last_stake_amount",
         "amount_reserve_percent",
         "api_server",
-        "available_capital",
         "backtest_cache",
         "bot_name",
         "cancel_open_orders_on_exit",
@@ -33,31 +31,22 @@ FREQTRADE_IGNORED = frozenset(
         "edge",
         "entry_pricing",
         "exit_pricing",
-        "exit_profit_offset",
-        "exit_profit_only",
         "export",
         "exportfilename",
         "fiat_display_currency",
         "force_entry_enable",
         "freqai",
         "ignore_buying_expired_candle_after",
-        "ignore_roi_if_entry_signal",
         "initial_state",
         "internals",
         "last_stake_amount_min_ratio",
-        "max_entry_position_adjustment",
         "order_time_in_force",
         "order_types",
         "pairlists",
-        "position_adjustment_enable",
         "process_only_new_candles",
-        "protections",
-        "recursive_strategy_search",
         "reduce_df_footprint",
         "telegram",
         "unfilledtimeout",
-        "use_exit_signal",
-        "user_data_dir",
         "webhook",
     }
 )

@@ -30,6 +30,7 @@ from levtrade.data import (
     format_ts,
 )
 from levtrade.errors import ConfigError, DataError
+from levtrade.freqtrade import IStrategy
 from levtrade.model.instrument import Instrument
 from levtrade.spec.config import BacktestConfig
 from levtrade.strategy.signal_io import read_signals
@@ -125,7 +126,8 @@ def prepare_run(
         raise ConfigError("strategy: give --strategy or --signals, not both")
     loaded_strategy: LoadedStrategy | None = None
     signals_file: Path | None = None
-    search = None if config.strategy_path is None else config.path(config.strategy_path)
+    search = [] if config.strategy_path is None else [config.path(config.strategy_path)]
+    search.append(config.path(str(Path(config.user_data_dir or "user_data") / "strategies")))
     if strategy is not None:
         loaded_strategy = load_strategy(strategy, base_dir=Path.cwd(), search=search)
     elif signals is not None:
@@ -164,7 +166,6 @@ def prepare_run(
     pairs = config.resolved_pairs()
     if not pairs and signals_file is not None:
         pairs = _signal_pairs(signals_file, config.stake_currency)
-    backtest = config.backtest_config(pairs)
     timerange = None if config.timerange is None else parse_timerange(config.timerange)
     warmup = 0
     if loaded_strategy is not None and loaded_strategy.style == "signal" and timerange is not None:
@@ -173,6 +174,8 @@ def prepare_run(
     if progress is not None:
         progress.phase("loading data")
     loaded = load_run_data(config, pairs, timeframe, timerange, warmup_bars=warmup)
+    pairs = loaded.pairs
+    backtest = config.backtest_config(pairs)
     notes: list[str] = []
     if warmup and timerange is not None and timerange.start is not None:
         first = loaded.data.timestamps[0]
@@ -220,9 +223,15 @@ def _signal_pairs(path: Path, stake_currency: str | None) -> tuple[str, ...]:
 
 def _signal_instance(plan: RunPlan) -> SignalStrategy:
     assert plan.strategy is not None
-    instance: SignalStrategy = plan.strategy.cls()
     config = plan.config
+    instance: SignalStrategy
+    if issubclass(plan.strategy.cls, IStrategy):
+        instance = plan.strategy.cls(_freqtrade_config(plan))
+    else:
+        instance = plan.strategy.cls()
     for name, value in config.params.items():
+        if isinstance(instance, IStrategy) and instance.set_parameter(name, value):
+            continue
         if name.startswith("_") or not hasattr(instance, name) or callable(getattr(instance, name)):
             raise ConfigError(
                 f"params: {plan.strategy.name} has no attribute {name!r} (value {value!r})"
@@ -238,8 +247,36 @@ def _signal_instance(plan: RunPlan) -> SignalStrategy:
     return instance
 
 
+def _freqtrade_config(plan: RunPlan) -> dict[str, Any]:
+    """The ``config`` dict a FreqTrade strategy is constructed with (``self.config``)."""
+    config = plan.config
+    return {
+        "stake_currency": config.stake_currency or _settle(plan.pairs),
+        "stake_amount": config.stake_amount,
+        "timeframe": plan.timeframe,
+        "trading_mode": "futures",
+        "margin_mode": config.margin_mode,
+        "max_open_trades": config.max_open_trades,
+        "dry_run_wallet": config.wallet_amount(),
+        "exchange": {"name": config.resolved_venue(), "pair_whitelist": list(plan.pairs)},
+        "runmode": "backtest",
+    }
+
+
+_NOT_IN_SIGNAL_FILES = (
+    "exit_profit_only",
+    "position_adjustment_enable",
+    "protections",
+)
+
+
 def _file_rules(config: RunConfig) -> SignalRules:
     overrides = config.signal_rule_overrides()
+    for name in _NOT_IN_SIGNAL_FILES:
+        if overrides.pop(name, None):
+            raise ConfigError(f"{name}: levtrade does not run it; remove it or set it off")
+    overrides.pop("exit_profit_offset", None)
+    overrides.pop("max_entry_position_adjustment", None)
     roi = {int(k): float(v) for k, v in (overrides.pop("minimal_roi", None) or {}).items()}
     can_short = True if config.can_short is None else config.can_short
     return SignalRules(can_short=can_short, minimal_roi=roi, **overrides)

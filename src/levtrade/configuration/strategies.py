@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 from levtrade.configuration.freqtrade import suggest
 from levtrade.errors import ConfigError, LevtradeError
+from levtrade.freqtrade import freqtrade_imports
 from levtrade.strategy.base import Strategy
 from levtrade.strategy.signal_strategy import SignalStrategy
 
@@ -145,7 +146,7 @@ def _import_file(path: Path, display: str) -> ModuleType:
     sys.modules[name] = module
     probe = LoadedStrategy(object, path.name, display, (str(path),))
     try:
-        with _on_sys_path(path.parent):
+        with _on_sys_path(path.parent), freqtrade_imports():
             spec.loader.exec_module(module)
     except SyntaxError as exc:
         del sys.modules[name]
@@ -168,12 +169,15 @@ def _import_file(path: Path, display: str) -> ModuleType:
 
 
 def load_strategy(
-    spec: str, *, base_dir: Path | None = None, search: Path | None = None
+    spec: str, *, base_dir: Path | None = None, search: Sequence[Path] | Path | None = None
 ) -> LoadedStrategy:
     """The strategy named by ``spec``: ``path.py:ClassName``, ``path.py`` (its one strategy
     class), ``package.module:ClassName``, or a bare ``ClassName`` looked up in the ``.py``
-    files of ``search`` (FreqTrade's ``strategy_path``)."""
+    files of the ``search`` folders, in order (FreqTrade's ``--strategy-path``, then
+    ``user_data/strategies``). A file's ``freqtrade`` imports resolve to levtrade's
+    FreqTrade layer (:mod:`levtrade.freqtrade`)."""
     base = base_dir or Path.cwd()
+    folders = [search] if isinstance(search, Path) else list(search or [])
     text = spec.strip()
     if not text:
         raise ConfigError("strategy: empty name")
@@ -181,23 +185,29 @@ def load_strategy(
     if file_part and not file_part.endswith(".py") and "/" not in file_part and class_name:
         # a module path (package.module:Class)
         try:
-            module = importlib.import_module(file_part)
+            with freqtrade_imports():
+                module = importlib.import_module(file_part)
         except ImportError as exc:
             raise ConfigError(f"strategy: cannot import module {file_part!r}: {exc}") from None
         path = Path(module.__file__ or file_part)
         return _pick_class(module, class_name, text, (str(path.resolve()),))
     if not file_part.endswith(".py"):
-        if search is None:
+        existing = [f if f.is_absolute() else base / f for f in folders]
+        existing = [f for f in existing if f.is_dir()]
+        if not existing:
+            where = ", ".join(str(f) for f in folders) or "none given"
             raise ConfigError(
-                f"strategy: expected path.py:ClassName (or set strategy_path to look for class "
-                f"{text!r}), got {text!r}"
+                f"strategy: class {text!r} needs a folder to look in (--strategy-path, "
+                f"strategy_path or user_data/strategies); not found: {where}"
             )
-        folder = search if search.is_absolute() else base / search
-        if not folder.is_dir():
-            raise ConfigError(f"strategy_path: directory not found: {folder}")
-        candidates = [p for p in sorted(folder.glob("*.py")) if _defines_class(p, text)]
+        candidates = [
+            p for folder in existing for p in sorted(folder.glob("*.py")) if _defines_class(p, text)
+        ]
         if not candidates:
-            raise ConfigError(f"strategy: no class {text!r} in the .py files of {folder}")
+            raise ConfigError(
+                f"strategy: no class {text!r} in the .py files of "
+                + ", ".join(str(f) for f in existing)
+            )
         path, class_name = candidates[0], text
     else:
         path = Path(file_part).expanduser()

@@ -44,7 +44,21 @@ from levtrade.margin.tiers import TierTable
 from levtrade.spec import BacktestConfig, RunSpec, resolve
 from levtrade.strategy.signals import SignalRules, Signals, SymbolSignals
 
-__all__ = ["SignalStrategy", "StrategyError", "max_leverage_for_stake"]
+__all__ = ["REFUSED_CALLBACKS", "SignalStrategy", "StrategyError", "max_leverage_for_stake"]
+
+REFUSED_CALLBACKS = (
+    "custom_stoploss",
+    "custom_exit",
+    "custom_entry_price",
+    "custom_exit_price",
+    "confirm_trade_entry",
+    "confirm_trade_exit",
+    "adjust_trade_position",
+    "custom_roi",
+)
+"""FreqTrade callbacks that change a backtest's trades and that levtrade does not call: a
+strategy defining one is refused by name (``custom_stoploss`` only with
+``use_custom_stoploss``)."""
 
 
 def max_leverage_for_stake(tiers: TierTable, stake: float) -> float:
@@ -79,6 +93,23 @@ class SignalStrategy:
     trailing_stop_positive_offset: ClassVar[float] = 0.0
     trailing_only_offset_is_reached: ClassVar[bool] = False
     startup_candle_count: ClassVar[int] = 0
+    use_exit_signal: ClassVar[bool] = True
+    ignore_roi_if_entry_signal: ClassVar[bool] = False
+    exit_profit_only: ClassVar[bool] = False
+    exit_profit_offset: ClassVar[float] = 0.0
+    position_adjustment_enable: ClassVar[bool] = False
+    max_entry_position_adjustment: ClassVar[int] = -1
+    use_custom_stoploss: ClassVar[bool] = False
+    protections: ClassVar[Any] = ()
+
+    _populate_methods: ClassVar[tuple[str, str, str]] = (
+        "populate_indicators",
+        "populate_entry_trend",
+        "populate_exit_trend",
+    )
+    """The methods that fill the frame, in order."""
+    _signals_required: ClassVar[bool] = True
+    """Whether a signal column the populate methods did not set is an error (else all 0)."""
 
     # -- the strategy's methods (FreqTrade names and signatures) ------------------------------
 
@@ -148,7 +179,10 @@ class SignalStrategy:
                     f"minimal_roi: keys are minutes since entry, got {key!r}"
                 ) from None
             roi[minutes] = float(ratio)
+        self.check_supported()
         return SignalRules(
+            use_exit_signal=bool(self.use_exit_signal),
+            ignore_roi_if_entry_signal=bool(self.ignore_roi_if_entry_signal),
             can_short=bool(self.can_short),
             stoploss=None if self.stoploss is None else float(self.stoploss),
             trailing_stop=bool(self.trailing_stop),
@@ -159,6 +193,35 @@ class SignalStrategy:
             trailing_only_offset_is_reached=bool(self.trailing_only_offset_is_reached),
             minimal_roi=roi,
         )
+
+    def check_supported(self) -> None:
+        """Refuse, naming it, each FreqTrade setting or callback that would change the trades
+        and that the engines do not run (:data:`REFUSED_CALLBACKS`; ``exit_profit_only``,
+        ``position_adjustment_enable``, ``protections``)."""
+        name = type(self).__name__
+        if self.exit_profit_only:
+            raise ConfigError(
+                f"exit_profit_only: {name} sets it; levtrade does not hold exit signals until "
+                "a profit (set exit_profit_only = False)"
+            )
+        if self.position_adjustment_enable:
+            raise ConfigError(
+                f"position_adjustment_enable: {name} sets it; levtrade does not run "
+                "adjust_trade_position (DCA): one entry per trade"
+            )
+        if self.protections:
+            raise ConfigError(
+                f"protections: {name} declares {len(list(self.protections))}; levtrade does not "
+                "run protections (pair locks); remove them to backtest"
+            )
+        for method in REFUSED_CALLBACKS:
+            if method == "custom_stoploss" and not self.use_custom_stoploss:
+                continue
+            if callable(getattr(type(self), method, None)):
+                raise ConfigError(
+                    f"{method}: {name} defines it; levtrade does not call it, and without it "
+                    "the trades would differ from the strategy's"
+                )
 
     def to_signals(
         self, data: MarketData | Portfolio, spec: RunSpec | BacktestConfig | None = None
@@ -214,12 +277,15 @@ class SignalStrategy:
     ) -> SymbolSignals:
         metadata = {"pair": symbol, "timeframe": format_timeframe(data.timeframe_ms)}
         dates = frame["date"].copy()
-        for method in ("populate_indicators", "populate_entry_trend", "populate_exit_trend"):
+        for method in self._populate_methods:
             frame = self._call_populate(method, frame, metadata, dates)
         names = ["enter_long", "exit_long"]
         if self.can_short:
             names += ["enter_short", "exit_short"]
-        flags = {name: self._flags(frame, name, symbol, required=True) for name in names}
+        flags = {
+            name: self._flags(frame, name, symbol, required=self._signals_required)
+            for name in names
+        }
         for name in ("enter_short", "exit_short"):
             flags.setdefault(name, self._flags(frame, name, symbol, required=False))
         lev = self._numbers(frame, "leverage", symbol)
@@ -331,11 +397,14 @@ class SignalStrategy:
             default_stake = config.stake_amount
         step = pd.Timedelta(milliseconds=data.timeframe_ms)
         tags = frame["enter_tag"] if "enter_tag" in frame.columns else None
-        closes = frame["close"].to_numpy(dtype=np.float64)
+        # FreqTrade asks at the entry: the entry candle's open time and open price
+        opens = frame["open"].to_numpy(dtype=np.float64)
         tag_kwarg = with_leverage and _accepts(self.leverage, "entry_tag")
         for i in np.flatnonzero(long | short):
             when = (frame["date"].iloc[i] + step).to_pydatetime()
-            rate = float(closes[i])
+            if i + 1 >= len(opens):
+                continue  # the last candle's entry never fills
+            rate = float(opens[i + 1])
             tag = _tag(tags, int(i))
             proposed_stake = default_stake if math.isnan(stake[i]) else float(stake[i])
             answers: dict[str, tuple[float, float]] = {}

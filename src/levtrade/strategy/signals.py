@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -52,6 +52,29 @@ class SymbolSignals:
     @property
     def bars(self) -> int:
         return int(self.enter_long.shape[0])
+
+    def executed(self, rules: SignalRules, *, hedge: bool = False) -> SymbolSignals:
+        """The signals as both engines act on them. One-way mode follows FreqTrade's rules
+        for a candle with several signals: an entry with its side's exit, or with the other
+        side's entry (shorts counting only with ``can_short``), enters nothing; an exit with
+        its side's entry exits nothing (the strategy holds). Hedge mode keeps its own rule
+        (an exit and an entry of a leg on one candle reopen it, docs/backtest.md). Without
+        ``use_exit_signal`` no exit signal counts."""
+        keep_exits = np.bool_(rules.use_exit_signal)
+        if hedge:
+            return replace(
+                self,
+                exit_long=self.exit_long & keep_exits,
+                exit_short=self.exit_short & keep_exits,
+            )
+        enter_short = self.enter_short & np.bool_(rules.can_short)
+        return replace(
+            self,
+            enter_long=self.enter_long & ~self.exit_long & ~enter_short,
+            exit_long=self.exit_long & ~self.enter_long & keep_exits,
+            enter_short=enter_short & ~self.exit_short & ~self.enter_long,
+            exit_short=self.exit_short & ~self.enter_short & keep_exits,
+        )
 
     @classmethod
     def from_arrays(
@@ -105,7 +128,12 @@ class SignalRules:
     trailing_stop_positive_offset: float = 0.0
     trailing_only_offset_is_reached: bool = False
     minimal_roi: Mapping[int, float] = field(default_factory=dict)
-    """Minutes since entry → profit ratio of the stake that exits the trade."""
+    """Minutes since entry → profit ratio of the stake, net of both fees and the funding
+    booked so far, that exits the trade (FreqTrade's ``minimal_roi``)."""
+    use_exit_signal: bool = True
+    """False: the exit columns are not acted on (exits by stop, ROI, liquidation only)."""
+    ignore_roi_if_entry_signal: bool = False
+    """True: no ROI exit on a bar whose previous candle set the trade side's entry signal."""
 
     def __post_init__(self) -> None:
         if self.stoploss is not None and not (-1.0 <= self.stoploss < 0.0):
