@@ -15,8 +15,6 @@ from typing import Any
 
 import numpy as np
 
-from levtrade.errors import ConfigError
-
 
 def to_json_value(value: Any) -> Any:
     """``value`` as plain JSON data (module docstring)."""
@@ -67,24 +65,27 @@ def json_depth(text: str) -> int:
     return int(np.cumsum(steps[brackets][outside], dtype=np.int64).max(initial=0))
 
 
+class JsonInputError(ValueError):
+    """JSON a user gave that levtrade refuses (the caller raises it as its own error type)."""
+
+
 def parse_json(text: str, what: str) -> Any:
-    """``text`` parsed as JSON, or a :class:`~levtrade.errors.ConfigError` naming ``what`` and
-    the fault: malformed text (line and column), a duplicate key in one object, nesting deeper
+    """``text`` parsed as JSON, or a :class:`JsonInputError` naming ``what`` and the fault: malformed text (line and column), a duplicate key in one object, nesting deeper
     than :data:`MAX_JSON_DEPTH`. ``NaN`` and ``Infinity`` are read as floats, for the model
     reading the document to refuse naming the field."""
     depth = json_depth(text)
     if depth > MAX_JSON_DEPTH:
-        raise ConfigError(
+        raise JsonInputError(
             f"{what}: JSON nested {depth} levels deep; at most {MAX_JSON_DEPTH} are accepted"
         )
     try:
         return json.loads(text, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
-        raise ConfigError(
+        raise JsonInputError(
             f"{what}: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
     except _DuplicateKey as exc:
-        raise ConfigError(f"{what}: duplicate key {exc.args[0]!r} in one JSON object") from None
+        raise JsonInputError(f"{what}: duplicate key {exc.args[0]!r} in one JSON object") from None
 
 
 class _DuplicateKey(Exception):

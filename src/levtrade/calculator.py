@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from levtrade._json import parse_json
+from levtrade._json import JsonInputError, parse_json
 from levtrade._validation import (
     MAX_AMOUNT,
     MAX_LEVERAGE,
@@ -107,7 +107,10 @@ def parse_scenarios(text: str) -> tuple[list[Scenario], bool]:
     duplicate keys and nesting beyond any scenario's are refused before the fields are read
     (:func:`levtrade._json.parse_json`); numbers must be JSON numbers.
     """
-    raw = parse_json(text, "scenario")
+    try:
+        raw = parse_json(text, "scenario")
+    except JsonInputError as exc:
+        raise ConfigError(str(exc)) from None
     is_array = isinstance(raw, list)
     items = raw if is_array else [raw]
     if is_array and not items:
