@@ -70,7 +70,8 @@ class JsonInputError(ValueError):
 
 
 def parse_json(text: str, what: str) -> Any:
-    """``text`` parsed as JSON, or a :class:`JsonInputError` naming ``what`` and the fault: malformed text (line and column), a duplicate key in one object, nesting deeper
+    """``text`` parsed as JSON, or a :class:`JsonInputError` naming ``what`` and the fault:
+    malformed text (line and column), a duplicate key in one object, nesting deeper
     than :data:`MAX_JSON_DEPTH`. ``NaN`` and ``Infinity`` are read as floats, for the model
     reading the document to refuse naming the field."""
     depth = json_depth(text)

@@ -33,7 +33,7 @@ from levtrade.data import (
     read_funding,
 )
 from levtrade.data._types import GAP_POLICIES, GapPolicy
-from levtrade.data.io import candle_kind, column_names, file_metadata
+from levtrade.data.io import candle_kind, column_names, file_metadata, unreadable
 from levtrade.errors import LevtradeError
 
 app = typer.Typer(
@@ -123,37 +123,48 @@ def list_command(
     ],
     as_json: JsonFlag = False,
 ) -> None:
-    """List the datasets in a store or FreqTrade data directory."""
+    """List the datasets in a store or FreqTrade data directory; a file that cannot be read is
+    listed with the reason, and the command then exits with 1."""
     if not path.is_dir():
         fail(f"{path}: not a directory")
-    rows: list[dict[str, Any]] = [
-        {"layout": "levtrade", **info.to_dict()} for info in Store(path).datasets()
-    ]
+    try:
+        stored = Store(path).datasets()
+    except LevtradeError as exc:
+        fail(exc)
+    rows: list[dict[str, Any]] = [{"layout": "levtrade", **info.to_dict()} for info in stored]
     rows += [
-        {"layout": "freqtrade", "exchange": path.name, **f.to_dict()} for f in list_freqtrade(path)
+        {"layout": "freqtrade", "exchange": path.name, **f.to_dict(), "problem": unreadable(f.path)}
+        for f in list_freqtrade(path)
     ]
+    bad = [row for row in rows if row.get("problem")]
     if as_json:
         _print_json(rows)
-        return
-    console = Console()
-    if not rows:
-        console.print(f"no datasets found in {path}")
-        return
-    table = Table(title=f"datasets in {path}")
-    for column in ("layout", "symbol", "kind", "timeframe", "rows", "start", "end", "file"):
-        table.add_column(column)
-    for row in rows:
-        table.add_row(
-            row["layout"],
-            row["symbol"],
-            str(row.get("kind", row.get("candle_type"))),
-            str(row.get("timeframe") or ""),
-            str(row.get("rows", "")),
-            str(row.get("start") or ""),
-            str(row.get("end") or ""),
-            Path(row["path"]).name + (" (SYNTHETIC)" if row.get("synthetic") else ""),
+    elif not rows:
+        Console().print(f"no datasets found in {path}")
+    else:
+        table = Table(title=f"datasets in {path}")
+        for column in ("layout", "symbol", "kind", "timeframe", "rows", "start", "end", "file"):
+            table.add_column(column)
+        for row in rows:
+            note = " (SYNTHETIC)" if row.get("synthetic") else ""
+            if row.get("problem"):
+                note = " (UNREADABLE)"
+            table.add_row(
+                row["layout"],
+                row["symbol"],
+                str(row.get("kind", row.get("candle_type"))),
+                str(row.get("timeframe") or ""),
+                str(row.get("rows", "")),
+                str(row.get("start") or ""),
+                str(row.get("end") or ""),
+                Path(row["path"]).name + note,
+            )
+        Console().print(table)
+    if bad:
+        first = bad[0]
+        fail(
+            f"{len(bad)} of {len(rows)} files cannot be read; {first['path']}: {first['problem']}"
         )
-    console.print(table)
 
 
 @app.command()

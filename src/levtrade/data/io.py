@@ -34,6 +34,7 @@ from levtrade.data._types import (
     GapPolicy,
     IntArray,
 )
+from levtrade.data.commit import file_mode
 from levtrade.data.errors import DataValidationError, MissingColumnError
 from levtrade.data.market import CoarseMarkPolicy, MarketData
 from levtrade.data.series import Candles, FundingEvents, TimeBound, make_candles, make_funding
@@ -50,6 +51,7 @@ __all__ = [
     "convert_file",
     "detect_format",
     "file_metadata",
+    "unreadable",
     "find_column",
     "float_column",
     "funding_table",
@@ -180,6 +182,33 @@ def column_names(path: str | Path) -> list[str]:
     except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
         raise DataValidationError(f"cannot read as {fmt}: {exc}", file=str(path)) from exc
     return list(_JSON_COLUMNS)
+
+
+def unreadable(path: str | Path) -> str | None:
+    """Why ``path`` cannot be read as its format (None when it can): the footer or schema of
+    Parquet and Feather files, the header of CSV, the whole of JSON rows. Cheap for the big
+    binary formats, so a listing can check every file."""
+    path = Path(path)
+    try:
+        fmt = detect_format(path)
+    except DataValidationError as exc:
+        return str(exc)
+    try:
+        if fmt == "parquet":
+            pq.read_metadata(path)
+        elif fmt == "feather":
+            with pa.memory_map(str(path)) as source:
+                reader = pa.ipc.open_file(source)
+                for i in range(reader.num_record_batches):
+                    reader.get_batch(i)
+        elif fmt == "csv":
+            column_names(path)
+        else:
+            _read_json_rows(path)
+    except (pa.ArrowException, OSError, ValueError, EOFError, DataValidationError) as exc:
+        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return f"cannot read as {fmt}: {detail}"
+    return None
 
 
 def _missing_file(path: Path) -> DataValidationError:
@@ -475,6 +504,7 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
         write(tmp)
         with tmp.open("rb+") as synced:
             os.fsync(synced.fileno())
+        os.chmod(tmp, file_mode())  # mkstemp makes it 0600: a new file gets what the umask gives
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)

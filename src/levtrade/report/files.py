@@ -40,6 +40,7 @@ from pathlib import Path
 import pandas as pd
 
 from levtrade._json import to_json_value
+from levtrade.data.commit import current_umask, file_mode
 from levtrade.errors import LevtradeError
 from levtrade.report.tables import ANALYZERS_DIR, RESULT_FILES, ResultBundle, analyzer_files
 
@@ -179,12 +180,6 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def stage_text(target: Path, text: str) -> Path:
     """``text`` in a temporary file beside ``target``, with the permissions a new file gets;
     rename it into place (``os.replace``) or delete it."""
@@ -194,7 +189,7 @@ def stage_text(target: Path, text: str) -> Path:
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
-        temp.chmod(0o666 & ~_umask())
+        temp.chmod(file_mode())
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
@@ -254,7 +249,7 @@ class StagedResults:
         prefix = _temporary_prefix(target)
         self.temp = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=parent))
         try:
-            self.temp.chmod(0o777 & ~_umask())
+            self.temp.chmod(0o777 & ~current_umask())
             _write_files(bundle, self.temp)
         except BaseException:
             shutil.rmtree(self.temp, ignore_errors=True)
