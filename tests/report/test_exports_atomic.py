@@ -10,7 +10,6 @@ run's checks (``check_results_dir``, ``check_output_file``) run before its own w
 from __future__ import annotations
 
 import json
-import signal
 import subprocess
 import sys
 import textwrap

@@ -472,8 +472,9 @@ _Staged = tuple[str, Callable[[str], pa.Table]]
 def _commit(folder: Path, staged: list[_Staged]) -> list[Path]:
     """Write the files as one save (:func:`levtrade.data.commit.commit`)."""
     token = commit.new_token()
-    writers: dict[str, Callable[[Path], Any]] = {}
-    for name, table_for in staged:
-        table = table_for(token)
-        writers[name] = lambda target, table=table: write_table(table, target, "parquet")
+    writers = {name: _parquet_writer(table_for(token)) for name, table_for in staged}
     return commit.commit(folder, writers, token)
+
+
+def _parquet_writer(table: pa.Table) -> Callable[[Path], Any]:
+    return lambda target: write_table(table, target, "parquet")
