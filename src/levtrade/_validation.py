@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from numbers import Real
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -107,3 +108,15 @@ def check_number(
     if problem is not None:
         raise error(f"{field}: {problem}")
     return float(value)
+
+
+def file_problem(path: Path) -> str | None:
+    """Why ``path`` cannot be read as a file (missing, a directory, not a regular file), as the
+    tail of a one-line error; None when it is a file."""
+    if path.is_file():
+        return None
+    if path.is_dir():
+        return f"{path} is a directory, not a file"
+    if path.exists():
+        return f"{path} is not a regular file"
+    return f"file not found: {path}"

@@ -37,14 +37,17 @@ CHILD = textwrap.dedent(
 
     def bundle(version):
         frame = pd.DataFrame({"time": [0, 3_600_000], "equity": [1.0 * version, 2.0 * version]})
-        trades = pd.DataFrame({"entry_time": [0], "exit_time": [3_600_000], "pnl": [version]})
+        trades = pd.DataFrame(
+            {"symbol": ["X/Y:Y"], "side": ["long"], "entry_time": [0], "exit_time": [1], "pnl": [1]}
+        )
+        prices = pd.DataFrame({"time": [0], "symbol": ["X/Y:Y"], "close": [1.0 * version]})
         return ResultBundle(
             summary={"levtrade": "test", "version": version},
             trades=trades,
             orders=frame.copy(),
             ledger=frame.copy(),
             series=frame,
-            prices=frame.copy(),
+            prices=prices,
             analyzers={"margin_history": frame.copy()},
         )
 

@@ -364,6 +364,8 @@ def backtest(
         if page_file is not None:
             page_file.unlink(missing_ok=True)
     summary: dict[str, Any] = bundle.summary
+    for warning in summary.get("warnings") or []:
+        typer.echo(f"warning: {warning}", err=True)
     if as_json:
         typer.echo(json.dumps(to_json_value(summary), indent=2, allow_nan=False))
         return

@@ -52,6 +52,12 @@ def report(
         fail(exc)
     except OSError as exc:
         fail(f"cannot write {target}: {exc.strerror or exc}")
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        # a results directory changed by hand in a way the checks above do not catch
+        fail(
+            f"results: {results} does not hold what levtrade writes and cannot be rendered "
+            f"({type(exc).__name__}: {exc}); write it again with levtrade backtest"
+        )
     if as_json:
         typer.echo(json.dumps({"report": str(target)}))
     else:

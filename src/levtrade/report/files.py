@@ -300,6 +300,7 @@ def load_results(directory: str | Path) -> ResultBundle:
         raise ExportError(f"results: cannot read {folder / 'summary.json'}: {exc}") from None
     if not isinstance(summary, dict):
         raise ExportError(f"results: {folder / 'summary.json'} does not hold a summary")
+    _check_summary(summary, folder / "summary.json")
     try:
         tables = {
             name: pd.read_parquet(folder / f"{name}.parquet")
@@ -307,6 +308,13 @@ def load_results(directory: str | Path) -> ResultBundle:
         }
     except Exception as exc:
         raise ExportError(f"results: cannot read the tables in {folder}: {exc}") from None
+    for name, columns in _COLUMNS.items():
+        missing = [c for c in columns if c not in tables[name].columns]
+        if missing:
+            raise ExportError(
+                f"results: {folder / f'{name}.parquet'} has no column {missing[0]!r}; it is not "
+                "the table levtrade wrote"
+            )
     listed = summary.get("analyzer_tables") or {}
     if not isinstance(listed, dict):
         raise ExportError(f"results: analyzer_tables in {folder / 'summary.json'} is not a table")
@@ -323,6 +331,42 @@ def load_results(directory: str | Path) -> ResultBundle:
         except Exception as exc:
             raise ExportError(f"results: cannot read {path}: {exc}") from None
     return ResultBundle(summary=summary, **tables, analyzers=analyzers)
+
+
+_COLUMNS: dict[str, tuple[str, ...]] = {
+    "series": ("time", "equity"),
+    "prices": ("time", "symbol"),
+    "trades": ("symbol", "side"),
+}
+"""The columns of each table the report reads."""
+
+_SUMMARY_TYPES: dict[str, tuple[type, ...]] = {
+    "pairs": (list,),
+    "metrics": (dict,),
+    "per_pair": (list,),
+    "liquidations": (list,),
+    "notes": (list,),
+    "funding": (dict,),
+    "analyzers": (dict,),
+    "margin": (dict, type(None)),
+}
+"""The summary's fields the report reads, and what each holds."""
+
+
+def _check_summary(summary: dict[str, object], path: Path) -> None:
+    """Refuse a summary whose fields are not what levtrade writes (a file changed by hand)."""
+    for key, kinds in _SUMMARY_TYPES.items():
+        if key in summary and not isinstance(summary[key], kinds):
+            raise ExportError(
+                f"results: {path}: {key} must be {' or '.join(_NAMES[k] for k in kinds)}, got "
+                f"{summary[key]!r}"
+            )
+    pairs = summary.get("pairs", [])
+    if isinstance(pairs, list) and not all(isinstance(p, str) for p in pairs):
+        raise ExportError(f"results: {path}: pairs must be a list of symbols, got {pairs!r}")
+
+
+_NAMES: dict[type, str] = {list: "a list", dict: "an object", type(None): "null"}
 
 
 def _inside(path: Path, folder: Path) -> bool:

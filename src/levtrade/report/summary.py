@@ -131,6 +131,33 @@ def _funding(
     }
 
 
+def _orders(orders: pd.DataFrame) -> dict[str, Any]:
+    """Entry orders placed and rejected, and every rejected order by reason."""
+    if not len(orders):
+        return {"entries": 0, "entries_rejected": 0, "rejected": 0, "rejected_by_reason": {}}
+    rejected = (orders["status"].astype(str) == "rejected").to_numpy()
+    entry = ~orders["reduce_only"].fillna(False).astype(bool).to_numpy()
+    reasons = orders.loc[rejected, "reason"].fillna("").astype(str).value_counts()
+    return {
+        "entries": int(entry.sum()),
+        "entries_rejected": int((entry & rejected).sum()),
+        "rejected": int(rejected.sum()),
+        "rejected_by_reason": {str(k): int(v) for k, v in reasons.items()},
+    }
+
+
+def _warnings(orders: Mapping[str, Any]) -> list[str]:
+    """What a reader must not miss: a run whose every entry was refused made no trade."""
+    entries, refused = orders["entries"], orders["entries_rejected"]
+    if not entries or refused < entries:
+        return []
+    reasons = ", ".join(f"{k} {v}" for k, v in orders["rejected_by_reason"].items())
+    return [
+        f"every entry was rejected ({refused} of {entries} entry orders; {reasons}): the run "
+        "made no trade"
+    ]
+
+
 def _max_margin_ratio(series: pd.DataFrame) -> float | None:
     columns = [c for c in series.columns if c == "margin_ratio" or c.startswith("margin_ratio:")]
     best = -math.inf
@@ -261,6 +288,7 @@ def build_summary(
     finite = effective[np.isfinite(effective)]
     timeframe_ms = int(meta.get("timeframe_ms", 0))
     mappings, tables = split_analyzers(result.analyzers)
+    orders = _orders(result.orders)
     summary: dict[str, Any] = {
         "levtrade": __version__,
         "strategy": info.get("strategy"),
@@ -290,9 +318,11 @@ def build_summary(
         "funding_source": sources,
         "futures_funding_rate": config.funding_rate,
         "funding_interval_hours": float(config.funding_interval_hours),
+        "warnings": _warnings(orders),
         "notes": list(info.get("notes") or []),
         "ignored_keys": list(info.get("ignored_keys") or []),
         "metrics": {str(k): v for k, v in result.metrics.items()},
+        "orders": orders,
         "trade_leverage": sorted(
             {float(v) for v in result.trades["leverage"]} if len(result.trades) else set()
         ),

@@ -74,6 +74,24 @@ def _header(summary: Mapping[str, Any]) -> Group:
     return Group(*lines)
 
 
+def rejections_table(summary: Mapping[str, Any]) -> Table | None:
+    """Rejected orders by reason (None when no order was rejected)."""
+    orders = summary.get("orders")
+    if not isinstance(orders, Mapping) or not orders.get("rejected"):
+        return None
+    table = Table(title="Rejected orders", show_header=True, header_style="bold")
+    table.add_column("reason")
+    table.add_column("orders", justify="right")
+    for reason, count in (orders.get("rejected_by_reason") or {}).items():
+        table.add_row(str(reason), str(count))
+    table.add_row(
+        "entries rejected",
+        f"{orders.get('entries_rejected', 0)} of {orders.get('entries', 0)}",
+        style="dim",
+    )
+    return table
+
+
 def metrics_table(summary: Mapping[str, Any]) -> Table:
     metrics = summary.get("metrics", {})
     table = _table(
@@ -231,7 +249,12 @@ def render_summary(summary: Mapping[str, Any], console: Console) -> None:
     """Print the summary: header, metrics, per-pair table, liquidations, funding, the margin
     analyzers' figures, notes and where the outputs went."""
     console.print(Panel(_header(summary), expand=False))
+    for warning in summary.get("warnings") or []:
+        console.print(Text(f"WARNING: {warning}", style="bold red"))
     console.print(metrics_table(summary))
+    rejected = rejections_table(summary)
+    if rejected is not None:
+        console.print(rejected)
     console.print(pairs_table(summary))
     console.print(liquidations_table(summary))
     console.print(funding_table(summary))

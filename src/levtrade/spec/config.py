@@ -14,9 +14,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
-from levtrade._validation import describe_validation_error
+from levtrade._validation import MAX_FUNDING_RATE, describe_validation_error
 from levtrade.errors import ConfigError, LevtradeError, UnknownSymbolError
 from levtrade.margin.tiers import TierTable
 from levtrade.model.instrument import Instrument
@@ -62,11 +69,13 @@ class AccountSettings(BaseModel):
     """Extra slippage per unit of participation: bps × fill quantity / bar volume (≤ 1)."""
     maker_fee: FeeRate | None = None
     taker_fee: FeeRate | None = None
-    funding_rate: Annotated[float, Field(allow_inf_nan=False)] | None = Field(
-        default=None, validation_alias=AliasChoices("funding_rate", "futures_funding_rate")
-    )
-    """Constant rate for symbols without funding data (None: a backtest's such symbols pay no
-    funding; a configured run refuses them)."""
+    funding_rate: (
+        Annotated[float, Field(ge=-MAX_FUNDING_RATE, le=MAX_FUNDING_RATE, allow_inf_nan=False)]
+        | None
+    ) = Field(default=None, validation_alias=AliasChoices("funding_rate", "futures_funding_rate"))
+    """Constant rate per interval for symbols without funding data (None: a backtest's such
+    symbols pay no funding; a configured run refuses them); at most ±10 % (twice the widest
+    venue cap)."""
     funding_interval_hours: Positive = 8.0
     stake_amount: Positive | Literal["unlimited"] = "unlimited"
     """Margin per entry, or ``"unlimited"``: available balance × tradable_balance_ratio /
