@@ -70,7 +70,12 @@ def number_problem(
     """What is wrong with ``value`` as a number whose magnitude lies in [``low``, ``high``]
     (negative too when ``signed``, 0 too when ``zero``), as the tail of a one-line error; None
     when it is fine. Booleans and text are not numbers."""
-    if isinstance(value, bool) or not isinstance(value, Real):
+    kind = type(value)
+    if (
+        kind is not float
+        and kind is not int
+        and (isinstance(value, bool) or not isinstance(value, Real))
+    ):
         return f"must be a number, got {value!r}"
     scope = " in magnitude" if signed else ""
     try:

@@ -1212,8 +1212,19 @@ class Account:
         """
         if pos.margin_mode is not _CROSS:
             return pos.isolated_margin, [pos], 0.0
+        symbol = pos.instrument.symbol
+        cross = self._cross()
+        if len(cross) <= _FEW_CROSS:  # summing the others directly is cheaper
+            legs: list[Position] = []
+            others: list[Position] = []
+            for p in cross:
+                (legs if p.instrument.symbol == symbol else others).append(p)
+            if not others:  # math.fsum([]) is 0.0
+                return self._wallet + 0.0, legs, 0.0
+            const = self._wallet + math.fsum([self._upnl(p) for p in others])
+            return const, legs, math.fsum([self._mm(p, factor=factor) for p in others])
         sums = self._cross_sums()
-        own = sums.groups[pos.instrument.symbol]
+        own = sums.groups[symbol]
         legs = [sums.positions[i] for i in own]
         if len(own) == len(sums.positions):  # no others: math.fsum([]) is 0.0
             return self._wallet + 0.0, legs, 0.0
@@ -1780,6 +1791,9 @@ def _price(value: float) -> float | None:
 
 
 _NO_TABLES: dict[float, TierTable] = {}
+_FEW_CROSS = 8
+"""Up to this many cross positions a liquidation price sums the other symbols' figures
+directly; beyond it, from the account's exact sums (the same floats, in linear time)."""
 
 
 def _symbol_of(pos: Position) -> str:
@@ -1847,6 +1861,8 @@ def _size(value: float, field: str, error: type[LevtradeError]) -> None:
 
 def _amount(value: float, field: str, error: type[LevtradeError]) -> None:
     """An amount of money that may be 0 (a wallet, an isolated margin)."""
+    if type(value) is float and 0.0 <= value <= MAX_AMOUNT:
+        return
     problem = number_problem(value, 0.0, MAX_AMOUNT, zero=True)
     if problem is not None:
         raise error(f"{field}: {problem}")

@@ -67,7 +67,7 @@ class CrossSums(Generic[_P]):
     Built lazily by the account from functions of a position; the account drops it when any of
     those inputs changes."""
 
-    __slots__ = ("_mm", "_mm_of", "_upnl", "_upnl_of", "groups", "key", "positions")
+    __slots__ = ("_groups", "_mm", "_mm_of", "_symbol_of", "_upnl", "_upnl_of", "key", "positions")
 
     def __init__(
         self,
@@ -79,15 +79,22 @@ class CrossSums(Generic[_P]):
     ) -> None:
         self.key = key
         self.positions = positions
-        groups: dict[str, list[int]] = {}
-        for i, p in enumerate(positions):
-            groups.setdefault(symbol_of(p), []).append(i)
-        self.groups = groups
-        """Indices into ``positions`` by symbol, in opening order."""
+        self._symbol_of = symbol_of
         self._upnl_of = upnl_of
         self._mm_of = mm_of
+        self._groups: dict[str, list[int]] | None = None
         self._upnl: ExactSum | None = None
         self._mm: dict[float, ExactSum] = {}
+
+    @property
+    def groups(self) -> dict[str, list[int]]:
+        """Indices into ``positions`` by symbol, in opening order."""
+        if self._groups is None:
+            groups: dict[str, list[int]] = {}
+            for i, p in enumerate(self.positions):
+                groups.setdefault(self._symbol_of(p), []).append(i)
+            self._groups = groups
+        return self._groups
 
     @property
     def upnl(self) -> ExactSum:
