@@ -53,8 +53,9 @@ CHILD = textwrap.dedent(
         store.save(second, "x")
         return count
 
-    def loop(store):
+    def loop(store, ready):
         store.save(first, "x")
+        os.write(ready, b"r")  # the first save is whole: kill me at any instant from now
         i = 0
         while True:
             i += 1
@@ -67,15 +68,16 @@ CHILD = textwrap.dedent(
     outcome = {}
     for case in cases:
         store = Store(os.path.join(root, f"case{case}"))
+        ready, told = os.pipe()
         pid = os.fork()
         if pid == 0:
             if mode == "steps":
                 print(json.dumps({"count": steps(store, case)}), flush=True)
             else:
-                loop(store)
+                loop(store, told)
             os._exit(0)
         if mode == "loop":
-            time.sleep(0.3)  # the first save is done
+            os.read(ready, 1)
             time.sleep(rng.uniform(0.0, 0.5))
             os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)

@@ -102,6 +102,8 @@ def candle_kind(kind: str) -> CandleKind:
 
 def detect_format(path: str | Path) -> FileFormat:
     """The file format from the name (``.gz`` is allowed after ``.csv`` and ``.json``)."""
+    if Path(path).is_dir():
+        raise DataValidationError("a directory, not a data file", file=str(path))
     name = Path(path).name.lower()
     if name.endswith(".gz"):
         name = name[:-3]
@@ -212,6 +214,8 @@ def unreadable(path: str | Path) -> str | None:
 
 
 def _missing_file(path: Path) -> DataValidationError:
+    if path.is_dir():
+        return DataValidationError("a directory, not a file", file=str(path))
     return DataValidationError("file not found", file=str(path))
 
 

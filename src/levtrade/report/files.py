@@ -137,6 +137,9 @@ def _ours(folder: Path, name: str) -> bool:
 
 
 _TEMPORARY = re.compile(r"\.(?P<name>.+)\.(?P<pid>\d+)\.[^.]+\.(?P<kind>tmp|old)")
+_LEGACY = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.(?P<kind>tmp|old)")
+"""A temporary results directory of a levtrade that did not name them by process (mkdtemp's
+eight characters): stale, since no running levtrade writes one."""
 
 
 def _temporary_prefix(target: Path) -> str:
@@ -157,14 +160,28 @@ def remove_stale_temporaries(target: Path) -> None:
         match = _TEMPORARY.fullmatch(entry.name)
         if match and match["name"] == target.name and not _alive(int(match["pid"])):
             stale.append((match["kind"], entry))
+            continue
+        legacy = _LEGACY.fullmatch(entry.name)
+        if legacy and legacy["name"] == target.name and _legacy_results(entry):
+            stale.append((legacy["kind"], entry))
     for kind, entry in sorted(stale, key=lambda item: item[0] != "old"):
         moved = entry / "results"
-        if kind == "old" and not target.exists() and (moved / RESULTS_MARKER).is_file():
+        if kind == "old" and not target.exists() and _holds_results(moved):
             os.replace(moved, target)
         if entry.is_dir():
             shutil.rmtree(entry, ignore_errors=True)
         else:
             entry.unlink(missing_ok=True)
+
+
+def _holds_results(folder: Path) -> bool:
+    """Whether ``folder`` is a results directory (with the marker, or from before it)."""
+    return (folder / RESULTS_MARKER).is_file() or (folder / "summary.json").is_file()
+
+
+def _legacy_results(entry: Path) -> bool:
+    """Whether ``entry`` is a directory holding levtrade results (or, moved aside, results/)."""
+    return entry.is_dir() and (_holds_results(entry) or _holds_results(entry / "results"))
 
 
 def _alive(pid: int) -> bool:
