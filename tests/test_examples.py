@@ -475,7 +475,7 @@ def test_margin_monitor_on_a_steady_fall_reduces_then_exits() -> None:
     trades = result.trades
     assert len(trades) == 1
     trade = trades.iloc[0]
-    assert trade["exit_reason"] == "order" and trade["exit_time"] == T0 + 13 * HOUR
+    assert trade["exit_reason"] == "close" and trade["exit_time"] == T0 + 13 * HOUR
     # while the position was open (bars 4 to 13's open) the lowest price, 92, stayed above
     # the liquidation price
     assert min(closes[4:13]) == 92.0 > lp2

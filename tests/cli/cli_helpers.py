@@ -229,6 +229,13 @@ bar   close  margin level                     effective leverage
 9      93    ∞ (closed at the end of data)    0
 ====  =====  ==============================  ===================
 
+The bars have no wicks (open = the previous close; low and high the lesser and greater of open
+and close), so the engine's trigger test, every long at its bar's mark low, sees the level at
+the low: bar 7 opens at 91 (1.0989) and bar 9, which the long enters at the previous close,
+opens at 91.25 (1.3699); on the other bars the low is the close. The analyzers' level per bar,
+the lowest inside it, is therefore 10, 5.2632, 2.1739, 1.6393, 1.3158, 1.0989, 1.0989, 1.3699,
+1.3699 on bars 1-9.
+
 One funding event, 0.01 % at 09:00 on the mark open 91.25: the long pays 100 × 91.25 × 0.0001
 = 0.9125.
 """

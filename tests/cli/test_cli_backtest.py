@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pytest
 from cli_helpers import (
@@ -36,6 +37,7 @@ from cli_helpers import (
 from typer.testing import CliRunner
 
 from levtrade.cli import app
+from levtrade.report.exports import from_exported
 from levtrade.report.files import RESULTS_MARKER
 from levtrade.report.tables import RESULT_FILES
 
@@ -69,16 +71,48 @@ def test_no_arguments_runs_the_demo_and_writes_report_and_exports(
     monkeypatch.chdir(tmp_path)
     result = ok("backtest")
     out = result.stdout
-    assert "SYNTHETIC DATA" in out
+    # recorded data, not synthetic: the bundled Binance sample around 2025-10-10
+    assert "SYNTHETIC" not in out and "Binance USDT-M perpetuals, recorded" in out
     assert "SmaCross" in out
-    for section in ("Metrics", "Per pair", "Funding", "Liquidations", "Margin"):
+    # the first screen: the three leverages side by side, with buy and hold
+    assert "Leverage at work: one strategy at 3 leverages" in out
+    assert out.index("Leverage at work") < out.index("Metrics")
+    lines = [" ".join(line.split()) for line in out.splitlines()]
+    rows = [line for line in lines if re.match(r"^(3|10|25)x ", line)]
+    assert [row.split()[0] for row in rows] == ["3x", "10x", "25x"]
+    assert "Strategy " in out and " vs. buy & hold " in out
+    for section in ("Metrics", "Per pair", "Funding", "Liquidations (1", "Exit reasons", "Margin"):
         assert section in out
-    # the demo attaches the margin analyzers too (defaults: margin calls below 1.5)
     assert "margin calls (level < 1.5)" in out and "min distance to liquidation" in out
     assert "Report:  levtrade-report.html" in out
     assert "Results: levtrade-results" in out
     page = (tmp_path / "levtrade-report.html").read_text("utf-8")
-    assert "SYNTHETIC DATA" in page
+    assert "SYNTHETIC DATA" not in page and 'id="comparison-table"' in page
+    summary = json.loads((tmp_path / "levtrade-results" / "summary.json").read_text("utf-8"))
+    assert summary["synthetic"] is False
+    assert summary["pairs"] == [BTC, "ETH/USDT:USDT", "SOL/USDT:USDT"]
+    assert summary["bars"] == 7 * 288  # a week of 5m bars
+    assert summary["leverage"] == 25.0
+    comparison = summary["leverage_comparison"]
+    assert [row["leverage"] for row in comparison] == [3.0, 10.0, 25.0]
+    # what the first run shows: a liquidation, funding paid and received, the market's move
+    metrics = summary["metrics"]
+    assert metrics["liquidations"] >= 1 and comparison[-1]["liquidations"] >= 1
+    assert metrics["funding_paid"] > 0 and metrics["funding_received"] > 0
+    # buy and hold: the mean of the pairs' close-to-close changes (equal parts, unleveraged)
+    prices = pd.read_parquet(tmp_path / "levtrade-results" / "prices.parquet")
+    changes = [
+        own["close"].iloc[-1] / own["close"].iloc[0] - 1 for _, own in prices.groupby("symbol")
+    ]
+    assert summary["market"]["buy_and_hold_return"] == pytest.approx(np.mean(changes), rel=1e-12)
+    assert summary["market"]["change"] == pytest.approx(np.mean(changes), rel=1e-12)
+    # the demo attaches the margin analyzers too
+    assert summary["margin"]["liquidations"] == metrics["liquidations"]
+    # the exported trades add up to the equity change (each trade's pnl includes its fees
+    # and funding: docs/backtest.md, "Results")
+    trades = pd.read_parquet(tmp_path / "levtrade-results" / "trades.parquet")
+    assert trades["pnl"].sum() == pytest.approx(metrics["final_equity"] - 10_000.0, abs=1e-6)
+    assert len(trades) == metrics["trades"] > 0
     analyzer_files = {
         f"analyzers/{name}.parquet"
         for name in (
@@ -88,37 +122,22 @@ def test_no_arguments_runs_the_demo_and_writes_report_and_exports(
             "distance_to_liquidation",
         )
     }
-    assert {p.name for p in (tmp_path / "levtrade-results").iterdir()} == set(RESULT_FILES) | {
-        "analyzers",
-        RESULTS_MARKER,
-    }
-    summary = json.loads((tmp_path / "levtrade-results" / "summary.json").read_text("utf-8"))
-    assert set(summary["analyzer_tables"].values()) == analyzer_files
-    assert summary["margin"]["liquidations"] == summary["metrics"]["liquidations"]
-    assert summary["margin"]["max_effective_leverage"] == pytest.approx(
-        summary["max_effective_leverage"], rel=1e-12
-    )
-    assert set(summary["analyzers"]) == {
-        "min_margin_level",
-        "liquidations",
-        "funding",
-        "effective_leverage",
-    }
-    assert summary["synthetic"] is True
-    assert summary["pairs"] == [BTC, "ETH/USDT:USDT"]
-    assert summary["bars"] == 8784  # the hours of 2024, the demo's span
-    assert summary["leverage"] == 5.0
-    # the exported trades add up to the equity change (each trade's pnl includes its fees
-    # and funding: docs/backtest.md, "Results")
-    trades = pd.read_parquet(tmp_path / "levtrade-results" / "trades.parquet")
-    metrics = summary["metrics"]
-    assert trades["pnl"].sum() == pytest.approx(metrics["final_equity"] - 10_000.0, abs=1e-6)
-    assert len(trades) == metrics["trades"] > 0
     # no temporary files are left beside the outputs
     assert files_in(tmp_path) == {"levtrade-report.html", "levtrade-results"} | {
         f"levtrade-results/{name}"
         for name in (*RESULT_FILES, "analyzers", RESULTS_MARKER, *analyzer_files)
     }
+
+
+def test_demo_synthetic_keeps_the_seeded_data(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    summary = summary_json("--demo", "synthetic", "--no-report", "--no-export")
+    assert summary["synthetic"] is True
+    assert summary["pairs"] == [BTC, "ETH/USDT:USDT"]
+    assert summary["bars"] == 8784  # the hours of 2024, the demo's span
+    assert summary["leverage"] == 5.0 and "leverage_comparison" not in summary
 
 
 # ============================================================================================
@@ -180,15 +199,20 @@ def test_terminal_summary_exports_and_report_regeneration(tmp_path: Path) -> Non
     distance = 100.0 * (100.0 - LIQ_PRICE) / 100.0  # 9.63 %
     assert f"min distance to liquidation {distance:.2f} % at 2025-01-01 02:00, {BTC}" in margin
 
-    # trades: CSV with ISO times, Parquet with ms
+    # trades: one time convention, UTC instants: ISO 8601 in CSV, timestamp[ms, UTC] in Parquet
     csv = pd.read_csv(results / "trades.csv")
     assert csv.loc[0, "exit_reason"] == "liquidation"
     assert csv.loc[0, "entry_time"] == "2025-01-01T01:00:00Z"
     trades = pd.read_parquet(results / "trades.parquet")
-    assert int(trades.loc[0, "exit_time"]) == T0_MS + 4 * HOUR_MS
+    assert str(trades["exit_time"].dtype) == "datetime64[ms, UTC]"
+    assert trades.loc[0, "exit_time"] == pd.Timestamp(T0_MS + 4 * HOUR_MS, unit="ms", tz="UTC")
+    # prices to 10 significant digits (no tick on record), money to 8 decimals: no float noise
+    assert trades.loc[0, "exit_price"] == round(LIQ_PRICE, 8)
+    assert trades.loc[0, "pnl"] == round(TRADE_PNL, 8)
+    assert csv.loc[0, "exit_price"] == round(LIQ_PRICE, 8)
 
     # the equity and margin series, with the derived columns worked out by hand
-    series = pd.read_parquet(results / "series.parquet")
+    series = from_exported(pd.read_parquet(results / "series.parquet"))
     assert len(series) == 10
     bar1, bar2 = series.iloc[1], series.iloc[2]
     lp_before_funding = (10_000.0 - 1_000.0) / (100.0 * (1.0 - MMR))
@@ -264,9 +288,14 @@ def test_constant_funding_fills_in_for_a_pair_without_funding_data(tmp_path: Pat
 
 def test_event_strategy_example_runs_on_the_demo(tmp_path: Path) -> None:
     example = ROOT / "examples" / "strategies" / "demo_sma_cross.py"
+    # on the recorded sample (a strategy given without a config)
+    sample = summary_json("--strategy", f"{example}:DemoSmaCross", "--no-report", "--no-export")
+    assert sample["synthetic"] is False and sample["bars"] == 7 * 288
     summary = summary_json(
         "--strategy",
         f"{example}:DemoSmaCross",
+        "--demo",
+        "synthetic",
         "--timerange",
         "20240101-20240401",
         "--no-report",
@@ -378,7 +407,7 @@ ERRORS = {
     r"\(its data runs 2025-01-01T00:00:00Z to 2025-01-01T09:00:00Z\)",
     "pair without funding data": r"funding: BTC/USDT:USDT has no funding data \(no .*/futures/"
     r"BTC_USDT_USDT-<timeframe>-funding_rate\.\* file\); .* set futures_funding_rate",
-    "spot trading mode": r"trading_mode: 'spot' is not supported yet",
+    "spot trading mode": r"config: leverage: spot trades at 1x, got 10\.0",
     "unknown class": r"no class 'EnterFirst' in .*enter_first\.py "
     r"\(did you mean 'EnterFirstBar'\?\)",
     "report directory missing": r"report: directory not found: .*nowhere",

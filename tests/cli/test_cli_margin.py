@@ -27,6 +27,7 @@ from cli_helpers import (
 from typer.testing import CliRunner
 
 from levtrade.cli import app
+from levtrade.report.exports import from_exported
 from levtrade.report.files import RESULTS_MARKER
 from levtrade.report.tables import RESULT_FILES
 
@@ -34,6 +35,9 @@ runner = CliRunner()
 
 # margin level at bar i: 100 − 9,000 / close (cli_helpers)
 LEVEL = {i: 100.0 - 9_000.0 / close for i, close in enumerate(MARGIN_CLOSES)}
+# the lowest inside bar i (the engine's trigger test at the mark low, cli_helpers): at the
+# low min(open, close), open = the previous close; bar 9 holds the long from bar 8's close
+LOWEST = {i: 100.0 - 9_000.0 / min(MARGIN_CLOSES[i - 1], MARGIN_CLOSES[i]) for i in range(1, 10)}
 # ATR(3), TA-Lib (Wilder): the bars have no wicks, so the true range is |close − previous
 # close|: 0, 5, 3 on bars 1-3, then 0.5, 0.3, 0.2 on bars 4-6.
 # ATR[3] = (0 + 5 + 3) / 3 = 2.6667; ATR[i] = (2·ATR[i−1] + TR[i]) / 3:
@@ -59,18 +63,18 @@ def test_margin_figures_in_the_summary_json_by_hand(tmp_path: Path) -> None:
         "atr_period": 3,
     }
     margin = summary["margin"]
-    # levels below 1.5 on bars 5 (1.3158), 6 (1.0989) and 8 (1.3699): two episodes, the
-    # first starting at 05:00
-    assert margin["margin_calls"] == 2
+    # lowest levels inside the bars below 1.5 on bars 5 (1.3158), 6 and 7 (1.0989: bar 7
+    # opens at 91), 8 and 9 (1.3699: bar 9 opens at 91.25): one episode from 05:00
+    assert margin["margin_calls"] == 1
     assert margin["first_margin_call"] == "2025-01-01T05:00:00Z"
     # the lowest level: bar 6 at 91, 100 − 9,000 / 91 = 1.0989
     assert margin["min_margin_level"] == pytest.approx(100.0 - 9_000.0 / 91.0, rel=1e-12)
     assert margin["min_margin_level_time"] == "2025-01-01T06:00:00Z"
-    # below 2: bars 4, 5, 6, 8 (4 of 10, 4 h); below 1.5: 5, 6, 8; below 1.2: 6
+    # below 2: bars 4-9 (6 of 10, 6 h); below 1.5: 5-9; below 1.2: 6 and 7
     assert margin["time_below"] == [
-        {"threshold": 2.0, "bars": 4, "fraction": 0.4, "hours": 4.0},
-        {"threshold": 1.5, "bars": 3, "fraction": 0.3, "hours": 3.0},
-        {"threshold": 1.2, "bars": 1, "fraction": 0.1, "hours": 1.0},
+        {"threshold": 2.0, "bars": 6, "fraction": 0.6, "hours": 6.0},
+        {"threshold": 1.5, "bars": 5, "fraction": 0.5, "hours": 5.0},
+        {"threshold": 1.2, "bars": 2, "fraction": 0.2, "hours": 2.0},
     ]
     assert margin["liquidations"] == 0
     # 100 BTC × mark open 91.25 × 0.01 % at 09:00
@@ -117,11 +121,11 @@ def test_margin_section_in_the_terminal_summary(tmp_path: Path) -> None:
     section = out[out.index("Margin") :]
     lines = [" ".join(line.split()) for line in section.splitlines()]
     for expected in (
-        "margin calls (level < 1.5) 2, first 2025-01-01 05:00",
+        "margin calls (level < 1.5) 1, first 2025-01-01 05:00",
         "minimum margin level 1.10 at 2025-01-01 06:00",
-        "time below level 2 40.00 % of bars, 4.0 h",
-        "time below level 1.5 30.00 % of bars, 3.0 h",
-        "time below level 1.2 10.00 % of bars, 1.0 h",
+        "time below level 2 60.00 % of bars, 6.0 h",
+        "time below level 1.5 50.00 % of bars, 5.0 h",
+        "time below level 1.2 20.00 % of bars, 2.0 h",
         "liquidations 0",
         "funding paid 0.91 (received 0.00, net -0.91)",
         "max effective leverage 91.00x at 2025-01-01 06:00",
@@ -132,15 +136,15 @@ def test_margin_section_in_the_terminal_summary(tmp_path: Path) -> None:
 
 
 def test_risk_table_changes_the_levels(tmp_path: Path) -> None:
-    # margin calls below 2: bars 4-6 (back at 7) and bar 8 — still two, the first at 04:00;
-    # time below 5: bars 3-8 (2.17, 1.64, 1.32, 1.10, 2.17, 1.37)
+    # the lowest levels inside the bars (cli_helpers) below 2 on bars 4-9: one call at 04:00;
+    # below 5 on bars 3-9 (2.17, 1.64, 1.32, 1.10, 1.10, 1.37, 1.37)
     config = margin_call_config(tmp_path, "margin_call_level = 2\nthresholds = [5]\n")
     summary = json.loads(
         ok("backtest", "--config", str(config), "--no-report", "--no-export", "--json").stdout
     )
     margin = summary["margin"]
-    assert (margin["margin_calls"], margin["first_margin_call"]) == (2, "2025-01-01T04:00:00Z")
-    assert margin["time_below"] == [{"threshold": 5.0, "bars": 6, "fraction": 0.6, "hours": 6.0}]
+    assert (margin["margin_calls"], margin["first_margin_call"]) == (1, "2025-01-01T04:00:00Z")
+    assert margin["time_below"] == [{"threshold": 5.0, "bars": 7, "fraction": 0.7, "hours": 7.0}]
     # ATR(14) needs 14 bars: no ATR on these ten, so no distance in ATR multiples
     assert margin["atr_period"] == 14 and margin["min_distance_atr"] is None
 
@@ -158,15 +162,15 @@ def test_exports_hold_the_analyzers_and_report_regenerates_them(tmp_path: Path) 
         "time_below_thresholds.parquet",
         "distance_to_liquidation.parquet",
     }
-    calls = pd.read_parquet(folder / "margin_calls.parquet")
+    calls = from_exported(pd.read_parquet(folder / "margin_calls.parquet"))
     hour = lambda i: T0_MS + i * HOUR_MS  # noqa: E731
-    assert calls["start"].tolist() == [hour(5), hour(8)]
-    assert calls["end"].tolist() == [hour(7), hour(9)]  # the first bar back at or above 1.5
-    assert calls["bars"].tolist() == [2, 1]
-    assert calls["min_margin_level"].tolist() == pytest.approx([LEVEL[6], LEVEL[8]], rel=1e-12)
-    history = pd.read_parquet(folder / "margin_history.parquet")
-    assert history["margin_level"].tolist()[1:9] == pytest.approx(
-        [LEVEL[i] for i in range(1, 9)], rel=1e-12
+    assert calls["start"].tolist() == [hour(5)]
+    assert calls["end"].isna().tolist() == [True]  # never back at or above 1.5
+    assert calls["bars"].tolist() == [5]
+    assert calls["min_margin_level"].tolist() == pytest.approx([LEVEL[6]], rel=1e-12)
+    history = from_exported(pd.read_parquet(folder / "margin_history.parquet"))
+    assert history["margin_level"].tolist()[1:10] == pytest.approx(
+        [LOWEST[i] for i in range(1, 10)], rel=1e-12
     )
     distance = pd.read_parquet(folder / "distance_to_liquidation.parquet")
     assert distance[f"distance:{BTC}"].iloc[6] == pytest.approx(
@@ -176,7 +180,7 @@ def test_exports_hold_the_analyzers_and_report_regenerates_them(tmp_path: Path) 
     page = report.read_text("utf-8")
     table = re.search(r'<table class="data" id="margin-table">(.*?)</table>', page, re.S)
     assert table is not None
-    assert "2, first 2025-01-01 05:00" in table.group(1)
+    assert "1, first 2025-01-01 05:00" in table.group(1)
     assert "1.10 at 2025-01-01 06:00" in table.group(1)
     assert '"name":"margin call"' in page  # the markers on the margin-ratio chart
 

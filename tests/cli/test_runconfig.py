@@ -181,8 +181,11 @@ def test_timerange_is_freqtrades() -> None:
         ({"stake_ammount": 10}, r"did you mean 'stake_amount'"),
         ({"futures_funding": 0.1}, r"did you mean 'futures_funding_rate'"),
         ({"outcome": {"clearance_fee": 0.01}}, r"outcome\.clearance_fee \(did you mean "),
-        ({"trading_mode": "spot"}, r"'spot' is not supported yet"),
-        ({"trading_mode": "margin"}, r"'margin' is not supported yet"),
+        ({"trading_mode": "options"}, r'trading_mode: must be "futures", "spot" or "margin"'),
+        (
+            {"trading_mode": "margin", "pairs": ["BTC/USDT:USDT"]},
+            r"'BTC/USDT:USDT' is a perpetual; trading_mode 'margin' trades spot pairs",
+        ),
         ({"margin_mode": "crossed"}, r"margin_mode: Input should be 'cross' or 'isolated'"),
         ({"max_open_trades": 0}, r"max_open_trades: must be ≥ 1 or -1"),
         ({"stoploss": 0.1}, r"stoploss: a negative ratio"),

@@ -235,3 +235,49 @@ def test_cli_download_uses_the_injected_exchange(tmp_store: Path) -> None:
     again = runner.invoke(root_app, failing, obj={"exchange_factory": factory})
     assert again.exit_code == 1
     assert again.stderr.count("\n") == 1 and again.stderr.startswith("error: ")
+
+
+def test_cli_download_speaks_the_backtest_vocabulary_and_reports_retries(
+    tmp_store: Path, no_sleep: Any, sleeps: list[float]
+) -> None:
+    # --pairs and --timerange as levtrade backtest says them, --timeframes (one or several);
+    # the first klines request fails (503): a retry after 1 s, announced as "retry 1/5"
+    session = RecordedBinance(failures={("klines", 1): 503})
+    notices: list[str] = []
+
+    def factory(name: str) -> Any:
+        return make_binance(session)
+
+    runner = CliRunner()
+    args = [
+        "data",
+        "download",
+        "--pairs",
+        BTC,
+        "--timerange",
+        "20240101-",
+        "--timeframes",
+        "1h",
+        "--no-mark",
+        "--datadir",
+        str(tmp_store),
+    ]
+    result = runner.invoke(root_app, args, obj={"exchange_factory": factory})
+    assert result.exit_code == 0, result.output
+    assert "retry 1/5 in 1 s: " in result.stderr
+    assert len(Store(tmp_store).load("binanceusdm", BTC, "1h")) == 100
+    # the Downloader's own notice, as the command prints it
+    downloader(
+        make_binance(RecordedBinance(failures={("klines", 1): "timeout"})),
+        tmp_store.parent / "other",
+        no_sleep,
+        backoff_s=2.0,
+        on_retry=lambda notice: notices.append(notice.message),
+    ).download([BTC], "1h", "2024-01-01", mark=False, funding=False)
+    assert len(notices) == 1 and notices[0].startswith("retry 1/5 in 2 s: ")
+    both = runner.invoke(
+        root_app,
+        [*args[:4], "--timerange", "20240101-", "--since", "2024-01-01"],
+        obj={"exchange_factory": factory},
+    )
+    assert both.exit_code == 1 and "give --timerange or --since/--until, not both" in both.stderr

@@ -7,11 +7,14 @@ import re
 import subprocess
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from report_helpers import BTC, ETH, INFO, MARGIN_INFO, hand_run, margin_call_run
 from typer.testing import CliRunner
 
 from levtrade.cli import app
+from levtrade.report.exports import from_exported
+from levtrade.report.formatting import fmt_time
 from levtrade.report.html import chart_figures, render_report, write_report
 from levtrade.report.summary import bundle_from_result
 
@@ -72,10 +75,10 @@ def test_isolated_report_renders_in_chromium(chromium: Path, tmp_path: Path) -> 
     bundle = bundle_from_result(result, data, INFO)
     titles = [title for _, title, _ in chart_figures(bundle)]
     assert titles == [
+        "Equity, buy & hold and drawdown",
+        "Margin ratio",
         BTC,
         ETH,
-        "Equity and drawdown",
-        "Margin ratio",
         "Funding",
         "Effective leverage",
     ]
@@ -96,39 +99,52 @@ def _chart(dom: str, chart_id: str) -> str:
 
 
 def test_margin_table_and_margin_calls_render_in_chromium(chromium: Path, tmp_path: Path) -> None:
-    # the margin-call run of report_helpers: two margin calls, at 05:00 and 08:00
+    # the margin-call run of report_helpers: one margin call from 05:00 (the lowest levels
+    # inside the bars, tests/cli/cli_helpers.py)
     result, data = margin_call_run()
     bundle = bundle_from_result(result, data, MARGIN_INFO)
     page = write_report(bundle, tmp_path / "margin.html")
     dom, stderr = browse(chromium, page, tmp_path / "profile", "--dump-dom")
-    check_rendered(dom, stderr, charts=5)  # one price chart and the four others
+    check_rendered(dom, stderr, charts=6)  # one price chart, the joint move and four others
     table = re.search(r'id="margin-table">(.*?)</table>', dom, re.S)
     assert table is not None
     cells = re.findall(r"<tr><td>(.*?)</td><td[^>]*>(.*?)</td></tr>", table.group(1))
     assert cells[:2] == [
-        ("margin calls (level &lt; 1.5)", "2, first 2025-01-01 05:00"),
+        ("margin calls (level &lt; 1.5)", "1, first 2025-01-01 05:00"),
         ("minimum margin level", "1.10 at 2025-01-01 06:00"),
     ]
     assert ("max effective leverage", "91.00x at 2025-01-01 06:00") in cells
     assert len(cells) == 10
     margin = _chart(dom, "chart-margin")
     # one marker per margin call (the ratio line itself has no markers), in the legend too
-    assert margin.count('class="point"') == 2
+    assert margin.count('class="point"') == 1
     assert re.search(r'class="legendtext"[^>]*>margin call<', margin)
     assert "margin call below level 1.5 (66.7 %)" in margin
 
 
-def test_demo_report_renders_in_chromium_and_screenshot(
+def test_demo_report_holds_every_trade_and_renders_in_chromium(
     chromium: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(app, ["backtest", "--no-export"])
+    result = CliRunner().invoke(app, ["backtest"])
     assert result.exit_code == 0, result.output
     page = tmp_path / "levtrade-report.html"
     dom, stderr = browse(chromium, page, tmp_path / "profile", "--dump-dom")
-    check_rendered(dom, stderr, charts=6)
-    assert "SYNTHETIC DATA" in dom
-    assert 'id="margin-table"' in dom and "margin calls (level &lt; 1.5)" in dom
+    # three price charts (BTC, ETH, SOL), equity, margin, funding, leverage (isolated margin)
+    check_rendered(dom, stderr, charts=7)
+    assert "SYNTHETIC DATA" not in dom and "Binance USDT-M perpetuals, recorded" in dom
+    trades = from_exported(pd.read_parquet(tmp_path / "levtrade-results" / "trades.parquet"))
+    table = re.search(r'id="trades-table">(.*?)</table>', dom, re.S)
+    assert table is not None
+    rows = re.findall(r"<tr>(.*?)</tr>", table.group(1), re.S)[1:]
+    assert len(rows) == len(trades) > 0
+    for row, (_, trade) in zip(rows, trades.iterrows(), strict=True):
+        assert f">{trade['symbol']}<" in row and f">{trade['exit_reason']}<" in row
+        assert fmt_time(int(trade["entry_time"])) in row
+    assert (trades["exit_reason"] == "liquidation").any()
+    comparison = re.search(r'id="comparison-table">(.*?)</table>', dom, re.S)
+    assert comparison is not None
+    assert re.findall(r">\d+x<", comparison.group(1)) == [">3x<", ">10x<", ">25x<"]
     shot = tmp_path / "report.png"
     browse(
         chromium,

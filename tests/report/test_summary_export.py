@@ -42,7 +42,7 @@ def test_isolated_summary_by_hand() -> None:
     assert per_pair[ETH]["funding"] == pytest.approx(-1.0)
     assert per_pair[ETH]["win_rate"] == 0.0
     # BTC's notional 10,000 over the equity 9,988 after fees and funding (bars 2-3)
-    assert per_pair[BTC]["max_effective_leverage"] == pytest.approx(10_000.0 / 9_988.0)
+    assert per_pair[BTC]["max_exposure"] == pytest.approx(10_000.0 / 9_988.0)
     assert summary["max_effective_leverage"] == pytest.approx(20_000.0 / 9_988.0)
     funding = summary["funding"]
     assert funding["paid"] == pytest.approx(2.0) and funding["received"] == 0.0
@@ -135,19 +135,20 @@ def test_results_directory_round_trip_and_replacement(tmp_path: Path) -> None:
 
 
 def test_margin_rows_from_the_analyzers_by_hand() -> None:
-    # margin levels 100 − 9,000 / close (report_helpers.MARGIN_CLOSES, tabulated in
-    # tests/cli/cli_helpers.py): 10, 5.26, 2.17, 1.64, 1.32, 1.10, 2.17, 1.37 on bars 1-8
+    # the lowest margin levels inside the bars, at the mark low (report_helpers.MARGIN_CLOSES,
+    # tabulated in tests/cli/cli_helpers.py): 10, 5.26, 2.17, 1.64, 1.32, 1.10, 1.10, 1.37,
+    # 1.37 on bars 1-9
     result, data = margin_call_run()
     summary = bundle_from_result(result, data, MARGIN_INFO).summary
     assert margin_rows(summary) == [
-        # below 1.5 from bar 5 (05:00) to 7, and on bar 8: two calls
-        ("margin calls (level < 1.5)", "2, first 2025-01-01 05:00", "bad"),
+        # below 1.5 from bar 5 (05:00) to the end: one call
+        ("margin calls (level < 1.5)", "1, first 2025-01-01 05:00", "bad"),
         # 100 − 9,000 / 91 = 1.0989 on bar 6
         ("minimum margin level", "1.10 at 2025-01-01 06:00", ""),
-        # 4, 3 and 1 of the 10 hourly bars
-        ("time below level 2", "40.00 % of bars, 4.0 h", ""),
-        ("time below level 1.5", "30.00 % of bars, 3.0 h", ""),
-        ("time below level 1.2", "10.00 % of bars, 1.0 h", ""),
+        # 6 (bars 4-9), 5 (5-9) and 2 (6, 7) of the 10 hourly bars
+        ("time below level 2", "60.00 % of bars, 6.0 h", ""),
+        ("time below level 1.5", "50.00 % of bars, 5.0 h", ""),
+        ("time below level 1.2", "20.00 % of bars, 2.0 h", ""),
         ("liquidations", "0", ""),
         # 100 BTC × 91.25 × 0.01 % at 09:00
         ("funding paid", "0.91 (received 0.00, net -0.91)", ""),
@@ -163,7 +164,7 @@ def test_margin_rows_from_the_analyzers_by_hand() -> None:
     text = console.export_text()
     assert max(len(line) for line in text.splitlines()) <= 80
     assert "…" not in text
-    assert "margin calls (level < 1.5)   2, first 2025-01-01 05:00" in text
+    assert "margin calls (level < 1.5)   1, first 2025-01-01 05:00" in text
 
 
 def test_a_run_without_analyzers_has_no_margin_section() -> None:

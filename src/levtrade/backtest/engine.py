@@ -74,13 +74,14 @@ from levtrade.model.instrument import Instrument
 from levtrade.model.orders import (
     MAKER_TYPES,
     STOP_TYPES,
+    TIME_IN_FORCE,
     Order,
     OrderStatus,
     OrderType,
     Reason,
     Trade,
 )
-from levtrade.model.positions import Leg, MarginMode
+from levtrade.model.positions import Leg, MarginMode, PositionMode
 from levtrade.spec import BacktestConfig, RunSpec, resolve
 from levtrade.strategy.base import Strategy
 from levtrade.strategy.context import PositionSync
@@ -226,6 +227,7 @@ class Engine:
         self._volume = cols(rd.volume)
         self._slippage = config.slippage
         self._volume_slippage = config.volume_slippage
+        self._participation = config.participation
         self._max_open_trades = config.max_open_trades
         self._keys: list[dict[str, PositionKey]] = [
             {leg.value: PositionKey(symbol, leg) for leg in Leg} for symbol in self.symbols
@@ -251,6 +253,9 @@ class Engine:
         ]
 
         self.i = -1
+        self._next_bar = 0
+        self._stop = self.n
+        self._started = self._finished = False
         self.orders: list[Order] = []
         self.pending: list[Order] = []
         self.resting: list[list[Order]] = [[] for _ in range(self.m)]
@@ -317,11 +322,41 @@ class Engine:
     def run(self) -> None:
         """Walk every bar, then close what is open at the last close."""
         with _frozen_heap():
-            self._run()
+            self._run(self.n)
+            self.finish()
 
-    def _run(self) -> None:
+    def run_until(self, bar: int) -> None:
+        """Walk the bars before ``bar`` that are not walked yet, and stop after ``bar − 1``'s
+        close: the run resumes from there at the next call. Orders submitted in between are
+        decided at that close (a market order fills at ``bar``'s open). Nothing is closed at
+        the end of the data: :meth:`finish` does that."""
+        self._run(max(self._next_bar, min(bar, self.n)))
+
+    @property
+    def next_bar(self) -> int:
+        """The first bar not walked yet (``n`` when the run has walked every bar)."""
+        return self._next_bar
+
+    def finish(self) -> None:
+        """Close what is still open at the last close of the data and end the run (once)."""
+        if self._finished:
+            return
+        if self._next_bar < self.n:
+            self._run(self.n)
+        self._finished = True
+        self._end_of_data()
+        self.driver.finish()
+
+    def account_changed(self) -> None:
+        """Tell the engine that the account was changed from outside between bars (a margin
+        transfer, a leverage or mode change): its cached liquidation prices are recomputed."""
+        self._changed()
+
+    def _run(self, stop: int) -> None:
         driver = self.driver
-        driver.start(self)
+        if not self._started:
+            self._started = True
+            driver.start(self)
         funding_bar = self._funding_bar
         driver_close = driver.on_close
         before_path = None if getattr(driver, "no_before_path", False) else driver.before_path
@@ -335,9 +370,9 @@ class Engine:
         if events is not None:
             clock, strategy, minperiod = events.clock, events.strategy, events.minperiod
         quiet = events if before_path is None else None
-        n = self.n
-        i = 0
-        while i < n:
+        self._stop = stop
+        i = self._next_bar
+        while i < stop:
             self.i = i
             # `reach`: the bar's mark range reaches a cached liquidation price (or fills at
             # the open changed the positions): only then is the path walked for them
@@ -387,8 +422,7 @@ class Engine:
             i += 1
             if quiet is not None:
                 i = self._quiet_bars(i, quiet)
-        self._end_of_data()
-        driver.finish()
+        self._next_bar = i
 
     def _quiet_bars(self, start: int, events: EventDriver) -> int:
         """Run the bars from ``start`` on which only the strategy has anything to do, while
@@ -421,12 +455,13 @@ class Engine:
             level = low if direction < 0 else high
             below = direction < 0
             gaps = not self._always_active[self._watch_list[0].j]
-        # with a position open the stretch ends at the next funding time
-        stop = self.n
+        # with a position open the stretch ends at the next funding time (and always where
+        # the walk is to stop)
+        stop = self._stop
         if positions:
             funding = self._funding_bars
             k = bisect_left(funding, start)
-            if k < len(funding):
+            if k < len(funding) and funding[k] < stop:
                 stop = funding[k]
         clock, strategy = events.clock, events.strategy
         ledger = self.account.ledger
@@ -521,7 +556,24 @@ class Engine:
         for order in ready:
             if order.status is _SUBMITTED:
                 j = column[order.symbol]
-                self._execute(order, self._open[j][i], i, j)
+                if order.type is _MARKET:
+                    self._execute(order, self._open[j][i], i, j)
+                else:
+                    self._limit_at_open(order, self._open[j][i], i, j)
+
+    def _limit_at_open(self, order: Order, price: float, i: int, j: int) -> None:
+        """An IOC/FOK/GTX limit at the first open after it was placed (orders.py)."""
+        reached = price <= order.price if order.is_buy else price >= order.price
+        if order.time_in_force == "GTX":
+            if reached:
+                self._finish_order(order, OrderStatus.EXPIRED, Reason.POST_ONLY, "")
+            else:
+                self.resting[j].append(order)
+                self.n_resting += 1
+        elif reached:
+            self._execute(order, price, i, j, taker=True)
+        else:
+            self._finish_order(order, OrderStatus.EXPIRED, Reason.NOT_REACHED, "")
 
     def _reduces(self, order: Order) -> bool:
         """Whether a market order starts by reducing its leg (exits fill before entries)."""
@@ -551,12 +603,20 @@ class Engine:
         """Cheap test: can anything on symbol j happen inside bar i? A resting order only
         when the trade range reaches its level (a trailing stop moves: always)."""
         trade_low, trade_high = self._low[j][i], self._high[j][i]
+        low, high = self._ml[j][i], self._mh[j][i]
         for order in self.resting[j]:
-            if order.type is _TRAILING or (
+            trigger = order.trigger_direction
+            if trigger:
+                lo, hi = (low, high) if order.mark_trigger else (trade_low, trade_high)
+                if lo <= order.trigger_price if trigger < 0 else hi >= order.trigger_price:
+                    return True
+            elif order.mark_trigger:
+                if low <= order.price if _direction(order) < 0 else high >= order.price:
+                    return True
+            elif order.type is _TRAILING or (
                 trade_low <= order.price if _direction(order) < 0 else trade_high >= order.price
             ):
                 return True
-        low, high = self._ml[j][i], self._mh[j][i]
         for watch in self._watches[j]:
             if (watch.direction < 0 and low <= watch.price) or (
                 watch.direction > 0 and high >= watch.price
@@ -646,6 +706,9 @@ class Engine:
         """Walk symbol j's path; with ``only_open``, only the events at its first point."""
         touched = False
         unconfirmed: set[str | PositionKey] = set()
+        exhausted: set[int] = set()
+        """Orders that filled their share of this bar's volume (partial fills)."""
+        participation = self._participation
         for ts0, te0, ms0, me0, opens_bar in self._legs(i, j):
             f0 = 0.0
             opened = not opens_bar
@@ -665,13 +728,22 @@ class Engine:
                         if f < best_f or (f == best_f and best_rank > _RANK_LIQUIDATION):
                             best_f, best_rank, best = f, _RANK_LIQUIDATION, watch
                 for order in self.resting[j]:
-                    if not order.active:
+                    if not order.active or (exhausted and order.id in exhausted):
                         continue
-                    fr = _reach_fraction(st, te0, order.price, _direction(order))
+                    trigger = order.trigger_direction
+                    if trigger:  # a stop-limit or take-profit-limit before its trigger
+                        if order.mark_trigger:
+                            fr = _reach_fraction(sm, me0, order.trigger_price, trigger)
+                        else:
+                            fr = _reach_fraction(st, te0, order.trigger_price, trigger)
+                    elif order.mark_trigger:
+                        fr = _reach_fraction(sm, me0, order.price, _direction(order))
+                    else:
+                        fr = _reach_fraction(st, te0, order.price, _direction(order))
                     if fr == NEVER:
                         continue
                     f = f0 + (1.0 - f0) * fr
-                    rank = _RANK_STOP if order.type in STOP_TYPES else _RANK_LIMIT
+                    rank = _RANK_STOP if trigger or order.type in STOP_TYPES else _RANK_LIMIT
                     if (
                         f < best_f
                         or (f == best_f and rank < best_rank)
@@ -693,14 +765,26 @@ class Engine:
                     prices = {self.symbols[j]: mark}
                     if not self._liquidate(best.pool, prices, prices):
                         unconfirmed.add(best.pool)
+                elif best.trigger_direction:  # triggered: a limit at its price from here
+                    best.trigger_direction = 0
+                    best.mark_trigger = False
                 else:
                     self._set_marks(i, _OPEN)
                     self.account.set_mark(self.symbols[j], _price_at(ms0, me0, best_f))
                     self._marks_at = None
-                    price = st if gap else best.price
+                    if best.mark_trigger:  # the trade price where the mark reached it
+                        price = st if gap else _price_at(ts0, te0, best_f)
+                    else:
+                        price = st if gap else best.price
                     self.resting[j].remove(best)
                     self.n_resting -= 1
-                    self._execute(best, price, i, j)
+                    if participation is not None and best.type in MAKER_TYPES:
+                        if not self._fill_share(best, price, i, j, participation):
+                            self.resting[j].append(best)
+                            self.n_resting += 1
+                            exhausted.add(best.id)
+                    else:
+                        self._execute(best, price, i, j)
                 f0 = best_f
             self._trail(j, te0)
         if touched:
@@ -722,6 +806,10 @@ class Engine:
     # ========================================================================================
     # Orders
     # ========================================================================================
+
+    def position_entry(self, symbol: str, leg: str) -> tuple[float, float, float]:
+        position = self.account.position((symbol, leg))
+        return position.size, position.entry_price, position.leverage
 
     def new_id(self) -> int:
         self._next_id += 1
@@ -777,8 +865,17 @@ class Engine:
                     f"price: a {order.type} order needs a price > 0, got {order.price!r}"
                 )
             order.price = instrument.round_price(order.price)
+            if order.trigger_direction:
+                order.trigger_price = instrument.round_price(order.trigger_price)
         self.driver.on_order(order)
         if order.type is _MARKET:
+            self.pending.append(order)
+        elif order.time_in_force != "GTC":
+            if order.type is not OrderType.LIMIT or order.time_in_force not in TIME_IN_FORCE:
+                raise StrategyError(
+                    f"time_in_force: {order.time_in_force!r} is for limit orders (GTC, IOC, FOK, "
+                    f"GTX), got it on a {order.type} order"
+                )
             self.pending.append(order)
         else:
             self.resting[j].append(order)
@@ -793,7 +890,7 @@ class Engine:
         self._finish_order(order, OrderStatus.CANCELLED, reason, "")
 
     def _unqueue(self, order: Order) -> None:
-        if order.type is OrderType.MARKET:
+        if order.type is OrderType.MARKET or order in self.pending:
             if order in self.pending:
                 self.pending.remove(order)
             return
@@ -827,12 +924,14 @@ class Engine:
             return _LONG if order.side != "buy" else _SHORT
         return _LONG if order.side == "buy" else _SHORT
 
-    def _execute(self, order: Order, base: float, i: int, j: int) -> None:
-        """Fill ``order`` at ``base`` (before slippage), or reject it with its reason."""
+    def _execute(self, order: Order, base: float, i: int, j: int, *, taker: bool = False) -> None:
+        """Fill ``order`` at ``base`` (before slippage), or reject it with its reason; ``taker``
+        fills a limit order as a taker (an IOC/FOK limit at the open)."""
         instrument = self.instruments[j]
         leg = self._leg(order) if self.hedge else _BOTH
         current = self.sizes[j].get(leg, 0.0)
-        maker = order.type in MAKER_TYPES  # = order.liquidity == "maker", not order.slips
+        # = order.liquidity == "maker", not order.slips
+        maker = not taker and order.type in MAKER_TYPES
         if order.close_position:
             if current == 0.0:
                 self._finish_order(order, OrderStatus.CANCELLED, Reason.NO_POSITION, "")
@@ -913,8 +1012,13 @@ class Engine:
         order.fill_price = price
         order.filled_size = signed
         order.fee = result.fee
+        order.realized_pnl = result.realized_pnl
         self._changed()
         self._book_fill(order, result, instrument, i, j)
+        self._complete(order)
+
+    def _complete(self, order: Order) -> None:
+        """``order`` has filled: its OCO siblings are cancelled, its bracket children armed."""
         for sibling in order.oco:
             if sibling.alive:
                 self._unqueue(sibling)
@@ -922,6 +1026,63 @@ class Engine:
         self._finish_order(order, _FILLED, "", "")
         for child in order.children:
             child.active = True
+
+    def _fill_share(self, order: Order, price: float, i: int, j: int, share: float) -> bool:
+        """Fill a resting maker order at ``price`` up to ``share`` of bar i's volume (in
+        contracts, rounded down to the lot); True when the order has ended (filled, or
+        refused), False when the rest of it rests on. Each part books its own fill; the
+        order's fill price is their volume-weighted average."""
+        instrument = self.instruments[j]
+        cs = instrument.contract_size
+        done = abs(order.filled_size)
+        if order.close_position or math.isnan(order.size):  # sized at the fill: fills whole
+            self._execute(order, price, i, j)
+            return True
+        remaining = order.size - done
+        cap = instrument.round_size(share * self._volume[j][i] / cs)
+        if not math.isfinite(cap) or cap <= 0.0:
+            return False
+        if remaining <= cap and done == 0.0:
+            self._execute(order, price, i, j)
+            return True
+        part = min(remaining, cap)
+        leg = self._leg(order) if self.hedge else _BOTH
+        current = self.sizes[j].get(leg, 0.0)
+        signed = part if order.is_buy else -part
+        if order.reduce_only:
+            if current == 0.0 or (current > 0) == (signed > 0):
+                self._reject(order, Reason.REDUCE_ONLY, "reduce_only: no position left to reduce")
+                return True
+            if abs(signed) > abs(current):
+                signed = -current
+        result = self.account.try_fill(
+            instrument, signed, price, leg=leg, leverage=order.leverage, liquidity="maker",
+            time=self.t,
+        )  # fmt: skip
+        if isinstance(result, OrderRejected):
+            reason = (
+                Reason.INSUFFICIENT_MARGIN if isinstance(result, InsufficientMargin) else
+                Reason.LEVERAGE if isinstance(result, LeverageError) else Reason.BANKRUPT
+            )  # fmt: skip
+            self._reject(order, reason, str(result))
+            return True
+        filled = done + abs(signed)
+        order.fill_price = price if done == 0.0 else (
+            (order.fill_price * done + price * abs(signed)) / filled
+        )  # fmt: skip
+        order.filled_size += signed
+        order.fee += result.fee
+        order.realized_pnl += result.realized_pnl
+        order.fill_time = self.t
+        order.fill_bar = i
+        self._changed()
+        self._book_fill(order, result, instrument, i, j)
+        if order.size - filled <= 1e-9 * order.size or not order.alive:  # (lot sums' dust)
+            if order.alive:
+                self._complete(order)
+            return True
+        self.driver.on_order(order)  # a part filled: the order is still live
+        return False
 
     def _stake_size(
         self, order: Order, instrument: Instrument, base: float, j: int, leg: str
@@ -1161,6 +1322,80 @@ class Engine:
         for symbol, mark in marks.items():
             account.set_mark(symbol, mark)
         return False
+
+    def close_at(
+        self,
+        symbol: str,
+        leg: str,
+        price: float,
+        *,
+        origin: str,
+        fee_rate: float | None = None,
+    ) -> Order:
+        """Close the whole position of ``symbol``'s ``leg`` now, at exactly ``price`` (no
+        slippage), with ``fee_rate`` (default: the taker fee): a venue closing a position
+        itself between bars, as auto-deleveraging does."""
+        j = self._column[symbol]
+        current = self.sizes[j].get(leg, 0.0)
+        if current == 0.0:
+            raise OrderRejected(f"position: {symbol} {leg} has no open position to close")
+        instrument = self.instruments[j]
+        order = self.make_order(
+            symbol,
+            "sell" if current > 0 else "buy",
+            OrderType.MARKET,
+            abs(current),
+            math.nan,
+            leg=leg if self.hedge else None,
+            reduce_only=True,
+            close_position=True,
+            origin=origin,
+        )
+        self.orders.append(order)
+        self.driver.on_order(order)
+        result = self.account.try_fill(
+            instrument, -current, price, leg=leg, fee_rate=fee_rate, time=self.t
+        )
+        self._marks_at = None
+        if isinstance(result, OrderRejected):
+            self._reject(order, Reason.BANKRUPT, str(result))
+            return order
+        i = max(self.i, 0)
+        order.fill_time = self.t
+        order.fill_bar = i
+        order.fill_price = price
+        order.filled_size = -current
+        order.fee = result.fee
+        order.realized_pnl = result.realized_pnl
+        self._changed()
+        self._book_fill(order, result, instrument, i, j)
+        self._finish_order(order, _FILLED, "", "")
+        return order
+
+    def set_position_mode(self, mode: str) -> None:
+        """Switch between one-way and hedge mode, as a venue allows it: only with no position
+        open and no order waiting."""
+        if mode not in ("one_way", "hedge"):
+            raise StrategyError(f"position_mode: must be 'one_way' or 'hedge', got {mode!r}")
+        if self.n_positions or self.pending or self.n_resting:
+            raise OrderRejected("position_mode: positions or orders are open")
+        self.account.position_mode = PositionMode(mode)
+        self.hedge = mode == "hedge"
+        self._changed()
+
+    def force_liquidation(self, symbol: str, leg: str, mark: float) -> LiquidationResult | None:
+        """Liquidate the pool holding ``symbol``'s ``leg`` with the mark at ``mark`` (a venue's
+        forced liquidation, a wick the data does not show): None when the account does not
+        find the pool liquidatable at that mark."""
+        j = self._column[symbol]
+        if leg not in self.sizes[j]:
+            raise OrderRejected(f"position: {symbol} {leg} has no open position")
+        key = self._keys[j][leg]
+        pool: str | PositionKey = key if self.account.position(key).is_isolated else CROSS_POOL
+        count = len(self.liquidations)
+        self._liquidate(pool, {symbol: mark}, {symbol: mark})
+        self._marks_at = None
+        return self.liquidations[-1] if len(self.liquidations) > count else None
 
     # ========================================================================================
     # Cached account state

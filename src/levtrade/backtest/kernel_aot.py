@@ -135,6 +135,14 @@ def _native() -> tuple[ModuleType | None, str]:
     return module, ""
 
 
+def will_compile() -> bool:
+    """Whether the next :func:`simulate_function` compiles the kernel just in time (tens of
+    seconds, once per process): none chosen yet and no usable ahead-of-time build."""
+    if _chosen is not None:
+        return False
+    return requested_backend() != AHEAD_OF_TIME or _native()[0] is None
+
+
 def simulate_function() -> tuple[str, Callable[..., Any]]:
     """(backend, function) running :func:`kernel_core.simulate`: the ahead-of-time build when
     it is current and not declined, else the just-in-time compilation (done here, once)."""

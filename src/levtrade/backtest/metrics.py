@@ -1,19 +1,35 @@
 """Summary metrics of a backtest, from its equity series, trades and ledger.
 
-Formulas (``E_0`` is the starting wallet, ``E_t`` the equity at bar *t*'s close, ``n`` bars of
-``tf`` ms; a year is 365 days, so there are ``B = 365·86,400,000 / tf`` bars per year):
+Return metrics are computed from **daily** returns, annualised with 365 periods a year, as
+quantstats computes them (``quantstats.stats`` with ``periods=365``) and FreqTrade reports them,
+so the figures compare with both. ``E_0`` is the starting wallet and ``D_k`` the equity at the
+close of the last bar opened on UTC day *k* (``k = 1..N``, every calendar day from the first bar
+to the last, a day without bars keeping the previous day's equity):
 
-* bar returns ``r_t = E_t / E_{t−1} − 1`` with ``E_{−1} = E_0`` (n returns);
-* total return ``E_n / E_0 − 1``; CAGR ``(E_n / E_0)^(1/y) − 1`` with ``y = n·tf`` in years
-  (−1 when the equity ends at or below 0);
-* Sharpe ``mean(r) / std(r, ddof=1) · √B`` (risk-free rate 0);
-* Sortino ``mean(r) / √(mean(min(r, 0)²)) · √B`` (downside deviation over all n returns);
-* max drawdown ``max_t (1 − E_t / max_{s≤t} E_s)`` with ``E_0`` as the first peak, a positive
-  fraction; Calmar ``CAGR / max drawdown``;
+* daily returns ``r_k = D_k / D_{k−1} − 1`` with ``D_0 = E_0`` (N returns);
+* total return ``E_n / E_0 − 1`` (``E_n`` the last bar's equity);
+* CAGR ``(E_n / E_0)^(365 / N) − 1`` (−1 when the equity ends at or below 0);
+* volatility ``std(r, ddof=1) · √365``;
+* Sharpe ``mean(r) / std(r, ddof=1) · √365`` (risk-free rate 0);
+* Sortino ``mean(r) / √(Σ min(r, 0)² / N) · √365``;
+* Calmar ``CAGR / max drawdown``.
+
+None of CAGR, volatility, Sharpe, Sortino and Calmar is given (NaN) for a run shorter than
+:data:`MIN_ANNUALISED_DAYS` days: a few days scaled to a year say nothing. ``days`` is the
+run's length, ``n·tf`` in days.
+
+The others, per bar and per trade:
+
+* max drawdown ``max_t (1 − E_t / max_{s≤t} E_s)`` over every bar's close, with ``E_0`` as the
+  first peak, a positive fraction;
 * win rate: share of trades with pnl > 0; profit factor ``Σ pnl⁺ / |Σ pnl⁻|``;
+* expectancy ``w·avg win − l·avg loss`` (w, l the shares of winning and losing trades) and the
+  expectancy ratio ``(1 + avg win / avg loss)·w − 1``, as FreqTrade defines them;
 * exposure: share of bars closing with an open position;
-* funding paid/received, fees, liquidation fees, insurance-fund effect (what the trader's
-  books paid into the fund, net of what it covered) from the ledger.
+* funding paid/received, trading fees, liquidation clearance fees and the insurance-fund
+  effect: what the trader's books paid into the venue's insurance fund at liquidations (the
+  remaining margin a liquidation leaves, where the venue keeps it) net of what the fund paid
+  back to cover a shortfall; all from the ledger.
 
 A ratio whose denominator is 0 is NaN (profit factor: ``inf`` with gains and no losses).
 """
@@ -26,7 +42,11 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-MS_PER_YEAR = 365 * 86_400_000
+DAY_MS = 86_400_000
+PERIODS_PER_YEAR = 365
+"""Daily returns a year: crypto trades every day (quantstats' ``periods=365``)."""
+MIN_ANNUALISED_DAYS = 30
+"""Runs shorter than this many days get no annualised metric."""
 
 TRADER_BOOKS_PREFIX = "isolated:"
 
@@ -35,11 +55,30 @@ def _is_trader(book: pd.Series) -> pd.Series:
     return (book == "cross") | book.str.startswith(TRADER_BOOKS_PREFIX)
 
 
-def bar_returns(equity: np.ndarray, initial: float) -> np.ndarray:
-    """``E_t / E_{t−1} − 1`` with the starting wallet before the first bar."""
-    previous = np.concatenate([[initial], equity[:-1]])
+def daily_equity(times: np.ndarray, equity: np.ndarray) -> pd.Series:
+    """The equity at the close of each UTC day's last bar (``times`` are bar open times in
+    ms), every calendar day from the first bar's to the last's, a day without bars holding
+    the previous day's value; indexed by the day (UTC midnight)."""
+    if times.size == 0:
+        return pd.Series([], dtype=np.float64, index=pd.DatetimeIndex([], tz="UTC"))
+    days = np.asarray(times, dtype=np.int64) // DAY_MS
+    last = np.flatnonzero(np.append(days[1:] != days[:-1], True))
+    values = pd.Series(
+        np.asarray(equity, dtype=np.float64)[last],
+        index=pd.to_datetime(days[last] * DAY_MS, unit="ms", utc=True),
+    )
+    full = pd.date_range(values.index[0], values.index[-1], freq="D")
+    return values.reindex(full).ffill()
+
+
+def daily_returns(times: np.ndarray, equity: np.ndarray, initial: float) -> pd.Series:
+    """``D_k / D_{k−1} − 1`` of :func:`daily_equity`, with the starting wallet before the
+    first day."""
+    closes = daily_equity(times, equity)
+    previous = np.concatenate([[initial], closes.to_numpy()[:-1]])
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.asarray(equity / previous - 1.0, dtype=np.float64)
+        returns = closes.to_numpy() / previous - 1.0
+    return pd.Series(returns, index=closes.index, name="returns")
 
 
 def max_drawdown(equity: np.ndarray, initial: float) -> float:
@@ -52,30 +91,51 @@ def max_drawdown(equity: np.ndarray, initial: float) -> float:
     return float(max(0.0, falls.max()))
 
 
-def cagr(final: float, initial: float, years: float) -> float:
-    if years <= 0:
+def cagr(final: float, initial: float, days: float) -> float:
+    """Growth a year over ``days`` daily periods (quantstats: years = returns / 365)."""
+    if days <= 0:
         return math.nan
     if final <= 0:
         return -1.0
-    return float((final / initial) ** (1.0 / years) - 1.0)
+    return float((final / initial) ** (PERIODS_PER_YEAR / days) - 1.0)
 
 
-def sharpe(returns: np.ndarray, bars_per_year: float) -> float:
+def volatility(returns: np.ndarray) -> float:
+    if returns.size < 2:
+        return math.nan
+    return float(np.std(returns, ddof=1) * math.sqrt(PERIODS_PER_YEAR))
+
+
+def sharpe(returns: np.ndarray) -> float:
     if returns.size < 2:
         return math.nan
     sd = float(np.std(returns, ddof=1))
     if sd == 0 or not math.isfinite(sd):
         return math.nan
-    return float(np.mean(returns) / sd * math.sqrt(bars_per_year))
+    return float(np.mean(returns) / sd * math.sqrt(PERIODS_PER_YEAR))
 
 
-def sortino(returns: np.ndarray, bars_per_year: float) -> float:
+def sortino(returns: np.ndarray) -> float:
     if returns.size == 0:
         return math.nan
-    downside = math.sqrt(float(np.mean(np.minimum(returns, 0.0) ** 2)))
+    downside = math.sqrt(float(np.sum(np.minimum(returns, 0.0) ** 2)) / returns.size)
     if downside == 0 or not math.isfinite(downside):
         return math.nan
-    return float(np.mean(returns) / downside * math.sqrt(bars_per_year))
+    return float(np.mean(returns) / downside * math.sqrt(PERIODS_PER_YEAR))
+
+
+def expectancy(pnl: np.ndarray) -> tuple[float, float]:
+    """(expectancy, expectancy ratio) of trade PnLs (module docstring; NaN without trades,
+    the ratio NaN without a loss)."""
+    if pnl.size == 0:
+        return math.nan, math.nan
+    wins, losses = pnl[pnl > 0], pnl[pnl < 0]
+    average_win = float(wins.mean()) if wins.size else 0.0
+    average_loss = float(-losses.mean()) if losses.size else 0.0
+    win_share, loss_share = wins.size / pnl.size, losses.size / pnl.size
+    value = win_share * average_win - loss_share * average_loss
+    ratio = (1.0 + average_win / average_loss) * win_share - 1.0 if average_loss > 0 else math.nan
+    return value, ratio
 
 
 def _ledger_flows(ledger: pd.DataFrame) -> tuple[float, float, float, float, float, float, float]:
@@ -169,12 +229,13 @@ def compute_metrics(
 ) -> pd.Series:
     """The summary metrics (module docstring) as a Series by name."""
     equity = series["equity"].to_numpy(dtype=np.float64) if len(series) else np.array([])
+    times = series["time"].to_numpy(dtype=np.int64) if len(series) else np.array([], np.int64)
     final = float(equity[-1]) if equity.size else initial
-    bars_per_year = MS_PER_YEAR / timeframe_ms
-    years = equity.size * timeframe_ms / MS_PER_YEAR
-    returns = bar_returns(equity, initial)
-    growth = cagr(final, initial, years)
+    days = equity.size * timeframe_ms / DAY_MS
+    returns = daily_returns(times, equity, initial).to_numpy()
     drawdown = max_drawdown(equity, initial)
+    annualised = days >= MIN_ANNUALISED_DAYS
+    growth = cagr(final, initial, returns.size) if annualised else math.nan
 
     pnl = trades["pnl"].to_numpy(dtype=np.float64) if len(trades) else np.array([])
     gains = float(pnl[pnl > 0].sum())
@@ -185,6 +246,8 @@ def compute_metrics(
         factor = math.inf if gains > 0 else math.nan
     else:
         factor = gains / losses
+
+    trade_expectancy, expectancy_ratio = expectancy(pnl)
 
     notional = [c for c in series.columns if c.startswith("notional:")]
     exposure = 0.0
@@ -201,17 +264,21 @@ def compute_metrics(
     )
     return pd.Series(
         {
+            "days": days,
             "initial_equity": initial,
             "final_equity": final,
             "total_return": final / initial - 1.0,
             "cagr": growth,
-            "sharpe": sharpe(returns, bars_per_year),
-            "sortino": sortino(returns, bars_per_year),
-            "calmar": _ratio(growth, drawdown),
+            "volatility": volatility(returns) if annualised else math.nan,
+            "sharpe": sharpe(returns) if annualised else math.nan,
+            "sortino": sortino(returns) if annualised else math.nan,
+            "calmar": _ratio(growth, drawdown) if annualised else math.nan,
             "max_drawdown": drawdown,
             "trades": int(pnl.size),
             "win_rate": _ratio(float((pnl > 0).sum()), float(pnl.size)),
             "profit_factor": factor,
+            "expectancy": trade_expectancy,
+            "expectancy_ratio": expectancy_ratio,
             "exposure": exposure,
             "liquidations": liquidations,
             "funding_paid": funding_paid,

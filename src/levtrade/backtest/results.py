@@ -19,7 +19,7 @@ from levtrade._json import to_json_value
 from levtrade.backtest.market import RunData
 from levtrade.backtest.metrics import compute_metrics
 from levtrade.errors import BacktestError
-from levtrade.margin import Account
+from levtrade.margin import Account, SpotAccount
 from levtrade.margin.ledger import Ledger
 from levtrade.model.orders import Order, Trade
 from levtrade.spec import BacktestConfig, RunSpec
@@ -146,7 +146,8 @@ class Analyzer(Protocol):
 @dataclass(eq=False)
 class BacktestResult:
     """Tables of one run (see the module docstring); ``account`` is the event engine's final
-    margin account (None for the compiled kernel)."""
+    margin account (None for the compiled kernel and for spot and margin runs, whose account
+    is ``spot_account``)."""
 
     trades: pd.DataFrame
     orders: pd.DataFrame
@@ -159,6 +160,8 @@ class BacktestResult:
     account: Account | None = None
     spec: RunSpec | None = None
     """The run's resolved specification (set by both engines)."""
+    spot_account: SpotAccount | None = None
+    """A spot or margin run's final account (the futures runs' ``account`` is None then)."""
 
     def run_spec(self) -> RunSpec:
         """The run's instruments and tier tables: the engines' own, or resolved from

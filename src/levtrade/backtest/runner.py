@@ -10,6 +10,7 @@ from levtrade.backtest.engine import run_signals, run_strategy
 from levtrade.backtest.market import FineData
 from levtrade.backtest.progress import Progress
 from levtrade.backtest.results import Analyzer, BacktestResult, run_analyzers
+from levtrade.backtest.spot_engine import run_spot_signals
 from levtrade.data import MarketData, Portfolio
 from levtrade.errors import ConfigError
 from levtrade.spec import BacktestConfig, RunSpec, resolve
@@ -18,7 +19,8 @@ from levtrade.strategy.signals import Signals, SymbolSignals
 
 ENGINES = ("auto", "event", "compiled")
 """``auto`` (the default): signal strategies on the compiled kernel when it can run them
-(linear contracts, no finer-timeframe path), everything else on the event engine."""
+(linear contracts, no finer-timeframe path), everything else on the event engine; spot and
+margin runs on the event engine's spot counterpart (:mod:`levtrade.backtest.spot_engine`)."""
 
 
 def run(
@@ -53,6 +55,9 @@ def run(
         raise ConfigError(f"warmup: a number of bars in [0, {len(data)}), got {warmup!r}")
     sink = progress or _Silent()
     spec = resolve(BacktestConfig() if config is None else config, data.symbols)
+    spot = spec.config.trading_mode != "futures"
+    if spot:
+        _check_spot_run(strategy, spec, engine, fine)
     if isinstance(strategy, type) and issubclass(strategy, Strategy):
         if engine == "compiled":
             raise ConfigError(
@@ -82,17 +87,41 @@ def run(
         data = trim_warmup(data, warmup)
     if engine == "compiled" and fine is not None:
         raise ConfigError("fine: the compiled kernel walks each bar's own path")
-    if engine == "compiled" or (engine == "auto" and compiled_runs(spec, fine)):
-        sink.phase("simulating (compiled kernel)")
+    result: BacktestResult
+    if spot:
+        sink.phase("simulating", total=len(data))
+        result = run_spot_signals(data, signals, spec, progress=progress)
+    elif engine == "compiled" or (engine == "auto" and compiled_runs(spec, fine)):
         # imported here: the kernel's module loads its compiled build, which only runs need
-        from levtrade.backtest import kernel
+        from levtrade.backtest import kernel, kernel_aot
 
-        result: BacktestResult = kernel.run_signals(data, signals, spec)
+        if kernel_aot.will_compile():
+            sink.phase("compiling the kernel (once, ~20 s)")
+            kernel_aot.simulate_function()
+        sink.phase("simulating (compiled kernel)")
+        result = kernel.run_signals(data, signals, spec)
     else:
         sink.phase("simulating", total=len(data))
         result = run_signals(data, signals, spec, fine=fine, progress=progress)
     run_analyzers(result, analyzers)
     return result
+
+
+def _check_spot_run(strategy: Any, spec: RunSpec, engine: str, fine: FineData | None) -> None:
+    """What a spot or margin run takes: signal strategies, on the event engine, bar paths."""
+    mode = spec.config.trading_mode
+    if isinstance(strategy, type) and issubclass(strategy, Strategy):
+        raise ConfigError(
+            f"strategy: {strategy.__name__} is event-driven; trading_mode {mode!r} runs signal "
+            "strategies (a SignalStrategy or a Signals table)"
+        )
+    if engine == "compiled":
+        raise ConfigError(
+            f"engine: the compiled kernel trades futures; trading_mode {mode!r} runs on the "
+            "'event' engine (or 'auto')"
+        )
+    if fine is not None:
+        raise ConfigError(f"fine: trading_mode {mode!r} walks each bar's own path")
 
 
 def compiled_runs(spec: RunSpec, fine: FineData | None) -> bool:

@@ -224,10 +224,8 @@ class SignalDriver:
         rules = self.rules
         j = engine.symbols.index(order.symbol)
         leg = order.leg or "BOTH"
-        position = engine.account.position((order.symbol, leg))
-        is_long = position.size > 0
-        entry = position.entry_price
-        leverage = position.leverage
+        size, entry, leverage = engine.position_entry(order.symbol, leg)
+        is_long = size > 0
         stop = math.nan
         origin = "stop_loss"
         if rules.stoploss is not None:
@@ -255,7 +253,7 @@ class SignalDriver:
         state = _RuleOrders(
             is_long, entry, leverage, engine.t, stop_order, stop, None,
             PositionKey(order.symbol, Leg(leg)),
-            abs(position.size) * instrument.contract_size, instrument.taker_fee,
+            abs(size) * instrument.contract_size, instrument.taker_fee,
             instrument.maker_fee, j,
         )  # fmt: skip
         if len(self.roi_minutes):

@@ -1,9 +1,12 @@
 """``levtrade backtest``: run a strategy from a configuration, print the summary, write the HTML
 report and the exported results.
 
-With no arguments it runs the demo: the synthetic demo data and the starter strategy
-(:mod:`levtrade.templates.strategy`), writing ``levtrade-report.html`` and ``levtrade-results/``
-in the current directory. Errors are one line on stderr (a strategy's own exception adds the
+With no arguments it runs the demo: the starter strategy (:mod:`levtrade.templates.strategy`)
+on the recorded Binance sample shipped with levtrade (:mod:`levtrade.data.samples`: BTC, ETH
+and SOL around the crash of 2025-10-10) at three leverages, printing their comparison beside
+the market's own move and the summary of the highest, and writing ``levtrade-report.html`` and
+``levtrade-results/`` in the current directory. ``--demo synthetic`` runs the seeded synthetic
+data instead. Errors are one line on stderr (a strategy's own exception adds the
 strategy's part of the traceback) and exit code 1; no output file is written unless the whole
 run succeeded.
 """
@@ -34,6 +37,7 @@ from levtrade.cli.failure import fail
 from levtrade.configuration import (
     DEFAULT_REPORT,
     DEFAULT_RESULTS,
+    DEMO_LEVERAGES,
     RunConfig,
     StrategyFailure,
     execute,
@@ -76,7 +80,8 @@ FeeOption = Annotated[
     float | None, typer.Option("--fee", help="Fee rate of both sides, e.g. 0.0005.")
 ]
 WalletOption = Annotated[
-    float | None, typer.Option("--dry-run-wallet", help="Starting wallet in the stake currency.")
+    float | None,
+    typer.Option("--dry-run-wallet", "--wallet", help="Starting wallet in the stake currency."),
 ]
 StakeOption = Annotated[
     str | None,
@@ -169,6 +174,35 @@ NoExportFlag = Annotated[bool, typer.Option("--no-export", help="Do not write th
 JsonFlag = Annotated[
     bool, typer.Option("--json", help="Print the summary as one JSON document on stdout.")
 ]
+LeverageOption = Annotated[
+    float | None,
+    typer.Option("--leverage", help="Leverage of every trade (overrides the config's)."),
+]
+MarginModeOption = Annotated[
+    str | None, typer.Option("--margin-mode", help="isolated or cross (overrides the config's).")
+]
+VenueOption = Annotated[
+    str | None,
+    typer.Option(
+        "--venue", help="binance, bybit, okx, hyperliquid or dydx (overrides the config's)."
+    ),
+]
+ParamOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--param",
+        help="A strategy parameter as name=value, e.g. --param fast=24 (repeatable; the "
+        "config's [params]).",
+    ),
+]
+DemoOption = Annotated[
+    str | None,
+    typer.Option(
+        "--demo",
+        help="Without --config: sample (default; recorded Binance data around 2025-10-10, "
+        "three leverages) or synthetic (the seeded synthetic data).",
+    ),
+]
 
 
 class RichProgress:
@@ -214,6 +248,49 @@ def _pairs(values: list[str] | None) -> list[str] | None:
         return None
     pairs = [p.strip() for value in values for p in value.split(",") if p.strip()]
     return pairs or None
+
+
+def _params(values: list[str] | None) -> dict[str, Any] | None:
+    """``name=value`` pairs; a value is read as JSON where it parses (numbers, true, lists),
+    else kept as text."""
+    if not values:
+        return None
+    params: dict[str, Any] = {}
+    for item in values:
+        name, sep, text = item.partition("=")
+        if not sep or not name.strip():
+            raise LevtradeError(f"param: expected name=value, got {item!r}")
+        try:
+            params[name.strip()] = json.loads(text)
+        except json.JSONDecodeError:
+            params[name.strip()] = text
+    return params
+
+
+def _demo_config(demo: str | None, starter: bool) -> RunConfig:
+    if demo in (None, "sample"):
+        return RunConfig.demo(starter=starter)
+    if demo == "synthetic":
+        return RunConfig.synthetic_demo()
+    raise LevtradeError(f"demo: sample or synthetic, got {demo!r}")
+
+
+def _comparison_row(summary: dict[str, Any]) -> dict[str, Any]:
+    """One line of the leverage comparison: what the run made and what it paid."""
+    metrics = summary["metrics"]
+    return {
+        "leverage": summary["leverage"],
+        "margin_mode": summary["margin_mode"],
+        "total_return": metrics.get("total_return"),
+        "max_drawdown": metrics.get("max_drawdown"),
+        "final_equity": metrics.get("final_equity"),
+        "trades": metrics.get("trades"),
+        "liquidations": metrics.get("liquidations"),
+        "funding_paid": metrics.get("funding_paid"),
+        "funding_received": metrics.get("funding_received"),
+        "fees": metrics.get("fees"),
+        "rejected_entries": sum(summary.get("rejected_entries", {}).values()),
+    }
 
 
 def _stake(value: str | None) -> float | str | None:
@@ -293,19 +370,37 @@ def backtest(
     no_export: NoExportFlag = False,
     force: ForceFlag = False,
     as_json: JsonFlag = False,
+    leverage: LeverageOption = None,
+    margin_mode: MarginModeOption = None,
+    venue: VenueOption = None,
+    param: ParamOption = None,
+    demo_data: DemoOption = None,
 ) -> None:
-    """Backtest a strategy; without arguments, run the demo (synthetic data, starter strategy)."""
+    """Backtest a strategy (without arguments: the demo on recorded data at 3x, 10x, 25x).
+
+    The demo runs the starter strategy on the Binance sample bundled with levtrade (BTC, ETH
+    and SOL around the crash of 2025-10-10) at three leverages and compares them with buy and
+    hold; --demo synthetic runs the seeded synthetic data instead."""
     demo = not config and strategy is None and signals is None
     staged: StagedResults | None = None
     page_file: Path | None = None
     try:
-        run_config = load_run_config(config) if config else RunConfig.demo()
+        if demo_data is not None and config:
+            raise LevtradeError("demo: --demo chooses the data of a run without --config")
+        run_config = (
+            load_run_config(config) if config else _demo_config(demo_data, starter=demo)
+        )
+        params = _params(param)
         run_config = run_config.with_overrides(
             timerange=timerange,
             pairs=_pairs(pairs),
             timeframe=timeframe,
             datadir=None if datadir is None else str(datadir.expanduser().resolve()),
             engine=engine,
+            leverage=leverage,
+            margin_mode=margin_mode,
+            venue=venue,
+            params=None if params is None else {**run_config.params, **params},
             strategy_path=(
                 None if strategy_path is None else str(strategy_path.expanduser().resolve())
             ),
@@ -319,17 +414,34 @@ def backtest(
             run_config, report, results, no_report, no_export, force
         )
         stderr = Console(stderr=True)
+        compare = demo and demo_data in (None, "sample") and leverage is None
         if demo and not as_json:
+            what = (
+                "the starter strategy on recorded Binance data around 2025-10-10 at "
+                + ", ".join(f"{lev:g}x" for lev in DEMO_LEVERAGES)
+                if compare
+                else f"the starter strategy on {run_config.source.strip('<>')} data"
+            )
             stderr.print(
-                "No --config given: running the demo (synthetic data, starter strategy). "
-                "Start your own with [bold]levtrade init DIR[/bold].",
+                f"No --config given: running the demo, {what}. Start your own with "
+                "[bold]levtrade init DIR[/bold].",
                 style="dim",
             )
+        levels = DEMO_LEVERAGES if compare else (None,)
+        comparison: list[dict[str, Any]] = []
         with RichProgress(enabled=stderr.is_terminal) as progress:
-            plan = prepare_run(run_config, strategy=strategy, signals=signals, progress=progress)
-            outcome = execute(plan, progress=progress)
+            for level in levels:
+                current = run_config.with_overrides(leverage=level)
+                plan = prepare_run(current, strategy=strategy, signals=signals, progress=progress)
+                outcome = execute(plan, progress=progress)
+                progress.phase("summarising")
+                bundle = bundle_from_result(
+                    outcome.result, outcome.data, outcome.info(), outcome.indicators
+                )
+                comparison.append(_comparison_row(bundle.summary))
             progress.phase("writing report and exports")
-            bundle = bundle_from_result(outcome.result, outcome.data, outcome.info())
+            if compare:
+                bundle.summary["leverage_comparison"] = comparison
             bundle.summary["outputs"] = {
                 "report": None if report_path is None else _display(report_path),
                 "results": None if results_path is None else _display(results_path),
@@ -364,9 +476,9 @@ def backtest(
         if page_file is not None:
             page_file.unlink(missing_ok=True)
     summary: dict[str, Any] = bundle.summary
-    for warning in summary.get("warnings") or []:
-        typer.echo(f"warning: {warning}", err=True)
     if as_json:
+        for warning in summary.get("warnings") or []:  # the terminal summary shows them
+            typer.echo(f"warning: {warning}", err=True)
         typer.echo(json.dumps(to_json_value(summary), indent=2, allow_nan=False))
         return
     render_summary(summary, Console())

@@ -18,6 +18,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeRemaining
 from rich.table import Table
 
 from levtrade.cli.failure import fail
+from levtrade.configuration.timerange import parse_timerange
 from levtrade.data import (
     Downloader,
     ProgressUpdate,
@@ -33,8 +34,9 @@ from levtrade.data import (
     read_funding,
 )
 from levtrade.data._types import GAP_POLICIES, GapPolicy
+from levtrade.data.download import RetryNotice
 from levtrade.data.io import candle_kind, column_names, file_metadata, unreadable
-from levtrade.errors import LevtradeError
+from levtrade.errors import ConfigError, LevtradeError
 
 app = typer.Typer(
     help="Market data: list, info, validate, convert, download.", no_args_is_help=True
@@ -270,13 +272,56 @@ class _ProgressBars:
         self.progress.update(self.tasks[key], total=total, completed=done)
 
 
+def _listed(values: list[str] | None) -> list[str]:
+    """Values given repeated or comma-separated."""
+    return [v.strip() for value in values or [] for v in value.split(",") if v.strip()]
+
+
+def _window(
+    timerange: str | None, since: str | None, until: str | None
+) -> tuple[str | int, str | int | None]:
+    """(since, until) from ``--timerange START-STOP`` or ``--since``/``--until``."""
+    if timerange is not None:
+        if since is not None or until is not None:
+            raise ConfigError("timerange: give --timerange or --since/--until, not both")
+        window = parse_timerange(timerange)
+        if window.start is None:
+            raise ConfigError(f"timerange: a download needs a start, got {timerange!r}")
+        return window.start, window.end_exclusive
+    if since is None:
+        raise ConfigError("timerange: give --timerange START-STOP (or --since DATE)")
+    return since, until
+
+
 @app.command()
 def download(
     ctx: typer.Context,
-    symbols: Annotated[str, typer.Option("--symbols", help="Comma-separated CCXT symbols.")],
-    since: Annotated[str, typer.Option("--since", help="Start date (ISO 8601, UTC).")],
+    pairs: Annotated[
+        list[str],
+        typer.Option(
+            "--pairs",
+            "--symbols",
+            "-p",
+            help="CCXT symbols such as BTC/USDT:USDT (repeat or comma-separate).",
+        ),
+    ],
+    timerange: Annotated[
+        str | None,
+        typer.Option("--timerange", help="FreqTrade timerange START-STOP, e.g. 20250101-."),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", help="Start date (ISO 8601, UTC; or --timerange).")
+    ] = None,
     exchange: Annotated[str, typer.Option("--exchange", help="CCXT exchange id.")] = "binanceusdm",
-    timeframe: Annotated[str, typer.Option("--timeframe", help="Candle timeframe.")] = "1h",
+    timeframes: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--timeframes",
+            "--timeframe",
+            "-t",
+            help="Candle timeframes such as 1h (repeat or comma-separate; default 1h).",
+        ),
+    ] = None,
     until: Annotated[str | None, typer.Option("--until", help="End date (default: now).")] = None,
     datadir: Annotated[Path, typer.Option("--datadir", help="Store root directory.")] = Path(
         "data"
@@ -294,11 +339,14 @@ def download(
 ) -> None:
     """Download candles, mark candles and funding through CCXT into the store (resumable)."""
     factory: Callable[[str], Any] = (ctx.obj or {}).get("exchange_factory", make_exchange)
-    wanted = [s.strip() for s in symbols.split(",") if s.strip()]
+    wanted = _listed(pairs)
     if not wanted:
-        fail("--symbols is empty")
+        fail("pairs: none given")
+    frames = _listed(timeframes) or ["1h"]
     stderr = Console(stderr=True)
+    results = []
     try:
+        start, end = _window(timerange, since, until)
         client = factory(exchange)
         with Progress(
             TextColumn("{task.description}"),
@@ -308,12 +356,22 @@ def download(
             console=stderr,
             disable=as_json or not stderr.is_terminal,
         ) as progress:
+
+            def retrying(notice: RetryNotice) -> None:
+                if not as_json:
+                    stderr.print(notice.message, style="yellow")
+
             downloader = Downloader(
-                client, Store(datadir), retries=retries, progress=_ProgressBars(progress)
+                client,
+                Store(datadir),
+                retries=retries,
+                progress=_ProgressBars(progress),
+                on_retry=retrying,
             )
-            results = downloader.download(
-                wanted, timeframe, since, until, mark=mark, funding=funding
-            )
+            for k, frame in enumerate(frames):
+                results += downloader.download(
+                    wanted, frame, start, end, mark=mark, funding=funding and k == 0
+                )
     except (LevtradeError, OSError) as exc:
         fail(exc)
     if as_json:
@@ -341,7 +399,7 @@ def download(
 def demo(
     datadir: Annotated[Path, typer.Argument(help="Store root to write the demo dataset into.")],
     symbols: Annotated[
-        str, typer.Option("--symbols", help="Comma-separated demo symbols.")
+        str, typer.Option("--pairs", "--symbols", help="Comma-separated demo symbols.")
     ] = "BTC/USDT:USDT,ETH/USDT:USDT",
     seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same data).")] = 7,
     as_json: JsonFlag = False,

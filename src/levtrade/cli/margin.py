@@ -1,7 +1,10 @@
 """``levtrade margin``: the margin calculator, and ``levtrade margin stress``.
 
 ``levtrade margin FILE`` (or ``--json < FILE``) runs the calculator: the group's default
-command is ``calc``, so any first argument that is not a subcommand name goes to it.
+command is ``calc``, so any first argument that is not a subcommand name goes to it. The
+scenario is a file (one account, or an array of them), ccxt ``fetch_positions()`` output (with
+``--venue`` and ``--wallet``), or the quick form on the command line:
+``levtrade margin --venue binance --long 1@100000 --leverage 20 --wallet 10000``.
 ``levtrade margin stress FILE`` runs the stress tests of :mod:`levtrade.risk.stress`.
 """
 
@@ -15,13 +18,32 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from typer.core import TyperGroup
 
 from levtrade._json import to_json_value
-from levtrade.calculator import evaluate, parse_scenarios
+from levtrade.calculator import (
+    Scenario,
+    SpotScenario,
+    evaluate,
+    is_ccxt_positions,
+    parse_scenarios,
+    quick_scenario,
+    read_document,
+    scenario_from_ccxt,
+    scenarios_from,
+)
 from levtrade.cli.failure import fail
 from levtrade.errors import ConfigError, LevtradeError
-from levtrade.report.terminal import render_margin, render_stress
+from levtrade.report.terminal import render_margin, render_spot_stress, render_stress
+from levtrade.risk.spot_stress import spot_stress_report
 from levtrade.risk.stress import PriceHistory, check_bootstrap, stress_report
 
 DEFAULT_COMMAND = "calc"
@@ -42,28 +64,89 @@ class _CalculatorByDefault(TyperGroup):
 
 app = typer.Typer(
     cls=_CalculatorByDefault,
-    help="Margin calculator (default: levtrade margin FILE) and stress tests "
-    "(levtrade margin stress FILE).",
+    help="Margin calculator (levtrade margin FILE, or one position: levtrade margin --venue "
+    "binance --long 1@100000 --leverage 20 --wallet 10000; options: levtrade margin calc "
+    "--help) and stress tests (levtrade margin stress FILE).",
     add_completion=False,
 )
 
 ScenarioArgument = Annotated[
     Path | None,
     typer.Argument(
-        help="Scenario JSON (DESIGN.md §5 schema), or an array of scenarios. "
-        "Read from standard input when omitted or '-'.",
+        help="Scenario JSON (schema: docs/margin.md), an array of scenarios, or ccxt "
+        "fetch_positions() output (with --venue and --wallet). Read from standard input when "
+        "omitted or '-'.",
         show_default=False,
     ),
 ]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")]
+VenueOption = Annotated[
+    str | None, typer.Option("--venue", help="binance, bybit, okx, hyperliquid or dydx.")
+]
+LongOption = Annotated[
+    list[str] | None,
+    typer.Option("--long", help="A long position SIZE@PRICE, e.g. 1@100000 (repeatable)."),
+]
+ShortOption = Annotated[
+    list[str] | None,
+    typer.Option("--short", help="A short position SIZE@PRICE (repeatable)."),
+]
+LeverageOption = Annotated[
+    float | None, typer.Option("--leverage", help="Leverage of the quick form's positions.")
+]
+WalletOption = Annotated[
+    float | None,
+    typer.Option("--wallet", help="Cross wallet balance (quick form, ccxt positions)."),
+]
+SymbolOption = Annotated[
+    str, typer.Option("--symbol", help="Symbol of the quick form's positions.")
+]
+MarginModeOption = Annotated[
+    str, typer.Option("--margin-mode", help="cross or isolated (quick form).")
+]
+MarkOption = Annotated[
+    float | None, typer.Option("--mark", help="Mark price (quick form; default: the entry).")
+]
 
 
 @app.command(DEFAULT_COMMAND)
-def margin(scenario: ScenarioArgument = None, as_json: JsonFlag = False) -> None:
-    """Compute equity, margins, liquidation and bankruptcy prices as the venue does."""
+def margin(
+    scenario: ScenarioArgument = None,
+    as_json: JsonFlag = False,
+    venue: VenueOption = None,
+    longs: LongOption = None,
+    shorts: ShortOption = None,
+    leverage: LeverageOption = None,
+    wallet: WalletOption = None,
+    symbol: SymbolOption = "BTC/USDT:USDT",
+    margin_mode: MarginModeOption = "cross",
+    mark: MarkOption = None,
+) -> None:
+    """Compute equity, margins, liquidation and bankruptcy prices as the venue does; for spot
+    margin, the margin level and the prices of the margin call and liquidation."""
     try:
-        text = _read(scenario)
-        scenarios, is_array = parse_scenarios(text)
+        if longs or shorts:
+            if scenario is not None:
+                raise ConfigError("scenario: give a scenario file or --long/--short, not both")
+            missing = [n for n, v in (("--venue", venue), ("--leverage", leverage)) if v is None]
+            if missing:
+                raise ConfigError(f"{missing[0].lstrip('-')}: the quick form needs {missing[0]}")
+            assert venue is not None and leverage is not None
+            scenarios = [
+                quick_scenario(
+                    venue=venue,
+                    wallet=0.0 if wallet is None else wallet,
+                    leverage=leverage,
+                    longs=longs,
+                    shorts=shorts,
+                    symbol=symbol,
+                    margin_mode=margin_mode,
+                    mark=mark,
+                )
+            ]
+            is_array = False
+        else:
+            scenarios, is_array = _scenarios(_read(scenario), venue, wallet)
         results = [evaluate(s) for s in scenarios]
     except LevtradeError as exc:
         fail(exc)
@@ -134,6 +217,22 @@ def stress(
     (jointly and per symbol). With --data: also the worst historical joint moves, the replay of
     a crash window and the bootstrapped probability of liquidation within --horizon bars.
     """
+    stderr = Console(stderr=True)
+    bar = Progress(
+        TextColumn("bootstrap paths"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=stderr,
+        transient=True,
+        disable=as_json or not stderr.is_terminal,
+    )
+    task = bar.add_task("paths", total=paths)
+
+    def advance(done: int, total: int) -> None:
+        bar.update(task, completed=done, total=total)
+
     try:
         if data is not None:
             check_bootstrap(horizon, paths, block)
@@ -142,6 +241,25 @@ def stress(
         mapping = _parse_aliases(aliases or [])
         reports = []
         for item in scenarios:
+            if isinstance(item, SpotScenario):
+                if replay is not None:
+                    raise ConfigError("replay: the crash replay stresses futures accounts")
+                reports.append(
+                    spot_stress_report(
+                        item,
+                        moves=ladder,
+                        data_dir=data,
+                        timeframe=timeframe,
+                        aliases=mapping,
+                        window=window,
+                    )
+                )
+                continue
+            if not isinstance(item, Scenario):
+                raise ConfigError(
+                    "scenario: stress tests take one account (a futures account, or a spot "
+                    "margin one); an account pooled across DEXs is stressed pool by pool"
+                )
             symbols = list(dict.fromkeys(p.symbol for p in item.positions))
             history = replay_history = None
             if data is not None and symbols:
@@ -152,8 +270,8 @@ def stress(
                     )
             elif replay is not None:
                 raise ConfigError("replay: needs --data with the window's candles")
-            reports.append(
-                stress_report(
+            with bar:
+                report = stress_report(
                     item,
                     moves=ladder,
                     history=history,
@@ -164,8 +282,9 @@ def stress(
                     paths=paths,
                     seed=seed,
                     block=block,
+                    progress=advance,
                 )
-            )
+            reports.append(report)
     except LevtradeError as exc:
         fail(exc)
     if as_json:
@@ -174,9 +293,23 @@ def stress(
         return
     console = Console()
     for report in reports:
-        render_stress(console, report)
+        if "ladders" in report and "assets" in report:
+            render_spot_stress(console, report)
+        else:
+            render_stress(console, report)
 
 
+def _scenarios(text: str, venue: str | None, wallet: float | None) -> tuple[list[Any], bool]:
+    """Scenarios from a document: levtrade's own, or ccxt ``fetch_positions()`` output."""
+    raw = read_document(text)
+    if is_ccxt_positions(raw):
+        if venue is None or wallet is None:
+            raise ConfigError(
+                "scenario: ccxt fetch_positions() output needs --venue and --wallet (the "
+                "positions do not carry them)"
+            )
+        return [scenario_from_ccxt(raw, venue=venue, wallet=wallet)], False
+    return scenarios_from(raw)
 
 
 def _read(path: Path | None) -> str:

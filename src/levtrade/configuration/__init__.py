@@ -9,18 +9,20 @@ from __future__ import annotations
 from levtrade.configuration.config import (
     DEFAULT_REPORT,
     DEFAULT_RESULTS,
+    DEMO_LEVERAGES,
     DataFormat,
     RiskSettings,
     RunConfig,
     load_run_config,
 )
-from levtrade.configuration.plan import RunOutcome, RunPlan, execute, prepare_run
+from levtrade.configuration.plan import RunOutcome, RunPlan, execute, lookahead, prepare_run
 from levtrade.configuration.strategies import LoadedStrategy, StrategyFailure, load_strategy
 from levtrade.configuration.timerange import Timerange, parse_timerange
 
 __all__ = [
     "DEFAULT_REPORT",
     "DEFAULT_RESULTS",
+    "DEMO_LEVERAGES",
     "DataFormat",
     "LoadedStrategy",
     "RiskSettings",
@@ -32,6 +34,7 @@ __all__ = [
     "execute",
     "load_run_config",
     "load_strategy",
+    "lookahead",
     "parse_timerange",
     "prepare_run",
 ]

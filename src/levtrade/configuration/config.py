@@ -50,6 +50,13 @@ from levtrade.data import (
     Portfolio,
     parse_timeframe,
 )
+from levtrade.data.samples import (
+    SAMPLE_MARK_TEMPLATE,
+    SAMPLE_PAIRS,
+    SAMPLE_TIERS,
+    SAMPLE_TIMEFRAME,
+    sample_dir,
+)
 from levtrade.errors import ConfigError, LevtradeError
 from levtrade.model.instrument import Instrument
 from levtrade.risk import margin_analyzers
@@ -67,9 +74,13 @@ DEFAULT_RESULTS = "levtrade-results"
 """Where it writes the exported tables (current dir)."""
 
 DEMO_PAIRS = ("BTC/USDT:USDT", "ETH/USDT:USDT")
+"""The pairs of the synthetic demo data."""
 
 DEMO_STRATEGY = "levtrade.templates.strategy:SmaCross"
 """The starter strategy (``levtrade init`` writes the same file) that the demo runs."""
+
+DEMO_LEVERAGES = (3.0, 10.0, 25.0)
+"""The leverages a bare ``levtrade backtest`` compares on the recorded sample."""
 
 DataFormat = Literal["freqtrade", "store", "files", "demo"]
 
@@ -78,7 +89,6 @@ PLACEHOLDERS = ("pair", "symbol", "base", "quote", "settle", "timeframe")
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-
 
 
 class OutcomeSettings(BaseModel):
@@ -297,9 +307,39 @@ class RunConfig(AccountSettings):
         return config
 
     @classmethod
-    def demo(cls) -> RunConfig:
-        """The run of a bare ``levtrade backtest``: the synthetic demo data and the starter
-        strategy at 5x, cross margin."""
+    def demo(cls, *, starter: bool = True) -> RunConfig:
+        """The run of a bare ``levtrade backtest``: the starter strategy on the recorded sample
+        (:mod:`levtrade.data.samples`), 5m candles with the hourly mark candles
+        basis-adjusted, isolated margin, and no stop-loss before the liquidation price
+        (``stoploss = -1``: the whole stake), so leverage shows what it does. ``starter=False``:
+        the sample's data and account without the starter strategy and its stop (for a
+        strategy given on the command line)."""
+        folder = sample_dir()
+        strategy = {"strategy": DEMO_STRATEGY, "stoploss": -1.0} if starter else {}
+        return cls.from_mapping(
+            {
+                **strategy,
+                "data_format": "files",
+                "datadir": str(folder),
+                "mark": SAMPLE_MARK_TEMPLATE,
+                "coarse_mark": "basis",
+                "tiers_file": str(folder / SAMPLE_TIERS),
+                "pairs": list(SAMPLE_PAIRS),
+                "timeframe": SAMPLE_TIMEFRAME,
+                "leverage": DEMO_LEVERAGES[-1],
+                "margin_mode": "isolated",
+                "stake_amount": "unlimited",
+                "max_open_trades": len(SAMPLE_PAIRS),
+                "dry_run_wallet": 10_000,
+                "stake_currency": "USDT",
+            },
+            source="<demo>",
+        )
+
+    @classmethod
+    def synthetic_demo(cls) -> RunConfig:
+        """``levtrade backtest --demo synthetic``: the seeded synthetic demo data and the
+        starter strategy at 5x, cross margin."""
         return cls.from_mapping(
             {
                 "data_format": "demo",
@@ -312,7 +352,7 @@ class RunConfig(AccountSettings):
                 "dry_run_wallet": 10_000,
                 "stake_currency": "USDT",
             },
-            source="<demo>",
+            source="<synthetic demo>",
         )
 
     def with_overrides(self, **values: Any) -> RunConfig:
@@ -394,7 +434,7 @@ class RunConfig(AccountSettings):
         blacklist = set(self.exchange.pair_blacklist) if self.exchange is not None else set()
         unique = list(dict.fromkeys(p for p in pairs if p not in blacklist))
         for pair in unique:
-            check_pair(pair, self.stake_currency)
+            check_pair(pair, self.stake_currency, self.trading_mode)
         return tuple(unique)
 
     def wallet_amount(self) -> float:
@@ -540,8 +580,7 @@ def _check_keys(document: dict[str, Any], source: str) -> tuple[str, ...]:
                 del block[key]
                 continue
             raise ConfigError(
-                f"{source}: unknown key {section}.{key}"
-                f"{suggest(key, sorted(section_known | skip))}"
+                f"{source}: unknown key {section}.{key}{suggest(key, sorted(section_known | skip))}"
             )
         document[section] = block
     instruments = document.get("instruments")
@@ -558,20 +597,27 @@ def _check_keys(document: dict[str, Any], source: str) -> tuple[str, ...]:
     return tuple(ignored)
 
 
-def check_pair(pair: str, stake_currency: str | None) -> None:
+def check_pair(pair: str, stake_currency: str | None, trading_mode: str = "futures") -> None:
+    """A pair the trading mode trades (perpetuals for futures, spot pairs for spot and margin),
+    in the stake currency when one is set."""
     try:
         instrument = Instrument.parse(pair)
     except LevtradeError as exc:
         raise ConfigError(f"pairs: {exc}") from None
-    if instrument.settle is None:
+    if trading_mode == "futures" and instrument.settle is None:
         raise ConfigError(
             f"pairs: {pair!r} is a spot pair; perpetual futures are written "
             f"'{pair}:{instrument.quote}'"
         )
-    if stake_currency is not None and instrument.settle != stake_currency:
+    if trading_mode != "futures" and instrument.settle is not None:
         raise ConfigError(
-            f"pairs: {pair} settles in {instrument.settle}, but stake_currency is "
-            f"{stake_currency!r}"
+            f"pairs: {pair!r} is a perpetual; trading_mode {trading_mode!r} trades spot pairs, "
+            f"written '{instrument.base}/{instrument.quote}'"
+        )
+    currency = instrument.margin_currency
+    if stake_currency is not None and currency != stake_currency:
+        raise ConfigError(
+            f"pairs: {pair} settles in {currency}, but stake_currency is {stake_currency!r}"
         )
 
 

@@ -24,6 +24,7 @@ from levtrade.data import (
     parse_timeframe,
 )
 from levtrade.data.errors import DataValidationError
+from levtrade.data.samples import SAMPLE_LABEL, sample_dir
 from levtrade.errors import ConfigError, DataError
 from levtrade.model.instrument import Instrument
 
@@ -36,7 +37,13 @@ FILE_TEMPLATES = {
 """Default file names of ``data_format = "files"``: the layout of Binance perpetuals exported
 per symbol (``BTCUSDT-1h-perp.parquet``, ``BTCUSDT-1h-mark.parquet``,
 ``BTCUSDT-funding_rate.parquet``)."""
-
+SPOT_FILE_TEMPLATES: dict[str, str | None] = {
+    "candles": "{symbol}-{timeframe}-spot.parquet",
+    "mark": None,
+    "index": None,
+    "funding": None,
+}
+"""The same for spot and margin runs: spot candles only (``BTCUSDT-1h-spot.parquet``)."""
 
 
 class MissingData(DataError):
@@ -105,6 +112,8 @@ class _Loader:
     def describe(self) -> str:
         if self.format == "demo":
             return "levtrade.data.demo (synthetic)"
+        if self.folder is not None and self.folder.resolve() == sample_dir().resolve():
+            return SAMPLE_LABEL
         return f"{self.format}: {self.folder if self.folder is not None else self.config.base_dir}"
 
     def funding_hint(self, pair: str, timeframe: str) -> str:
@@ -135,6 +144,7 @@ class _Loader:
                 self.folder,
                 pair,
                 timeframe,
+                trading_mode="futures" if self.config.trading_mode == "futures" else "spot",
                 gaps=self.config.gaps,
                 coverage=self.config.coverage,
                 coarse_mark=self.config.coarse_mark,
@@ -169,7 +179,8 @@ class _Loader:
         value = getattr(self.config, key)
         if value is not None:
             return value, True
-        return FILE_TEMPLATES[key], False
+        defaults = FILE_TEMPLATES if self.config.trading_mode == "futures" else SPOT_FILE_TEMPLATES
+        return defaults[key], False
 
     def _file(self, key: str, pair: str, timeframe: str) -> tuple[Path | None, bool]:
         template, explicit = self._template(key)
@@ -285,7 +296,9 @@ def load_run_data(
                 f"{_span(market)})"
             )
         has_funding = found[pair] and len(window.funding) > 0
-        if not has_funding:
+        if config.trading_mode != "futures":
+            funding_source[pair] = "none"
+        elif not has_funding:
             if config.funding_rate is None:
                 if not found[pair]:
                     hint = "none found" if loader is None else loader.funding_hint(pair, timeframe)
@@ -312,7 +325,7 @@ def load_run_data(
                 f"{config.funding_interval_hours:g} h"
             )
     marks = {m.symbol: m.mark is not None for m in cut}
-    for market in cut:
+    for market in cut if config.trading_mode == "futures" else ():
         if market.mark is None:
             notes.append(
                 f"{market.symbol}: no mark-price candles; the trade candles stand in for the mark"

@@ -77,7 +77,6 @@ EXCHANGE_IGNORED = frozenset(
 )
 
 
-
 def known_keys(model: type[BaseModel]) -> set[str]:
     keys: set[str] = set()
     for name, info in model.model_fields.items():

@@ -5,6 +5,7 @@ the standard margin analyzers of :mod:`levtrade.risk` (the ``[risk]`` table)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,9 +15,11 @@ import numpy as np
 import pandas as pd
 
 from levtrade._validation import file_problem
+from levtrade.backtest.lookahead import LookaheadReport, check_lookahead
 from levtrade.backtest.progress import Progress
 from levtrade.backtest.results import BacktestResult, run_analyzers
 from levtrade.backtest.runner import run, trim_warmup
+from levtrade.backtest.spot_engine import SPOT_NOTE
 from levtrade.configuration.config import RunConfig, check_pair
 from levtrade.configuration.data import LoadedData, load_run_data
 from levtrade.configuration.strategies import (
@@ -37,6 +40,8 @@ from levtrade.spec.config import BacktestConfig
 from levtrade.strategy.signal_io import read_signals
 from levtrade.strategy.signal_strategy import SignalStrategy
 from levtrade.strategy.signals import SignalRules
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -73,6 +78,9 @@ class RunOutcome:
     plan: RunPlan
     result: BacktestResult
     data: Portfolio
+    indicators: dict[str, pd.DataFrame] = field(default_factory=dict)
+    """A signal strategy's populated DataFrame per pair (its indicator columns)."""
+    plot_config: dict[str, Any] = field(default_factory=dict)
 
     def info(self) -> dict[str, Any]:
         """Run facts for the summary (JSON-friendly)."""
@@ -106,11 +114,13 @@ class RunOutcome:
             "notes": [*plan.loaded.notes, *plan.notes],
             "ignored_keys": list(config.ignored_keys),
             "risk": config.risk.info(),
+            "plot_config": self.plot_config,
+            "params": dict(config.params),
         }
 
 
 def _settle(pairs: Sequence[str]) -> str | None:
-    settles = {Instrument.parse(p).settle for p in pairs}
+    settles = {Instrument.parse(p).margin_currency for p in pairs}
     return settles.pop() if len(settles) == 1 else None
 
 
@@ -167,7 +177,7 @@ def prepare_run(
         )
     pairs = config.resolved_pairs()
     if not pairs and signals_file is not None:
-        pairs = _signal_pairs(signals_file, config.stake_currency)
+        pairs = _signal_pairs(signals_file, config.stake_currency, config.trading_mode)
     timerange = None if config.timerange is None else parse_timerange(config.timerange)
     warmup = 0
     if loaded_strategy is not None and loaded_strategy.style == "signal" and timerange is not None:
@@ -175,9 +185,11 @@ def prepare_run(
         warmup = int(config.params.get("startup_candle_count", declared) or 0)
     if progress is not None:
         progress.phase("loading data")
+    logger.info("loading %s %s data for %s", config.resolved_format(), timeframe, ", ".join(pairs))
     loaded = load_run_data(config, pairs, timeframe, timerange, warmup_bars=warmup)
     pairs = loaded.pairs
     backtest = config.backtest_config(pairs)
+    logger.info("loaded %d bars from %s", len(loaded.data), loaded.source)
     notes: list[str] = []
     if warmup and timerange is not None and timerange.start is not None:
         first = loaded.data.timestamps[0]
@@ -190,6 +202,8 @@ def prepare_run(
             )
     if config.ignored_keys:
         notes.append("ignored FreqTrade settings: " + ", ".join(config.ignored_keys))
+    if config.trading_mode != "futures":
+        notes.append(SPOT_NOTE)
     return RunPlan(
         config=config,
         backtest=backtest,
@@ -204,7 +218,9 @@ def prepare_run(
     )
 
 
-def _signal_pairs(path: Path, stake_currency: str | None) -> tuple[str, ...]:
+def _signal_pairs(
+    path: Path, stake_currency: str | None, trading_mode: str
+) -> tuple[str, ...]:
     try:
         frame = pd.read_parquet(path) if path.suffix == ".parquet" else None
         if frame is None and path.suffix == ".feather":
@@ -219,7 +235,7 @@ def _signal_pairs(path: Path, stake_currency: str | None) -> tuple[str, ...]:
         )
     pairs = tuple(dict.fromkeys(str(s) for s in frame["symbol"].dropna()))
     for pair in pairs:
-        check_pair(pair, stake_currency)
+        check_pair(pair, stake_currency, trading_mode)
     return pairs
 
 
@@ -284,6 +300,20 @@ def _file_rules(config: RunConfig) -> SignalRules:
     return SignalRules(can_short=can_short, minimal_roi=roi, **overrides)
 
 
+def lookahead(plan: RunPlan, *, cuts: int = 4) -> LookaheadReport:
+    """:func:`levtrade.backtest.check_lookahead` on the plan's strategy and data: the
+    strategy rerun on the data cut after ``cuts`` evenly spaced bars, its decisions before
+    each cut compared with the full run's."""
+    strategy = plan.strategy
+    if strategy is None:
+        raise ConfigError("strategy: the look-ahead check needs a strategy, not a signal file")
+    data = plan.loaded.data
+    if strategy.style == "event":
+        params = dict(plan.config.params) or None
+        return check_lookahead(strategy.cls, data, plan.backtest, cuts=cuts, params=params)
+    return check_lookahead(_signal_instance(plan), data, plan.backtest, cuts=cuts)
+
+
 def execute(plan: RunPlan, *, progress: Progress | None = None) -> RunOutcome:
     """Run the plan with :func:`levtrade.backtest.run`. A strategy's own exception becomes a
     :class:`StrategyFailure`."""
@@ -299,6 +329,13 @@ def execute(plan: RunPlan, *, progress: Progress | None = None) -> RunOutcome:
     else:
         assert plan.signals_file is not None
         source = read_signals(plan.signals_file, data, rules=_file_rules(plan.config))
+    logger.info(
+        "running %s on the %s engine at %gx, %s margin",
+        plan.strategy_name,
+        plan.engine,
+        plan.backtest.leverage,
+        plan.backtest.margin_mode,
+    )
     try:
         result = run(
             source,
@@ -331,4 +368,12 @@ def execute(plan: RunPlan, *, progress: Progress | None = None) -> RunOutcome:
     run_analyzers(result, plan.config.risk.analyzers(plan.loaded.data))
     traded = data if not plan.loaded.warmup_bars else trim_warmup(data, plan.loaded.warmup_bars)
     assert isinstance(traded, Portfolio)
+    if isinstance(source, SignalStrategy):
+        return RunOutcome(
+            plan=plan,
+            result=result,
+            data=traded,
+            indicators=dict(getattr(source, "analyzed", {})),
+            plot_config=dict(source.plot_config or {}),
+        )
     return RunOutcome(plan=plan, result=result, data=traded)

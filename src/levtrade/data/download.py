@@ -45,6 +45,24 @@ def make_exchange(name: str) -> Any:
 
 
 @dataclass(frozen=True)
+class RetryNotice:
+    """A request failed transiently and is retried: ``attempt`` of ``retries``, after
+    ``wait_s`` seconds."""
+
+    what: str
+    attempt: int
+    retries: int
+    wait_s: float
+    error: str
+
+    @property
+    def message(self) -> str:
+        return (
+            f"retry {self.attempt}/{self.retries} in {self.wait_s:g} s: {self.what} ({self.error})"
+        )
+
+
+@dataclass(frozen=True)
 class ProgressUpdate:
     """Where one series' download stands: ``done_ms`` moves from ``start_ms`` to ``end_ms``."""
 
@@ -133,6 +151,7 @@ class Downloader:
         sleep: Callable[[float], None] = time.sleep,
         now_ms: Callable[[], int] | None = None,
         progress: Callable[[ProgressUpdate], None] | None = None,
+        on_retry: Callable[[RetryNotice], None] | None = None,
     ) -> None:
         self.exchange = exchange
         self.store = store
@@ -145,6 +164,7 @@ class Downloader:
         self.sleep = sleep
         self.now_ms = now_ms or (lambda: int(exchange.milliseconds()))
         self.progress = progress
+        self.on_retry = on_retry
         self.requests = 0
 
     def _call(self, what: str, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -161,7 +181,12 @@ class Downloader:
                         f"{self.exchange.id} {what}: still failing after {self.retries} "
                         f"retries: {type(exc).__name__}: {exc}"
                     ) from exc
-                self.sleep(min(self.max_backoff_s, self.backoff_s * 2**attempt))
+                wait = min(self.max_backoff_s, self.backoff_s * 2**attempt)
+                if self.on_retry is not None:
+                    self.on_retry(
+                        RetryNotice(what, attempt + 1, self.retries, wait, type(exc).__name__)
+                    )
+                self.sleep(wait)
             except ccxt.BaseError as exc:
                 raise DownloadError(
                     f"{self.exchange.id} {what}: {type(exc).__name__}: {exc}"

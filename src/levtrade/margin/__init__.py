@@ -1,7 +1,9 @@
 """The margin engine: tiers, formulas, the account model, its ledger, liquidation and funding.
 
-``Account`` is the single source of margin truth that the backtester, the local venue, the live
-layer and the calculator all drive; see docs/margin.md. The position vocabulary
+``Account`` (futures) and ``SpotAccount`` (spot and spot margin: loans, interest, margin
+level) are the single source of margin truth that the backtester, the local venue, the live
+layer and the calculator all drive; ``ScopedAccount`` pools futures positions by a venue's
+account type across DEXs. See docs/margin.md. The position vocabulary
 (``MarginMode``, ``PositionMode``, ``Leg``, ``PositionKey``) lives in :mod:`levtrade.model` and
 is re-exported here for callers of the account.
 """
@@ -18,14 +20,34 @@ from levtrade.margin.account import (
     PositionNotFound,
 )
 from levtrade.margin.funding import FundingSchedule
-from levtrade.margin.ledger import Entry, EntryKind, Ledger
+from levtrade.margin.ledger import Entry, EntryKind, Ledger, SpotEntryKind
 from levtrade.margin.liquidation import InsuranceFund, LiquidationOutcome
+from levtrade.margin.scopes import MAIN_DEX, ScopedAccount
+from levtrade.margin.spot import (
+    SPOT_POOL,
+    MarginStatus,
+    SpotAccount,
+    SpotFill,
+    SpotLiquidation,
+    isolated_pool,
+)
 from levtrade.margin.tiers import Tier, TierTable
-from levtrade.model.positions import Leg, MarginMode, PositionKey, PositionMode
+from levtrade.model.positions import (
+    AccountType,
+    Leg,
+    MarginMode,
+    MarketMarginRule,
+    PositionKey,
+    PositionMode,
+    TradingMode,
+)
 
 __all__ = [
     "CROSS_POOL",
+    "MAIN_DEX",
+    "SPOT_POOL",
     "Account",
+    "AccountType",
     "Entry",
     "EntryKind",
     "FillResult",
@@ -37,10 +59,19 @@ __all__ = [
     "LiquidationOutcome",
     "LiquidationResult",
     "MarginMode",
+    "MarginStatus",
+    "MarketMarginRule",
     "Position",
     "PositionKey",
     "PositionMode",
     "PositionNotFound",
+    "ScopedAccount",
+    "SpotAccount",
+    "SpotEntryKind",
+    "SpotFill",
+    "SpotLiquidation",
     "Tier",
     "TierTable",
+    "TradingMode",
+    "isolated_pool",
 ]

@@ -75,7 +75,7 @@ from levtrade.margin.liquidation import (
 )
 from levtrade.margin.tiers import TierTable
 from levtrade.model.instrument import Instrument
-from levtrade.model.positions import Leg, MarginMode, PositionKey, PositionMode
+from levtrade.model.positions import Leg, MarginMode, MarketMarginRule, PositionKey, PositionMode
 from levtrade.model.venue import LiquidationPriceRule, TransferRule, VenueProfile
 
 CROSS_POOL = "cross"
@@ -86,8 +86,6 @@ TierProvider = Callable[[Instrument], TierTable]
 _E = TypeVar("_E", bound=StrEnum)
 _F = TypeVar("_F", bound=Callable[..., Any])
 _INF = math.inf
-
-
 
 
 _LINEAR_NOTIONAL = plain(formulas.linear_notional)
@@ -107,6 +105,7 @@ _BOTH = Leg.BOTH
 _LONG = Leg.LONG
 _REALIZED_PNL, _FEE, _TRANSFER = EntryKind.REALIZED_PNL, EntryKind.FEE, EntryKind.TRANSFER
 _MM_AT_ENTRY = LiquidationPriceRule.MM_AT_ENTRY
+_ANY_MODE = MarketMarginRule.ANY
 _new_tuple = tuple.__new__
 
 
@@ -589,7 +588,11 @@ class Account:
                 self._positions.copy(),
                 self.ledger._save(),
                 symbol if symbol not in self._marks else None,
-                self._settings.copy() if leverage is not None or margin_mode is not None else None,
+                self._settings.copy()
+                if leverage is not None
+                or margin_mode is not None
+                or (not registered and instrument.margin_rule is not _ANY_MODE)
+                else None,
                 None
                 if registered
                 else (self.currency, self._instruments.copy(), self._tiers.copy()),
@@ -674,6 +677,34 @@ class Account:
         except BaseException:
             self._restore(saved)
             raise
+
+    def preview_fill(
+        self,
+        instrument: Instrument,
+        size: float,
+        price: float,
+        *,
+        leg: Leg | str | None = None,
+        liquidity: Liquidity = "taker",
+        time: int | None = None,
+    ) -> FillResult | OrderRejected:
+        """What :meth:`try_fill` would do, with the account left exactly as it was: a venue's
+        check of an order before it accepts it."""
+        symbol = instrument.symbol
+        saved = _Saved(
+            self.time,
+            self._wallet,
+            self._positions.copy(),
+            self.ledger._save(),
+            symbol if symbol not in self._marks else None,
+            self._settings.copy(),
+            (self.currency, self._instruments.copy(), self._tiers.copy()),
+            None,
+        )
+        try:
+            return self.try_fill(instrument, size, price, leg=leg, liquidity=liquidity, time=time)
+        finally:
+            self._restore(saved)
 
     def _restore(self, saved: _Saved) -> None:
         """Undo a fill that is rejected half-way: back to the state ``saved`` before it."""
@@ -821,6 +852,7 @@ class Account:
             self._oracles[symbol] = float(oracle_price)
         notional = contracts.notional(instrument, size, self._marks[symbol])
         self._validate_leverage(symbol, leverage, notional)
+        self._check_market_mode(symbol, mode)
         self._settings[key] = _Settings(float(leverage), mode)
         self._add_position(
             Position(
@@ -1474,6 +1506,7 @@ class Account:
             )
 
     def _apply_margin_mode(self, key: PositionKey, mode: MarginMode) -> None:
+        self._check_market_mode(key.symbol, mode)
         pos = self._positions.get(key)
         if pos is not None and pos.margin_mode is not mode:
             raise OrderRejected(
@@ -1481,6 +1514,14 @@ class Account:
                 f"switching to {mode}"
             )
         self._settings[key] = replace(self._settings_for(key), margin_mode=mode)
+
+    def _check_market_mode(self, symbol: str, mode: MarginMode) -> None:
+        """A market's own rule (a no-cross or strict-isolated market) before the account's."""
+        rule = self._instruments[symbol].margin_rule
+        if rule is not _ANY_MODE and not rule.allows(mode):
+            raise OrderRejected(
+                f"margin_mode: {symbol} is a {rule.value} market, it never takes {mode.value!r}"
+            )
 
     def _validate_leverage(self, symbol: str, leverage: float, notional: float) -> None:
         if not (type(leverage) is float and 1.0 <= leverage < _INF) and (
@@ -1634,6 +1675,8 @@ class Account:
                 )
             self._forget_tables(symbol)
         self._instruments[symbol] = instrument
+        if instrument.margin_rule is not _ANY_MODE:
+            self._default_market_mode(instrument)
         if tiers is not None:
             self._tiers[symbol] = tiers
             self._forget_tables(symbol)
@@ -1643,6 +1686,23 @@ class Account:
                     f"tiers: no tier table for {symbol}; pass tiers= or a tier_provider"
                 )
             self._tiers[symbol] = self._tier_provider(instrument)
+
+    def _default_market_mode(self, instrument: Instrument) -> None:
+        """Legs of a market whose rule excludes the account's mode open in the market's own
+        default (a no-cross market opens isolated), so they never join the cross pool."""
+        rule = instrument.margin_rule
+        default = rule.default_mode
+        for key in self._keys(instrument.symbol, None):
+            settings = self._settings_for(key)
+            if rule.allows(settings.margin_mode) or default is None:
+                continue
+            held = self._positions.get(key)
+            if held is not None:
+                raise ConfigError(
+                    f"instrument: {instrument.symbol} is a {rule.value} market with a "
+                    f"{held.margin_mode.value} position open"
+                )
+            self._settings[key] = replace(settings, margin_mode=default)
 
     def _forget_tables(self, symbol: str) -> None:
         self._mm_tables.pop(symbol, None)

@@ -13,6 +13,13 @@ Books used by :class:`levtrade.margin.account.Account`:
 * ``fees`` — trading fees; ``liquidation_fees`` — clearance fees;
 * ``insurance_fund`` — the venue's insurance fund (surplus in, shortfalls out, penalties in);
 * ``liquidator_vault`` — Hyperliquid's backstop liquidator.
+
+Books used by :class:`levtrade.margin.spot.SpotAccount`, one ledger per asset:
+
+* ``spot``, ``cross``, ``isolated:<symbol>`` — a pool's holdings of the asset;
+* ``loan:<pool>`` — the pool's margin loans (its balance is minus the principal owed);
+* ``interest_due:<pool>`` — interest charged and not yet paid (minus the amount owed);
+* ``interest`` — the venue's interest income; ``market`` — the other side of every trade.
 """
 
 from __future__ import annotations
@@ -33,11 +40,22 @@ FEES = "fees"
 LIQUIDATION_FEES = "liquidation_fees"
 INSURANCE_FUND = "insurance_fund"
 LIQUIDATOR_VAULT = "liquidator_vault"
+INTEREST = "interest"
 
 
 def isolated_book(symbol: str, leg: str) -> str:
     """Book name of an isolated position's margin."""
     return f"isolated:{symbol}:{leg}"
+
+
+def loan_book(pool: str) -> str:
+    """Book of a spot-margin pool's loans."""
+    return f"loan:{pool}"
+
+
+def interest_book(pool: str) -> str:
+    """Book of a spot-margin pool's unpaid interest."""
+    return f"interest_due:{pool}"
 
 
 class EntryKind(StrEnum):
@@ -54,12 +72,25 @@ class EntryKind(StrEnum):
     LIQUIDATION_FEE = "liquidation_fee"
 
 
+class SpotEntryKind(StrEnum):
+    """Why an asset moved in a spot or spot-margin account, besides :class:`EntryKind`'s
+    deposits, withdrawals, transfers, fees and liquidation fees."""
+
+    BORROW = "borrow"
+    REPAY = "repay"
+    INTEREST = "interest"
+    TRADE = "trade"
+
+
+Kind = EntryKind | SpotEntryKind
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     """``amount`` (> 0) moved from book ``source`` to book ``destination`` at ``time`` (ms)."""
 
     time: int
-    kind: EntryKind
+    kind: Kind
     source: str
     destination: str
     amount: float
@@ -96,7 +127,7 @@ class Ledger:
         self,
         *,
         time: int,
-        kind: EntryKind,
+        kind: Kind,
         source: str,
         destination: str,
         amount: float,
@@ -115,7 +146,7 @@ class Ledger:
     def _record(
         self,
         time: int,
-        kind: EntryKind,
+        kind: Kind,
         source: str,
         destination: str,
         amount: float,
@@ -133,7 +164,7 @@ class Ledger:
             source, destination, amount = destination, source, -amount
         row = (
             int(time),
-            kind if type(kind) is EntryKind else EntryKind(kind),
+            kind if type(kind) is EntryKind or type(kind) is SpotEntryKind else _kind(kind),
             source,
             destination,
             float(amount),
@@ -157,6 +188,11 @@ class Ledger:
     @property
     def entries(self) -> tuple[Entry, ...]:
         return tuple(self._materialize())
+
+    def since(self, start: int) -> tuple[Entry, ...]:
+        """The entries from position ``start`` on (what was posted after ``len(ledger)`` was
+        ``start``), without building the earlier ones again."""
+        return tuple(self._materialize()[start:])
 
     def _materialize(self) -> list[Entry]:
         """The ``Entry`` of every row, built once per row."""
@@ -211,9 +247,17 @@ class Ledger:
         )
 
 
-_Row = tuple[int, EntryKind, str, str, float, str | None]
+_Row = tuple[int, Kind, str, str, float, str | None]
 """A stored entry: the fields of :class:`Entry`, in its order."""
 
 
-def _not_finite(kind: EntryKind, source: str, destination: str, amount: float) -> LedgerError:
+def _kind(value: str) -> Kind:
+    """An entry kind from its name."""
+    try:
+        return EntryKind(value)
+    except ValueError:
+        return SpotEntryKind(value)
+
+
+def _not_finite(kind: Kind, source: str, destination: str, amount: float) -> LedgerError:
     return LedgerError(f"amount: must be finite, got {amount!r} ({kind} {source} -> {destination})")

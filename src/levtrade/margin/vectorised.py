@@ -21,7 +21,13 @@ from levtrade._jit import compiled, plain
 from levtrade.margin import formulas
 from levtrade.margin.formulas import FloatArray
 
-__all__ = ["isolated_liquidation_prices", "maintenance_margins", "signed_notionals", "upnls"]
+__all__ = [
+    "isolated_liquidation_prices",
+    "joint_liquidation_moves",
+    "maintenance_margins",
+    "signed_notionals",
+    "upnls",
+]
 
 # the formulas' originals, applied to arrays (typed for floats, they take arrays alike)
 _LINEAR_NOTIONAL: Callable[..., Any] = plain(formulas.linear_notional)
@@ -85,3 +91,48 @@ def isolated_liquidation_prices(
             qtys[i], entries[i], margins[i], floors, mmrs, amounts
         )
     return out
+
+
+def joint_liquidation_moves(
+    qtys: FloatArray,
+    marks: FloatArray,
+    equity: FloatArray,
+    tables: list[tuple[FloatArray, FloatArray, FloatArray]],
+    *,
+    lowest: float = -0.999,
+    highest: float = 10.0,
+    steps: int = 45,
+) -> tuple[FloatArray, FloatArray]:
+    """Per row (a bar), the uniform move ``m`` of every mark (``P_j → P_j·(1 + m)``) at which
+    a cross pool of linear positions reaches its liquidation: equity ``E + m·Σ q_j·P_j``
+    equal to the tiered maintenance margin ``Σ MM_j(|q_j|·P_j·(1 + m))``. Returns (the fall,
+    the rise): the root below 0 and the one above, NaN where none lies in
+    ``[lowest, highest]`` or the pool holds nothing; 0 where the pool is already liquidatable.
+
+    ``qtys`` and ``marks`` are (rows, symbols): signed base quantities and marks; ``equity``
+    the pool's equity per row; ``tables`` each symbol's tier arrays. Equity minus MM is
+    concave in ``m`` (MM is convex in the notional: the rates rise with the tiers), so each
+    side holds one root, found by bisection."""
+    signed = np.nan_to_num(qtys * marks)
+
+    def slack(move: FloatArray) -> FloatArray:
+        mm = np.zeros(move.shape)
+        for j, (floors, mmrs, amounts) in enumerate(tables):
+            mm += maintenance_margins(np.abs(signed[:, j]) * (1.0 + move), floors, mmrs, amounts)
+        return np.asarray(equity + move * signed.sum(axis=1) - mm, dtype=np.float64)
+
+    held = np.abs(signed).sum(axis=1) > 0
+    now = slack(np.zeros(equity.shape))
+    out = []
+    for edge in (lowest, highest):
+        inside = np.zeros(equity.shape)
+        outside = np.full(equity.shape, edge)
+        found = held & (now > 0) & (slack(outside) <= 0)
+        for _ in range(steps):
+            middle = 0.5 * (inside + outside)
+            safe = slack(middle) > 0
+            inside = np.where(safe, middle, inside)
+            outside = np.where(safe, outside, middle)
+        move = np.where(found, outside, np.nan)
+        out.append(np.where(held & (now <= 0), 0.0, move))
+    return out[0], out[1]

@@ -1,9 +1,13 @@
 """Instruments: CCXT unified symbols and their contract specification.
 
 ``BTC/USDT:USDT`` is a linear perpetual settled in USDT, ``BTC/USD:BTC`` an inverse perpetual
-settled in BTC, ``BTC/USDT`` spot. Sizes are signed contracts; base amount = contracts ×
-contract size. Rounding to lot and tick happens only where orders are created. The contract
-arithmetic (notional, PnL, funding) is margin math: :mod:`levtrade.margin.contracts`.
+settled in BTC, ``BTC/USDT`` spot. A builder-deployed (HIP-3) Hyperliquid perpetual is named
+``DEX-COIN/QUOTE:SETTLE`` as ccxt names it (``XYZ-AAPL/USDC:USDC``): its base is ``XYZ-AAPL``, its
+DEX ``xyz``, and it settles in that DEX's collateral token.
+
+Sizes are signed contracts; base amount = contracts × contract size. Rounding to lot and tick
+happens only where orders are created. The contract arithmetic (notional, PnL, funding) is
+margin math: :mod:`levtrade.margin.contracts`.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from levtrade.errors import ConfigError, UnknownSymbolError
+from levtrade.model.positions import MarketMarginRule
 
 _SYMBOL = re.compile(
     r"(?P<base>\w+(?:[-.]\w+)*)/(?P<quote>\w+)"
@@ -60,6 +65,8 @@ class Instrument:
     funding_interval_hours: float = 8.0
     venue: str = ""
     expiry: str | None = None
+    margin_rule: MarketMarginRule = MarketMarginRule.ANY
+    """The margin modes the market allows (a Hyperliquid no-cross or strict-isolated market)."""
 
     def __post_init__(self) -> None:
         for name in ("contract_size",):
@@ -85,6 +92,12 @@ class Instrument:
         """Parse a CCXT unified symbol; ``overrides`` set the contract specification."""
         parts = split_ccxt_symbol(symbol)
         text = symbol.strip()
+        dex, dash, _ = parts.base.partition("-")
+        if dash and not parts.settle:
+            raise UnknownSymbolError(
+                f"symbol: {text!r} names a DEX ({dex}-); DEX markets are perpetuals "
+                "(DEX-COIN/QUOTE:SETTLE)"
+            )
         if not parts.settle:
             kind = ContractKind.SPOT
         elif parts.settle == parts.quote:
@@ -115,6 +128,12 @@ class Instrument:
     @property
     def is_derivative(self) -> bool:
         return self.kind is not ContractKind.SPOT
+
+    @property
+    def dex(self) -> str:
+        """The builder-deployed DEX of a HIP-3 market, lower case (``xyz``); empty for the rest."""
+        head, dash, _ = self.base.partition("-")
+        return head.lower() if dash else ""
 
     @property
     def margin_currency(self) -> str:

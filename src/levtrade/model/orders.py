@@ -7,7 +7,17 @@ bar's open; the others rest and trigger on the intrabar path (docs/backtest.md, 
 * ``limit`` / ``take_profit``: fill at their price (maker), or at the leg's start when the leg
   opens beyond it (a better price);
 * ``stop`` / ``trailing_stop``: market orders once the price reaches them, filled at the
-  price (or the gapped leg start) with adverse slippage (taker).
+  price (or the gapped leg start) with adverse slippage (taker);
+* ``take_profit_market``: a market order once the price reaches it from the favourable side
+  (a take-profit's trigger), filled as a stop is (taker, slippage).
+
+A stop-type order with ``mark_trigger`` triggers on the mark price path and fills at the trade
+price at that point of the path (a venue's ``workingType=MARK_PRICE``). A limit order's time in
+force is ``GTC`` (rests until filled or cancelled) or, decided at the next bar's open, ``IOC`` /
+``FOK`` (fill there as a taker when the open is at or better than the limit, else expire) or
+``GTX`` (post-only: expire when the open would fill it, else rest as ``GTC``). A limit with a
+``trigger_direction`` is conditional (a venue's stop-limit or take-profit-limit): it becomes a
+limit where the path reaches its ``trigger_price``, and can fill from that point on.
 
 A :class:`Trade` is one position from open to flat, per symbol and leg.
 """
@@ -27,6 +37,7 @@ class OrderType(StrEnum):
     STOP = "stop"
     TAKE_PROFIT = "take_profit"
     TRAILING_STOP = "trailing_stop"
+    TAKE_PROFIT_MARKET = "take_profit_market"
 
 
 _ALIASES = {
@@ -40,6 +51,7 @@ _ALIASES = {
     "trailing_stop": OrderType.TRAILING_STOP,
     "stoptrail": OrderType.TRAILING_STOP,
     "stop_trail": OrderType.TRAILING_STOP,
+    "take_profit_market": OrderType.TAKE_PROFIT_MARKET,
 }
 
 
@@ -60,6 +72,8 @@ class OrderStatus(StrEnum):
     FILLED = "filled"
     CANCELLED = "cancelled"
     REJECTED = "rejected"
+    EXPIRED = "expired"
+    """An IOC/FOK limit the open did not reach, a post-only limit the open would have filled."""
 
 
 class Reason(StrEnum):
@@ -79,8 +93,11 @@ class Reason(StrEnum):
     LIQUIDATION = "liquidation"
     END_OF_DATA = "end_of_data"
     REJECTED = "rejected"
+    POST_ONLY = "post_only"
+    NOT_REACHED = "not_reached"
 
 
+TIME_IN_FORCE = ("GTC", "IOC", "FOK", "GTX")
 STOP_TYPES = frozenset({OrderType.STOP, OrderType.TRAILING_STOP})
 MAKER_TYPES = frozenset({OrderType.LIMIT, OrderType.TAKE_PROFIT})
 
@@ -114,7 +131,9 @@ class Order:
     the tick, NaN while no level applies, and moved by the driver."""
     origin: str = "order"
     """What the order is for; the exit reason of a trade it closes (``signal``, ``stop_loss``,
-    ``take_profit``, ``roi``, ``trailing_stop``, ``order``)."""
+    ``take_profit``, ``roi``, ``trailing_stop``, ``close`` for a strategy's ``close()``,
+    ``order`` for its other orders; the engine's own exits are ``liquidation`` and
+    ``end_of_data``)."""
     tag: str | None = None
     parent: Order | None = None
     """Bracket entry this order waits for (inactive until it fills)."""
@@ -133,6 +152,20 @@ class Order:
     filled_size: float = 0.0
     """Signed contracts filled (buy > 0)."""
     fee: float = 0.0
+    realized_pnl: float = 0.0
+    """PnL the fill realized on the position it reduced (before fees)."""
+    client_id: str | None = None
+    """The caller's own id for the order (a venue's client order id)."""
+    time_in_force: str = "GTC"
+    """``GTC``, or for limit orders ``IOC``, ``FOK``, ``GTX`` (see the module docstring)."""
+    mark_trigger: bool = False
+    """Trigger on the mark price path (stop-type and take-profit-market orders, and the
+    trigger of a conditional limit)."""
+    trigger_price: float = math.nan
+    trigger_direction: int = 0
+    """A conditional limit (stop-limit, take-profit-limit): it waits until the path reaches
+    ``trigger_price`` in this direction (+1 rising to it, -1 falling to it; 0: no trigger, or
+    triggered), then rests as a limit at ``price``."""
 
     @property
     def is_buy(self) -> bool:

@@ -96,3 +96,112 @@ class VenueProfile:
     def funding_rate_cap_for(self, symbol: str) -> float | None:
         """Cap on one settlement's rate for ``symbol`` (None when the venue publishes none)."""
         return self.funding_rate_caps.get(symbol, self.funding_rate_cap)
+
+
+# ============================================================================================
+# Spot and spot margin (MARGIN_SPEC.md §11)
+# ============================================================================================
+
+
+class FeeAsset(StrEnum):
+    """Which asset a spot trading fee is taken in."""
+
+    RECEIVED = "received"
+    """The asset the trade delivers: base on a buy, quote on a sell (Binance; ccxt's
+    ``feeSide: get``)."""
+    QUOTE = "quote"
+    """The quote asset on both sides (Kraken)."""
+
+
+class InterestRule(StrEnum):
+    """How a venue charges interest on a margin loan."""
+
+    HOURLY = "hourly"
+    """Binance: simple interest per clock hour. One hour is charged when the loan is made,
+    then one at the start of every hour the loan is still open, so a part hour counts as a
+    whole hour (§11.1)."""
+    ROLLOVER = "rollover"
+    """Kraken: an opening fee on the amount borrowed, then a rollover fee per period counted
+    from the borrow time (§11.2)."""
+
+
+class RolloverCount(StrEnum):
+    """How many rollover fees a loan held ``h`` hours pays (§11.2: the count is unpinned)."""
+
+    AFTER_PERIOD = "after_period"
+    """One after each full period open, floor(h / period): Kraken's fee table ("starts after
+    4 hours"); the worked example that counts 18 for 74 hours."""
+    PERIOD_START = "period_start"
+    """One at the start of each period, the first at open, ceil(h / period): FreqTrade's
+    formula I = borrowed × rate × (1 + ceil(h / 4)), 19 for 74 hours."""
+
+
+class MarginLevelRule(StrEnum):
+    """What a venue calls its margin level."""
+
+    ASSETS_OVER_LIABILITIES = "assets_over_liabilities"
+    """Binance: total asset value ÷ (liabilities + outstanding interest)."""
+    EQUITY_OVER_USED_MARGIN = "equity_over_used_margin"
+    """Kraken: equity ÷ used margin, used margin = the borrowed amount ÷ the position's
+    leverage, valued at the current price."""
+
+
+class AutoBorrow(StrEnum):
+    """What an order borrows when the venue's auto-borrow mode is on."""
+
+    SHORTFALL = "shortfall"
+    """What the free balance lacks (Binance ``sideEffectType=MARGIN_BUY``)."""
+    FULL = "full"
+    """The whole amount the position spends or sells comes from the venue's margin pool;
+    the collateral stays in the balance (Kraken)."""
+
+
+@dataclass(frozen=True)
+class MarginLevels:
+    """The margin-level thresholds of one kind of margin account (in the venue's own margin
+    level, :class:`MarginLevelRule`). A level at or below a threshold is in its zone."""
+
+    max_leverage: float
+    borrow: float
+    """New borrowing must leave the margin level at or above this."""
+    margin_call: float
+    liquidation: float
+    transfer_out: float | None = None
+    """Above this the account may transfer assets out (Binance); None where not published."""
+
+
+@dataclass(frozen=True)
+class SpotMarginProfile:
+    """A venue's spot and spot-margin rules, as data the spot account reads."""
+
+    name: str
+    maker_fee: float
+    taker_fee: float
+    fee_asset: FeeAsset
+    interest_rule: InterestRule
+    interest_period_hours: float
+    """1 for hourly interest; the rollover period (Kraken: 4)."""
+    rollover_count: RolloverCount = RolloverCount.AFTER_PERIOD
+    margin_level_rule: MarginLevelRule = MarginLevelRule.ASSETS_OVER_LIABILITIES
+    auto_borrow: AutoBorrow = AutoBorrow.SHORTFALL
+    cross: MarginLevels | None = None
+    """Cross-margin thresholds; None where the venue has no cross margin account."""
+    isolated: MarginLevels | None = None
+    """Isolated (per pair) thresholds; None where the venue has none."""
+    liquidation_fee_rate: float = 0.0
+    """Fee on the assets a liquidation sells, cross account."""
+    isolated_liquidation_fee_rate: float = 0.0
+    interest_rates: Mapping[str, float] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False
+    )
+    """Default interest (rollover) rate per asset and period, where the venue publishes one."""
+    opening_fee_rates: Mapping[str, float] = field(
+        default_factory=lambda: MappingProxyType({}), hash=False
+    )
+    """Opening fee per asset on the amount borrowed (Kraken); defaults to the rollover rate."""
+    rules_as_of: str = ""
+    """The date of the thresholds and rates (they change; MARGIN_SPEC.md §11)."""
+
+    def levels(self, isolated: bool) -> MarginLevels | None:
+        """The thresholds of a cross or an isolated margin account (None: not offered)."""
+        return self.isolated if isolated else self.cross

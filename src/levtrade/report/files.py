@@ -8,7 +8,7 @@ directory holds it as files:
 
 =====================  =====================================================================
 ``summary.json``       the machine-readable summary (:mod:`levtrade.report.summary`)
-``trades.csv``         trades, times as ISO 8601 UTC (also ``trades.parquet``, times in ms)
+``trades.csv``         trades, times as ISO 8601 UTC (also ``trades.parquet``)
 ``orders.parquet``     every order with its status and reason
 ``ledger.parquet``     every balance change
 ``series.parquet``     per bar: ``time`` (ms), equity, margin and liquidation series
@@ -19,6 +19,10 @@ directory holds it as files:
                        ``analyzers`` and the tables are listed under ``analyzer_tables``
 ``.levtrade-results``  the marker saying levtrade wrote the directory
 =====================  =====================================================================
+
+Times are UTC instants throughout (``timestamp[ms, UTC]`` in Parquet, ISO 8601 in CSV) and
+numbers are rounded to the instrument's tick and lot and money to 8 decimals
+(:mod:`levtrade.report.exports`).
 
 Directories are written whole or not at all: the files go to a temporary directory beside the
 target, which then replaces it. levtrade replaces only what it wrote: a directory that holds
@@ -42,6 +46,7 @@ import pandas as pd
 from levtrade._json import to_json_value
 from levtrade.data.commit import current_umask, file_mode
 from levtrade.errors import LevtradeError
+from levtrade.report.exports import from_exported, to_csv_frame, to_exported
 from levtrade.report.tables import ANALYZERS_DIR, RESULT_FILES, ResultBundle, analyzer_files
 
 
@@ -223,16 +228,6 @@ def write_text_atomic(path: Path, text: str) -> None:
         raise
 
 
-def _trades_csv(trades: pd.DataFrame) -> pd.DataFrame:
-    frame = trades.copy()
-    for name in ("entry_time", "exit_time"):
-        if name in frame.columns:
-            frame[name] = pd.to_datetime(frame[name], unit="ms", utc=True).dt.strftime(
-                "%Y-%m-%dT%H:%M:%SZ"
-            )
-    return frame
-
-
 def _write_files(bundle: ResultBundle, folder: Path) -> None:
     (folder / RESULTS_MARKER).write_text(
         json.dumps({"levtrade": bundle.summary.get("levtrade")}) + "\n", encoding="utf-8"
@@ -243,16 +238,18 @@ def _write_files(bundle: ResultBundle, folder: Path) -> None:
         summary["analyzer_tables"] = files  # what load_results reads back
     text = json.dumps(to_json_value(summary), indent=2, allow_nan=False)
     (folder / "summary.json").write_text(text + "\n", encoding="utf-8")
-    _trades_csv(bundle.trades).to_csv(folder / "trades.csv", index=False)
-    bundle.trades.to_parquet(folder / "trades.parquet", index=False)
-    bundle.orders.to_parquet(folder / "orders.parquet", index=False)
-    bundle.ledger.to_parquet(folder / "ledger.parquet", index=False)
-    bundle.series.to_parquet(folder / "series.parquet", index=False)
-    bundle.prices.to_parquet(folder / "prices.parquet", index=False)
+    steps = summary.get("instruments") or {}
+    trades = to_exported(bundle.trades, steps)
+    to_csv_frame(trades).to_csv(folder / "trades.csv", index=False)
+    trades.to_parquet(folder / "trades.parquet", index=False)
+    to_exported(bundle.orders, steps).to_parquet(folder / "orders.parquet", index=False)
+    to_exported(bundle.ledger, steps).to_parquet(folder / "ledger.parquet", index=False)
+    to_exported(bundle.series, numbers=False).to_parquet(folder / "series.parquet", index=False)
+    to_exported(bundle.prices, numbers=False).to_parquet(folder / "prices.parquet", index=False)
     if files:
         (folder / ANALYZERS_DIR).mkdir()
     for name, frame in bundle.analyzers.items():
-        frame.to_parquet(folder / files[name])
+        to_exported(frame, numbers=False).to_parquet(folder / files[name])
 
 
 class StagedResults:
@@ -320,7 +317,7 @@ def load_results(directory: str | Path) -> ResultBundle:
     _check_summary(summary, folder / "summary.json")
     try:
         tables = {
-            name: pd.read_parquet(folder / f"{name}.parquet")
+            name: from_exported(pd.read_parquet(folder / f"{name}.parquet"))
             for name in ("trades", "orders", "ledger", "series", "prices")
         }
     except Exception as exc:
@@ -344,7 +341,7 @@ def load_results(directory: str | Path) -> ResultBundle:
                 f"{relative}, the {name} analyzer's table)"
             )
         try:
-            analyzers[str(name)] = pd.read_parquet(path)
+            analyzers[str(name)] = from_exported(pd.read_parquet(path))
         except Exception as exc:
             raise ExportError(f"results: cannot read {path}: {exc}") from None
     return ResultBundle(summary=summary, **tables, analyzers=analyzers)

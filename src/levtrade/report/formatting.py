@@ -15,23 +15,39 @@ METRIC_LABELS: tuple[tuple[str, str, str], ...] = (
     ("initial_equity", "Starting wallet", "money"),
     ("final_equity", "Final equity", "money"),
     ("total_return", "Total return", "pct"),
-    ("cagr", "CAGR", "pct"),
+    ("cagr", "CAGR", "annual_pct"),
     ("max_drawdown", "Max drawdown", "pct"),
-    ("sharpe", "Sharpe", "ratio"),
-    ("sortino", "Sortino", "ratio"),
-    ("calmar", "Calmar", "ratio"),
+    ("volatility", "Volatility (annual)", "annual_pct"),
+    ("sharpe", "Sharpe", "annual_ratio"),
+    ("sortino", "Sortino", "annual_ratio"),
+    ("calmar", "Calmar", "annual_ratio"),
     ("trades", "Trades", "int"),
     ("win_rate", "Win rate", "pct"),
     ("profit_factor", "Profit factor", "ratio"),
+    ("expectancy", "Expectancy", "money"),
+    ("expectancy_ratio", "Expectancy ratio", "ratio"),
     ("exposure", "Exposure", "pct"),
     ("liquidations", "Liquidations", "int"),
     ("fees", "Fees", "money"),
     ("funding_paid", "Funding paid", "money"),
     ("funding_received", "Funding received", "money"),
+    ("interest_paid", "Interest paid", "money"),
+    ("min_margin_level", "Lowest margin level", "ratio"),
+    ("max_liabilities", "Largest liabilities", "money"),
     ("liquidation_fees", "Liquidation fees", "money"),
-    ("insurance_fund", "Insurance-fund effect", "money"),
+    ("insurance_fund", "Insurance fund (net paid in)", "money"),
 )
-"""(metric key, label, format) in display order."""
+"""(metric key, label, format) in display order. ``annual_*`` metrics are annualised from
+daily returns and shown only for runs of 30 days or more."""
+
+METRIC_NOTES = (
+    "Annualised figures (CAGR, volatility, Sharpe, Sortino, Calmar) come from daily returns "
+    "with 365 days a year, as quantstats computes them, and only for runs of 30 days or more.",
+    "Insurance fund (net paid in): what the liquidations left to the venue's insurance fund, "
+    "less what the fund paid to cover a shortfall.",
+)
+
+SHORT_RUN = "n/a (< 30 days)"
 
 
 def _number(value: Any) -> float | None:
@@ -98,7 +114,28 @@ def fmt_time(value: Any) -> str:
     return text.replace("T", " ").removesuffix("Z").removesuffix(":00")
 
 
-def fmt_metric(value: Any, kind: str) -> str:
+def fmt_duration(value: Any) -> str:
+    """``2d 03:15`` or ``45 min`` from milliseconds."""
+    number = _number(value)
+    if number is None:
+        return "—"
+    minutes = round(number / 60_000)
+    if minutes < 60:
+        return f"{minutes} min"
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    clock = f"{hours}:{mins:02d} h"
+    return f"{days}d {clock}" if days else clock
+
+
+def fmt_metric(value: Any, kind: str, days: Any = None) -> str:
+    """A metric in its format; an annualised one (``annual_*``) of a run shorter than 30
+    ``days`` reads :data:`SHORT_RUN`."""
+    if kind.startswith("annual_"):
+        length = _number(days)
+        if length is not None and length < 30:
+            return SHORT_RUN
+        kind = kind.removeprefix("annual_")
     if kind == "money":
         return fmt_money(value)
     if kind == "pct":

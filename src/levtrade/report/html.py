@@ -40,9 +40,12 @@ from levtrade.report.files import write_text_atomic
 from levtrade.report.formatting import (
     MARGIN_NOTE,
     METRIC_LABELS,
+    METRIC_NOTES,
     SYNTHETIC_LABEL,
+    fmt_duration,
     fmt_metric,
     fmt_money,
+    fmt_move,
     fmt_pct,
     fmt_price,
     fmt_ratio,
@@ -50,22 +53,26 @@ from levtrade.report.formatting import (
     leverage_text,
     margin_rows,
 )
-from levtrade.report.tables import ResultBundle
+from levtrade.report.tables import INDICATOR_PREFIX, ResultBundle
 
 __all__ = ["CANDLESTICK_MAX_BARS", "chart_figures", "render_report", "write_report"]
 
 CANDLESTICK_MAX_BARS = 2000
 """Up to this many bars a pair's price is drawn as candles, beyond it as a close line."""
 COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
-EXIT_COLORS = {
-    "signal": "#555555",
-    "stop_loss": "#d62728",
-    "trailing_stop": "#d62728",
-    "take_profit": "#2ca02c",
-    "roi": "#2ca02c",
-    "end_of_data": "#999999",
-    "order": "#555555",
+EXIT_SYMBOLS = {
+    "signal": "circle",
+    "stop_loss": "square",
+    "trailing_stop": "square-open",
+    "take_profit": "star",
+    "roi": "star",
+    "close": "diamond",
+    "end_of_data": "circle-open",
+    "order": "circle",
 }
+"""Marker of an exit by its reason; its colour says whether the trade made money."""
+PROFIT_COLOR = "#2e7d32"
+LOSS_COLOR = "#c62828"
 LIQUIDATION_COLOR = "#b00020"
 MARGIN_CALL_COLOR = "#ef6c00"
 
@@ -97,6 +104,28 @@ window.levtradeErrors = [];
   };
   document.addEventListener("DOMContentLoaded", show);
 })();
+"""
+
+SORT_SCRIPT = """
+document.querySelectorAll("table.sortable").forEach(function (table) {
+  table.querySelectorAll("th[data-sort]").forEach(function (th, column) {
+    th.addEventListener("click", function () {
+      var body = table.tBodies[0];
+      var rows = Array.prototype.slice.call(body.rows);
+      var ascending = th.getAttribute("data-order") !== "asc";
+      table.querySelectorAll("th").forEach(function (h) { h.removeAttribute("data-order"); });
+      th.setAttribute("data-order", ascending ? "asc" : "desc");
+      rows.sort(function (a, b) {
+        var x = a.cells[column].getAttribute("data-key");
+        var y = b.cells[column].getAttribute("data-key");
+        var nx = parseFloat(x), ny = parseFloat(y);
+        var order = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : String(x).localeCompare(String(y));
+        return ascending ? order : -order;
+      });
+      rows.forEach(function (row) { body.appendChild(row); });
+    });
+  });
+});
 """
 
 PLOT_FUNCTION = """
@@ -141,6 +170,13 @@ table.data td.num, table.data th.num { text-align: right; font-variant-numeric: 
 .none { color: #2e7d32; font-size: 14px; }
 .chart { width: 100%; height: 420px; }
 .chart.tall { height: 520px; }
+table.sortable th[data-sort] { cursor: pointer; user-select: none; }
+table.sortable th[data-order="asc"]::after { content: " ▲"; }
+table.sortable th[data-order="desc"]::after { content: " ▼"; }
+.scroll { max-height: 520px; overflow: auto; }
+.warning { background: #ffebee; color: #b71c1c; font-weight: 600; padding: 8px 12px;
+           border-radius: 4px; margin: 8px 0; }
+.market { font-size: 15px; margin: 6px 0; }
 #levtrade-errors { background: #ffebee; color: #b71c1c; padding: 8px 12px; white-space: pre-wrap; }
 footer { color: #8a92a3; font-size: 12px; margin-top: 32px; }
 """
@@ -188,10 +224,62 @@ def _liquidation_levels(series: pd.DataFrame, pair: str, sign: float) -> np.ndar
     return np.where(held, _finite(_values(series, liq)), np.nan)
 
 
+def _indicator_panels(
+    prices: pd.DataFrame, plot_config: Mapping[str, Any]
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, dict[str, Any]]]]:
+    """(indicators over the price, subplots) by column name with their style: FreqTrade's
+    ``plot_config`` when the strategy has one, else every indicator column, over the price
+    when its values lie within half and twice the price, in an "indicators" subplot
+    otherwise."""
+    present = [c[len(INDICATOR_PREFIX) :] for c in prices.columns if c.startswith(INDICATOR_PREFIX)]
+    main: dict[str, dict[str, Any]] = {}
+    subplots: dict[str, dict[str, dict[str, Any]]] = {}
+    if plot_config:
+        for name, style in dict(plot_config.get("main_plot") or {}).items():
+            if name in present:
+                main[str(name)] = dict(style or {})
+        for title, columns in dict(plot_config.get("subplots") or {}).items():
+            shown = {
+                str(n): dict(style or {})
+                for n, style in dict(columns or {}).items()
+                if n in present
+            }
+            if shown:
+                subplots[str(title)] = shown
+        return main, subplots
+    close = float(np.nanmedian(_values(prices, "close"))) if len(prices) else math.nan
+    for name in present:
+        values = _values(prices, INDICATOR_PREFIX + name)
+        level = float(np.nanmedian(values)) if np.isfinite(values).any() else math.nan
+        if math.isfinite(level) and 0.5 * close <= level <= 2.0 * close:
+            main[name] = {}
+        elif math.isfinite(level):
+            subplots.setdefault("indicators", {})[name] = {}
+    return main, subplots
+
+
+def _profit_color(pnl: float) -> str:
+    return PROFIT_COLOR if pnl > 0 else LOSS_COLOR
+
+
 def _price_figure(bundle: ResultBundle, pair: str, color: str) -> go.Figure:
     prices = bundle.prices[bundle.prices["symbol"] == pair]
     times = prices["time"].to_numpy(dtype=np.int64)
-    figure = go.Figure()
+    main, subplots = _indicator_panels(prices, bundle.summary.get("plot_config") or {})
+    has_volume = "volume" in prices.columns and bool(np.nansum(_values(prices, "volume")) > 0)
+    rows = 1 + int(has_volume) + len(subplots)
+    heights = [
+        0.62,
+        *([0.14] if has_volume else []),
+        *([0.24 / max(1, len(subplots))] * len(subplots)),
+    ]
+    figure = make_subplots(
+        rows=rows,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.03,
+        row_heights=[h / sum(heights) for h in heights],
+    )
     if len(prices) <= CANDLESTICK_MAX_BARS:
         figure.add_trace(
             go.Candlestick(
@@ -203,7 +291,9 @@ def _price_figure(bundle: ResultBundle, pair: str, color: str) -> go.Figure:
                 name="price",
                 increasing={"line": {"color": "#26a69a"}},
                 decreasing={"line": {"color": "#ef5350"}},
-            )
+            ),
+            row=1,
+            col=1,
         )
     else:
         figure.add_trace(
@@ -213,36 +303,55 @@ def _price_figure(bundle: ResultBundle, pair: str, color: str) -> go.Figure:
                 mode="lines",
                 name="close",
                 line={"color": color, "width": 1.2},
-            )
+            ),
+            row=1,
+            col=1,
+        )
+    for k, (name, style) in enumerate(main.items()):
+        figure.add_trace(
+            go.Scatter(
+                x=times,
+                y=_finite(_values(prices, INDICATOR_PREFIX + name)),
+                mode="lines",
+                name=name,
+                line={"color": style.get("color", COLORS[(k + 1) % len(COLORS)]), "width": 1.2},
+            ),
+            row=1,
+            col=1,
         )
     series = bundle.series
     low, high = float(np.nanmin(_values(prices, "low"))), float(np.nanmax(_values(prices, "high")))
-    for side, sign, line_color in (("long", 1.0, LIQUIDATION_COLOR), ("short", -1.0, "#6a1b9a")):
-        levels = _liquidation_levels(series, pair, sign)
-        if levels is None:
-            continue
-        figure.add_trace(
-            go.Scatter(
-                x=series["time"].to_numpy(dtype=np.int64),
-                y=levels,
-                mode="lines",
-                name=f"liquidation price ({side})",
-                line={"color": line_color, "width": 1.4, "dash": "dash"},
-                connectgaps=False,
+    if bundle.summary.get("margin_mode") != "cross":
+        for side, sign, line_color in (
+            ("long", 1.0, LIQUIDATION_COLOR),
+            ("short", -1.0, "#6a1b9a"),
+        ):
+            levels = _liquidation_levels(series, pair, sign)
+            if levels is None:
+                continue
+            figure.add_trace(
+                go.Scatter(
+                    x=series["time"].to_numpy(dtype=np.int64),
+                    y=levels,
+                    mode="lines",
+                    name=f"liquidation price ({side})",
+                    line={"color": line_color, "width": 1.4, "dash": "dash"},
+                    connectgaps=False,
+                ),
+                row=1,
+                col=1,
             )
-        )
-        near = levels[np.isfinite(levels) & (levels > low * 0.65) & (levels < high * 1.35)]
-        if near.size:
-            low, high = min(low, float(near.min())), max(high, float(near.max()))
+            near = levels[np.isfinite(levels) & (levels > low * 0.65) & (levels < high * 1.35)]
+            if near.size:
+                low, high = min(low, float(near.min())), max(high, float(near.max()))
     trades = bundle.trades[bundle.trades["symbol"] == pair] if len(bundle.trades) else None
     if trades is not None and len(trades):
-        for side, symbol, marker_color in (
-            ("long", "triangle-up", "#2e7d32"),
-            ("short", "triangle-down", "#c62828"),
-        ):
-            own = trades[trades["side"] == side]
-            if not len(own):
+        pnl = _values(trades, "pnl")
+        for side, symbol in (("long", "triangle-up"), ("short", "triangle-down")):
+            mine = (trades["side"] == side).to_numpy()
+            if not mine.any():
                 continue
+            own = trades[mine]
             figure.add_trace(
                 go.Scatter(
                     x=own["entry_time"].to_numpy(dtype=np.int64),
@@ -251,21 +360,25 @@ def _price_figure(bundle: ResultBundle, pair: str, color: str) -> go.Figure:
                     name=f"{side} entry",
                     marker={
                         "symbol": symbol,
-                        "size": 10,
-                        "color": marker_color,
-                        "line": {"width": 1, "color": "#ffffff"},
+                        "size": 11,
+                        "color": [_profit_color(v) for v in pnl[mine]],
+                        "line": {"width": 1, "color": "#1d2330"},
                     },
                     text=[
-                        f"{side} {size:.6g} @ {fmt_price(price)}, {lev:g}x"
-                        for size, price, lev in zip(
-                            own["size"], own["entry_price"], own["leverage"], strict=True
+                        f"{side} {size:.6g} @ {fmt_price(price)}, {lev:g}x; trade PnL "
+                        f"{fmt_money(value)}"
+                        for size, price, lev, value in zip(
+                            own["size"], own["entry_price"], own["leverage"], pnl[mine], strict=True
                         )
                     ],
                     hoverinfo="text+x",
-                )
+                ),
+                row=1,
+                col=1,
             )
         for reason, own in trades.groupby("exit_reason", sort=True):
             liquidation = reason == "liquidation"
+            values = _values(own, "pnl")
             figure.add_trace(
                 go.Scatter(
                     x=own["exit_time"].to_numpy(dtype=np.int64),
@@ -273,28 +386,98 @@ def _price_figure(bundle: ResultBundle, pair: str, color: str) -> go.Figure:
                     mode="markers",
                     name="liquidation" if liquidation else f"exit ({reason})",
                     marker={
-                        "symbol": "x" if liquidation else "circle-open",
-                        "size": 14 if liquidation else 8,
+                        "symbol": "x" if liquidation else EXIT_SYMBOLS.get(str(reason), "circle"),
+                        "size": 14 if liquidation else 9,
                         "color": LIQUIDATION_COLOR
                         if liquidation
-                        else EXIT_COLORS.get(str(reason), "#555555"),
-                        "line": {"width": 2},
+                        else [_profit_color(v) for v in values],
+                        "line": {"width": 1.5, "color": "#1d2330"},
                     },
                     text=[
-                        f"{reason}: {side} exit @ {fmt_price(price)}, PnL {fmt_money(pnl)}"
-                        for side, price, pnl in zip(
-                            own["side"], own["exit_price"], own["pnl"], strict=True
+                        f"{reason}: {side} exit @ {fmt_price(price)}, PnL {fmt_money(value)}"
+                        for side, price, value in zip(
+                            own["side"], own["exit_price"], values, strict=True
                         )
                     ],
                     hoverinfo="text+x",
-                )
+                ),
+                row=1,
+                col=1,
             )
-    layout = _base_layout(f"{pair} — price, trades and liquidation price", "price")
-    layout["xaxis"]["rangeslider"] = {"visible": False}
-    pad = 0.03 * (high - low) if high > low else 0.03 * abs(high)
-    layout["yaxis"]["range"] = [low - pad, high + pad]
+    row = 2
+    if has_volume:
+        closes, opens = _values(prices, "close"), _values(prices, "open")
+        figure.add_trace(
+            go.Bar(
+                x=times,
+                y=_values(prices, "volume"),
+                name="volume",
+                marker={"color": np.where(closes >= opens, "#80cbc4", "#ef9a9a").tolist()},
+                showlegend=False,
+            ),
+            row=row,
+            col=1,
+        )
+        figure.update_yaxes(title_text="volume", row=row, col=1)
+        row += 1
+    for title, columns in subplots.items():
+        for k, (name, style) in enumerate(columns.items()):
+            figure.add_trace(
+                go.Scatter(
+                    x=times,
+                    y=_finite(_values(prices, INDICATOR_PREFIX + name)),
+                    mode="lines",
+                    name=name,
+                    line={"color": style.get("color", COLORS[k % len(COLORS)]), "width": 1.2},
+                ),
+                row=row,
+                col=1,
+            )
+        figure.update_yaxes(title_text=title, row=row, col=1)
+        row += 1
+    layout = _base_layout(f"{pair} — price, trades and liquidation price", "")
+    layout.pop("xaxis")
+    layout.pop("yaxis")
     figure.update_layout(layout)
+    figure.update_xaxes(type="date", rangeslider_visible=False)
+    pad = 0.03 * (high - low) if high > low else 0.03 * abs(high)
+    figure.update_yaxes(title_text="price", range=[low - pad, high + pad], row=1, col=1)
     return figure
+
+
+def _liquidation_marks(
+    figure: go.Figure, bundle: ResultBundle, y: pd.Series, row: int | None
+) -> None:
+    """Each liquidation of the run as a marker on a chart's line ``y`` (indexed by bar time)
+    and a vertical line across the chart."""
+    rows = bundle.summary.get("liquidations") or []
+    if not rows:
+        return
+    times = np.array([int(r["time"]) for r in rows], dtype=np.int64)
+    bar_times = y.index.to_numpy(dtype=np.int64)
+    at = np.clip(np.searchsorted(bar_times, times, side="right") - 1, 0, max(0, len(y) - 1))
+    values = y.to_numpy(dtype=np.float64)[at] if len(y) else np.full(times.size, np.nan)
+    grid = {"row": row, "col": 1} if row is not None else {}
+    for t in sorted(set(times.tolist())):
+        figure.add_vline(
+            x=int(t), line={"color": LIQUIDATION_COLOR, "width": 1, "dash": "dot"}, **grid
+        )
+    figure.add_trace(
+        go.Scatter(
+            x=times,
+            y=_finite(values),
+            mode="markers",
+            name="liquidation",
+            marker={"symbol": "x", "size": 13, "color": LIQUIDATION_COLOR, "line": {"width": 2}},
+            text=[
+                f"liquidation {fmt_time(r['time'])}: {r['pair']} {r['side']} "
+                f"{float(r['leverage']):g}x at {fmt_price(r['price'])}, PnL {fmt_money(r['pnl'])}"
+                for r in rows
+            ],
+            hoverinfo="text",
+        ),
+        **grid,
+    )
 
 
 def _equity_figure(bundle: ResultBundle) -> go.Figure:
@@ -325,6 +508,19 @@ def _equity_figure(bundle: ResultBundle) -> go.Figure:
         row=1,
         col=1,
     )
+    if "buy_and_hold" in series.columns:
+        figure.add_trace(
+            go.Scatter(
+                x=times,
+                y=_values(series, "buy_and_hold"),
+                mode="lines",
+                name="buy & hold (unleveraged)",
+                line={"color": "#ef6c00", "width": 1.2, "dash": "dash"},
+            ),
+            row=1,
+            col=1,
+        )
+    _liquidation_marks(figure, bundle, pd.Series(_values(series, "equity"), index=times), row=1)
     figure.add_trace(
         go.Scatter(
             x=times,
@@ -377,6 +573,18 @@ def _margin_figure(bundle: ResultBundle) -> go.Figure:
                 line={"color": "#1f77b4", "width": 1.4},
             )
         )
+        if "margin_history" in bundle.analyzers:
+            with np.errstate(divide="ignore"):
+                worst = 100.0 / _bar_levels(bundle)
+            figure.add_trace(
+                go.Scatter(
+                    x=times,
+                    y=_finite(_positive(worst)),
+                    mode="lines",
+                    name="highest inside the bar (at the adverse mark extremes)",
+                    line={"color": "#ef6c00", "width": 1, "dash": "dot"},
+                )
+            )
         title = "Margin ratio (cross maintenance margin ÷ cross equity)"
     figure.add_shape(
         type="line",
@@ -399,6 +607,8 @@ def _margin_figure(bundle: ResultBundle) -> go.Figure:
     )
     if not isolated:
         _margin_calls(figure, bundle)
+    # a pool is liquidated where its margin ratio reaches 100 %
+    _liquidation_marks(figure, bundle, pd.Series(100.0, index=times), row=None)
     layout = _base_layout(title, "margin ratio % (log scale)")
     shown = [
         v
@@ -411,6 +621,20 @@ def _margin_figure(bundle: ResultBundle) -> go.Figure:
     layout["yaxis"].update(type="log", range=[math.log10(bottom) - 0.1, math.log10(top) + 0.1])
     figure.update_layout(layout)
     return figure
+
+
+def _bar_levels(bundle: ResultBundle) -> np.ndarray:
+    """The cross margin level per bar as the margin analyzers measure it (the lowest inside
+    the bar, :func:`levtrade.risk.monitors.bar_levels`), else at the close."""
+    history = bundle.analyzers.get("margin_history")
+    if (
+        history is not None
+        and "margin_level" in history.columns
+        and len(history) == len(bundle.series)
+    ):
+        return _values(history, "margin_level")
+    with np.errstate(divide="ignore"):
+        return 1.0 / _values(bundle.series, "margin_ratio")
 
 
 def _margin_calls(figure: go.Figure, bundle: ResultBundle) -> None:
@@ -444,9 +668,9 @@ def _margin_calls(figure: go.Figure, bundle: ResultBundle) -> None:
     if calls is None or not len(calls) or "start" not in calls.columns:
         return
     series = bundle.series
-    ratios = pd.Series(
-        _values(series, "margin_ratio"), index=series["time"].to_numpy(dtype=np.int64)
-    )
+    with np.errstate(divide="ignore"):
+        worst = 100.0 / _bar_levels(bundle)
+    ratios = pd.Series(worst, index=series["time"].to_numpy(dtype=np.int64))
     starts = calls["start"].to_numpy(dtype=np.int64)
     y = 100.0 * ratios.reindex(starts).to_numpy(dtype=np.float64)
     ends = [None if pd.isna(end) else int(end) for end in calls["end"]]
@@ -546,14 +770,45 @@ def _leverage_figure(bundle: ResultBundle) -> go.Figure:
     return figure
 
 
+def _joint_move_figure(bundle: ResultBundle) -> go.Figure:
+    """The cross pool's distance to liquidation as one joint move of every mark."""
+    series = bundle.series
+    times = series["time"].to_numpy(dtype=np.int64)
+    figure = go.Figure()
+    for name, label, line_color in (
+        ("joint_move_down", "joint fall that liquidates", LOSS_COLOR),
+        ("joint_move_up", "joint rise that liquidates", "#6a1b9a"),
+    ):
+        figure.add_trace(
+            go.Scatter(
+                x=times,
+                y=100.0 * _finite(_values(series, name)),
+                mode="lines",
+                name=label,
+                line={"color": line_color, "width": 1.3},
+            )
+        )
+    _liquidation_marks(figure, bundle, pd.Series(0.0, index=times), row=None)
+    layout = _base_layout(
+        "Cross pool: the move of every mark together that liquidates it (0 % = liquidated)",
+        "joint move %",
+    )
+    figure.update_layout(layout)
+    return figure
+
+
 def chart_figures(bundle: ResultBundle) -> list[tuple[str, str, go.Figure]]:
     """Every chart of the report as ``(id, section title, figure)``, in page order."""
     pairs = bundle.pairs
     charts: list[tuple[str, str, go.Figure]] = []
+    charts.append(("chart-equity", "Equity, buy & hold and drawdown", _equity_figure(bundle)))
+    charts.append(("chart-margin", "Margin ratio", _margin_figure(bundle)))
+    if "joint_move_down" in bundle.series.columns:
+        charts.append(
+            ("chart-joint", "Cross pool: joint move to liquidation", _joint_move_figure(bundle))
+        )
     for k, pair in enumerate(pairs):
         charts.append((f"chart-price-{k}", pair, _price_figure(bundle, pair, COLORS[k % 8])))
-    charts.append(("chart-equity", "Equity and drawdown", _equity_figure(bundle)))
-    charts.append(("chart-margin", "Margin ratio", _margin_figure(bundle)))
     charts.append(("chart-funding", "Funding", _funding_figure(bundle, pairs)))
     charts.append(("chart-leverage", "Effective leverage", _leverage_figure(bundle)))
     return charts
@@ -579,24 +834,40 @@ def _signed_class(value: Any) -> str:
 
 
 def _table(
-    headers: Sequence[tuple[str, bool]], rows: Sequence[Sequence[tuple[str, str]]], table_id: str
+    headers: Sequence[tuple[str, bool]],
+    rows: Sequence[Sequence[tuple[str, str]]],
+    table_id: str,
+    keys: Sequence[Sequence[Any]] | None = None,
 ) -> str:
+    """A table; with ``keys`` (one sort key per cell) it sorts by a column when its header is
+    clicked."""
+    sortable = keys is not None
     head = "".join(
-        f'<th class="num">{_esc(h)}</th>' if numeric else f"<th>{_esc(h)}</th>"
+        f'<th class="{"num" if numeric else ""}"{" data-sort" if sortable else ""}>{_esc(h)}</th>'
         for h, numeric in headers
     )
     body = []
-    for row in rows:
+    for k, row in enumerate(rows):
         cells = []
-        for (text, css), (_, numeric) in zip(row, headers, strict=True):
-            classes = " ".join(c for c in ("num" if numeric else "", css) if c)
+        for c, ((text, css), (_, numeric)) in enumerate(zip(row, headers, strict=True)):
+            classes = " ".join(x for x in ("num" if numeric else "", css) if x)
             attr = f' class="{classes}"' if classes else ""
+            if keys is not None:
+                attr += f' data-key="{_esc(_sort_key(keys[k][c]))}"'
             cells.append(f"<td{attr}>{_esc(text)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
+    css = "data sortable" if sortable else "data"
     return (
-        f'<table class="data" id="{table_id}"><thead><tr>{head}</tr></thead>'
+        f'<table class="{css}" id="{table_id}"><thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(body)}</tbody></table>"
     )
+
+
+def _sort_key(value: Any) -> str:
+    if isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool):
+        number = float(value)
+        return "" if math.isnan(number) else repr(number)
+    return str(value)
 
 
 def _header_html(summary: Mapping[str, Any]) -> str:
@@ -616,6 +887,8 @@ def _header_html(summary: Mapping[str, Any]) -> str:
     parts = [f"<h1>levtrade backtest — {_esc(summary.get('strategy'))}</h1>"]
     if summary.get("synthetic"):
         parts.append(f'<div class="synthetic" id="synthetic">{_esc(SYNTHETIC_LABEL)}</div>')
+    for warning in summary.get("warnings", []):
+        parts.append(f'<div class="warning">warning: {_esc(warning)}</div>')
     parts.append('<div class="facts">' + "<br>".join(_esc(f) for f in facts) + "</div>")
     notes = list(summary.get("notes", []))
     if notes:
@@ -629,7 +902,7 @@ def _metrics_html(summary: Mapping[str, Any]) -> str:
     cells = []
     for key, label, kind in METRIC_LABELS:
         if key in metrics:
-            value = fmt_metric(metrics[key], kind)
+            value = fmt_metric(metrics[key], kind, metrics.get("days"))
             css = _signed_class(metrics[key]) if key == "total_return" else ""
             cells.append(
                 f'<div class="metric"><span>{_esc(label)}</span>'
@@ -639,7 +912,10 @@ def _metrics_html(summary: Mapping[str, Any]) -> str:
         '<div class="metric"><span>Max effective leverage</span>'
         f"<span>{_esc(fmt_ratio(summary.get('max_effective_leverage')))}x</span></div>"
     )
-    return f'<div class="card metrics" id="metrics">{"".join(cells)}</div>'
+    notes = "".join(f'<p class="notes">{_esc(n)}</p>' for n in METRIC_NOTES)
+    return (
+        f'<div class="card"><div class="metrics" id="metrics">{"".join(cells)}</div>{notes}</div>'
+    )
 
 
 def _pairs_html(summary: Mapping[str, Any]) -> str:
@@ -648,25 +924,264 @@ def _pairs_html(summary: Mapping[str, Any]) -> str:
         ("trades", True),
         ("win rate", True),
         ("PnL", True),
+        ("avg PnL %", True),
+        ("avg duration", True),
         ("fees", True),
         ("funding", True),
         ("liquidations", True),
-        ("max eff. leverage", True),
+        ("leverage traded", True),
+        ("max exposure ÷ equity", True),
+        ("market change", True),
     ]
-    rows = [
-        [
-            (str(r["pair"]), ""),
-            (str(r["trades"]), ""),
-            (fmt_pct(r.get("win_rate")), ""),
-            (fmt_money(r.get("pnl")), _signed_class(r.get("pnl"))),
-            (fmt_money(r.get("fees")), ""),
-            (fmt_money(r.get("funding")), _signed_class(r.get("funding"))),
-            (str(r.get("liquidations", 0)), "neg" if r.get("liquidations") else ""),
-            (f"{fmt_ratio(r.get('max_effective_leverage'))}x", ""),
-        ]
-        for r in summary.get("per_pair", [])
-    ]
+    rows = []
+    for r in summary.get("per_pair", []):
+        traded = r.get("leverage")
+        rows.append(
+            [
+                (str(r["pair"]), ""),
+                (str(r["trades"]), ""),
+                (fmt_pct(r.get("win_rate")), ""),
+                (fmt_money(r.get("pnl")), _signed_class(r.get("pnl"))),
+                (fmt_pct(r.get("avg_pnl_pct")), _signed_class(r.get("avg_pnl_pct"))),
+                (fmt_duration(r.get("avg_duration_ms")), ""),
+                (fmt_money(r.get("fees")), ""),
+                (fmt_money(r.get("funding")), _signed_class(r.get("funding"))),
+                (str(r.get("liquidations", 0)), "neg" if r.get("liquidations") else ""),
+                ("—" if traded is None else f"{float(traded):g}x", ""),
+                (f"{fmt_ratio(r.get('max_exposure'))}x", ""),
+                (fmt_pct(r.get("market_change")), _signed_class(r.get("market_change"))),
+            ]
+        )
     return f'<div class="card">{_table(headers, rows, "pairs-table")}</div>'
+
+
+def _comparison_html(summary: Mapping[str, Any]) -> str:
+    rows = summary.get("leverage_comparison") or []
+    if not rows:
+        return ""
+    headers = [
+        ("leverage", True),
+        ("return", True),
+        ("max drawdown", True),
+        ("liquidations", True),
+        ("funding paid", True),
+        ("funding received", True),
+        ("fees", True),
+        ("entries refused", True),
+    ]
+    body = [
+        [
+            (f"{float(r['leverage']):g}x", ""),
+            (fmt_pct(r.get("total_return")), _signed_class(r.get("total_return"))),
+            (fmt_pct(r.get("max_drawdown")), ""),
+            (str(r.get("liquidations", 0)), "neg" if r.get("liquidations") else ""),
+            (fmt_money(r.get("funding_paid")), ""),
+            (fmt_money(r.get("funding_received")), ""),
+            (fmt_money(r.get("fees")), ""),
+            (str(r.get("rejected_entries", 0)), ""),
+        ]
+        for r in rows
+    ]
+    market = (summary.get("market") or {}).get("buy_and_hold_return")
+    return (
+        f"<h2>Leverage at work: the same strategy at {len(rows)} leverages</h2>"
+        f'<div class="card">{_table(headers, body, "comparison-table")}'
+        f'<p class="notes">Buy &amp; hold over the same bars: {_esc(fmt_pct(market))} '
+        "(the wallet split equally over the pairs, held unleveraged). This page shows the "
+        f"{float(summary.get('leverage') or 1):g}x run.</p></div>"
+    )
+
+
+def _market_html(summary: Mapping[str, Any]) -> str:
+    market = summary.get("market") or {}
+    if market.get("buy_and_hold_return") is None:
+        return ""
+    total = summary.get("metrics", {}).get("total_return")
+    moves = ", ".join(
+        f"{pair} {fmt_move(change)}" for pair, change in (market.get("by_pair") or {}).items()
+    )
+    return (
+        f'<div class="market" id="market">Strategy <b class="{_signed_class(total)}">'
+        f"{_esc(fmt_pct(total))}</b> vs. buy &amp; hold <b "
+        f'class="{_signed_class(market["buy_and_hold_return"])}">'
+        f"{_esc(fmt_pct(market['buy_and_hold_return']))}</b> "
+        f'<span class="facts">(market change: {_esc(moves)})</span></div>'
+    )
+
+
+def _exit_reasons_html(summary: Mapping[str, Any]) -> str:
+    rows = (summary.get("trade_stats") or {}).get("exit_reasons") or []
+    if not rows:
+        return ""
+    headers = [
+        ("exit reason", False),
+        ("trades", True),
+        ("wins", True),
+        ("losses", True),
+        ("PnL", True),
+        ("avg PnL %", True),
+        ("avg duration", True),
+    ]
+    body = [
+        [
+            (str(r["reason"]), "neg" if r["reason"] == "liquidation" else ""),
+            (str(r["trades"]), ""),
+            (str(r["wins"]), ""),
+            (str(r["losses"]), ""),
+            (fmt_money(r.get("pnl")), _signed_class(r.get("pnl"))),
+            (fmt_pct(r.get("avg_pnl_pct")), _signed_class(r.get("avg_pnl_pct"))),
+            (fmt_duration(r.get("avg_duration_ms")), ""),
+        ]
+        for r in rows
+    ]
+    return f'<h2>Exit reasons</h2><div class="card">{_table(headers, body, "exits-table")}</div>'
+
+
+def _overview_html(summary: Mapping[str, Any]) -> str:
+    stats = summary.get("trade_stats") or {}
+    if not stats.get("best_trade"):
+        return ""
+    metrics = summary.get("metrics", {})
+    durations = stats.get("durations") or {}
+    rows: list[tuple[str, str]] = [
+        (
+            "average duration",
+            f"{fmt_duration(durations.get('all'))} (winners "
+            f"{fmt_duration(durations.get('winners'))}, losers "
+            f"{fmt_duration(durations.get('losers'))})",
+        )
+    ]
+    for label, key in (("best trade", "best_trade"), ("worst trade", "worst_trade")):
+        t = stats[key]
+        rows.append(
+            (
+                label,
+                f"{t['pair']} {t['side']} {fmt_pct(t['pnl_pct'])} ({fmt_money(t['pnl'])}, "
+                f"{t['exit_reason']}, {fmt_time(t['exit_time'])})",
+            )
+        )
+    for label, key in (("best pair", "best_pair"), ("worst pair", "worst_pair")):
+        pair = stats.get(key)
+        if pair:
+            rows.append((label, f"{pair['pair']} {fmt_money(pair['pnl'])}"))
+    for side in stats.get("sides") or []:
+        rows.append(
+            (
+                f"{side['side']}s",
+                f"{side['trades']} trades, {side['wins']} won ({fmt_pct(side['win_rate'])}), "
+                f"PnL {fmt_money(side['pnl'])}, avg {fmt_pct(side.get('avg_pnl_pct'))}",
+            )
+        )
+    rows.append(
+        (
+            "expectancy",
+            f"{fmt_money(metrics.get('expectancy'))} per trade (ratio "
+            f"{fmt_ratio(metrics.get('expectancy_ratio'))})",
+        )
+    )
+    refused = summary.get("rejected_entries") or {}
+    text = ", ".join(f"{n} {reason.replace('_', ' ')}" for reason, n in refused.items())
+    rows.append(("entries refused", text or "none"))
+    table = _table(
+        [("", False), ("", False)], [[(a, ""), (b, "")] for a, b in rows], "overview-table"
+    )
+    return f'<h2>Trades overview</h2><div class="card">{table}</div>'
+
+
+def _trades_html(bundle: ResultBundle) -> str:
+    trades = bundle.trades
+    headers = [
+        ("#", True),
+        ("pair", False),
+        ("side", False),
+        ("leverage", True),
+        ("entry (UTC)", False),
+        ("entry price", True),
+        ("exit (UTC)", False),
+        ("exit price", True),
+        ("liq. price at entry", True),
+        ("size", True),
+        ("PnL", True),
+        ("PnL %", True),
+        ("fees", True),
+        ("funding", True),
+        ("exit reason", False),
+        ("duration", True),
+    ]
+    rows, keys = [], []
+    n = len(trades)
+    nan = np.full(n, np.nan)
+    pcts = _values(trades, "pnl_pct") if "pnl_pct" in trades.columns else nan
+    liqs = _values(trades, "liquidation_price") if "liquidation_price" in trades.columns else nan
+    columns = zip(
+        trades["symbol"].astype(str),
+        trades["side"].astype(str),
+        _values(trades, "leverage"),
+        trades["entry_time"].to_numpy(dtype=np.int64),
+        _values(trades, "entry_price"),
+        trades["exit_time"].to_numpy(dtype=np.int64),
+        _values(trades, "exit_price"),
+        liqs,
+        _values(trades, "size"),
+        _values(trades, "pnl"),
+        pcts,
+        _values(trades, "fees"),
+        _values(trades, "funding"),
+        trades["exit_reason"].astype(str),
+        strict=True,
+    )
+    for k, row in enumerate(columns):
+        symbol, side, lev, entry, entry_price, exit_, exit_price, liq, size = row[:9]
+        pnl, pct, fees, funding, reason = row[9:]
+        duration = int(exit_) - int(entry)
+        rows.append(
+            [
+                (str(k + 1), ""),
+                (symbol, ""),
+                (side, ""),
+                (f"{lev:g}x", ""),
+                (fmt_time(int(entry)), ""),
+                (fmt_price(entry_price), ""),
+                (fmt_time(int(exit_)), ""),
+                (fmt_price(exit_price), ""),
+                (fmt_price(liq), ""),
+                (f"{size:,.6g}", ""),
+                (fmt_money(pnl), _signed_class(pnl)),
+                (fmt_pct(pct), _signed_class(pct)),
+                (fmt_money(fees), ""),
+                (fmt_money(funding), _signed_class(funding)),
+                (reason, "neg" if reason == "liquidation" else ""),
+                (fmt_duration(duration), ""),
+            ]
+        )
+        keys.append(
+            [
+                k + 1,
+                symbol,
+                side,
+                lev,
+                int(entry),
+                entry_price,
+                int(exit_),
+                exit_price,
+                liq,
+                size,
+                pnl,
+                pct,
+                fees,
+                funding,
+                reason,
+                duration,
+            ]
+        )
+    table = _table(headers, rows, "trades-table", keys)
+    return (
+        f"<h2>Trades ({len(trades)})</h2>"
+        '<p class="notes">Click a column to sort. PnL is net of fees and funding; PnL % is of '
+        "the trade's stake (its margin at entry); the liquidation price is the one the "
+        "position had at the close of its entry bar.</p>"
+        f'<div class="card scroll">{table}</div>'
+    )
 
 
 def _liquidations_html(summary: Mapping[str, Any]) -> str:
@@ -725,20 +1240,33 @@ def render_report(bundle: ResultBundle) -> str:
     title = f"levtrade backtest — {summary.get('strategy')}"
     if summary.get("synthetic"):
         title += " (SYNTHETIC DATA)"
-    sections: list[str] = [_header_html(summary), "<h2>Metrics</h2>", _metrics_html(summary)]
-    sections += ["<h2>Per pair</h2>", _pairs_html(summary)]
+    scripts: list[str] = []
+
+    def place(group: list[tuple[str, str, go.Figure]]) -> list[str]:
+        placed = []
+        for chart_id, heading, figure in group:
+            tall = " tall" if chart_id == "chart-equity" else ""
+            placed.append(f"<h2>{_esc(heading)}</h2>")
+            placed.append(
+                f'<div class="card"><div class="chart{tall}" id="{chart_id}" data-chart>'
+                "</div></div>"
+            )
+            scripts.append(f"levtradePlot({json.dumps(chart_id)}, {_figure_json(figure)});")
+        return placed
+
+    account = [c for c in charts if c[0] in ("chart-equity", "chart-margin", "chart-joint")]
+    others = [c for c in charts if c not in account]
+    # the account first (what the run did), then the journal, then each pair's chart
+    sections: list[str] = [_header_html(summary), _comparison_html(summary)]
+    sections += ["<h2>Metrics</h2>", _market_html(summary), _metrics_html(summary)]
+    sections += place(account)
     count = len(summary.get("liquidations", []))
     sections += [f"<h2>Liquidations ({count})</h2>", _liquidations_html(summary)]
     if margin_rows(summary):
         sections += ["<h2>Margin</h2>", _margin_html(summary)]
-    scripts = []
-    for chart_id, heading, figure in charts:
-        tall = " tall" if chart_id == "chart-equity" else ""
-        sections.append(f"<h2>{_esc(heading)}</h2>")
-        sections.append(
-            f'<div class="card"><div class="chart{tall}" id="{chart_id}" data-chart></div></div>'
-        )
-        scripts.append(f"levtradePlot({json.dumps(chart_id)}, {_figure_json(figure)});")
+    sections += ["<h2>Per pair</h2>", _pairs_html(summary), _exit_reasons_html(summary)]
+    sections += [_overview_html(summary), _trades_html(bundle)]
+    sections += place(others)
     footer = (
         f"Generated by levtrade {_esc(summary.get('levtrade') or '')}. Prices and times are "
         "UTC; money is in the settle currency."
@@ -764,6 +1292,7 @@ def render_report(bundle: ResultBundle) -> str:
             f"<footer>{footer}</footer>",
             "</main>",
             "<script>",
+            SORT_SCRIPT,
             *scripts,
             "</script>",
             "</body>",

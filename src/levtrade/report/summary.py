@@ -21,16 +21,26 @@ from levtrade._version import __version__
 from levtrade.backtest.results import BacktestResult
 from levtrade.data import MarketData, Portfolio, format_timeframe, format_ts
 from levtrade.margin import contracts
+from levtrade.report.exports import rounded
 from levtrade.report.tables import (
     ResultBundle,
     analyzer_files,
     derived_series,
+    journal_frame,
+    market_changes,
     prices_frame,
     split_analyzers,
     trader_book,
 )
 
-__all__ = ["build_summary", "bundle_from_result", "margin_section"]
+__all__ = [
+    "build_summary",
+    "bundle_from_result",
+    "margin_section",
+    "plausibility_warnings",
+    "trade_statistics",
+]
+
 
 def _iso(ms: Any) -> str | None:
     if ms is None or (isinstance(ms, float) and math.isnan(ms)):
@@ -38,14 +48,24 @@ def _iso(ms: Any) -> str | None:
     return format_ts(int(ms))
 
 
+def _mean(values: np.ndarray) -> float | None:
+    return float(values.mean()) if values.size else None
+
+
 def _per_pair(
-    trades: pd.DataFrame, series: pd.DataFrame, pairs: Sequence[str], funding: Mapping[str, Any]
+    trades: pd.DataFrame,
+    series: pd.DataFrame,
+    pairs: Sequence[str],
+    funding: Mapping[str, Any],
+    changes: Mapping[str, float],
 ) -> list[dict[str, Any]]:
     equity = series["equity"].to_numpy(dtype=np.float64) if len(series) else np.array([])
     rows = []
     for pair in pairs:
         own = trades[trades["symbol"] == pair] if len(trades) else trades
         pnl = own["pnl"].to_numpy(dtype=np.float64) if len(own) else np.array([])
+        pct = own["pnl_pct"].to_numpy(dtype=np.float64) if len(own) else np.array([])
+        durations = own["duration_ms"].to_numpy(dtype=np.float64) if len(own) else np.array([])
         wins = int((pnl > 0).sum())
         name = f"notional:{pair}"
         leverage = math.nan
@@ -62,13 +82,170 @@ def _per_pair(
                 "wins": wins,
                 "win_rate": wins / pnl.size if pnl.size else math.nan,
                 "pnl": float(pnl.sum()),
+                "avg_pnl_pct": _mean(pct),
+                "avg_duration_ms": _mean(durations),
                 "fees": float(own["fees"].sum()) if len(own) else 0.0,
                 "funding": float(funding.get(pair, {}).get("net", 0.0)),
                 "liquidations": liquidated,
-                "max_effective_leverage": leverage,
+                "leverage": float(own["leverage"].max()) if len(own) else None,
+                "max_exposure": leverage,
+                "market_change": changes.get(pair),
             }
         )
     return rows
+
+
+def _trade_row(trade: pd.Series) -> dict[str, Any]:
+    return {
+        "pair": str(trade["symbol"]),
+        "side": str(trade["side"]),
+        "entry_time": int(trade["entry_time"]),
+        "exit_time": int(trade["exit_time"]),
+        "pnl": float(trade["pnl"]),
+        "pnl_pct": float(trade["pnl_pct"]),
+        "exit_reason": str(trade["exit_reason"]),
+    }
+
+
+def _group_rows(trades: pd.DataFrame, column: str, name: str) -> list[dict[str, Any]]:
+    """Per value of ``column``: trades, wins, losses, PnL, average PnL % and duration."""
+    rows: list[dict[str, Any]] = []
+    for value, own in trades.groupby(column, sort=True):
+        pnl = own["pnl"].to_numpy(dtype=np.float64)
+        wins = int((pnl > 0).sum())
+        rows.append(
+            {
+                name: str(value),
+                "trades": int(pnl.size),
+                "wins": wins,
+                "losses": int((pnl < 0).sum()),
+                "win_rate": wins / pnl.size,
+                "pnl": float(pnl.sum()),
+                "avg_pnl_pct": _mean(own["pnl_pct"].to_numpy(dtype=np.float64)),
+                "avg_duration_ms": _mean(own["duration_ms"].to_numpy(dtype=np.float64)),
+            }
+        )
+    rows.sort(key=lambda row: -int(row["trades"]))
+    return rows
+
+
+def trade_statistics(trades: pd.DataFrame, per_pair: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """What FreqTrade's backtest output shows about the trades: average durations (all,
+    winners, losers), the best and worst trade (by PnL % of the stake) and pair (by PnL),
+    the long/short split and the exit reasons (counts, wins, losses, PnL)."""
+    if not len(trades):
+        return {
+            "durations": {"all": None, "winners": None, "losers": None},
+            "best_trade": None,
+            "worst_trade": None,
+            "best_pair": None,
+            "worst_pair": None,
+            "sides": [],
+            "exit_reasons": [],
+        }
+    pnl = trades["pnl"].to_numpy(dtype=np.float64)
+    durations = trades["duration_ms"].to_numpy(dtype=np.float64)
+    pct = trades["pnl_pct"].to_numpy(dtype=np.float64)
+    ranked = np.where(np.isfinite(pct), pct, pnl)
+    traded = [row for row in per_pair if row.get("trades")]
+    by_pnl = sorted(traded, key=lambda row: float(row["pnl"]))
+    return {
+        "durations": {
+            "all": _mean(durations),
+            "winners": _mean(durations[pnl > 0]),
+            "losers": _mean(durations[pnl < 0]),
+        },
+        "best_trade": _trade_row(trades.iloc[int(np.argmax(ranked))]),
+        "worst_trade": _trade_row(trades.iloc[int(np.argmin(ranked))]),
+        "best_pair": {"pair": by_pnl[-1]["pair"], "pnl": by_pnl[-1]["pnl"]} if by_pnl else None,
+        "worst_pair": {"pair": by_pnl[0]["pair"], "pnl": by_pnl[0]["pnl"]} if by_pnl else None,
+        "sides": _group_rows(trades, "side", "side"),
+        "exit_reasons": _group_rows(trades, "exit_reason", "reason"),
+    }
+
+
+def rejected_entries(orders: pd.DataFrame) -> dict[str, int]:
+    """Entry orders the run refused, counted by reason (the orders table's ``reason``)."""
+    if not len(orders) or "status" not in orders.columns:
+        return {}
+    refused = orders[(orders["status"] == "rejected") & ~orders["reduce_only"].astype(bool)]
+    counts = refused["reason"].astype(str).value_counts()
+    return {str(reason): int(count) for reason, count in counts.items()}
+
+
+def foresight_bound(prices: pd.DataFrame, leverage: float) -> float:
+    """Growth factor of perfect foresight: on every bar, the whole equity in the pair with
+    the widest high-low range, caught from its low to its high at ``leverage``, without fees:
+    ``Π_t max_j (1 + L·(high − low) / low)``. No strategy on these bars can end above it."""
+    if not len(prices):
+        return 1.0
+    swing = leverage * (prices["high"] - prices["low"]) / prices["low"]
+    widest = swing.groupby(prices["time"].to_numpy(np.int64)).max().to_numpy(np.float64)
+    with np.errstate(over="ignore"):  # beyond a float: no bound worth stating
+        return float(np.exp(np.log1p(np.maximum(widest, 0.0)).sum()))
+
+
+SUSPICIOUS_WIN_RATE = 0.95
+"""With at least :data:`SUSPICIOUS_TRADES` trades, a win rate at or above this is flagged."""
+SUSPICIOUS_PROFIT_FACTOR = 10.0
+"""With at least :data:`SUSPICIOUS_TRADES` trades, a profit factor at or above this is flagged."""
+SUSPICIOUS_TRADES = 50
+
+
+def plausibility_warnings(
+    metrics: Mapping[str, Any], prices: pd.DataFrame, leverage: float
+) -> list[str]:
+    """Warnings that a result is not possible, or hardly plausible, on its data: a final
+    equity above :func:`foresight_bound` at the run's highest leverage; over
+    :data:`SUSPICIOUS_TRADES` trades or more, a win rate of :data:`SUSPICIOUS_WIN_RATE` or a
+    profit factor of :data:`SUSPICIOUS_PROFIT_FACTOR` or more (what a strategy that reads
+    future bars produces)."""
+    warnings: list[str] = []
+    growth = float(metrics.get("final_equity", 0.0)) / float(metrics.get("initial_equity", 1.0))
+    bound = foresight_bound(prices, leverage)
+    if growth > bound:
+        warnings.append(
+            f"the equity grew {growth:,.4g}-fold, more than the {bound:,.4g}-fold that perfect "
+            f"foresight of every bar's range allows at {leverage:g}x: the strategy reads data "
+            "it cannot have had; check it with levtrade lookahead"
+        )
+    trades = int(metrics.get("trades", 0) or 0)
+    win_rate = _float(metrics.get("win_rate"))
+    factor = _float(metrics.get("profit_factor"))
+    if trades >= SUSPICIOUS_TRADES and win_rate >= SUSPICIOUS_WIN_RATE:
+        warnings.append(
+            f"{win_rate:.1%} of {trades} trades won: results like this usually come from a "
+            "strategy that reads future bars; check it with levtrade lookahead"
+        )
+    elif trades >= SUSPICIOUS_TRADES and factor >= SUSPICIOUS_PROFIT_FACTOR:
+        warnings.append(
+            f"a profit factor of {factor:,.1f} over {trades} trades: results like this usually "
+            "come from a strategy that reads future bars; check it with levtrade lookahead"
+        )
+    return warnings
+
+
+def _float(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def merged_notes(notes: Sequence[str]) -> list[str]:
+    """Each note once; notes that differ only in their leading ``<pair>: `` become one note
+    naming every pair."""
+    by_text: dict[str, list[str]] = {}
+    for note in dict.fromkeys(str(n) for n in notes):
+        head, sep, rest = note.partition(": ")
+        key = rest if sep and "/" in head and " " not in head else note
+        pair = head if key is rest else ""
+        by_text.setdefault(key, []).append(pair)
+    merged = []
+    for text, pairs in by_text.items():
+        named = [p for p in pairs if p]
+        merged.append(f"{', '.join(named)}: {text}" if named else text)
+    return merged
 
 
 def _liquidations(result: BacktestResult) -> list[dict[str, Any]]:
@@ -131,29 +308,18 @@ def _funding(
     }
 
 
-def _orders(orders: pd.DataFrame) -> dict[str, Any]:
-    """Entry orders placed and rejected, and every rejected order by reason."""
-    if not len(orders):
-        return {"entries": 0, "entries_rejected": 0, "rejected": 0, "rejected_by_reason": {}}
-    rejected = (orders["status"].astype(str) == "rejected").to_numpy()
-    entry = ~orders["reduce_only"].fillna(False).astype(bool).to_numpy()
-    reasons = orders.loc[rejected, "reason"].fillna("").astype(str).value_counts()
-    return {
-        "entries": int(entry.sum()),
-        "entries_rejected": int((entry & rejected).sum()),
-        "rejected": int(rejected.sum()),
-        "rejected_by_reason": {str(k): int(v) for k, v in reasons.items()},
-    }
-
-
-def _warnings(orders: Mapping[str, Any]) -> list[str]:
-    """What a reader must not miss: a run whose every entry was refused made no trade."""
-    entries, refused = orders["entries"], orders["entries_rejected"]
-    if not entries or refused < entries:
+def every_entry_rejected(orders: pd.DataFrame) -> list[str]:
+    """The warning a reader must not miss: every entry of the run was refused, so it made no
+    trade (one item, or none)."""
+    if not len(orders) or "status" not in orders.columns:
         return []
-    reasons = ", ".join(f"{k} {v}" for k, v in orders["rejected_by_reason"].items())
+    entries = int((~orders["reduce_only"].astype(bool)).sum())
+    refused = rejected_entries(orders)
+    if not entries or sum(refused.values()) < entries:
+        return []
+    reasons = ", ".join(f"{reason} {count}" for reason, count in refused.items())
     return [
-        f"every entry was rejected ({refused} of {entries} entry orders; {reasons}): the run "
+        f"every entry was rejected ({entries} of {entries} entry orders; {reasons}): the run "
         "made no trade"
     ]
 
@@ -268,11 +434,20 @@ def margin_section(
 
 
 def build_summary(
-    result: BacktestResult, series: pd.DataFrame, info: Mapping[str, Any]
+    result: BacktestResult,
+    series: pd.DataFrame,
+    info: Mapping[str, Any],
+    *,
+    trades: pd.DataFrame | None = None,
+    prices: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """The summary of a run; ``series`` is the derived series
     (:func:`levtrade.report.tables.derived_series`), ``info`` the run's facts (strategy,
-    data source, notes, ...; :meth:`levtrade.configuration.RunOutcome.info`)."""
+    data source, notes, ...; :meth:`levtrade.configuration.RunOutcome.info`), ``trades`` the
+    journal (:func:`levtrade.report.tables.journal_frame`, built when not given), ``prices``
+    the bars (:func:`levtrade.report.tables.prices_frame`; without them no market change and
+    no plausibility check)."""
+    journal = journal_frame(result, series) if trades is None else trades
     meta = result.metadata
     config = result.config
     pairs = [str(s) for s in meta.get("symbols", [])]
@@ -288,7 +463,20 @@ def build_summary(
     finite = effective[np.isfinite(effective)]
     timeframe_ms = int(meta.get("timeframe_ms", 0))
     mappings, tables = split_analyzers(result.analyzers)
-    orders = _orders(result.orders)
+    changes = market_changes(prices, pairs) if prices is not None else {}
+    per_pair = _per_pair(journal, series, pairs, funding["by_pair"], changes)
+    leverage = max([float(config.leverage), *(float(v) for v in journal["leverage"])])
+    metrics = {str(k): v for k, v in result.metrics.items()}
+    warnings = plausibility_warnings(metrics, prices, leverage) if prices is not None else []
+    warnings += every_entry_rejected(result.orders)
+    spec = result.run_spec()
+    instruments = {
+        pair: {
+            "tick_size": spec.instrument(pair).tick_size,
+            "lot_size": spec.instrument(pair).lot_size,
+        }
+        for pair in pairs
+    }
     summary: dict[str, Any] = {
         "levtrade": __version__,
         "strategy": info.get("strategy"),
@@ -297,7 +485,7 @@ def build_summary(
         "config": info.get("config"),
         "engine": meta.get("engine", info.get("engine")),
         "venue": meta.get("venue", config.venue),
-        "trading_mode": info.get("trading_mode", "futures"),
+        "trading_mode": info.get("trading_mode", config.trading_mode),
         "margin_mode": config.margin_mode,
         "position_mode": config.position_mode,
         "timeframe": format_timeframe(timeframe_ms) if timeframe_ms else info.get("timeframe"),
@@ -318,17 +506,30 @@ def build_summary(
         "funding_source": sources,
         "futures_funding_rate": config.funding_rate,
         "funding_interval_hours": float(config.funding_interval_hours),
-        "warnings": _warnings(orders),
-        "notes": list(info.get("notes") or []),
+        "notes": merged_notes(list(info.get("notes") or [])),
+        "plot_config": dict(info.get("plot_config") or {}),
+        "params": dict(info.get("params") or {}),
+        "warnings": warnings,
         "ignored_keys": list(info.get("ignored_keys") or []),
         "metrics": {str(k): v for k, v in result.metrics.items()},
-        "orders": orders,
         "trade_leverage": sorted(
             {float(v) for v in result.trades["leverage"]} if len(result.trades) else set()
         ),
         "max_effective_leverage": float(finite.max()) if finite.size else 0.0,
         "max_margin_ratio": _max_margin_ratio(series),
-        "per_pair": _per_pair(result.trades, series, pairs, funding["by_pair"]),
+        "per_pair": per_pair,
+        "market": {
+            "by_pair": changes,
+            "change": float(np.mean(list(changes.values()))) if changes else None,
+            "buy_and_hold_return": (
+                float(series["buy_and_hold"].iloc[-1]) / float(config.wallet) - 1.0
+                if "buy_and_hold" in series.columns and len(series)
+                else None
+            ),
+        },
+        "trade_stats": trade_statistics(journal, per_pair),
+        "rejected_entries": rejected_entries(result.orders),
+        "instruments": instruments,
         "liquidations": _liquidations(result),
         "funding": funding,
         "risk": dict(info.get("risk") or {}) or None,
@@ -340,19 +541,26 @@ def build_summary(
 
 
 def bundle_from_result(
-    result: BacktestResult, data: MarketData | Portfolio, info: Mapping[str, Any] | None = None
+    result: BacktestResult,
+    data: MarketData | Portfolio,
+    info: Mapping[str, Any] | None = None,
+    indicators: Mapping[str, pd.DataFrame] | None = None,
 ) -> ResultBundle:
     """The bundle of a finished run; ``info`` adds the run's facts to the summary (strategy,
-    data source, notes: see :func:`levtrade.report.summary.build_summary`)."""
-    prices = prices_frame(data)
+    data source, notes, ``plot_config``: see :func:`levtrade.report.summary.build_summary`),
+    ``indicators`` a signal strategy's populated DataFrame per pair (its indicator columns go
+    to the prices table)."""
+    prices = prices_frame(data, indicators)
     series = derived_series(result, prices)
-    summary = build_summary(result, series, info or {})
+    trades = journal_frame(result, series)
+    summary = build_summary(result, series, info or {}, trades=trades, prices=prices)
     _, tables = split_analyzers(result.analyzers)
+    steps = summary.get("instruments")
     return ResultBundle(
         summary=summary,
-        trades=result.trades.reset_index(drop=True),
-        orders=result.orders.reset_index(drop=True),
-        ledger=result.ledger.reset_index(drop=True),
+        trades=rounded(trades, steps),
+        orders=rounded(result.orders.reset_index(drop=True), steps),
+        ledger=rounded(result.ledger.reset_index(drop=True), steps),
         series=series,
         prices=prices,
         analyzers=tables,

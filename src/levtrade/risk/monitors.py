@@ -11,6 +11,14 @@ Terms (every figure read from :class:`~levtrade.margin.Account`):
 * a **margin call** is the update at which the margin level falls below the threshold
   (one event per episode); "below" is strict.
 
+On a backtest result the analyzers read the cross pool's margin level per bar as the engine
+tests for liquidation: at the bar's close and at its adverse mark extremes (every long at its
+mark low, every short at its mark high, jointly), for the positions held at the previous close
+and at this one, the lowest of these; a bar with a cross liquidation is at most 1. So no
+analyzer reports a level above the margin-call level on a bar the engine liquidated. The
+extremes need the run's market data (``data``); without it the close and the liquidations
+count.
+
 :class:`MarginMonitor` records snapshots of a live account (strategies, backtester, live
 broker). The analyzers (``name`` + ``analyze(result)``) read a backtest result's per-bar
 ``series``, ``trades`` and ``ledger`` (docs/backtest.md) after the run.
@@ -29,12 +37,13 @@ import pandas as pd
 
 from levtrade.data import MarketData, Portfolio
 from levtrade.errors import ConfigError
-from levtrade.margin import Account, Position, formulas
+from levtrade.margin import Account, Position, formulas, vectorised
 from levtrade.risk import _checks
 from levtrade.risk.leverage import atr as average_true_range
 
 logger = logging.getLogger(__name__)
 
+FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 LIQ_PREFIX = "liq:"
 NOTIONAL_PREFIX = "notional:"
 
@@ -302,10 +311,15 @@ class Analyzer(Protocol):
     def analyze(self, result: ResultLike) -> pd.DataFrame | Mapping[str, Any]: ...
 
 
-@dataclass
-class MarginHistory:
-    """Per bar: time, equity, margin ratio, margin level, effective leverage, cross uPnL."""
+MarketInput = MarketData | Portfolio | Mapping[str, MarketData]
 
+
+@dataclass(eq=False)
+class MarginHistory:
+    """Per bar: time, equity, margin ratio at the close, margin level (the lowest inside the
+    bar, module docstring), effective leverage, cross uPnL."""
+
+    data: MarketInput | None = None
     name: str = "margin_history"
 
     def analyze(self, result: ResultLike) -> pd.DataFrame:
@@ -315,7 +329,7 @@ class MarginHistory:
                 "time": series["time"].to_numpy(dtype=np.int64),
                 "equity": series["equity"].to_numpy(dtype=np.float64),
                 "margin_ratio": series["margin_ratio"].to_numpy(dtype=np.float64),
-                "margin_level": _levels(series),
+                "margin_level": bar_levels(result, self.data),
                 "effective_leverage": _effective_leverage(series),
                 "cross_unrealized_pnl": (series["cross_equity"] - series["wallet"]).to_numpy(
                     dtype=np.float64
@@ -324,12 +338,14 @@ class MarginHistory:
         )
 
 
-@dataclass
+@dataclass(eq=False)
 class MarginCalls:
-    """Episodes with the margin level below ``threshold``: start, end (first bar back at or
-    above it; <NA> if never), bars, the minimum level and when it was reached."""
+    """Episodes with the margin level (the lowest inside each bar) below ``threshold``:
+    start, end (first bar back at or above it; <NA> if never), bars, the minimum level and
+    when it was reached."""
 
     threshold: float = 1.5
+    data: MarketInput | None = None
     name: str = "margin_calls"
 
     def __post_init__(self) -> None:
@@ -337,7 +353,7 @@ class MarginCalls:
 
     def analyze(self, result: ResultLike) -> pd.DataFrame:
         times = result.series["time"].to_numpy(dtype=np.int64)
-        levels = _levels(result.series)
+        levels = bar_levels(result, self.data)
         below = levels < self.threshold
         rows = []
         i = 0
@@ -365,22 +381,25 @@ class MarginCalls:
         return frame
 
 
-@dataclass
+@dataclass(eq=False)
 class MinimumMarginLevel:
-    """The lowest margin level of the run and the bar it occurred at."""
+    """The lowest margin level of the run (inside a bar) and the bar it occurred at."""
 
+    data: MarketInput | None = None
     name: str = "min_margin_level"
 
     def analyze(self, result: ResultLike) -> dict[str, Any]:
         times = result.series["time"].to_numpy(dtype=np.int64)
-        return _min_level(times, _levels(result.series))
+        return _min_level(times, bar_levels(result, self.data))
 
 
-@dataclass
+@dataclass(eq=False)
 class TimeBelowThresholds:
-    """Bars, share of the run and duration (ms) with the margin level below each threshold."""
+    """Bars, share of the run and duration (ms) with the margin level (the lowest inside
+    each bar) below each threshold."""
 
     thresholds: tuple[float, ...] = (2.0, 1.5, 1.2)
+    data: MarketInput | None = None
     name: str = "time_below_thresholds"
 
     def __post_init__(self) -> None:
@@ -389,7 +408,7 @@ class TimeBelowThresholds:
 
     def analyze(self, result: ResultLike) -> pd.DataFrame:
         times = result.series["time"].to_numpy(dtype=np.int64)
-        return _time_below(times, _levels(result.series), self.thresholds)
+        return _time_below(times, bar_levels(result, self.data), self.thresholds)
 
 
 @dataclass
@@ -524,10 +543,10 @@ def margin_analyzers(
     """The standard set to pass to a backtest's ``analyzers=``; distance to liquidation is
     included when ``data`` is given."""
     analyzers: list[Analyzer] = [
-        MarginHistory(),
-        MarginCalls(margin_call_level),
-        MinimumMarginLevel(),
-        TimeBelowThresholds(thresholds),
+        MarginHistory(data),
+        MarginCalls(margin_call_level, data),
+        MinimumMarginLevel(data),
+        TimeBelowThresholds(thresholds, data),
         LiquidationCount(),
         FundingPaid(),
         EffectiveLeverage(),
@@ -565,6 +584,85 @@ def _min(column: pd.Series) -> float | None:
 def _max(column: pd.Series) -> float | None:
     values = column.dropna()
     return None if values.empty else float(values.max())
+
+
+def bar_levels(result: ResultLike, data: MarketInput | None = None) -> FloatArray:
+    """The cross pool's margin level per bar as the engine tests it (module docstring): the
+    lowest of the level at the close, at the bar's adverse mark extremes (with ``data``) and,
+    on a bar with a cross liquidation, 1."""
+    series = result.series
+    levels = _levels(series)
+    config = getattr(result, "config", None)
+    if getattr(config, "margin_mode", "cross") != "cross":
+        return levels
+    if data is not None:
+        spec_of = getattr(result, "run_spec", None)
+        if callable(spec_of):
+            levels = np.fmin(levels, _adverse_levels(series, spec_of(), _markets(data)))
+    trades = result.trades
+    if len(trades) and "margin_mode" in trades.columns:
+        liquidated = trades[
+            (trades["exit_reason"] == "liquidation") & (trades["margin_mode"] == "cross")
+        ]
+        if len(liquidated):
+            times = series["time"].to_numpy(dtype=np.int64)
+            rows = np.searchsorted(times, liquidated["exit_time"].to_numpy(np.int64), "right") - 1
+            rows = rows[rows >= 0]
+            levels[rows] = np.fmin(levels[rows], 1.0)
+    return levels
+
+
+def _adverse_levels(series: pd.DataFrame, spec: Any, markets: dict[str, MarketData]) -> FloatArray:
+    """Cross margin level at each bar's adverse mark extremes, for the positions of the
+    previous close and of this close (the lower of the two; ``inf`` without positions)."""
+    times = series["time"].to_numpy(dtype=np.int64)
+    equity = series["cross_equity"].to_numpy(dtype=np.float64)
+    before = np.concatenate([[np.nan], equity[:-1]])
+    upnl_now, mm_now = np.zeros(times.size), np.zeros(times.size)
+    upnl_before, mm_before = np.zeros(times.size), np.zeros(times.size)
+    for key in _position_symbols(series):
+        symbol = _symbol_of(key)
+        market = markets.get(symbol)
+        instrument = spec.instrument(symbol)
+        if market is None or instrument.is_inverse:
+            continue
+        table = spec.tier_table(instrument)
+        if spec.venue.mm_adds_taker_fee:
+            table = table.with_extra_rate(instrument.taker_fee)
+        prices = market.mark if market.mark is not None else market
+        rows = np.clip(np.searchsorted(market.timestamps, times), 0, len(market) - 1)
+        found = market.timestamps[rows] == times
+        close = np.where(found, prices.close[rows], np.nan)
+        low = np.where(found, prices.low[rows], np.nan)
+        high = np.where(found, prices.high[rows], np.nan)
+        notional = series[NOTIONAL_PREFIX + key].to_numpy(dtype=np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            qty = np.where(notional != 0, notional / close, 0.0)
+        qty_before = np.concatenate([[0.0], qty[:-1]])
+        close_before = np.concatenate([[np.nan], close[:-1]])
+        floors, mmrs, amounts = table.floors, table.mmrs, table.amounts
+        for q, reference, upnl, mm in (
+            (qty, close, upnl_now, mm_now),
+            (qty_before, close_before, upnl_before, mm_before),
+        ):
+            adverse = np.where(q > 0, low, high)
+            held = q != 0
+            move = vectorised.upnls(q, 1.0, reference, adverse, inverse=False)
+            upnl += np.where(held, np.nan_to_num(move), 0.0)
+            mm += np.where(
+                held,
+                vectorised.maintenance_margins(
+                    np.nan_to_num(np.abs(q) * adverse), floors, mmrs, amounts
+                ),
+                0.0,
+            )
+    return np.fmin(_level_of(equity + upnl_now, mm_now), _level_of(before + upnl_before, mm_before))
+
+
+def _level_of(equity: FloatArray, mm: FloatArray) -> FloatArray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        level = np.where(mm > 0, np.where(equity > 0, equity / mm, 0.0), np.inf)
+    return np.where(np.isnan(level), np.inf, level)
 
 
 def _levels(series: pd.DataFrame) -> np.ndarray[Any, np.dtype[np.float64]]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -197,7 +197,8 @@ class PriceHistory:
     ) -> PriceHistory:
         """Read each symbol's candles from ``data_dir``: ``<BASEQUOTE>-<tf>-mark`` /
         ``-perp`` files (the shared Binance layout) or a FreqTrade futures directory
-        (``futures/<PAIR>-<tf>-mark`` / ``-futures``), in Parquet, Feather, CSV or JSON.
+        (``futures/<PAIR>-<tf>-mark`` / ``-futures``), in Parquet, Feather, CSV or JSON; spot
+        pairs (``BTC/USDT``) also from ``-spot`` files or a FreqTrade spot directory.
         ``aliases`` maps a symbol to another file stem (``{"BTC/USDC:USDC": "BTCUSDT"}``)."""
         root = Path(data_dir)
         if not root.is_dir():
@@ -288,6 +289,8 @@ def _find_file(
             f"{stem}-{timeframe}-perp",
             f"futures/{pair}-{timeframe}-futures",
             f"{pair}-{timeframe}-futures",
+            f"{stem}-{timeframe}-spot",
+            f"{pair}-{timeframe}",
         ],
     }
     order: tuple[CandleKind, ...] = ("mark", "trade") if prefer_mark else ("trade",)
@@ -733,12 +736,14 @@ class StressTest:
         paths: int = 1000,
         seed: int = 0,
         block: int = 1,
+        progress: Callable[[int, int], object] | None = None,
     ) -> LiquidationProbability:
         """P(any position is liquidated within ``horizon`` bars), by bootstrapping the bars of
         ``history`` (blocks of ``block`` consecutive bars keep short-range dependence; all
         symbols move together, keeping their correlation). At each simulated bar the pools are
         tested at the adverse extremes (long: low, short: high) relative to the previous close,
-        then the marks move to the close."""
+        then the marks move to the close. ``progress(done, paths)`` hears about every
+        hundredth of the paths."""
         bars = _whole(horizon, "horizon", 1)
         n_paths = _whole(paths, "paths", 1)
         rng_seed = _whole(seed, "seed", 0)
@@ -762,7 +767,10 @@ class StressTest:
         hits: dict[Pool, int] = dict.fromkeys(self.labels, 0)
         liquidated_paths = 0
         first_bars: list[int] = []
-        for path in picks:
+        every = max(1, n_paths // 100)
+        for number, path in enumerate(picks, start=1):
+            if progress is not None and (number % every == 0 or number == n_paths):
+                progress(number, n_paths)
             level = base.copy()
             done: set[Pool] = set()
             first: int | None = None
@@ -933,13 +941,15 @@ def stress_report(
     seed: int = 0,
     block: int = 1,
     top: int = 5,
+    progress: Callable[[int, int], object] | None = None,
 ) -> dict[str, Any]:
     """Every stress test as one JSON-ready dict (infinite or missing numbers are ``null``).
 
     Without ``history`` only the liquidating moves and ladders are computed. With it, the
     historical shocks and the liquidation probability are added, and the crash replay over
     ``replay`` (default :data:`DEFAULT_REPLAY`) on ``replay_history`` (default ``history``) —
-    skipped with a note when the default window is not in the data.
+    skipped with a note when the default window is not in the data. ``progress`` hears about
+    the bootstrap's paths (:meth:`StressTest.liquidation_probability`).
     """
     for value, field, minimum in (
         (window, "window", 1),
@@ -983,7 +993,7 @@ def stress_report(
         out["historical_shocks"] = _with_utc_times(shocks)
         out["liquidation_probability"] = _with_utc_times(
             test.liquidation_probability(
-                history, horizon=horizon, paths=paths, seed=seed, block=block
+                history, horizon=horizon, paths=paths, seed=seed, block=block, progress=progress
             )
         )
         source = replay_history if replay_history is not None else history

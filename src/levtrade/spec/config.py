@@ -21,14 +21,23 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from levtrade._validation import MAX_FUNDING_RATE, describe_validation_error
 from levtrade.errors import ConfigError, LevtradeError, UnknownSymbolError
 from levtrade.margin.tiers import TierTable
 from levtrade.model.instrument import Instrument
-from levtrade.model.venue import VenueProfile
-from levtrade.venues import default_tiers, get_venue, instrument_for
+from levtrade.model.venue import SpotMarginProfile, VenueProfile
+from levtrade.venues import (
+    SPOT_VENUES,
+    VENUES,
+    default_tiers,
+    get_spot_venue,
+    get_venue,
+    instrument_for,
+    spot_instrument_for,
+)
 from levtrade.venues.registry import venue_name
 
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -59,6 +68,8 @@ class AccountSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     trading_mode: str = "futures"
+    """``futures`` (perpetual swaps), ``spot`` (what the wallet holds, long only) or ``margin``
+    (spot margin: borrowing with interest)."""
     margin_mode: Literal["cross", "isolated"] = "cross"
     position_mode: Literal["one_way", "hedge"] = "one_way"
     leverage: Annotated[float, Field(ge=1, allow_inf_nan=False)] = 1.0
@@ -67,6 +78,9 @@ class AccountSettings(BaseModel):
     """Adverse slippage on market and stop fills, in basis points."""
     volume_slippage_bps: NonNegative = 0.0
     """Extra slippage per unit of participation: bps × fill quantity / bar volume (≤ 1)."""
+    participation: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] | None = None
+    """Partial fills: a resting limit order fills at most this share of a bar's volume per
+    bar, the rest resting on (None: limit orders fill whole)."""
     maker_fee: FeeRate | None = None
     taker_fee: FeeRate | None = None
     funding_rate: (
@@ -86,18 +100,43 @@ class AccountSettings(BaseModel):
     instruments: dict[str, InstrumentOverrides] = Field(default_factory=dict)
     tiers: dict[str, list[dict[str, float]]] = Field(default_factory=dict)
     """Tier tables by symbol (rows as in the margin scenario); others use the venue's."""
+    interest_rates: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
+        default_factory=dict
+    )
+    """Spot margin: interest rate per asset and per the venue's interest period (Binance: per
+    hour; Kraken: per 4-hour rollover), beside the venue's published ones."""
 
     @field_validator("trading_mode")
     @classmethod
-    def _futures_only(cls, value: str) -> str:
-        if value == "futures":
+    def _known_mode(cls, value: str) -> str:
+        if value in ("futures", "spot", "margin"):
             return value
-        if value in ("spot", "margin"):
+        raise ValueError(f'trading_mode: must be "futures", "spot" or "margin", got {value!r}')
+
+    @model_validator(mode="after")
+    def _spot_settings(self) -> AccountSettings:
+        if self.trading_mode == "futures":
+            if self.interest_rates:
+                raise ValueError(
+                    "interest_rates: futures pay funding, not interest; interest_rates are for "
+                    'trading_mode = "margin"'
+                )
+            return self
+        if self.position_mode == "hedge":
             raise ValueError(
-                f"trading_mode: {value!r} is not supported yet; levtrade backtests perpetual "
-                'futures (trading_mode = "futures")'
+                f"position_mode: a {self.trading_mode} account holds assets, it has no hedge "
+                "mode, got 'hedge'"
             )
-        raise ValueError(f'trading_mode: must be "futures", got {value!r}')
+        if self.trading_mode == "spot" and self.leverage != 1.0:
+            raise ValueError(f"leverage: spot trades at 1x, got {self.leverage!r}")
+        if self.trading_mode == "spot" and self.interest_rates:
+            raise ValueError("interest_rates: a spot account does not borrow")
+        if self.funding_rate is not None:
+            raise ValueError(
+                f"futures_funding_rate: a {self.trading_mode} account pays no funding, got "
+                f"{self.funding_rate!r}"
+            )
+        return self
 
     @field_validator("max_open_trades")
     @classmethod
@@ -138,6 +177,29 @@ class BacktestConfig(AccountSettings):
     def _known_venue(cls, value: str) -> str:
         return venue_name(value)
 
+    @model_validator(mode="after")
+    def _spot_venue(self) -> BacktestConfig:
+        if self.trading_mode == "futures":
+            return self
+        if self.venue not in SPOT_VENUES:
+            raise ValueError(
+                f"venue: {self.venue} has no spot-margin profile; spot and margin run on "
+                f"{', '.join(sorted(set(SPOT_VENUES) & set(VENUES)))}"
+            )
+        levels = get_spot_venue(self.venue).levels(self.margin_mode == "isolated")
+        if self.trading_mode == "margin" and levels is None:
+            raise ValueError(f"margin_mode: {self.venue} has no {self.margin_mode} margin")
+        if (
+            levels is not None
+            and self.trading_mode == "margin"
+            and (self.leverage > levels.max_leverage)
+        ):
+            raise ValueError(
+                f"leverage: {self.leverage!r} is above {self.venue}'s {self.margin_mode} "
+                f"margin maximum {levels.max_leverage:g}"
+            )
+        return self
+
     # -- construction -----------------------------------------------------------------------
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> BacktestConfig:
@@ -177,9 +239,13 @@ class BacktestConfig(AccountSettings):
             profile, clearance_fee_rate=self.clearance_fee_rate, clearance_fee_rates={}
         )
 
+    def spot_venue_profile(self) -> SpotMarginProfile | None:
+        """The venue's spot and spot-margin profile (None for a futures run)."""
+        return None if self.trading_mode == "futures" else get_spot_venue(self.venue)
+
     def instrument(self, symbol: str) -> Instrument:
-        """The instrument traded for ``symbol``: the venue's, with the fee overrides and the
-        symbol's own overrides."""
+        """The instrument traded for ``symbol``: the venue's (a spot pair for spot and
+        margin), with the fee overrides and the symbol's own overrides."""
         fields: dict[str, float] = {}
         if self.maker_fee is not None:
             fields["maker_fee"] = self.maker_fee
@@ -188,10 +254,24 @@ class BacktestConfig(AccountSettings):
         spec = self.instruments.get(symbol)
         if spec is not None:
             fields.update(spec.model_dump(exclude_none=True))
+        if self.trading_mode != "futures":
+            return spot_instrument_for(self.venue, symbol, **fields)
         return instrument_for(self.venue, symbol, **fields)
 
     def tier_table(self, instrument: Instrument) -> TierTable:
-        """The tier table for an instrument: the config's rows, else the venue's shipped one."""
+        """The tier table for an instrument: the config's rows, else the venue's shipped one.
+        A spot pair has one tier and no maintenance margin, its maximum leverage the
+        account's: 1 for spot, the venue's margin maximum for margin."""
+        spot = self.spot_venue_profile()
+        if spot is not None:
+            levels = spot.levels(self.margin_mode == "isolated")
+            ceiling = 1.0 if self.trading_mode == "spot" or levels is None else levels.max_leverage
+            return TierTable.from_rows(
+                [{"floor": 0.0, "mmr": 0.0, "max_leverage": ceiling}],
+                venue=self.venue,
+                symbol=instrument.symbol,
+                source="spot",
+            )
         rows = self.tiers.get(instrument.symbol)
         if rows is not None:
             return TierTable.from_rows(

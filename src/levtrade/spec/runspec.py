@@ -17,7 +17,7 @@ from types import MappingProxyType
 from levtrade.errors import UnknownSymbolError
 from levtrade.margin.tiers import TierTable
 from levtrade.model.instrument import Instrument
-from levtrade.model.venue import VenueProfile
+from levtrade.model.venue import SpotMarginProfile, VenueProfile
 from levtrade.spec.config import BacktestConfig
 
 
@@ -33,6 +33,8 @@ class RunSpec:
     tiers: tuple[TierTable, ...]
     """Per symbol, its tier table (the config's rows, else the venue's shipped table)."""
     _column: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}), repr=False)
+    spot_venue: SpotMarginProfile | None = None
+    """The venue's spot and spot-margin rules, for a spot or margin run (None for futures)."""
 
     @classmethod
     def resolve(cls, config: BacktestConfig, symbols: Iterable[str]) -> RunSpec:
@@ -42,7 +44,15 @@ class RunSpec:
         instruments = tuple(config.instrument(s) for s in names)
         tiers = tuple(config.tier_table(inst) for inst in instruments)
         column = MappingProxyType({s: j for j, s in enumerate(names)})
-        return cls(config, config.venue_profile(), names, instruments, tiers, column)
+        return cls(
+            config,
+            config.venue_profile(),
+            names,
+            instruments,
+            tiers,
+            column,
+            config.spot_venue_profile(),
+        )
 
     def column(self, symbol: str) -> int:
         """The run's column of ``symbol``."""

@@ -352,7 +352,13 @@ class Strategy:
             options["close_position"] = True
             size = abs(current)
         return self._order(
-            side, None if feed is self.data else feed, size, price, exectype, options
+            side,
+            None if feed is self.data else feed,
+            size,
+            price,
+            exectype,
+            options,
+            origin="close",
         )
 
     def cancel(self, order: Order) -> None:
@@ -433,6 +439,7 @@ class Strategy:
         options: dict[str, Any],
         *,
         submit: bool = True,
+        origin: str | None = None,
     ) -> Order:
         feed = self.data if data is None else self._feed(data)
         context = self._context
@@ -499,7 +506,7 @@ class Strategy:
             trail_ratio=trail_ratio,
             trail_amount=trail_amount,
             tag=options.get("tag") if options else None,
-            origin=_ORIGINS.get(kind, "order"),
+            origin=_ORIGINS.get(kind, "order") if origin is None else origin,
         )
         if submit:
             context.submit(order)
@@ -515,7 +522,8 @@ _ORIGINS = {
     OrderType.TAKE_PROFIT: "take_profit",
     OrderType.TRAILING_STOP: "trailing_stop",
 }
-"""Exit reason of a trade closed by an order of each type (others: ``order``)."""
+"""Exit reason of a trade closed by an order of each type (others: ``order``; an order of
+:meth:`Strategy.close`: ``close``)."""
 
 
 def _hedge_leg(leg: str) -> str:

@@ -93,6 +93,13 @@ class SignalStrategy:
     trailing_stop_positive_offset: ClassVar[float] = 0.0
     trailing_only_offset_is_reached: ClassVar[bool] = False
     startup_candle_count: ClassVar[int] = 0
+    plot_config: ClassVar[Mapping[str, Any]] = {}
+    """FreqTrade's ``plot_config``: ``main_plot`` (indicators over the price) and
+    ``subplots`` (one chart each), ``{column: {"color": ...}}`` per indicator; the HTML report
+    draws them."""
+    analyzed: dict[str, pd.DataFrame]
+    """Each pair's populated DataFrame of the last :meth:`to_signals` (FreqTrade's analyzed
+    dataframe): the report draws its indicator columns."""
     use_exit_signal: ClassVar[bool] = True
     ignore_roi_if_entry_signal: ClassVar[bool] = False
     exit_profit_only: ClassVar[bool] = False
@@ -249,6 +256,7 @@ class SignalStrategy:
         self._clamps: dict[str, tuple[int, float, float]] = {}
         bars = len(data)
         by_symbol: dict[str, SymbolSignals] = {}
+        self.analyzed = {}
         if isinstance(data, MarketData):
             frame = _frame(data.timestamps, data.open, data.high, data.low, data.close, data.volume)
             rows = np.arange(bars)
@@ -280,6 +288,7 @@ class SignalStrategy:
         dates = frame["date"].copy()
         for method in self._populate_methods:
             frame = self._call_populate(method, frame, metadata, dates)
+        self.analyzed[symbol] = frame
         names = ["enter_long", "exit_long"]
         if self.can_short:
             names += ["enter_short", "exit_short"]

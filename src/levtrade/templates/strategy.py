@@ -10,7 +10,7 @@ Run it: ``levtrade backtest --config config.toml``.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import pandas as pd
 
@@ -30,6 +30,11 @@ class SmaCross(SignalStrategy):
     fast = 48
     """Bars in the fast average (override with ``[params] fast = ...`` in the config)."""
     slow = 168
+
+    plot_config: ClassVar[dict[str, Any]] = {
+        "main_plot": {"fast_sma": {"color": "#ff7f0e"}, "slow_sma": {"color": "#6a1b9a"}}
+    }
+    """What the HTML report draws over the price (FreqTrade's plot_config)."""
 
     def populate_indicators(
         self, dataframe: pd.DataFrame, metadata: dict[str, Any]

@@ -1,4 +1,5 @@
-"""Venues: each venue's published rules (:class:`VenueProfile`), symbol mapping, and tier tables
+"""Venues: each venue's published rules (:class:`VenueProfile`; spot and spot margin:
+:class:`~levtrade.model.venue.SpotMarginProfile`), symbol mapping, and tier tables
 versioned by venue, symbol and effective date — shipped defaults, parsers for venue responses
 and files, and a dated fetch cache.
 
@@ -43,8 +44,10 @@ from levtrade.venues.sources import (
     parse_hyperliquid_meta,
     parse_okx_position_tiers,
 )
+from levtrade.venues.spot_margin import SPOT_VENUES, get_spot_venue, spot_instrument_for
 
 __all__ = [
+    "SPOT_VENUES",
     "VENUES",
     "FundingPrice",
     "LiquidationPriceRule",
@@ -58,6 +61,7 @@ __all__ = [
     "default_tiers",
     "dydx_tier_table",
     "fetch_tiers",
+    "get_spot_venue",
     "get_venue",
     "instrument_for",
     "load_cached_tiers",
@@ -69,6 +73,7 @@ __all__ = [
     "parse_hyperliquid_meta",
     "parse_okx_position_tiers",
     "split_ccxt_symbol",
+    "spot_instrument_for",
     "unified_symbol",
     "venue_name",
     "venue_symbol",

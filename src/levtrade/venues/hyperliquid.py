@@ -8,9 +8,16 @@ for every asset (§2.7); the liquidation price uses the margin tier at the liqui
 liquidator vault takes the position (§2.5, §7.5); no clearance fee (§2.5). Leverage is an
 integer from 1 to the tier maximum and there is no hedge mode (§2.1). Fees are the base-tier
 perpetual rates (maker 0.015 %, taker 0.045 %), ccxt 4.5.90's ``hyperliquid`` swap defaults.
+
+Builder-deployed (HIP-3) DEXs (§12): Hyperliquid names their coins ``dex:COIN`` (``xyz:AAPL``)
+and ccxt ``DEX-COIN/QUOTE:SETTLE`` (``XYZ-AAPL/USDC:USDC``), settled in the DEX's collateral
+token: USDC on the main DEX and on ``xyz``; other DEXs' tokens are read from the symbol.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
 
 from levtrade.errors import UnknownSymbolError
 from levtrade.model.instrument import split_ccxt_symbol
@@ -42,19 +49,26 @@ PROFILE = VenueProfile(
 
 _SETTLE = "USDC"
 
+DEX_COLLATERAL: Mapping[str, str] = MappingProxyType({"xyz": "USDC"})
+"""Collateral token of the builder-deployed DEXs MARGIN_SPEC.md §12 names."""
+
 
 def to_venue_symbol(symbol: str) -> str:
-    """Hyperliquid coin name of a ccxt perpetual: ``BTC/USDC:USDC`` → ``BTC``; a
-    builder-deployed (HIP-3) market ``XYZ-AAPL/USDC:USDC`` → ``xyz:AAPL`` (ccxt writes the
-    ``dex:COIN`` name with a dash and the dex in capitals; Hyperliquid's dex names are lower
-    case)."""
+    """Hyperliquid coin name of a ccxt perpetual: ``BTC/USDC:USDC`` → ``BTC``,
+    ``XYZ-AAPL/USDC:USDC`` → ``xyz:AAPL``."""
     parts = split_ccxt_symbol(symbol)
+    dex, dash, coin = parts.base.partition("-")
+    if dash:
+        if not dex or not coin or parts.settle != parts.quote or parts.expiry:
+            raise UnknownSymbolError(
+                f"hyperliquid DEX markets are DEX-COIN/TOKEN:TOKEN perpetuals, got {symbol!r}"
+            )
+        return f"{dex.lower()}:{coin}"
     if parts.quote != _SETTLE or parts.settle != _SETTLE or parts.expiry:
         raise UnknownSymbolError(
             f"hyperliquid symbol mapping covers USDC perpetuals (BASE/USDC:USDC), got {symbol!r}"
         )
-    dex, dash, coin = parts.base.partition("-")
-    return f"{dex.lower()}:{coin}" if dash else parts.base
+    return parts.base
 
 
 def to_ccxt_symbol(venue_symbol: str) -> str:
@@ -62,11 +76,17 @@ def to_ccxt_symbol(venue_symbol: str) -> str:
     ``xyz:AAPL`` → ``XYZ-AAPL/USDC:USDC``."""
     coin = venue_symbol.strip()
     dex, colon, name = coin.partition(":")
-    if colon and dex.isalnum() and name and "/" not in name and ":" not in name:
-        return f"{dex.upper()}-{name}/{_SETTLE}:{_SETTLE}"
+    if colon and dex and name and "/" not in coin:
+        token = DEX_COLLATERAL.get(dex.lower())
+        if token is None:
+            raise UnknownSymbolError(
+                f"hyperliquid symbol {venue_symbol!r}: the collateral token of DEX {dex!r} is "
+                f"not known (known: {', '.join(sorted(DEX_COLLATERAL))}); give the ccxt symbol"
+            )
+        return f"{dex.upper()}-{name}/{token}:{token}"
     if not coin or "/" in coin or ":" in coin or coin.startswith("@"):
         raise UnknownSymbolError(
-            f"hyperliquid symbol {venue_symbol!r}: expected a perpetual coin name such as "
-            "'BTC' or a builder-deployed market such as 'xyz:AAPL'"
+            f"hyperliquid symbol {venue_symbol!r}: expected a main-dex perpetual coin name "
+            "such as 'BTC'"
         )
     return f"{coin}/{_SETTLE}:{_SETTLE}"
