@@ -142,19 +142,19 @@ scenario_text = (
 )
 
 
-@settings(FUZZ, max_examples=150)
+@settings(FUZZ, max_examples=60)
 @given(text=scenario_text)
 def test_margin_calculator(text: str) -> None:
     check(runner.invoke(app, ["margin", "--json"], input=text))
 
 
-@settings(FUZZ, max_examples=40)
+@settings(FUZZ, max_examples=25)
 @given(data=st.binary(max_size=80))
 def test_margin_calculator_bytes(data: bytes) -> None:
     check(runner.invoke(app, ["margin", "--json"], input=data))
 
 
-@settings(FUZZ, max_examples=40)
+@settings(FUZZ, max_examples=25)
 @given(
     text=mutated(SCENARIO).map(_text),
     moves=st.sampled_from(["-50:50:10", "-30,-10,10", "1e308", "-100", "0:0:0", "x", "5:1:1"]),
@@ -196,7 +196,7 @@ def backtest(*args: str) -> Result:
     return runner.invoke(app, ["backtest", *args, "--no-report", "--no-export", "--json"])
 
 
-@settings(FUZZ, max_examples=30)
+@settings(FUZZ, max_examples=20)
 @given(data=st.data())
 def test_backtest_configurations(market: Path, data: st.DataObject) -> None:
     document = data.draw(mutated(config_document(market)))
@@ -210,7 +210,7 @@ signal_cells = st.sampled_from([0, 1, 1.0, 0.5, -1, True, False, "", "yes", "1",
 )
 
 
-@settings(FUZZ, max_examples=30)
+@settings(FUZZ, max_examples=20)
 @given(data=st.data())
 def test_backtest_signal_tables(market: Path, data: st.DataObject) -> None:
     rows = {
