@@ -373,3 +373,19 @@ def test_report_refuses_a_series_without_equity(results: Path) -> None:
     assert refused("report", str(results)) == (
         f"results: {path} has no column 'equity'; it is not the table levtrade wrote"
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("deep.toml", "a = " + "[" * 5_000 + "]" * 5_000 + "\n"),
+        ("deep.json", '{"a": ' + "[" * 100_000 + "]" * 100_000 + "}"),
+    ],
+)
+def test_a_config_nested_too_deeply_is_refused(tmp_path: Path, name: str, text: str) -> None:
+    config = tmp_path / name
+    config.write_text(text, encoding="utf-8")
+    assert refused("backtest", "--config", str(config)) == (
+        f"config: {config} nests arrays or tables deeper than a reader can follow; a run "
+        "configuration nests a few levels"
+    )

@@ -262,7 +262,7 @@ def _params(values: list[str] | None) -> dict[str, Any] | None:
             raise LevtradeError(f"param: expected name=value, got {item!r}")
         try:
             params[name.strip()] = json.loads(text)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             params[name.strip()] = text
     return params
 

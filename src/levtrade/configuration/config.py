@@ -645,6 +645,11 @@ def _read_document(file: Path, name: str) -> dict[str, Any]:
         raise ConfigError(f"{name}: not valid TOML: {exc}") from None
     except rapidjson.JSONDecodeError as exc:
         raise ConfigError(f"{name}: not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ConfigError(
+            f"config: {name} nests arrays or tables deeper than a reader can follow; a run "
+            "configuration nests a few levels"
+        ) from None
     if not isinstance(document, dict):
         raise ConfigError(f"{name}: expected a table of settings, got {document!r}")
     if not document:

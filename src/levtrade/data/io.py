@@ -251,6 +251,8 @@ def _read_json_rows(path: Path) -> pa.Table:
                 rows = json.load(handle)
     except (OSError, ValueError, EOFError) as exc:
         raise DataValidationError(f"cannot read as JSON: {exc}", file=name) from exc
+    except RecursionError:
+        raise DataValidationError("cannot read as JSON: nested too deeply", file=name) from None
     if not isinstance(rows, list):
         raise DataValidationError(
             "JSON candles must be a list of [timestamp_ms, open, high, low, close, volume] rows",

@@ -126,7 +126,7 @@ def _written_by_levtrade(summary: Path) -> bool:
     """A results directory written before the marker existed: its summary names levtrade."""
     try:
         document = json.loads(summary.read_text("utf-8"))
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return False
     return isinstance(document, dict) and isinstance(document.get("levtrade"), str)
 
@@ -310,6 +310,8 @@ def load_results(directory: str | Path) -> ResultBundle:
         )
     try:
         summary = json.loads((folder / "summary.json").read_text("utf-8"))
+    except RecursionError:
+        raise ExportError(f"results: {folder / 'summary.json'} is nested too deeply") from None
     except (OSError, json.JSONDecodeError) as exc:
         raise ExportError(f"results: cannot read {folder / 'summary.json'}: {exc}") from None
     if not isinstance(summary, dict):

@@ -225,6 +225,8 @@ class BacktestConfig(AccountSettings):
                 raise ConfigError(f"config: {str(file)!r} is neither .toml nor .json")
         except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
             raise ConfigError(f"config: {str(file)!r} does not parse: {exc}") from None
+        except RecursionError:
+            raise ConfigError(f"config: {str(file)!r} nests too deeply to be read") from None
         if isinstance(document, dict) and isinstance(document.get("backtest"), dict):
             document = document["backtest"]
         return cls.from_dict(document)
