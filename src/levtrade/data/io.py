@@ -61,7 +61,6 @@ __all__ = [
     "read_funding",
     "read_table",
     "timeframe_from_name",
-    "unreadable",
     "write_candles",
     "write_funding",
     "write_table",
@@ -184,33 +183,6 @@ def column_names(path: str | Path) -> list[str]:
     except (pa.ArrowException, OSError, UnicodeDecodeError) as exc:
         raise DataValidationError(f"cannot read as {fmt}: {exc}", file=str(path)) from exc
     return list(_JSON_COLUMNS)
-
-
-def unreadable(path: str | Path) -> str | None:
-    """Why ``path`` cannot be read as its format (None when it can): the footer or schema of
-    Parquet and Feather files, the header of CSV, the whole of JSON rows. Cheap for the big
-    binary formats, so a listing can check every file."""
-    path = Path(path)
-    try:
-        fmt = detect_format(path)
-    except DataValidationError as exc:
-        return str(exc)
-    try:
-        if fmt == "parquet":
-            pq.read_metadata(path)
-        elif fmt == "feather":
-            with pa.memory_map(str(path)) as source:
-                reader = pa.ipc.open_file(source)
-                for i in range(reader.num_record_batches):
-                    reader.get_batch(i)
-        elif fmt == "csv":
-            column_names(path)
-        else:
-            _read_json_rows(path)
-    except (pa.ArrowException, OSError, ValueError, EOFError, DataValidationError) as exc:
-        detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        return f"cannot read as {fmt}: {detail}"
-    return None
 
 
 def _missing_file(path: Path) -> DataValidationError:

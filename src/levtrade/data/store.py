@@ -93,7 +93,7 @@ class DatasetInfo:
     end: int | None
     path: Path
     synthetic: bool
-    problem: str | None = None
+    error: str | None = None
     """Why the file cannot be read (None when it can)."""
 
     def to_dict(self) -> dict[str, Any]:
@@ -108,7 +108,7 @@ class DatasetInfo:
             "end": None if self.end is None else format_ts(self.end),
             "path": str(self.path),
             "synthetic": self.synthetic,
-            "problem": self.problem,
+            "error": self.error,
         }
 
 
@@ -394,7 +394,7 @@ class Store:
 
     def datasets(self) -> list[DatasetInfo]:
         """Every stored file, sorted by exchange, symbol, kind and timeframe; a file that cannot
-        be read is listed with its ``problem`` (an interrupted save is finished first)."""
+        be read is listed with its ``error`` (an interrupted save is finished first)."""
         found: list[DatasetInfo] = []
         if not self.root.is_dir():
             return found
@@ -435,7 +435,7 @@ def _dataset_info(path: Path) -> DatasetInfo | None:
             end=None,
             path=path,
             synthetic=False,
-            problem=f"cannot read as parquet: {detail}",
+            error=f"cannot read as parquet: {detail}",
         )
     stamps = np.asarray(column.cast(pa.int64()).to_numpy(), dtype=np.int64)
     return DatasetInfo(
