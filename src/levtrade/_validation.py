@@ -98,23 +98,6 @@ def number_problem(
     return None
 
 
-def check_number(
-    value: Any,
-    field: str,
-    low: float,
-    high: float,
-    *,
-    signed: bool = False,
-    zero: bool = False,
-    error: type[Exception] = ValueError,
-) -> float:
-    """``value`` as a float, or ``error("<field>: <what is wrong>")`` (:func:`number_problem`)."""
-    problem = number_problem(value, low, high, signed=signed, zero=zero)
-    if problem is not None:
-        raise error(f"{field}: {problem}")
-    return float(value)
-
-
 def file_problem(path: Path) -> str | None:
     """Why ``path`` cannot be read as a file (missing, a directory, not a regular file), as the
     tail of a one-line error; None when it is a file."""
