@@ -59,7 +59,7 @@ def read_value(text: str) -> Any:
     """A command-line value: JSON where it parses (numbers, booleans, null), else the text."""
     try:
         return json.loads(text)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):  # RecursionError: deeply nested text
         return text.strip()
 
 
