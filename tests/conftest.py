@@ -62,3 +62,10 @@ def _loopback_only() -> Iterator[None]:
         yield
     finally:
         socket.socket.connect, socket.socket.connect_ex = connect, connect_ex  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def _no_user_tier_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default tier look-ups read only the tables levtrade ships: a developer's refreshed
+    tables (``~/.levtrade/tiers``) never change a test's numbers."""
+    monkeypatch.setenv("LEVTRADE_TIERS_DIR", "")

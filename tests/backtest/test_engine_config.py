@@ -80,4 +80,4 @@ def test_instruments_and_tiers_come_from_the_config() -> None:
     sol = config.instrument("SOL/USDT:USDT")
     assert config.tier_table(sol).tiers[0].mmr == 0.01
     with pytest.raises(UnknownSymbolError, match=r"BacktestConfig\.tiers"):
-        config.tier_table(config.instrument("DOGE/USDT:USDT"))
+        config.tier_table(config.instrument("NOPE/USDT:USDT"))

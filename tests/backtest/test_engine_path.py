@@ -89,9 +89,26 @@ def test_freqtrade_levels() -> None:
     # ROI 5 % at 5x without fees or funding: long 101, short 99
     assert path.roi_level(100.0, True, 0.05, 5.0, 2.0, 0.0, 0.0, 0.0) == pytest.approx(101.0)
     assert path.roi_level(100.0, False, 0.05, 5.0, 2.0, 0.0, 0.0, 0.0) == pytest.approx(99.0)
-    # profit at 102, 5x: long (1.02-1)*5 = 0.1, short -0.1
-    assert path.profit_ratio(100.0, 102.0, True, 5.0) == pytest.approx(0.1)
-    assert path.profit_ratio(100.0, 102.0, False, 5.0) == pytest.approx(-0.1)
+    # profit at 102, 5x, no fees or funding: long (1.02-1)*5 = 0.1, short -0.1
+    assert path.profit_ratio(100.0, 102.0, True, 5.0, 2.0, 0.0, 0.0, 0.0) == pytest.approx(0.1)
+    assert path.profit_ratio(100.0, 102.0, False, 5.0, 2.0, 0.0, 0.0, 0.0) == pytest.approx(-0.1)
+
+
+@pytest.mark.parametrize("profit", both(path.profit_ratio))
+def test_profit_ratio_is_freqtrades_net_of_fees_and_funding(profit: Any) -> None:
+    # FreqTrade's calc_profit_ratio, 2 contracts at 100, 5x, fee 0.05 % each side:
+    # long at 102 having paid 0.1 funding: open 2·100·1.0005 = 200.1,
+    # close 2·102·0.9995 − 0.1 = 203.798, (203.798/200.1 − 1)·5 = 0.0924038
+    assert profit(100.0, 102.0, True, 5.0, 2.0, -0.1, 0.0005, 0.0005) == pytest.approx(
+        (203.798 / 200.1 - 1.0) * 5.0
+    )
+    assert pytest.approx(0.0924038, abs=1e-7) == (203.798 / 200.1 - 1.0) * 5.0
+    # short at 98 having received 0.1: open 2·100·0.9995 = 199.9,
+    # close 2·98·1.0005 − 0.1 = 195.998, (1 − 195.998/199.9)·5 = 0.0975988
+    assert profit(100.0, 98.0, False, 5.0, 2.0, 0.1, 0.0005, 0.0005) == pytest.approx(
+        (1.0 - 195.998 / 199.9) * 5.0
+    )
+    assert pytest.approx(0.0975988, abs=1e-7) == (1.0 - 195.998 / 199.9) * 5.0
 
 
 @pytest.mark.parametrize("roi", both(path.roi_ratio))

@@ -93,6 +93,48 @@ def test_short_minimal_roi_is_net_of_fees(engine: str) -> None:
     assert trade.exit_price == pytest.approx(target, rel=1e-12)
 
 
+def test_the_trailing_offset_is_reached_net_of_both_fees(engine: str) -> None:
+    # long 3 contracts at 100 (stake 100, 3x), fee 0.05 % on both sides; the trailing stop
+    # (positive 2 %) arms only once the profit ratio passes the 4 % offset. FreqTrade's ratio
+    # is net of fees: open value 3·100·1.0005 = 300.15.
+    # Bar 1's high 101.40: gross (1.014 − 1)·3 = 0.042, but net
+    # (3·101.40·0.9995 / 300.15 − 1)·3 = 0.038959 < 0.04: not armed (gross, the stop would go to
+    # 101.40·(1 − 0.02/3) = 100.724 and bar 2's low 100.5 would exit there).
+    # Bar 3's high 101.50: net (3·101.50·0.9995 / 300.15 − 1)·3 = 0.041957: armed, stop at
+    # 101.50·(1 − 0.02/3) = 100.823333; bar 4 falls through it.
+    assert pytest.approx(0.038959, abs=1e-6) == (3 * 101.40 * 0.9995 / 300.15 - 1) * 3
+    assert pytest.approx(0.041957, abs=1e-6) == (3 * 101.50 * 0.9995 / 300.15 - 1) * 3
+    bars = [
+        flat(100),
+        (100.0, 101.40, 99.9, 101.3),
+        (101.3, 101.35, 100.5, 100.6),
+        (100.6, 101.5, 100.6, 101.45),
+        (101.45, 101.45, 100.7, 100.75),
+        flat(100.75),
+    ]
+    n = len(bars)
+    rules = SignalRules(
+        stoploss=-0.3,
+        trailing_stop=True,
+        trailing_stop_positive=0.02,
+        trailing_stop_positive_offset=0.04,
+        trailing_only_offset_is_reached=True,
+    )
+    result = run_btc(
+        engine,
+        bars,
+        rules,
+        {"enter_long": at(n, 0)},
+        stake_amount=100.0,
+        leverage=3,
+        maker_fee=FEE,
+        taker_fee=FEE,
+    )
+    trade = result.trades.iloc[0]
+    assert (trade.exit_reason, trade.exit_time) == ("trailing_stop", T0 + 4 * HOUR)
+    assert trade.exit_price == pytest.approx(101.5 * (1 - 0.02 / 3), rel=1e-12)
+
+
 def test_an_entry_with_its_sides_exit_on_one_candle_enters_nothing(engine: str) -> None:
     n = 5
     result = run_btc(

@@ -309,3 +309,32 @@ def test_run_config_key_reaches_the_loader(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"coarse_mark: .*got 'nearest'"):
         RunConfig.from_mapping({**settings, "coarse_mark": "nearest"})
+
+
+def test_the_note_says_which_mark_is_used_in_every_case(tmp_path: Path) -> None:
+    futures = tmp_path / "binance" / "futures"
+    futures.mkdir(parents=True)
+    _feather(TRADE, M15, futures / "BTC_USDT_USDT-15m-futures.feather")
+    settings = {"datadir": str(tmp_path / "binance"), "futures_funding_rate": 0.0}
+
+    def note(**extra: str) -> str:
+        loaded = load_run_data(RunConfig.from_mapping({**settings, **extra}), [SYMBOL], "15m", None)
+        (found,) = [n for n in loaded.notes if n.startswith(f"{SYMBOL}: ") and "mark" in n]
+        return found
+
+    # no mark file at all
+    assert note() == f"{SYMBOL}: no mark-price candles; the trade candles stand in for the mark"
+    # a 1h mark file left out: the note says it exists and is not used
+    _feather(MARK, HOUR, futures / "BTC_USDT_USDT-1h-mark.feather")
+    assert note(coarse_mark="error") == (
+        f"{SYMBOL}: the 1h mark candles are coarser than the 15m trade candles and not used "
+        '(coarse_mark = "error"); the trade candles stand in for the mark'
+    )
+    assert note().startswith(f"{SYMBOL}: the mark is the 15m trade candles scaled by the basis")
+    # finer mark candles (5m, three per trade bar) are aggregated to 15m
+    five = [row for row in TRADE for _ in range(3)]
+    _feather(five, M15 // 3, futures / "BTC_USDT_USDT-5m-mark.feather")
+    assert note() == f"{SYMBOL}: the mark is the 5m mark-price candles aggregated to 15m"
+    # mark candles at the trade timeframe are used as they are
+    _feather(TRADE, M15, futures / "BTC_USDT_USDT-15m-mark.feather")
+    assert note() == f"{SYMBOL}: the mark is the 15m mark-price candles"

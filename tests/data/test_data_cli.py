@@ -126,3 +126,37 @@ def test_list_freqtrade_directory(shared_data: Path) -> None:
         "candle_type": "funding_rate",
     }.items() <= (next(r for r in rows if r["candle_type"] == "funding_rate").items())
     assert all(r["layout"] == "freqtrade" for r in rows)
+
+
+@pytest.mark.shared
+def test_list_freqtrade_directory_shows_rows_and_dates(shared_data: Path) -> None:
+    # figures from freqtrade_testdata/README.md (FreqTrade's own test data)
+    folder = shared_data / "freqtrade_testdata"
+    result = runner.invoke(app, ["data", "list", str(folder), "--json"])
+    assert result.exit_code == 0
+    rows = {Path(r["path"]).name: r for r in json.loads(result.stdout)}
+    expected = {
+        "XRP_USDT_USDT-5m-futures.feather": (1999, "2021-11-15T00:00:00Z", "2021-11-21T22:30:00Z"),
+        "XRP_USDT_USDT-1h-mark.feather": (100, "2021-11-15T06:00:00Z", "2021-11-19T09:00:00Z"),
+        "XRP_USDT_USDT-1h-futures.json.gz": (100, "2021-11-17T01:00:00Z", "2021-11-21T04:00:00Z"),
+        "XRP_USDT_USDT-8h-funding_rate.feather": (
+            91,
+            "2021-11-18T00:00:00Z",
+            "2021-12-18T00:00:00Z",
+        ),
+        "ADA_BTC-5m.feather": (5720, "2018-01-10T04:55:00Z", "2018-01-30T04:50:00Z"),
+        "UNITTEST_BTC-1m.json": (13681, "2017-11-04T23:02:00Z", "2017-11-14T22:59:00Z"),
+        "UNITTEST_BTC-30m.feather": (1920, "2017-12-03T13:00:00Z", "2018-01-12T12:30:00Z"),
+    }
+    for name, (count, start, end) in expected.items():
+        assert (rows[name]["rows"], rows[name]["start"], rows[name]["end"]) == (count, start, end)
+    # the README's gap counts of the spot files: ETH_BTC none, TRX_BTC six single candles
+    assert rows["ETH_BTC-5m.feather"]["missing_bars"] == 0
+    assert rows["TRX_BTC-5m.feather"]["missing_bars"] == 6
+    # 1m candles under an "8m" name (FreqTrade keeps it to test a timeframe mismatch)
+    assert "rows" not in rows["UNITTEST_BTC-8m.json.gz"]
+    assert "interval of 1m" in rows["UNITTEST_BTC-8m.json.gz"]["error"]
+    table = runner.invoke(app, ["data", "list", str(folder)], env={"COLUMNS": "200"})
+    assert table.exit_code == 0
+    line = next(x for x in table.stdout.splitlines() if "XRP_USDT_USDT-5m-futures" in x)
+    assert "1999" in line and "2021-11-15T00:00:00Z" in line and "2021-11-21T22:30:00Z" in line

@@ -124,6 +124,93 @@ def test_an_installed_freqtrade_is_left_as_it_was(
             del sys.modules[name]
 
 
+SAMPLE_IMPORTS = textwrap.dedent(
+    """
+    # the imports of FreqTrade 2026.9's templates/sample_strategy.py
+    from freqtrade.strategy import (
+        IStrategy,
+        Trade,
+        Order,
+        PairLocks,
+        informative,
+        BooleanParameter,
+        CategoricalParameter,
+        DecimalParameter,
+        IntParameter,
+        RealParameter,
+        timeframe_to_minutes,
+        timeframe_to_next_date,
+        timeframe_to_prev_date,
+        merge_informative_pair,
+        stoploss_from_absolute,
+        stoploss_from_open,
+    )
+    import talib.abstract as ta
+    from technical import qtpylib
+
+
+    class SampleLike(IStrategy):
+        timeframe = "5m"
+        minimal_roi = {"60": 0.01, "30": 0.02, "0": 0.04}
+        stoploss = -0.10
+        buy_rsi = IntParameter(low=1, high=50, default=30, space="buy", optimize=True, load=True)
+
+        def populate_indicators(self, dataframe, metadata):
+            dataframe["rsi"] = ta.RSI(dataframe)
+            bands = qtpylib.bollinger_bands(qtpylib.typical_price(dataframe), window=20, stds=2)
+            dataframe["bb_middleband"] = bands["mid"]
+            return dataframe
+
+        def populate_entry_trend(self, dataframe, metadata):
+            dataframe.loc[qtpylib.crossed_above(dataframe["rsi"], self.buy_rsi.value),
+                          "enter_long"] = 1
+            return dataframe
+
+        def populate_exit_trend(self, dataframe, metadata):
+            return dataframe
+    """
+)
+
+
+def test_the_sample_strategys_imports_with_technical_qtpylib(tmp_path: Path) -> None:
+    # FreqTrade's sample strategy takes qtpylib from the technical package, which FreqTrade
+    # installs with itself; without it the layer serves technical.qtpylib for the file only
+    assert "technical" not in sys.modules
+    folder = tmp_path / "strategies"
+    folder.mkdir()
+    _write(folder, "sample_like.py", SAMPLE_IMPORTS)
+    loaded = load_strategy("SampleLike", base_dir=tmp_path, search=folder)
+    module = sys.modules[loaded.cls.__module__]
+    assert module.qtpylib.crossed_above is qtpylib.crossed_above
+    assert module.timeframe_to_minutes("1h") == 60
+    assert not any(n.split(".")[0] == "technical" for n in sys.modules)
+    with pytest.raises(ModuleNotFoundError):
+        __import__("technical")
+    data = demo_portfolio(("BTC/USDT:USDT",), timeframe="5m", bars=500)
+    table = loaded.cls().to_signals(data, BacktestConfig()).by_symbol["BTC/USDT:USDT"]
+    assert table.enter_long.any()
+
+
+def test_an_installed_technical_package_is_used_as_it_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "site"
+    (site / "technical").mkdir(parents=True)
+    _write(site / "technical", "__init__.py", "")
+    _write(site / "technical", "qtpylib.py", "INSTALLED = True\n")
+    monkeypatch.syspath_prepend(str(site))
+    folder = tmp_path / "strategies"
+    folder.mkdir()
+    _write(folder, "sample_like.py", SAMPLE_IMPORTS)
+    try:
+        loaded = load_strategy("SampleLike", base_dir=tmp_path, search=folder)
+        assert sys.modules[loaded.cls.__module__].qtpylib.INSTALLED is True
+        assert sys.modules["technical.qtpylib"].INSTALLED is True
+    finally:
+        for name in [n for n in sys.modules if n.split(".")[0] == "technical"]:
+            del sys.modules[name]
+
+
 def test_hyperopt_parameters_take_their_defaults_and_the_strategys_params(
     tmp_path: Path,
 ) -> None:

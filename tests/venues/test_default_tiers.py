@@ -1,5 +1,6 @@
-"""The shipped default tables: their numbers against the published tables they were written from,
-and look-up by notional (floor ≤ N < cap) with the per-tier leverage limit."""
+"""The shipped default tables: their numbers against the published tables they were written from
+(the small MARGIN_SPEC tables and the venues' full dated tables), look-up by notional
+(floor ≤ N < cap) with the per-tier leverage limit, and the user's refreshed tables."""
 
 from __future__ import annotations
 
@@ -10,25 +11,38 @@ from typing import Any
 import pytest
 
 from levtrade.errors import TierTableError, UnknownSymbolError, UnknownVenueError
-from levtrade.venues import TierRegistry, default_tiers
-from levtrade.venues import registry as registry_module
+from levtrade.margin.tiers import TierTable
+from levtrade.venues import default_registry, default_tiers, shipped_tables
+from levtrade.venues import shipped as shipped_module
+
+MARGIN_SPEC_DAY = date(2026, 3, 26)
+"""The Binance BTC/ETH tables of MARGIN_SPEC.md §1.1 are in force from this day until the
+freqtrade 2026.9 snapshot (2026-09-01), which has the same brackets."""
 
 SHIPPED = [
-    ("binance", "BTC/USDT:USDT"),
-    ("binance", "ETH/USDT:USDT"),
-    ("bybit", "BTC/USDT:USDT"),
-    ("okx", "BTC/USDT:USDT"),
-    ("okx", "ETH/USDT:USDT"),
-    ("hyperliquid", "BTC/USDC:USDC"),
-    ("hyperliquid", "ETH/USDC:USDC"),
-    ("dydx", "BTC/USDC:USDC"),
-    ("dydx", "ETH/USDC:USDC"),
+    ("binance", "BTC/USDT:USDT", MARGIN_SPEC_DAY),
+    ("binance", "ETH/USDT:USDT", MARGIN_SPEC_DAY),
+    ("bybit", "BTC/USDT:USDT", None),
+    ("okx", "BTC/USDT:USDT", None),
+    ("okx", "ETH/USDT:USDT", None),
+    ("hyperliquid", "BTC/USDC:USDC", None),
+    ("hyperliquid", "ETH/USDC:USDC", None),
+    ("dydx", "BTC/USDC:USDC", None),
+    ("dydx", "ETH/USDC:USDC", None),
 ]
+SNAPSHOT_SOURCES = {
+    date(2022, 2, 5): "a99cf2eeedfdae5750e0998beb2df32dc8caeb03",
+    date(2022, 11, 25): "b8d1862ca8b996be341e9ac408c389ebb5a8272c",
+    date(2023, 12, 12): "c9f43587ec6d76f10de7c1d6a27901ae22ccc298",
+    date(2024, 10, 24): "3d9514d2660c42dfdbde517f7b421d1a5cf4f196",
+    date(2026, 9, 1): "freqtrade-2026.9",
+}
+"""The shipped Binance snapshots: their day and where each came from (data/README.md §6)."""
 
 
-@pytest.mark.parametrize(("venue", "symbol"), SHIPPED)
-def test_every_default_records_its_source(venue: str, symbol: str) -> None:
-    table = default_tiers(venue, symbol)
+@pytest.mark.parametrize(("venue", "symbol", "day"), SHIPPED)
+def test_every_default_records_its_source(venue: str, symbol: str, day: date | None) -> None:
+    table = default_tiers(venue, symbol, at=day)
     assert (table.venue, table.symbol) == (venue, symbol)
     assert "MARGIN_SPEC.md" in table.source
 
@@ -37,12 +51,50 @@ def test_shipped_files_are_small() -> None:
     folder = resources.files("levtrade.venues") / "tables"
     for venue in ("binance", "bybit", "okx", "hyperliquid", "dydx"):
         assert len((folder / f"{venue}.json").read_bytes()) < 8_000
+    snapshots = [r for r in (folder / "snapshots").iterdir() if r.name.endswith(".json.gz")]
+    assert sorted(r.name for r in snapshots) == [
+        f"binance-{day.isoformat()}.json.gz" for day in sorted(SNAPSHOT_SOURCES)
+    ]
+    assert sum(len(r.read_bytes()) for r in snapshots) < 100_000
+
+
+def test_the_full_binance_tables_are_the_dated_snapshots(
+    snapshot_tables: dict[str, list[TierTable]], snapshots: dict[str, tuple[date, int]]
+) -> None:
+    # every market of every snapshot file in the shared data, tier for tier, under its day
+    shipped = {(t.symbol, t.effective_date): t for t in shipped_tables() if t.venue == "binance"}
+    for name, (day, markets) in snapshots.items():
+        tables = snapshot_tables[name]
+        assert len(tables) == markets
+        for table in tables:
+            ours = shipped[(table.symbol, day)]
+            assert ours.tiers == table.tiers
+            assert SNAPSHOT_SOURCES[day] in ours.source
+
+
+def test_pairs_beyond_btc_and_eth_have_binance_tables(current_raw: dict[str, Any]) -> None:
+    # XRP/USDT:USDT tier 1 in freqtrade 2026.9's file: notional 0–40,000, mmr 0.005, 100x
+    # (freqtrade_testdata/README.md); SOL's tiers as that file lists them
+    xrp = default_tiers("binance", "XRPUSDT")
+    assert (xrp.tiers[0].cap, xrp.tiers[0].mmr, xrp.tiers[0].max_leverage) == (40_000, 0.005, 100)
+    assert xrp.effective_date == date(2026, 9, 1)
+    sol = default_tiers("binance", "SOL/USDT:USDT")
+    assert [(t.floor, t.cap, t.mmr, t.maintenance_amount, t.max_leverage) for t in sol.tiers] == [
+        (
+            r["minNotional"],
+            r["maxNotional"],
+            r["maintenanceMarginRate"],
+            r["info"]["cum"],
+            r["maxLeverage"],
+        )
+        for r in current_raw["SOL/USDT:USDT"]
+    ]
 
 
 def test_binance_defaults_are_the_published_brackets(venue_tiers: dict[str, Any]) -> None:
     for symbol, key in (("BTC/USDT:USDT", "BTCUSDT"), ("ETH/USDT:USDT", "ETHUSDT")):
-        table = default_tiers("binance", symbol)
-        assert table.effective_date == date(2026, 3, 26)
+        table = default_tiers("binance", symbol, at=MARGIN_SPEC_DAY)
+        assert table.effective_date == MARGIN_SPEC_DAY
         published = venue_tiers["binance"][key]
         assert [
             (t.floor, t.cap, t.mmr, t.maintenance_amount, t.max_leverage) for t in table.tiers
@@ -139,10 +191,19 @@ def test_max_leverage_per_tier() -> None:
     assert hl.max_notional_for_leverage(40) == 150_000_000
 
 
-def test_binance_default_is_not_in_force_before_its_date() -> None:
-    assert default_tiers("binance", "BTC/USDT:USDT", at=date(2026, 3, 26)).tiers[0].cap == 300_000
-    with pytest.raises(UnknownSymbolError, match="2024-01-01"):
-        default_tiers("binance", "BTC/USDT:USDT", at=date(2024, 1, 1))
+def test_binance_defaults_are_the_tables_in_force_on_the_day() -> None:
+    btc = "BTC/USDT:USDT"
+    assert default_tiers("binance", btc, at=MARGIN_SPEC_DAY).tiers[0].cap == 300_000
+    # BTCUSDT tier 1 was 0–50k @ 0.4 % / 125x in the 2022–2024 snapshots (data/README.md §6)
+    before = default_tiers("binance", btc, at=date(2024, 1, 1))
+    assert before.effective_date == date(2023, 12, 12)
+    assert (before.tiers[0].cap, before.tiers[0].mmr, before.tiers[0].max_leverage) == (
+        50_000,
+        0.004,
+        125,
+    )
+    with pytest.raises(UnknownSymbolError, match="2022-01-01"):
+        default_tiers("binance", btc, at=date(2022, 1, 1))
     # Undated defaults (no published date) apply at any day.
     assert default_tiers("hyperliquid", "BTC", at=date(2024, 1, 1)).tiers[0].max_leverage == 40
 
@@ -150,13 +211,13 @@ def test_binance_default_is_not_in_force_before_its_date() -> None:
 def test_unknown_venue_and_symbol() -> None:
     with pytest.raises(UnknownVenueError, match="'bitmex'"):
         default_tiers("bitmex", "XBT/USD:BTC")
-    with pytest.raises(UnknownSymbolError, match="SOL/USDT:USDT"):
-        default_tiers("binance", "SOL/USDT:USDT")
+    with pytest.raises(UnknownSymbolError, match="NOPE/USDT:USDT"):
+        default_tiers("binance", "NOPE/USDT:USDT")
 
 
 def test_registry_with_defaults_can_be_extended() -> None:
-    registry = TierRegistry.with_defaults()
-    assert len(registry) == len(SHIPPED)
+    registry = default_registry()
+    assert len(registry) == len(shipped_tables())
     newer = default_tiers("hyperliquid", "BTC")
     registry.add(
         type(newer)(newer.venue, newer.symbol, newer.tiers, date(2026, 6, 1), "later fetch")
@@ -182,6 +243,6 @@ def test_registry_with_defaults_can_be_extended() -> None:
 )
 def test_corrupt_shipped_file_is_reported(text: str, fragment: str) -> None:
     with pytest.raises(TierTableError) as info:
-        registry_module._read_shipped("dydx", "tables/dydx.json", text)
+        shipped_module.read_shipped("dydx", "tables/dydx.json", text)
     assert "tables/dydx.json" in str(info.value)
     assert fragment in str(info.value)

@@ -1,4 +1,5 @@
-"""Fetching tiers through real ccxt exchange objects and the dated cache.
+"""Fetching tiers through real ccxt exchange objects, the dated cache, and ``levtrade data
+tiers``, which refreshes the tables the default look-ups use.
 
 No network: each exchange object's HTTP layer (``exchange.fetch(url, method, headers, body)``)
 is replaced by one that answers with exchange-shaped responses built here. The bracket values
@@ -18,9 +19,18 @@ from urllib.parse import parse_qsl, urlparse
 
 import ccxt
 import pytest
+from typer.testing import CliRunner
 
+from levtrade.cli import app
 from levtrade.errors import ConfigError, TierTableError, UnknownSymbolError
-from levtrade.venues import TierRegistry, cache_path, fetch_tiers, load_cached_tiers
+from levtrade.venues import (
+    TierRegistry,
+    cache_path,
+    default_tiers,
+    fetch_tiers,
+    load_cached_tiers,
+    load_tier_file,
+)
 
 API_KEY, SECRET = "test-key", "test-secret"
 
@@ -225,3 +235,86 @@ def test_foreign_cache_file_is_refused(tmp_path: Path) -> None:
     (tmp_path / "binance-2026-03-26.json").write_text(json.dumps({"hello": 1}))
     with pytest.raises(TierTableError, match="not a levtrade tier cache"):
         load_cached_tiers(tmp_path)
+
+
+# ------------------------------------------------------------------------------------------
+# levtrade data tiers: the refresh command, through the same recorded responses
+# ------------------------------------------------------------------------------------------
+
+
+def _unsigned_binance(name: str) -> Any:
+    """What ``make_exchange`` gives the command (no keys: the command sets them)."""
+    assert name == "binanceusdm"
+    exchange = ccxt.binanceusdm()
+    exchange.fetch = BinanceHttp()
+    return exchange
+
+
+def test_data_tiers_refreshes_the_default_tables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "tiers"
+    monkeypatch.setenv("LEVTRADE_TIERS_DIR", str(folder))
+    monkeypatch.setenv("LEVTRADE_API_KEY", API_KEY)
+    monkeypatch.setenv("LEVTRADE_API_SECRET", SECRET)
+    result = CliRunner().invoke(
+        app,
+        ["data", "tiers", "--exchange", "binanceusdm", "--date", "2026-10-01", "--json"],
+        obj={"exchange_factory": _unsigned_binance},
+    )
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["venue"], summary["markets"], summary["effective_date"]) == (
+        "binance",
+        2,
+        "2026-10-01",
+    )
+    assert (folder / "binance-2026-10-01.json.gz").is_file()
+    # the default look-ups now give the fetched brackets from that day on ...
+    btc = default_tiers("binance", "BTC/USDT:USDT")
+    assert btc.effective_date == date(2026, 10, 1)
+    assert btc.source == "ccxt binanceusdm fetch_leverage_tiers, fetched 2026-10-01"
+    assert [(t.floor, t.cap, t.mmr, t.maintenance_amount) for t in btc.tiers] == [
+        (b["notionalFloor"], b["notionalCap"], b["maintMarginRatio"], b["cum"]) for b in BRACKETS
+    ]
+    # ... and the shipped ones before it, and for the markets not fetched
+    before = default_tiers("binance", "BTC/USDT:USDT", at=date(2026, 9, 30))
+    assert before.effective_date == date(2026, 9, 1) and len(before.tiers) == 12
+    assert default_tiers("binance", "SOL/USDT:USDT").effective_date == date(2026, 9, 1)
+
+
+def test_data_tiers_without_keys_names_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("LEVTRADE_API_KEY", raising=False)
+    monkeypatch.delenv("LEVTRADE_API_SECRET", raising=False)
+    result = CliRunner().invoke(
+        app,
+        ["data", "tiers", "--exchange", "binanceusdm", "--dir", str(tmp_path)],
+        obj={"exchange_factory": _unsigned_binance},
+    )
+    assert result.exit_code == 1
+    assert "LEVTRADE_API_KEY" in result.stderr and "apiKey" in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.shared
+def test_data_tiers_adds_a_tier_file(tmp_path: Path, tiers_dir: Path) -> None:
+    name = "binance_leverage_tiers_freqtrade-2024-10-24.json.gz"
+    args = ["data", "tiers", "--file", str(tiers_dir / name), "--dir", str(tmp_path)]
+    refused = CliRunner().invoke(app, args)
+    assert refused.exit_code == 1 and "--date" in refused.stderr
+    result = CliRunner().invoke(app, [*args, "--date", "2024-10-24", "--source", "a copy"])
+    assert result.exit_code == 0, result.output
+    tables = load_cached_tiers(tmp_path)
+    assert len(tables) == 349  # data/README.md §6
+    direct = {t.symbol: t for t in load_tier_file(tiers_dir / name, venue="binance")}
+    assert all(t.tiers == direct[t.symbol].tiers for t in tables)
+    assert {(t.effective_date, t.source) for t in tables} == {(date(2024, 10, 24), "a copy")}
+
+
+def test_data_tiers_needs_one_source(tmp_path: Path) -> None:
+    neither = CliRunner().invoke(app, ["data", "tiers", "--dir", str(tmp_path)])
+    assert neither.exit_code == 1 and "--exchange" in neither.stderr
+    other = CliRunner().invoke(app, ["data", "tiers", "--exchange", "okx", "--dir", str(tmp_path)])
+    assert other.exit_code == 1 and "binanceusdm, bybit, hyperliquid" in other.stderr

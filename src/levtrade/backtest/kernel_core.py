@@ -1496,16 +1496,21 @@ def _fill_market(
         _execute(out, st, acc, ctx, od, mkt[MK_OPEN][i, int(st[j, X_SYMBOL])], mkt, i, j)
 
 
-@_kernel(_void(_F2, _F1, _i8, _f8))
-def _trail(st: FloatArray, prm: FloatArray, j: int, price: float) -> None:
-    """SignalDriver.trail: FreqTrade's trailing stop at a path point (stake ratios / L)."""
+@_kernel(_void(_F2, _F2, _F1, _i8, _f8))
+def _trail(st: FloatArray, sp: FloatArray, prm: FloatArray, j: int, price: float) -> None:
+    """SignalDriver.trail: FreqTrade's trailing stop at a path point (stake ratios / L; the
+    offset against the profit ratio net of both taker fees and the funding booked so far)."""
     if st[j, X_STOP_ID] == 0.0 or st[j, X_STOP_TYPE] != TYPE_TRAILING_STOP:
         return
     if st[j, X_R_OPEN] == 0.0:
         return
     is_long = st[j, X_SIZE] > 0
     leverage = st[j, X_R_LEVERAGE]
-    profit = path.profit_ratio(st[j, X_R_ENTRY], price, is_long, leverage)
+    s = int(st[j, X_SYMBOL])
+    profit = path.profit_ratio(
+        st[j, X_R_ENTRY], price, is_long, leverage, abs(st[j, X_SIZE]) * sp[s, Y_CONTRACT_SIZE],
+        st[j, X_T_FUNDING], sp[s, Y_TAKER], sp[s, Y_TAKER],
+    )  # fmt: skip
     ratio = path.trailing_ratio(
         profit,
         prm[P_STOPLOSS],
@@ -1605,7 +1610,7 @@ def _walk_symbol(
                 if only_open:
                     return
                 for k in range(j, last + 1):
-                    _trail(st, prm, k, ts0)
+                    _trail(st, ctx[0], prm, k, ts0)
                 opened = True
                 continue
             if best == 4:
@@ -1648,7 +1653,7 @@ def _walk_symbol(
                 _execute(out, st, acc, ctx, od, price, mkt, i, r)
             f0 = best_f
         for k in range(j, last + 1):
-            _trail(st, prm, k, te0)
+            _trail(st, ctx[0], prm, k, te0)
     if touched:
         _mark_symbol(st, j, mo)
 

@@ -172,11 +172,30 @@ def roi_level(
 
 
 @compiled
-def profit_ratio(entry: float, price: float, is_long: bool, leverage: float) -> float:
-    """Profit as a ratio of the stake at ``price`` (fees ignored): ``±(price/entry − 1)·L``."""
+def profit_ratio(
+    entry: float,
+    price: float,
+    is_long: bool,
+    leverage: float,
+    quantity: float,
+    funding: float,
+    open_fee: float,
+    close_fee: float,
+) -> float:
+    """FreqTrade's profit ratio of a trade at ``price`` (its ``calc_profit_ratio``): net of both
+    fees and of the ``funding`` booked so far (received > 0), as a ratio of the stake.
+
+    With open value ``q·entry·(1 ± open_fee)`` and close value ``q·price·(1 ∓ close_fee) ±
+    funding`` (upper signs long), the ratio is ``(close/open − 1)·L`` long and ``(1 −
+    close/open)·L`` short: what :func:`roi_level` solves for and the trailing stop's
+    ``trailing_stop_positive_offset`` is compared with."""
     if is_long:
-        return (price / entry - 1.0) * leverage
-    return (1.0 - price / entry) * leverage
+        opened = quantity * entry * (1.0 + open_fee)
+        closed = quantity * price * (1.0 - close_fee) + funding
+        return (closed / opened - 1.0) * leverage
+    opened = quantity * entry * (1.0 - open_fee)
+    closed = quantity * price * (1.0 + close_fee) - funding
+    return (1.0 - closed / opened) * leverage
 
 
 @compiled

@@ -318,11 +318,18 @@ class SignalDriver:
             state.roi.price = self._roi_level(state, ratio)
 
     def trail(self, order: Order, price: float) -> None:
-        """FreqTrade's trailing stop at a path point (ratios of the stake, / leverage)."""
+        """FreqTrade's trailing stop at a path point (ratios of the stake, / leverage; the
+        offset against the profit ratio net of both taker fees and the funding booked so far,
+        FreqTrade's ``calc_profit_ratio``)."""
         state = self.open.get((self.engine.symbols.index(order.symbol), order.leg or "BOTH"))
         if state is None:
             return
-        profit = _profit_ratio(state.entry, price, state.is_long, state.leverage)
+        trade = self.engine.open_trades.get(state.key)
+        funding = 0.0 if trade is None else trade.funding
+        profit = _profit_ratio(
+            state.entry, price, state.is_long, state.leverage, state.quantity, funding,
+            state.open_fee, state.open_fee,
+        )  # fmt: skip
         ratio = _trailing_ratio(
             profit, self._stoploss, self._positive, self._offset, self._only_offset
         )

@@ -1,4 +1,5 @@
-"""``levtrade data``: list, inspect, validate, convert and download market data.
+"""``levtrade data``: list, inspect, validate, convert and download market data; refresh the
+venues' tier tables.
 
 Every command prints a Rich table for people and, with ``--json``, one JSON document on stdout
 for scripts. Errors are one line on stderr and a non-zero exit code. Output built from demo data
@@ -7,6 +8,7 @@ says SYNTHETIC.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +27,7 @@ from levtrade.data import (
     Store,
     convert_file,
     demo_market,
+    describe_freqtrade_file,
     format_timeframe,
     format_ts,
     guess_kind,
@@ -37,9 +40,11 @@ from levtrade.data._types import GAP_POLICIES, GapPolicy
 from levtrade.data.download import RetryNotice
 from levtrade.data.io import candle_kind, column_names, file_metadata
 from levtrade.errors import ConfigError, LevtradeError
+from levtrade.venues import fetch_tiers, import_tier_file, user_tier_dir, venue_name
 
 app = typer.Typer(
-    help="Market data: list, info, validate, convert, download.", no_args_is_help=True
+    help="Market data: list, info, validate, convert, download; tier tables.",
+    no_args_is_help=True,
 )
 
 JsonFlag = Annotated[
@@ -125,14 +130,16 @@ def list_command(
     ],
     as_json: JsonFlag = False,
 ) -> None:
-    """List the datasets in a store or FreqTrade data directory."""
+    """List the datasets in a store or FreqTrade data directory: rows and first and last
+    candle of each (a FreqTrade file that does not read says why)."""
     if not path.is_dir():
         fail(f"{path}: not a directory")
     rows: list[dict[str, Any]] = [
         {"layout": "levtrade", **info.to_dict()} for info in Store(path).datasets()
     ]
     rows += [
-        {"layout": "freqtrade", "exchange": path.name, **f.to_dict()} for f in list_freqtrade(path)
+        {"layout": "freqtrade", "exchange": path.name, **describe_freqtrade_file(f)}
+        for f in list_freqtrade(path)
     ]
     if as_json:
         _print_json(rows)
@@ -144,8 +151,11 @@ def list_command(
     table = Table(title=f"datasets in {path}")
     for column in ("layout", "symbol", "kind", "timeframe", "rows", "start", "end", "file"):
         table.add_column(column)
+    notes = any(row.get("error") for row in rows)
+    if notes:
+        table.add_column("note")
     for row in rows:
-        table.add_row(
+        cells = [
             row["layout"],
             row["symbol"],
             str(row.get("kind", row.get("candle_type"))),
@@ -154,7 +164,10 @@ def list_command(
             str(row.get("start") or ""),
             str(row.get("end") or ""),
             Path(row["path"]).name + (" (SYNTHETIC)" if row.get("synthetic") else ""),
-        )
+        ]
+        if notes:
+            cells.append(str(row.get("error") or ""))
+        table.add_row(*cells)
     console.print(table)
 
 
@@ -414,3 +427,140 @@ def demo(
             f"{item['start']} .. {item['end']}, {item['funding_events']} funding events "
             f"-> {Path(item['files'][0]).parent}"
         )
+
+
+TIER_EXCHANGES = ("binanceusdm", "bybit", "hyperliquid")
+"""ccxt exchanges whose tier tables ``levtrade data tiers`` fetches."""
+
+
+def _day(value: str | None, what: str) -> dt.date | None:
+    if value is None:
+        return None
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        fail(f"{what}: expected a date YYYY-MM-DD, got {value!r}")
+
+
+@app.command()
+def tiers(
+    ctx: typer.Context,
+    exchange: Annotated[
+        str | None,
+        typer.Option(
+            "--exchange",
+            help=f"Fetch every market's tiers through ccxt: {', '.join(TIER_EXCHANGES)}.",
+        ),
+    ] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            help="Add a tier file instead: a ccxt fetch_leverage_tiers dump (FreqTrade's "
+            "binance_leverage_tiers.json) or Binance leverageBracket output.",
+        ),
+    ] = None,
+    venue: Annotated[str, typer.Option("--venue", help="Venue of --file.")] = "binance",
+    day: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            help="Day the tables are in force from (YYYY-MM-DD; default today, UTC, for a fetch; "
+            "required with --file).",
+        ),
+    ] = None,
+    source: Annotated[
+        str | None, typer.Option("--source", help="Where --file's tables come from.")
+    ] = None,
+    symbols: Annotated[
+        str | None,
+        typer.Option("--symbols", help="Comma-separated ccxt symbols to fetch (default: all)."),
+    ] = None,
+    directory: Annotated[
+        Path | None,
+        typer.Option(
+            "--dir",
+            help="Tier directory (default: $LEVTRADE_TIERS_DIR, else ~/.levtrade/tiers, which "
+            "levtrade's default look-ups read).",
+        ),
+    ] = None,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key", envvar="LEVTRADE_API_KEY", help="API key (Binance signs the request)."
+        ),
+    ] = None,
+    secret: Annotated[
+        str | None,
+        typer.Option("--secret", envvar="LEVTRADE_API_SECRET", help="API secret."),
+    ] = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Refresh the venues' tier tables: fetch them through ccxt (or add a tier file) into the
+    tier directory, dated, as levtrade ships them; the default look-ups then use them from
+    that day on."""
+    if (exchange is None) == (file is None):
+        fail("give --exchange (fetch through ccxt) or --file (a tier file), not both or neither")
+    folder = directory if directory is not None else user_tier_dir()
+    if folder is None:
+        fail("--dir: no tier directory (LEVTRADE_TIERS_DIR is empty); name one with --dir")
+    effective = _day(day, "--date")
+    wanted = None if symbols is None else [s.strip() for s in symbols.split(",") if s.strip()]
+    try:
+        if file is not None:
+            if wanted is not None:
+                fail("--symbols: applies to --exchange; --file adds the whole file")
+            if effective is None:
+                fail("--date: the day --file's tables are in force from is required")
+            written = import_tier_file(
+                file,
+                venue=venue,
+                effective_date=effective,
+                cache_dir=folder,
+                source=source,
+            )
+        else:
+            assert exchange is not None
+            if exchange not in TIER_EXCHANGES:
+                fail(f"--exchange: one of {', '.join(TIER_EXCHANGES)}, got {exchange!r}")
+            factory: Callable[[str], Any] = (ctx.obj or {}).get("exchange_factory", make_exchange)
+            client = factory(exchange)
+            if api_key:
+                client.apiKey = api_key
+            if secret:
+                client.secret = secret
+            written = _fetch(client, exchange, wanted, folder, effective)
+    except (LevtradeError, OSError) as exc:
+        fail(exc)
+    tables = written
+    summary = {
+        "venue": venue_name(exchange or venue),
+        "effective_date": None if not tables else str(tables[0].effective_date),
+        "markets": len(tables),
+        "dir": str(folder),
+        "source": None if not tables else tables[0].source,
+    }
+    if as_json:
+        _print_json(summary)
+        return
+    typer.echo(
+        f"{summary['markets']} {summary['venue']} tier tables in force from "
+        f"{summary['effective_date']} -> {folder} ({summary['source']})"
+    )
+
+
+def _fetch(
+    client: Any, exchange: str, wanted: list[str] | None, folder: Path, day: dt.date | None
+) -> list[Any]:
+    """Fetch through ccxt; an unsigned Binance request says which keys to set."""
+    import ccxt  # imported on use, as make_exchange does
+
+    try:
+        return fetch_tiers(client, wanted, cache_dir=folder, fetched_on=day, compress=True)
+    except ccxt.AuthenticationError as exc:
+        raise LevtradeError(
+            f"{exchange}: the venue wants a signed request ({' '.join(str(exc).split())}); set "
+            "LEVTRADE_API_KEY and LEVTRADE_API_SECRET (a read-only key is enough)"
+        ) from None
+    except ccxt.BaseError as exc:
+        raise LevtradeError(f"{exchange}: {' '.join(str(exc).split())}") from None

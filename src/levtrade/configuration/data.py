@@ -225,6 +225,34 @@ class _Loader:
         return market, funding is not None and len(market.funding) > 0
 
 
+def _mark_note(market: MarketData) -> str:
+    """What the run uses as the pair's mark price, in every case."""
+    meta = market.metadata
+    name, timeframe = market.symbol, market.timeframe
+    if market.mark is None:
+        unused = meta.get("mark_unused")
+        if unused:
+            return (
+                f"{name}: the {unused} mark candles are coarser than the {timeframe} trade "
+                'candles and not used (coarse_mark = "error"); the trade candles stand in for '
+                "the mark"
+            )
+        return f"{name}: no mark-price candles; the trade candles stand in for the mark"
+    rule = meta.get("mark_rule")
+    if rule == "basis":
+        return (
+            f"{name}: the mark is the {timeframe} trade candles scaled by the basis of the "
+            f"{meta['mark_timeframe']} mark candles at each mark open (coarse_mark = \"basis\"; "
+            '"error" uses the trade candles alone)'
+        )
+    if rule == "resampled":
+        return (
+            f"{name}: the mark is the {meta['mark_timeframe']} mark-price candles aggregated "
+            f"to {timeframe}"
+        )
+    return f"{name}: the mark is the {timeframe} mark-price candles"
+
+
 def _span(market: MarketData) -> str:
     return f"{format_ts(market.timestamps[0])} to {format_ts(market.timestamps[-1])}"
 
@@ -325,17 +353,8 @@ def load_run_data(
                 f"{config.funding_interval_hours:g} h"
             )
     marks = {m.symbol: m.mark is not None for m in cut}
-    for market in cut if config.trading_mode == "futures" else ():
-        if market.mark is None:
-            notes.append(
-                f"{market.symbol}: no mark-price candles; the trade candles stand in for the mark"
-            )
-        elif market.metadata.get("mark_rule") == "basis":
-            notes.append(
-                f"{market.symbol}: the mark is the {market.timeframe} trade candles scaled by "
-                f"the basis of the {market.metadata['mark_timeframe']} mark candles at each "
-                'mark open (coarse_mark = "basis"; "error" uses the trade candles alone)'
-            )
+    if config.trading_mode == "futures":
+        notes.extend(_mark_note(market) for market in cut)
     portfolio = Portfolio.from_markets(cut)
     synthetic = bool(portfolio.synthetic)
     fine: dict[str, MarketData] | None = None

@@ -24,6 +24,7 @@ from levtrade.data.errors import (
 )
 from levtrade.data.freqtrade import (
     FreqtradeFile,
+    describe_freqtrade_file,
     freqtrade_path,
     list_freqtrade,
     load_freqtrade,
@@ -87,6 +88,7 @@ __all__ = [
     "convert_file",
     "demo_market",
     "demo_portfolio",
+    "describe_freqtrade_file",
     "detect_format",
     "find_gaps",
     "format_timeframe",

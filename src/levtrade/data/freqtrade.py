@@ -26,12 +26,14 @@ from levtrade.data.io import FileFormat, candle_table, read_candles, read_fundin
 from levtrade.data.market import CoarseMarkPolicy, MarketData
 from levtrade.data.portfolio import AxisPolicy, Portfolio
 from levtrade.data.series import Candles, FundingEvents, TimeBound
-from levtrade.data.timeframes import format_timeframe, parse_timeframe
+from levtrade.data.timeframes import format_timeframe, format_ts, parse_timeframe
+from levtrade.errors import LevtradeError
 
 __all__ = [
     "DataFormat",
     "FreqtradeFile",
     "TradingMode",
+    "describe_freqtrade_file",
     "freqtrade_path",
     "list_freqtrade",
     "load_freqtrade",
@@ -144,6 +146,37 @@ def list_freqtrade(datadir: str | Path) -> list[FreqtradeFile]:
     return found
 
 
+_KINDS: dict[str, CandleKind] = {
+    "futures": "trade",
+    "spot": "trade",
+    "mark": "mark",
+    "index": "index",
+}
+
+
+def describe_freqtrade_file(file: FreqtradeFile) -> dict[str, Any]:
+    """What one file of a FreqTrade data directory holds: ``rows``, ``start`` and ``end`` (UTC)
+    and, for candles, ``missing_bars`` (gaps are kept, not refused); a file that does not read
+    has ``error`` (one line) instead."""
+    out: dict[str, Any] = file.to_dict()
+    try:
+        if file.candle_type == "funding_rate":
+            events = read_funding(file.path)
+            stamps = events.timestamps
+        else:
+            kind = _KINDS.get(file.candle_type, "trade")
+            candles = read_candles(file.path, kind=kind, timeframe=file.timeframe, gaps="keep")
+            stamps = candles.timestamps
+            out["missing_bars"] = candles.gaps.missing_bars
+    except (LevtradeError, OSError) as exc:
+        out["error"] = " ".join(str(exc).split())
+        return out
+    out["rows"] = len(stamps)
+    out["start"] = format_ts(stamps[0]) if len(stamps) else None
+    out["end"] = format_ts(stamps[-1]) if len(stamps) else None
+    return out
+
+
 def _find(
     datadir: Path, symbol: str, timeframe: str | None, candle_type: str, mode: TradingMode
 ) -> list[FreqtradeFile]:
@@ -234,10 +267,20 @@ def load_freqtrade(
     trade = read_candles(trade_file.path, kind="trade", timeframe=timeframe, gaps=gaps)
     mark_candles = index_candles = None
     events: FundingEvents | None = None
+    metadata: dict[str, Any] = {"layout": "freqtrade", "exchange": root.name}
     if trading_mode == "futures":
         mark_candles = _pick_candles(
             root, symbol, trade.timeframe_ms, "mark", mark, gaps, coarse_mark
         )
+        if mark_candles is None and mark is not False:
+            coarse = [
+                f
+                for f in _find(root, symbol, None, "mark", "futures")
+                if parse_timeframe(f.timeframe) > trade.timeframe_ms
+            ]
+            if coarse:
+                # say what was found and left out: the trade candles stand in for the mark
+                metadata["mark_unused"] = coarse[0].timeframe
         index_candles = _pick_candles(root, symbol, trade.timeframe_ms, "index", index, gaps)
         if funding is not False:
             funding_files = _find(root, symbol, None, "funding_rate", "futures")
@@ -257,7 +300,7 @@ def load_freqtrade(
         coarse_mark=coarse_mark,
         start=start,
         end=end,
-        metadata={"layout": "freqtrade", "exchange": root.name},
+        metadata=metadata,
     )
 
 

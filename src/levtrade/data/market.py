@@ -161,11 +161,12 @@ class MarketData:
         """Align validated series on the trade candles' axis.
 
         Mark and index candles must have a bar for every trade bar; a finer timeframe is
-        resampled to the trade timeframe first. A coarser mark is refused unless
-        ``coarse_mark="basis"`` (see :func:`basis_mark`; ``metadata["mark_rule"]`` then says
-        ``"basis"``); a coarser index is always refused. With ``coverage="trim"`` trade bars
-        before the first or after the last covered bar are dropped (a listing whose mark
-        history starts later); a hole inside is still an error.
+        resampled to the trade timeframe first (``metadata["mark_rule"]``: ``"resampled"``).
+        A coarser mark is refused unless ``coarse_mark="basis"`` (see :func:`basis_mark`;
+        ``metadata["mark_rule"]`` then says ``"basis"``); a coarser index is always refused.
+        ``metadata["mark_timeframe"]`` is the mark candles' own timeframe. With
+        ``coverage="trim"`` trade bars before the first or after the last covered bar are
+        dropped (a listing whose mark history starts later); a hole inside is still an error.
         """
         if coverage not in COVERAGE_POLICIES:
             raise DataValidationError(
@@ -200,11 +201,15 @@ class MarketData:
         }
         meta: dict[str, Any] = {**trade.metadata, **(metadata or {})}
         meta.setdefault("source", trade.source)
-        for label, candles in others.items():
-            meta.setdefault(f"{label}_source", candles.source)
-            if candles.timeframe_ms > trade.timeframe_ms:
+        for label, given in (("mark", mark), ("index", index)):
+            if given is None:
+                continue
+            meta.setdefault(f"{label}_source", given.source)
+            meta[f"{label}_timeframe"] = given.timeframe
+            if given.timeframe_ms > trade.timeframe_ms:
                 meta[f"{label}_rule"] = "basis"
-                meta[f"{label}_timeframe"] = candles.timeframe
+            elif given.timeframe_ms < trade.timeframe_ms:
+                meta[f"{label}_rule"] = "resampled"
         if funding is not None:
             meta.setdefault("funding_source", funding.source)
         return cls(

@@ -6,7 +6,11 @@ parameters, the helpers, qtpylib). Whatever ``freqtrade`` modules the process ha
 before (an installed FreqTrade) are set aside and put back afterwards, and the modules made
 for the strategy are removed, so imports anywhere else in the process are unchanged: the
 strategy module keeps the objects it imported, nothing else sees them. A ``freqtrade`` module
-the layer does not provide is an ImportError naming it."""
+the layer does not provide is an ImportError naming it.
+
+FreqTrade's own sample strategy takes qtpylib from the ``technical`` package (``from technical
+import qtpylib``), which FreqTrade installs with itself. Where ``technical`` is installed it is
+imported as it is; where it is not, the layer serves ``technical.qtpylib`` the same way."""
 
 from __future__ import annotations
 
@@ -43,6 +47,7 @@ _EXCHANGE_NAMES = {
 }
 
 PACKAGES = frozenset({"freqtrade", "freqtrade.vendor", "freqtrade.vendor.qtpylib"})
+_PACKAGE_NAMES = PACKAGES | {"freqtrade.strategy", "technical"}
 
 MODULES: dict[str, dict[str, Any]] = {
     "freqtrade": {},
@@ -64,14 +69,20 @@ MODULES: dict[str, dict[str, Any]] = {
 }
 """The modules the layer provides and the names in each."""
 
+TECHNICAL_MODULES: dict[str, dict[str, Any]] = {
+    "technical": {},
+    "technical.qtpylib": {n: getattr(qtpylib, n) for n in qtpylib.__all__},
+}
+"""What the layer serves of the ``technical`` package when it is not installed."""
+
 _lock = threading.RLock()
 
 
 class _Loader(importlib.abc.Loader):
     def create_module(self, spec: importlib.machinery.ModuleSpec) -> ModuleType:
         module = ModuleType(spec.name, f"levtrade's FreqTrade layer: {spec.name}")
-        module.__dict__.update(MODULES[spec.name])
-        if spec.name in PACKAGES or spec.name == "freqtrade.strategy":
+        module.__dict__.update({**MODULES, **TECHNICAL_MODULES}[spec.name])
+        if spec.name in _PACKAGE_NAMES:
             module.__path__ = []
         return module
 
@@ -80,27 +91,47 @@ class _Loader(importlib.abc.Loader):
 
 
 class FreqtradeFinder(importlib.abc.MetaPathFinder):
-    """Answers ``freqtrade`` and its submodules from :data:`MODULES`."""
+    """Answers ``freqtrade`` and its submodules from :data:`MODULES`, and ``technical`` from
+    :data:`TECHNICAL_MODULES` when ``serve_technical`` (it is not installed)."""
 
     loader = _Loader()
+
+    def __init__(self, serve_technical: bool) -> None:
+        self.serve_technical = serve_technical
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None = None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
-        if fullname != "freqtrade" and not fullname.startswith("freqtrade."):
+        if _in_package(fullname, "freqtrade"):
+            modules = MODULES
+        elif self.serve_technical and _in_package(fullname, "technical"):
+            modules = TECHNICAL_MODULES
+        else:
             return None
-        if fullname not in MODULES:
+        if fullname not in modules:
+            top = fullname.partition(".")[0]
             raise ModuleNotFoundError(
                 f"No module named {fullname!r} in levtrade's FreqTrade layer (it provides "
-                f"{', '.join(sorted(m for m in MODULES if m != 'freqtrade'))})",
+                f"{', '.join(sorted(m for m in modules if m != top))})",
                 name=fullname,
             )
-        package = fullname in PACKAGES or fullname == "freqtrade.strategy"
+        package = fullname in _PACKAGE_NAMES
         return importlib.machinery.ModuleSpec(fullname, self.loader, is_package=package)
 
 
+def _in_package(name: str, package: str) -> bool:
+    return name == package or name.startswith(package + ".")
+
+
 def _ours(name: str) -> bool:
-    return name == "freqtrade" or name.startswith("freqtrade.")
+    return _in_package(name, "freqtrade")
+
+
+def _technical_installed() -> bool:
+    """Whether the process has, or can import, a real ``technical`` package."""
+    if "technical" in sys.modules:
+        return True
+    return importlib.machinery.PathFinder.find_spec("technical") is not None
 
 
 @contextmanager
@@ -110,12 +141,17 @@ def freqtrade_imports() -> Iterator[None]:
         saved = {name: module for name, module in sys.modules.items() if _ours(name)}
         for name in saved:
             del sys.modules[name]
-        finder = FreqtradeFinder()
+        finder = FreqtradeFinder(serve_technical=not _technical_installed())
         sys.meta_path.insert(0, finder)
         try:
             yield
         finally:
             sys.meta_path.remove(finder)
-            for name in [n for n in sys.modules if _ours(n)]:
+            served = [
+                n
+                for n in sys.modules
+                if _ours(n) or (finder.serve_technical and _in_package(n, "technical"))
+            ]
+            for name in served:
                 del sys.modules[name]
             sys.modules.update(saved)

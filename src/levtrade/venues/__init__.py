@@ -1,7 +1,7 @@
 """Venues: each venue's published rules (:class:`VenueProfile`; spot and spot margin:
 :class:`~levtrade.model.venue.SpotMarginProfile`), symbol mapping, and tier tables
-versioned by venue, symbol and effective date — shipped defaults, parsers for venue responses
-and files, and a dated fetch cache.
+versioned by venue, symbol and effective date — the venues' full tables shipped as dated
+package data, parsers for venue responses and files, and a dated fetch cache.
 
 >>> from levtrade.venues import get_venue, default_tiers
 >>> get_venue("Binance").taker_fee
@@ -24,17 +24,23 @@ from levtrade.venues.registry import (
     VENUES,
     TierRegistry,
     ccxt_symbol,
-    default_tiers,
     get_venue,
     instrument_for,
     unified_symbol,
     venue_name,
     venue_symbol,
 )
+from levtrade.venues.shipped import (
+    default_registry,
+    default_tiers,
+    shipped_tables,
+    user_tier_dir,
+)
 from levtrade.venues.sources import (
     cache_path,
     dydx_tier_table,
     fetch_tiers,
+    import_tier_file,
     load_cached_tiers,
     load_tier_file,
     parse_binance_leverage_brackets,
@@ -58,11 +64,13 @@ __all__ = [
     "VenueProfile",
     "cache_path",
     "ccxt_symbol",
+    "default_registry",
     "default_tiers",
     "dydx_tier_table",
     "fetch_tiers",
     "get_spot_venue",
     "get_venue",
+    "import_tier_file",
     "instrument_for",
     "load_cached_tiers",
     "load_tier_file",
@@ -72,9 +80,11 @@ __all__ = [
     "parse_dydx_liquidity_tier",
     "parse_hyperliquid_meta",
     "parse_okx_position_tiers",
+    "shipped_tables",
     "split_ccxt_symbol",
     "spot_instrument_for",
     "unified_symbol",
+    "user_tier_dir",
     "venue_name",
     "venue_symbol",
 ]

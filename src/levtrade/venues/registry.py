@@ -3,18 +3,15 @@
 Venues change their tier tables without notice (Binance's BTCUSDT tier 1 went from 125x/50k to
 150x/300k in 2025, MARGIN_SPEC.md §1.1), so a backtest must use the table that was in force on
 the day it simulates. :class:`TierRegistry` keeps every dated table and answers "the latest
-table effective on or before this day"; :func:`default_tiers` does the same over the small
-tables shipped in ``levtrade/venues/tables/*.json``.
+table effective on or before this day" (:mod:`levtrade.venues.shipped` fills one with the tables
+levtrade ships).
 """
 
 from __future__ import annotations
 
 import difflib
-import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, date, datetime
-from functools import cache
-from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
@@ -224,79 +221,3 @@ class TierRegistry:
 
     def __len__(self) -> int:
         return sum(len(history) for history in self._tables.values())
-
-    @classmethod
-    def with_defaults(cls) -> TierRegistry:
-        """A registry holding levtrade's shipped tables, ready for more to be added."""
-        return cls(_shipped_tables())
-
-
-# ------------------------------------------------------------------------------------------
-# Shipped default tables
-# ------------------------------------------------------------------------------------------
-
-
-def default_tiers(venue: str, symbol: str, at: date | datetime | int | None = None) -> TierTable:
-    """levtrade's shipped tier table for ``symbol`` on ``venue`` effective at ``at``.
-
-    The shipped tables are small (BTC and ETH per venue, see docs/venues.md for their sources);
-    anything else comes from a venue fetch, a snapshot file or the user's own tiers.
-    """
-    return _default_registry().get(venue_name(venue), symbol, at)
-
-
-@cache
-def _default_registry() -> TierRegistry:
-    return TierRegistry(_shipped_tables())
-
-
-@cache
-def _shipped_tables() -> tuple[TierTable, ...]:
-    tables: list[TierTable] = []
-    folder = resources.files("levtrade.venues") / "tables"
-    for name in VENUES:
-        resource = folder / f"{name}.json"
-        text = resource.read_text("utf-8")
-        tables.extend(_read_shipped(name, f"levtrade/venues/tables/{name}.json", text))
-    return tuple(tables)
-
-
-def _read_shipped(venue: str, where: str, text: str) -> list[TierTable]:
-    try:
-        document = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise TierTableError(f"{where}: not valid JSON ({exc})") from None
-    if not isinstance(document, dict) or document.get("venue") != venue:
-        raise TierTableError(f"{where}: expected an object with venue {venue!r}")
-    entries = document.get("tables")
-    if not isinstance(entries, list) or not entries:
-        raise TierTableError(f"{where}: 'tables' must be a non-empty list, got {entries!r}")
-    tables = []
-    for i, entry in enumerate(entries):
-        if not isinstance(entry, dict):
-            raise TierTableError(f"{where} tables[{i}]: expected an object, got {entry!r}")
-        raw_date = entry.get("effective_date")
-        try:
-            effective = date.fromisoformat(raw_date) if raw_date is not None else None
-        except (TypeError, ValueError):
-            raise TierTableError(
-                f"{where} tables[{i}]: effective_date must be YYYY-MM-DD, got {raw_date!r}"
-            ) from None
-        rows = entry.get("tiers")
-        if not isinstance(rows, list):
-            raise TierTableError(f"{where} tables[{i}]: 'tiers' must be a list, got {rows!r}")
-        symbol = entry.get("symbol")
-        if not isinstance(symbol, str):
-            raise TierTableError(f"{where} tables[{i}]: symbol must be a string, got {symbol!r}")
-        if not all(isinstance(row, dict) for row in rows):
-            raise TierTableError(f"{where} tables[{i}]: every tier must be an object")
-        tables.append(
-            TierTable.from_rows(
-                rows,
-                venue=venue,
-                symbol=symbol,
-                effective_date=effective,
-                source=str(entry.get("source", "")),
-            )
-        )
-    return tables

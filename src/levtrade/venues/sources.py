@@ -8,9 +8,11 @@ misread table and is an error. Where a venue publishes none it is derived the sa
 (Hyperliquid, §2.2), except OKX, whose maintenance margin has no deduction (§3).
 
 A table fetched from a venue is as of the day it was fetched: :func:`fetch_tiers` stores the raw
-response in ``<cache_dir>/<venue>-<YYYY-MM-DD>.json`` and that day becomes the tables'
-effective date, so a cache directory filled over time is a dated history for
-:class:`~levtrade.venues.registry.TierRegistry`.
+response in ``<cache_dir>/<venue>-<YYYY-MM-DD>.json`` (``.json.gz`` compressed) and that day
+becomes the tables' effective date, so a cache directory filled over time is a dated history for
+:class:`~levtrade.venues.registry.TierRegistry`. :func:`import_tier_file` adds a tier file
+(FreqTrade's ``binance_leverage_tiers.json``, a ccxt dump, Binance's brackets) to such a
+directory under the date it was taken; levtrade's own full tables are shipped in this format.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import math
 import os
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -38,9 +41,11 @@ _AMOUNT_ABS_TOL = 0.005
 _AMOUNT_REL_TOL = 1e-9
 
 CACHE_VERSION = 1
-_CACHE_NAME = re.compile(r"^(?P<venue>[a-z0-9]+)-(?P<day>\d{4}-\d{2}-\d{2})\.json$")
+_CACHE_NAME = re.compile(r"^(?P<venue>[a-z0-9]+)-(?P<day>\d{4}-\d{2}-\d{2})\.json(?P<gz>\.gz)?$")
 _FORMAT_CCXT = "ccxt_leverage_tiers"
 _FORMAT_HYPERLIQUID = "hyperliquid_meta"
+_FORMAT_BRACKETS = "binance_leverage_brackets"
+_FORMATS = (_FORMAT_CCXT, _FORMAT_HYPERLIQUID, _FORMAT_BRACKETS)
 
 
 class _Row(NamedTuple):
@@ -681,9 +686,12 @@ def _read_json(file: Path) -> Any:
 # ------------------------------------------------------------------------------------------
 
 
-def cache_path(cache_dir: str | os.PathLike[str], venue: str, day: date) -> Path:
-    """The cache file of ``venue``'s tables fetched on ``day``."""
-    return Path(cache_dir) / f"{venue_name(venue)}-{day.isoformat()}.json"
+def cache_path(
+    cache_dir: str | os.PathLike[str], venue: str, day: date, *, compress: bool = False
+) -> Path:
+    """The cache file of ``venue``'s tables taken on ``day`` (``.json.gz`` when ``compress``)."""
+    suffix = ".json.gz" if compress else ".json"
+    return Path(cache_dir) / f"{venue_name(venue)}-{day.isoformat()}{suffix}"
 
 
 def fetch_tiers(
@@ -692,13 +700,15 @@ def fetch_tiers(
     *,
     cache_dir: str | os.PathLike[str],
     fetched_on: date | None = None,
+    compress: bool = False,
 ) -> list[TierTable]:
     """Fetch tier tables from a venue through a ccxt exchange object and cache them.
 
     Binance and Bybit use ``exchange.fetch_leverage_tiers(symbols)`` (Binance's endpoint is
     signed: the exchange needs API keys); Hyperliquid uses its public ``meta`` (``POST /info``).
-    The raw response is written to ``<cache_dir>/<venue>-<day>.json`` (merged with what was
-    already fetched that day) and the tables are effective from ``fetched_on`` (today, UTC, by
+    The raw response is written to ``<cache_dir>/<venue>-<day>.json`` (``.json.gz`` with
+    ``compress``, keeping only the fields the parsers read; merged with what was already
+    fetched that day) and the tables are effective from ``fetched_on`` (today, UTC, by
     default). ``symbols`` are ccxt symbols; None fetches every market.
     """
     exchange_id = getattr(exchange, "id", None)
@@ -726,15 +736,40 @@ def fetch_tiers(
     tables = _parse_cached(venue, fmt, raw, day, source)
     if wanted is not None:
         tables = _select(venue, tables, wanted)
-    _write_cache(cache_path(cache_dir, venue, day), venue, exchange_id, fmt, day, raw)
+    file = cache_path(cache_dir, venue, day, compress=compress)
+    _write_cache(file, venue, exchange_id, fmt, day, raw, None)
+    return tables
+
+
+def import_tier_file(
+    path: str | os.PathLike[str],
+    *,
+    venue: str,
+    effective_date: date,
+    cache_dir: str | os.PathLike[str],
+    source: str | None = None,
+    compress: bool = True,
+) -> list[TierTable]:
+    """Add a tier file (the shapes :func:`load_tier_file` reads) to a cache directory as the
+    tables in force from ``effective_date``, with ``source`` saying where they came from
+    (default: the file's name); the tables as read back."""
+    file = Path(path)
+    document = _read_json(file)
+    name = venue_name(venue)
+    fmt = _FORMAT_BRACKETS if _looks_like_brackets(document) else _FORMAT_CCXT
+    where = source or f"file {file.name}"
+    # parsed first: a file that does not read is refused before anything is written
+    tables = _parse_cached(name, fmt, document, effective_date, where)
+    target = cache_path(cache_dir, name, effective_date, compress=compress)
+    _write_cache(target, name, name, fmt, effective_date, document, where, merge=False)
     return tables
 
 
 def load_cached_tiers(
     cache_dir: str | os.PathLike[str], venue: str | None = None
 ) -> list[TierTable]:
-    """Every table in a cache directory written by :func:`fetch_tiers` (optionally one venue's),
-    each effective from the day it was fetched."""
+    """Every table in a cache directory written by :func:`fetch_tiers` or
+    :func:`import_tier_file` (optionally one venue's), each effective from its file's day."""
     folder = Path(cache_dir)
     if not folder.is_dir():
         raise ConfigError(f"cache_dir: {folder} is not a directory")
@@ -748,6 +783,70 @@ def load_cached_tiers(
     return tables
 
 
+@dataclass(frozen=True)
+class TierSnapshot:
+    """One cache document read but not yet parsed: its venue, day, source and each market's raw
+    tiers, so that a look-up parses only the markets it asks for (levtrade's shipped tables hold
+    about 1,900 markets; a run needs a few)."""
+
+    venue: str
+    effective_date: date
+    source: str
+    format: str
+    markets: Mapping[str, Any]
+    """ccxt symbol → the raw data of that market alone (the whole document for Hyperliquid's
+    meta, under every coin)."""
+    where: str
+
+    def table(self, symbol: str) -> TierTable | None:
+        """The table of ``symbol`` (a ccxt symbol), parsed now; None if not in the document."""
+        raw = self.markets.get(symbol)
+        if raw is None:
+            return None
+        tables = _parse_cached(self.venue, self.format, raw, self.effective_date, self.source)
+        return next(t for t in tables if t.symbol == symbol)
+
+    def tables(self) -> list[TierTable]:
+        """Every table of the document."""
+        tables = []
+        for symbol in self.markets:
+            table = self.table(symbol)
+            assert table is not None
+            tables.append(table)
+        return tables
+
+
+def read_tier_snapshot(raw: bytes, where: str) -> TierSnapshot:
+    """One cache document given as bytes (gzip or plain JSON), split by market, unparsed: how
+    levtrade reads the full tables it ships as package data."""
+    if raw[:2] == b"\x1f\x8b":
+        try:
+            raw = gzip.decompress(raw)
+        except (OSError, EOFError) as exc:
+            raise TierTableError(f"{where}: not valid gzip ({exc})") from None
+    try:
+        document = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise TierTableError(f"{where}: not valid JSON ({exc})") from None
+    document = _check_cache_document(document, where)
+    venue, day, source = _cache_facts(document, where)
+    fmt = str(document["format"])
+    data = document.get("data")
+    markets: dict[str, Any] = {}
+    if fmt == _FORMAT_CCXT:
+        for key, tiers in _mapping(data, f"{where} data").items():
+            markets[_legacy_or_venue_key(venue, str(key))] = {key: tiers}
+    elif fmt == _FORMAT_BRACKETS:
+        entries = [data] if isinstance(data, Mapping) else _list(data, f"{where} data")
+        for entry in entries:
+            venue_id = _mapping(entry, f"{where} data").get("symbol")
+            markets[ccxt_symbol("binance", str(venue_id))] = [entry]
+    else:
+        for table in _parse_cached(venue, fmt, data, day, source):
+            markets[table.symbol] = data
+    return TierSnapshot(venue, day, source, fmt, markets, where)
+
+
 def _fetch_source(exchange_id: str, fmt: str, day: date) -> str:
     what = "fetch_leverage_tiers" if fmt == _FORMAT_CCXT else "info meta"
     return f"ccxt {exchange_id} {what}, fetched {day.isoformat()}"
@@ -756,6 +855,8 @@ def _fetch_source(exchange_id: str, fmt: str, day: date) -> str:
 def _parse_cached(venue: str, fmt: str, raw: Any, day: date, source: str) -> list[TierTable]:
     if fmt == _FORMAT_CCXT:
         return parse_ccxt_leverage_tiers(raw, venue=venue, effective_date=day, source=source)
+    if fmt == _FORMAT_BRACKETS:
+        return parse_binance_leverage_brackets(raw, effective_date=day, source=source)
     return parse_hyperliquid_meta(raw, effective_date=day, source=source)
 
 
@@ -770,48 +871,109 @@ def _select(venue: str, tables: list[TierTable], wanted: Sequence[str]) -> list[
     return chosen
 
 
-def _write_cache(file: Path, venue: str, exchange_id: str, fmt: str, day: date, raw: Any) -> None:
+_KEPT_TIER_FIELDS = (
+    "minNotional",
+    "maxNotional",
+    "maintenanceMarginRate",
+    "maxLeverage",
+    "notionalFloor",
+    "notionalCap",
+    "maintenanceMarginRatio",
+    "maintAmt",
+)
+_KEPT_INFO_FIELDS = ("cum", "mmDeduction")
+
+
+def _slim(fmt: str, data: Any) -> Any:
+    """ccxt tiers with only the fields :func:`parse_ccxt_leverage_tiers` reads (the compressed
+    cache keeps no more); other formats as they are."""
+    if fmt != _FORMAT_CCXT or not isinstance(data, Mapping):
+        return data
+    slim: dict[str, Any] = {}
+    for key, tiers in data.items():
+        rows = []
+        for tier in tiers if isinstance(tiers, list) else []:
+            if not isinstance(tier, Mapping):
+                return data
+            row = {k: tier[k] for k in _KEPT_TIER_FIELDS if k in tier}
+            info = tier.get("info")
+            if isinstance(info, Mapping):
+                kept = {k: info[k] for k in _KEPT_INFO_FIELDS if k in info}
+                if kept:
+                    row["info"] = kept
+            rows.append(row)
+        slim[key] = rows
+    return slim
+
+
+def _write_cache(
+    file: Path,
+    venue: str,
+    exchange_id: str,
+    fmt: str,
+    day: date,
+    raw: Any,
+    source: str | None,
+    *,
+    merge: bool = True,
+) -> None:
     data = raw
-    if file.exists() and fmt == _FORMAT_CCXT:
+    if merge and file.exists() and fmt == _FORMAT_CCXT:
         previous = _load_cache_document(file)
         if previous["format"] == fmt and isinstance(previous["data"], Mapping):
             data = {**previous["data"], **raw}
-    document = {
+    compress = file.suffix == ".gz"
+    document: dict[str, Any] = {
         "levtrade_tier_cache": CACHE_VERSION,
         "venue": venue,
         "exchange": exchange_id,
         "format": fmt,
         "fetched_on": day.isoformat(),
-        "data": data,
     }
+    if source is not None:
+        document["source"] = source
+    document["data"] = _slim(fmt, data) if compress else data
+    text = json.dumps(document, allow_nan=False, separators=(",", ":") if compress else None)
+    payload = gzip.compress(text.encode("utf-8"), 9, mtime=0) if compress else text.encode()
     file.parent.mkdir(parents=True, exist_ok=True)
     tmp = file.with_name(file.name + ".tmp")
-    tmp.write_text(json.dumps(document, allow_nan=False), encoding="utf-8")
+    tmp.write_bytes(payload)
     os.replace(tmp, file)
 
 
-def _load_cache_document(file: Path) -> Mapping[str, Any]:
-    document = _read_json(file)
+def _check_cache_document(document: Any, where: str) -> Mapping[str, Any]:
     if not isinstance(document, Mapping) or document.get("levtrade_tier_cache") != CACHE_VERSION:
-        raise TierTableError(
-            f"cache file {file}: not a levtrade tier cache (version {CACHE_VERSION})"
-        )
+        raise TierTableError(f"{where}: not a levtrade tier cache (version {CACHE_VERSION})")
     fmt = document.get("format")
-    if fmt not in (_FORMAT_CCXT, _FORMAT_HYPERLIQUID):
-        raise TierTableError(f"cache file {file}: unknown format {fmt!r}")
+    if fmt not in _FORMATS:
+        raise TierTableError(f"{where}: unknown format {fmt!r}")
     return document
 
 
-def _read_cache(file: Path) -> list[TierTable]:
-    document = _load_cache_document(file)
+def _load_cache_document(file: Path) -> Mapping[str, Any]:
+    return _check_cache_document(_read_json(file), f"cache file {file}")
+
+
+def _cache_facts(document: Mapping[str, Any], where: str) -> tuple[str, date, str]:
+    """A cache document's venue, day and source (the fetch, unless the document says)."""
     try:
         day = date.fromisoformat(document["fetched_on"])
     except (KeyError, TypeError, ValueError):
         raise TierTableError(
-            f"cache file {file}: fetched_on must be YYYY-MM-DD, got {document.get('fetched_on')!r}"
+            f"{where}: fetched_on must be YYYY-MM-DD, got {document.get('fetched_on')!r}"
         ) from None
     venue = venue_name(str(document.get("venue")))
     exchange_id = str(document.get("exchange", venue))
-    fmt = str(document["format"])
-    source = _fetch_source(exchange_id, fmt, day)
-    return _parse_cached(venue, fmt, document.get("data"), day, source)
+    source = document.get("source")
+    if not isinstance(source, str):
+        source = _fetch_source(exchange_id, str(document["format"]), day)
+    return venue, day, source
+
+
+def _tables_of(document: Mapping[str, Any], where: str) -> list[TierTable]:
+    venue, day, source = _cache_facts(document, where)
+    return _parse_cached(venue, str(document["format"]), document.get("data"), day, source)
+
+
+def _read_cache(file: Path) -> list[TierTable]:
+    return _tables_of(_load_cache_document(file), f"cache file {file}")
