@@ -1,14 +1,16 @@
 """What a strategy reads of its account in each trading mode.
 
 A futures run hands a strategy its :class:`~levtrade.margin.Account` (positions, wallet, margin
-ratio, liquidation prices). A spot or spot-margin run has no such account: it holds assets and
-owes loans in a :class:`~levtrade.margin.SpotAccount`. :class:`SpotAccountView` reads that
-account for a strategy. It carries the figures whose meaning is the same in both modes under
-the futures names — ``total_equity``, ``wallet_balance``, ``available_balance``,
-``margin_ratio`` (1 at the venue's liquidation level) — so a strategy that sizes from its
-equity or steps back from liquidation reads them unchanged, and it adds what only a spot
-account has (``margin_level``, ``liabilities``, ``interest_owed``, balances and loans by
-asset). It has no positions: a position is the strategy's ``self.position``.
+ratio, liquidation prices), or with collateral pooled by an account type its
+:class:`~levtrade.margin.scopes.ScopedAccount`, which answers the same names over its pools. A
+spot or spot-margin run has no such account: it holds assets and owes loans in a
+:class:`~levtrade.margin.SpotAccount`. :class:`SpotAccountView` reads that account for a
+strategy. It carries the figures whose meaning is the same in both modes under the futures
+names — ``total_equity``, ``wallet_balance``, ``available_balance``, ``margin_ratio`` (1 at the
+venue's liquidation level) — so a strategy that sizes from its equity or steps back from
+liquidation reads them unchanged, and it adds what only a spot account has (``margin_level``,
+``liabilities``, ``interest_owed``, balances and loans by asset). It has no positions: a
+position is the strategy's ``self.position``.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from __future__ import annotations
 import math
 
 from levtrade.margin import Account, SpotAccount
+from levtrade.margin.scopes import ScopedAccount
 from levtrade.margin.spot import MarginStatus
 
 _STATUS_ORDER = tuple(MarginStatus)
@@ -118,5 +121,6 @@ class SpotAccountView:
         )
 
 
-AccountView = Account | SpotAccountView
-"""What ``Strategy.account`` is: the futures account, or a spot account's view."""
+AccountView = Account | ScopedAccount | SpotAccountView
+"""What ``Strategy.account`` is: the futures account (its pools', when collateral is scoped by
+an account type across DEXs), or a spot account's view."""
