@@ -20,13 +20,14 @@ from levtrade.cli import init as init_cli
 from levtrade.cli import lookahead as lookahead_cli
 from levtrade.cli import margin as margin_cli
 from levtrade.cli import report as report_cli
+from levtrade.cli import trade as trade_cli
 from levtrade.cli import venue as venue_cli
 from levtrade.cli.logs import GLOBAL_FLAGS, GLOBAL_OPTIONS, configure_logging, hoist
 
 app = typer.Typer(
     name="levtrade",
     help="Leveraged crypto trading: backtests with liquidations and funding, the margin "
-    "calculator and stress tests, market data.",
+    "calculator and stress tests, market data, paper and live trading.",
     no_args_is_help=True,
     add_completion=False,
 )
@@ -65,6 +66,7 @@ def root(
 app.add_typer(margin_cli.app, name="margin")
 app.add_typer(data_cli.app, name="data")
 app.add_typer(venue_cli.app, name="venue")
+app.add_typer(trade_cli.app, name="trade")
 app.command("backtest", cls=backtest_cli.BacktestCommand)(backtest_cli.backtest)
 app.command("lookahead", cls=backtest_cli.BacktestCommand)(lookahead_cli.check)
 app.command("report")(report_cli.report)

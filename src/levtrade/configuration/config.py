@@ -82,6 +82,18 @@ DEMO_STRATEGY = "levtrade.templates.strategy:SmaCross"
 DEMO_LEVERAGES = (3.0, 10.0, 25.0)
 """The leverages a bare ``levtrade backtest`` compares on the recorded sample."""
 
+TRADING_KEYS = frozenset(
+    {
+        "venue_url",
+        "startup_candle_count",
+        "poll_interval",
+        "reconcile_interval",
+        "risk_rules",
+        "emergency",
+    }
+)
+"""``levtrade trade``'s own keys (levtrade.configuration.trade): a backtest ignores them."""
+
 DataFormat = Literal["freqtrade", "store", "files", "demo"]
 
 PLACEHOLDERS = ("pair", "symbol", "base", "quote", "settle", "timeframe")
@@ -287,6 +299,21 @@ class RunConfig(AccountSettings):
 
     # -- construction ---------------------------------------------------------------------------
     @classmethod
+    def freqtrade_ignored(cls) -> frozenset[str]:
+        """The keys this configuration accepts and ignores (listed as such): FreqTrade's bot
+        settings, and ``levtrade trade``'s own (one file serves both commands)."""
+        return FREQTRADE_IGNORED | TRADING_KEYS
+
+    @classmethod
+    def key_sections(cls) -> dict[str, tuple[type[BaseModel], frozenset[str]]]:
+        """Tables checked key by key: their model and the FreqTrade keys they ignore."""
+        return {
+            "exchange": (ExchangeSettings, EXCHANGE_IGNORED),
+            "outcome": (OutcomeSettings, frozenset()),
+            "risk": (RiskSettings, frozenset()),
+        }
+
+    @classmethod
     def from_mapping(
         cls, values: Mapping[str, Any], *, source: str = "<config>", base_dir: Path | None = None
     ) -> RunConfig:
@@ -294,7 +321,7 @@ class RunConfig(AccountSettings):
         if not isinstance(values, Mapping):
             raise ConfigError(f"{source}: expected a table of settings, got {values!r}")
         document = dict(values)
-        ignored = _check_keys(document, source)
+        ignored = _check_keys(document, source, cls)
         try:
             config = cls.model_validate(document)
         except ValidationError as exc:
@@ -530,32 +557,28 @@ class RunConfig(AccountSettings):
         return values
 
 
-def _check_keys(document: dict[str, Any], source: str) -> tuple[str, ...]:
-    """Drop FreqTrade's ignored keys (returned); an unknown key is an error naming the closest
-    known key."""
-    known = known_keys(RunConfig)
+def _check_keys(
+    document: dict[str, Any], source: str, model: type[RunConfig]
+) -> tuple[str, ...]:
+    """Drop FreqTrade's keys ``model`` ignores (returned); an unknown key is an error naming
+    the closest known key."""
+    known = known_keys(model)
+    skipped = model.freqtrade_ignored()
     ignored: list[str] = []
     for key in list(document):
         if key in known:
             continue
-        if key in FREQTRADE_IGNORED:
+        if key in skipped:
             ignored.append(key)
             del document[key]
             continue
-        raise ConfigError(
-            f"{source}: unknown key {key!r}{suggest(key, sorted(known | FREQTRADE_IGNORED))}"
-        )
-    sections: dict[str, tuple[type[BaseModel], frozenset[str]]] = {
-        "exchange": (ExchangeSettings, EXCHANGE_IGNORED),
-        "outcome": (OutcomeSettings, frozenset()),
-        "risk": (RiskSettings, frozenset()),
-    }
-    for section, (model, skip) in sections.items():
+        raise ConfigError(f"{source}: unknown key {key!r}{suggest(key, sorted(known | skipped))}")
+    for section, (section_model, skip) in model.key_sections().items():
         block = document.get(section)
         if not isinstance(block, dict):
             continue
         block = dict(block)
-        section_known = known_keys(model)
+        section_known = known_keys(section_model)
         for key in list(block):
             if key in section_known:
                 continue
@@ -663,11 +686,14 @@ def _with_added_files(file: Path, name: str, seen: tuple[Path, ...]) -> dict[str
     return _deep_merge(merged, document)
 
 
-def load_run_config(path: str | Path | Sequence[str | Path]) -> RunConfig:
+def load_run_config(
+    path: str | Path | Sequence[str | Path], model: type[RunConfig] | None = None
+) -> RunConfig:
     """Read one ``.toml``/``.json`` run configuration, or several merged in order (each over
     the ones before, FreqTrade's several ``--config``), with their ``add_config_files``.
     Relative paths are relative to the working directory for JSON (FreqTrade's rule) and to
-    the (first) file's folder for TOML."""
+    the (first) file's folder for TOML. ``model`` reads it as a subclass of the schema (the
+    trading configuration)."""
     paths = [path] if isinstance(path, str | Path) else list(path)
     if not paths:
         raise ConfigError("config: no file given")
@@ -678,4 +704,4 @@ def load_run_config(path: str | Path | Sequence[str | Path]) -> RunConfig:
     first = Path(paths[0]).expanduser()
     base = first.parent if first.suffix.lower() == ".toml" else Path.cwd()
     source = ", ".join(str(p) for p in paths)
-    return RunConfig.from_mapping(document, source=source, base_dir=base)
+    return (model or RunConfig).from_mapping(document, source=source, base_dir=base)

@@ -239,18 +239,30 @@ def _signal_pairs(
 
 def _signal_instance(plan: RunPlan) -> SignalStrategy:
     assert plan.strategy is not None
-    config = plan.config
+    return signal_instance(plan.config, plan.strategy, plan.pairs, plan.timeframe)
+
+
+def signal_instance(
+    config: RunConfig,
+    strategy: LoadedStrategy,
+    pairs: Sequence[str],
+    timeframe: str,
+    runmode: str = "backtest",
+) -> SignalStrategy:
+    """The signal strategy ``strategy`` set up by ``config``: its ``params``, the FreqTrade
+    exit settings given in the file, ``can_short``, the timeframe (a FreqTrade ``IStrategy``
+    is constructed with FreqTrade's ``config`` dict, ``runmode`` in it)."""
     instance: SignalStrategy
-    if issubclass(plan.strategy.cls, IStrategy):
-        instance = plan.strategy.cls(_freqtrade_config(plan))
+    if issubclass(strategy.cls, IStrategy):
+        instance = strategy.cls(_freqtrade_config(config, pairs, timeframe, runmode))
     else:
-        instance = plan.strategy.cls()
+        instance = strategy.cls()
     for name, value in config.params.items():
         if isinstance(instance, IStrategy) and instance.set_parameter(name, value):
             continue
         if name.startswith("_") or not hasattr(instance, name) or callable(getattr(instance, name)):
             raise ConfigError(
-                f"params: {plan.strategy.name} has no attribute {name!r} (value {value!r})"
+                f"params: {strategy.name} has no attribute {name!r} (value {value!r})"
             )
         setattr(instance, name, value)
     for name, value in config.signal_rule_overrides().items():
@@ -258,24 +270,25 @@ def _signal_instance(plan: RunPlan) -> SignalStrategy:
     if config.can_short is not None:
         setattr(instance, "can_short", config.can_short)  # noqa: B010
     declared = getattr(instance, "timeframe", None)
-    if declared is not None and declared != plan.timeframe:
-        setattr(instance, "timeframe", plan.timeframe)  # noqa: B010
+    if declared is not None and declared != timeframe:
+        setattr(instance, "timeframe", timeframe)  # noqa: B010
     return instance
 
 
-def _freqtrade_config(plan: RunPlan) -> dict[str, Any]:
+def _freqtrade_config(
+    config: RunConfig, pairs: Sequence[str], timeframe: str, runmode: str
+) -> dict[str, Any]:
     """The ``config`` dict a FreqTrade strategy is constructed with (``self.config``)."""
-    config = plan.config
     return {
-        "stake_currency": config.stake_currency or _settle(plan.pairs),
+        "stake_currency": config.stake_currency or _settle(pairs),
         "stake_amount": config.stake_amount,
-        "timeframe": plan.timeframe,
+        "timeframe": timeframe,
         "trading_mode": "futures",
         "margin_mode": config.margin_mode,
         "max_open_trades": config.max_open_trades,
         "dry_run_wallet": config.wallet_amount(),
-        "exchange": {"name": config.resolved_venue(), "pair_whitelist": list(plan.pairs)},
-        "runmode": "backtest",
+        "exchange": {"name": config.resolved_venue(), "pair_whitelist": list(pairs)},
+        "runmode": runmode,
     }
 
 

@@ -127,6 +127,14 @@ class VenueServer:
             self._loop.call_soon_threadsafe(self._loop.stop)
             self._thread.join(timeout=10)
 
+    def replace_venue(self, venue: Venue) -> None:
+        """Serve ``venue`` from now on (a venue rebuilt on more data: a paper venue fed bar by
+        bar). Call it on the server's loop (:meth:`call`), between requests."""
+        if self._on_event in self.venue.listeners:
+            self.venue.listeners.remove(self._on_event)
+        self.venue = venue
+        venue.listeners.append(self._on_event)
+
     def call(self, func: Callable[[], _T]) -> _T:
         """Run ``func`` on the server's loop (from another thread) and return its result."""
         assert self._loop is not None
