@@ -17,6 +17,7 @@ import pytest
 from backtest_helpers import HOUR, T0, at, flat, market, portfolio
 
 from levtrade.backtest import BacktestConfig, run
+from levtrade.backtest.lookahead import check_lookahead
 from levtrade.backtest.scoped import SCOPED_NOTE
 from levtrade.errors import ConfigError
 from levtrade.strategy import Strategy
@@ -143,6 +144,10 @@ def test_a_unified_account_liquidates_both_dexes_together() -> None:
     assert (btc.pnl, aapl.pnl) == (pytest.approx(-9_000.0), pytest.approx(-1_700.0))
     assert result.metrics["final_equity"] == pytest.approx(1_800.0, rel=1e-12)
     assert result.scoped_account.pools["USDC"].wallet_balance == pytest.approx(1_800.0)
+
+
+def test_the_look_ahead_check_runs_pooled_strategies() -> None:
+    assert check_lookahead(BothDexes, two_dexes(), scoped("standard", STANDARD), cuts=[2, 4]).ok
 
 
 def test_signal_tables_run_in_the_pools_too() -> None:

@@ -16,6 +16,7 @@ import pytest
 from backtest_helpers import BTC, HOUR, T0, config, flat, market
 
 from levtrade.backtest import BacktestConfig, run
+from levtrade.backtest.lookahead import check_lookahead
 from levtrade.errors import ConfigError
 from levtrade.margin.spot import MarginStatus
 from levtrade.strategy import Strategy
@@ -129,6 +130,21 @@ def test_spot_holds_what_it_bought_and_never_shorts() -> None:
         "size: sell 3 is more than the BTC/USDT position (2); a spot position closes before it "
         "turns (close it, then enter)",
     ]
+
+
+def test_selling_what_was_bought_closes_what_the_fee_left() -> None:
+    # buy 10 at 100 (0.1 % in BTC: 9.99 held), then sell 10: the 9.99 is sold at 110; a sell
+    # of 10.1 asks for more than a buy of 10 ever delivers, and is refused
+    data = market([flat(100.0), flat(100.0), flat(110.0), flat(110.0)], symbol=BTC_SPOT)
+    cfg = config(trading_mode="spot", maker_fee=0.001, taker_fee=0.001)
+    script = {0: [lambda s: s.buy(size=10)], 1: [lambda s: s.sell(size=10)]}
+    result, _ = run_script(data, script, cfg)
+    (trade,) = result.trades.itertuples()
+    assert (trade.exit_reason, trade.size) == ("order", pytest.approx(9.99))
+    assert result.orders["filled_size"].iloc[-1] == pytest.approx(-9.99)
+    script = {0: [lambda s: s.buy(size=10)], 1: [lambda s: s.sell(size=10.1)]}
+    result, _ = run_script(data, script, cfg)
+    assert result.orders["status"].iloc[1] == "rejected"
 
 
 def test_a_spot_trailing_stop_follows_the_path() -> None:
@@ -367,3 +383,25 @@ def test_one_strategy_class_runs_in_every_trading_mode(
     stop = result.orders[result.orders["type"] == "stop"].iloc[0]
     assert (stop["status"], stop["reason"]) == ("cancelled", "position_closed")
     assert strategy.seen[-1][0] == 0.0
+
+
+class ReadsTomorrowsArray(Strategy):
+    """Buys when the raw array says the next bar closes higher: look-ahead."""
+
+    def next(self) -> None:
+        i = len(self) - 1
+        array = self.data.close.array
+        if not self.position and i + 1 < len(array) and array[i + 1] > array[i]:
+            self.buy(size=1)
+
+
+def test_the_look_ahead_check_runs_spot_and_margin_strategies() -> None:
+    # bar 3 closes above bar 2: cut after bar 3 (no bar 3 in the cut run: nothing is bought at
+    # bar 2's close), the full run buys there
+    closes = [100.0, 100.0, 100.0, 110.0, 110.0, 110.0]
+    data = market([flat(c) for c in closes], symbol=BTC_SPOT)
+    margin = config(trading_mode="margin", leverage=3, interest_rates={"USDT": 0.0001})
+    for cfg in (config(trading_mode="spot"), margin):
+        report = check_lookahead(ReadsTomorrowsArray, data, cfg, cuts=[3])
+        assert not report.ok and report.bar == 2
+        assert check_lookahead(Trend, data, cfg, cuts=[2, 4]).ok

@@ -41,6 +41,7 @@ from levtrade.backtest.results import (
     LEDGER_COLUMNS,
     Analyzer,
     BacktestResult,
+    decision,
     ledger_frame,
     order_row,
     orders_frame,
@@ -184,6 +185,7 @@ class ScopedContext:
                 self._where[self.symbols[j]] = (engine, k)
             self.engines.append(engine)
         self._ids = ids
+        self._submitted: list[tuple[Order, float, float]] = []
         self.i = -1
 
     # -- the trading port ---------------------------------------------------------------------
@@ -213,7 +215,13 @@ class ScopedContext:
         return self._engine(symbol).make_order(symbol, side, type_, size, price, **fields)
 
     def submit(self, order: Order) -> Order:
+        self._submitted.append((order, order.size, order.price))
         return self._engine(order.symbol).submit(order)
+
+    @property
+    def decisions(self) -> list[tuple[Any, ...]]:
+        """Every order the strategy submitted, as submitted (for the look-ahead check)."""
+        return [decision(order, size, price) for order, size, price in self._submitted]
 
     def cancel(self, order: Order) -> None:
         self._engine(order.symbol).cancel(order)

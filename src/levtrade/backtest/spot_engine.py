@@ -60,6 +60,7 @@ from levtrade.backtest.results import (
     TRADE_COLUMNS,
     Analyzer,
     BacktestResult,
+    decision,
     ledger_frame,
     order_row,
     orders_frame,
@@ -179,11 +180,15 @@ class SpotEngine:
             time=int(rd.timestamps[0]),
         )
         self._view = SpotAccountView(self.spot)
+        self._fee_in_base = venue.fee_asset is FeeAsset.RECEIVED
+        """A buy's fee is taken in the base it delivers (Binance), so a long holds less."""
         self.sizes: list[dict[str, float]] = [{} for _ in self.symbols]
         self.position_views: list[PositionSync] = []
         self.pending: list[Order] = []
         self.resting: list[list[Order]] = [[] for _ in self.symbols]
         self.orders: list[Order] = []
+        self._submitted: list[tuple[Order, float, float]] = []
+        """Every order submitted, with its size and price then (see :attr:`decisions`)."""
         self.trades: list[Trade] = []
         self._interest_of: dict[int, float] = {}
         """Interest charged to each closed trade (by ``id`` of its :class:`Trade`)."""
@@ -233,6 +238,11 @@ class SpotEngine:
         return self._view
 
     @property
+    def decisions(self) -> list[tuple[Any, ...]]:
+        """Every order as submitted, for the look-ahead check (as the futures engine's)."""
+        return [decision(order, size, price) for order, size, price in self._submitted]
+
+    @property
     def open_trades(self) -> dict[PositionKey, Trade]:
         """The open trades by position (one ``BOTH`` leg per symbol)."""
         return {PositionKey(s.trade.symbol, Leg.BOTH): s.trade for s in self.open.values()}
@@ -279,6 +289,7 @@ class SpotEngine:
         """Check and queue an order: market orders wait for the next open, the others rest
         (good till cancelled). A size is rounded down to the lot."""
         self.orders.append(order)
+        self._submitted.append((order, order.size, order.price))
         if order.symbol not in self.symbols:
             raise StrategyError(f"data: {order.symbol!r} is not in this run")
         j = self.symbols.index(order.symbol)
@@ -508,7 +519,12 @@ class SpotEngine:
             if sized is None:
                 return
             qty = sized[0]
-        if qty > abs(current) * (1.0 + _WHOLE):
+        held = abs(current)
+        # what a buy of qty delivers after a fee taken in the base: selling qty closes it
+        delivered = qty * (1.0 - max(inst.maker_fee, inst.taker_fee))
+        if self._fee_in_base and current > 0 and delivered <= held * (1.0 + _WHOLE):
+            qty = min(qty, held)
+        if qty > held * (1.0 + _WHOLE):
             if not order.reduce_only:
                 self._reject(
                     order,
@@ -518,7 +534,7 @@ class SpotEngine:
                     "turns (close it, then enter)",
                 )
                 return
-            qty = abs(current)
+            qty = held
         self._reduce(order, inst, price, i, j, qty, maker)
 
     def _stake_size(
@@ -658,7 +674,6 @@ class SpotEngine:
         pool = state.pool
         long = state.held > 0
         whole = qty >= abs(state.held) * (1.0 - _WHOLE)
-        fee_in_base = self.venue.fee_asset is FeeAsset.RECEIVED
         if whole:  # all it holds net of its debt, or all it owes grossed up for the fee
             qty = abs(state.held)
             size = spot.close_size(inst, pool)
@@ -666,7 +681,7 @@ class SpotEngine:
             size = -qty
         else:  # buy back qty of base net of a fee taken in it
             rate = inst.maker_fee if maker else inst.taker_fee
-            size = qty / (1.0 - rate) if fee_in_base else qty
+            size = qty / (1.0 - rate) if self._fee_in_base else qty
         repaid_before = spot.loan(state.loan_asset, pool) if state.loan_asset else 0.0
         result = self._fill(order, inst, size, price, maker)
         if result is None:
