@@ -17,13 +17,19 @@ ccxt's ``fetch_positions()`` (:func:`scenario_from_ccxt`). Three more kinds of s
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from levtrade._validation import describe_validation_error
+from levtrade._json import JsonInputError, parse_json
+from levtrade._validation import (
+    MAX_AMOUNT,
+    MAX_LEVERAGE,
+    MAX_PRICE,
+    MAX_QUANTITY,
+    describe_validation_error,
+)
 from levtrade.errors import ConfigError, LevtradeError
 from levtrade.margin import (
     MAIN_DEX,
@@ -31,11 +37,13 @@ from levtrade.margin import (
     AccountType,
     MarginMode,
     MarketMarginRule,
+    PositionKey,
     PositionMode,
     ScopedAccount,
     SpotAccount,
     TradingMode,
 )
+from levtrade.margin.contracts import notional as contract_notional
 from levtrade.margin.tiers import TierTable
 from levtrade.model.instrument import Instrument
 from levtrade.model.venue import MarginLevelRule
@@ -47,8 +55,24 @@ from levtrade.venues import (
     spot_instrument_for,
 )
 
-PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
-NonNegativeFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+def _json_number(
+    low: float | None, high: float | None, *, above: float | None = None, below: float | None = None
+) -> Any:
+    """A JSON number (strict: text and booleans are refused) in the given range."""
+    return Field(strict=True, ge=low, le=high, gt=above, lt=below, allow_inf_nan=False)
+
+
+# the lower bounds of sizes, prices and amounts (MIN_QUANTITY, ...) are the account's to check
+Size = Annotated[float, _json_number(None, MAX_QUANTITY, above=0.0)]
+Price = Annotated[float, _json_number(None, MAX_PRICE, above=0.0)]
+PositiveFloat = Annotated[float, _json_number(None, MAX_AMOUNT, above=0.0)]
+NonNegativeFloat = Annotated[float, _json_number(0.0, MAX_AMOUNT)]
+SignedMoney = Annotated[float, _json_number(-MAX_AMOUNT, MAX_AMOUNT)]
+Leverage = Annotated[float, _json_number(1.0, MAX_LEVERAGE)]
+Fraction = Annotated[float, _json_number(0.0, None, below=1.0)]
+
+_CROSS = MarginMode.CROSS
 
 
 class TierSpec(BaseModel):
@@ -60,9 +84,9 @@ class TierSpec(BaseModel):
 
     floor: NonNegativeFloat
     cap: PositiveFloat | None = None
-    mmr: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)] | None = None
-    maintenance_amount: Annotated[float, Field(allow_inf_nan=False)] | None = None
-    max_leverage: PositiveFloat
+    mmr: Fraction | None = None
+    maintenance_amount: SignedMoney | None = None
+    max_leverage: Leverage
 
 
 class PositionSpec(BaseModel):
@@ -72,11 +96,11 @@ class PositionSpec(BaseModel):
 
     symbol: str
     side: Literal["long", "short"]
-    size: PositiveFloat
-    entry_price: PositiveFloat
-    mark_price: PositiveFloat | None = None
-    oracle_price: PositiveFloat | None = None
-    leverage: Annotated[float, Field(ge=1, allow_inf_nan=False)]
+    size: Size
+    entry_price: Price
+    mark_price: Price | None = None
+    oracle_price: Price | None = None
+    leverage: Leverage
     margin_mode: MarginMode = MarginMode.CROSS
     isolated_margin: PositiveFloat | None = None
     tiers: list[TierSpec] | None = Field(default=None, min_length=1)
@@ -85,11 +109,12 @@ class PositionSpec(BaseModel):
 
     @model_validator(mode="after")
     def _isolated_needs_margin(self) -> PositionSpec:
-        if self.margin_mode is not MarginMode.CROSS and self.isolated_margin is None:
+        cross = self.margin_mode is _CROSS
+        if not cross and self.isolated_margin is None:
             raise ValueError(
                 f"a {self.margin_mode.value} position needs isolated_margin (got none)"
             )
-        if self.margin_mode is MarginMode.CROSS and self.isolated_margin is not None:
+        if cross and self.isolated_margin is not None:
             raise ValueError("isolated_margin is only for isolated positions")
         return self
 
@@ -104,7 +129,7 @@ class Scenario(BaseModel):
     position_mode: PositionMode = PositionMode.ONE_WAY
     wallet_balance: NonNegativeFloat
     positions: list[PositionSpec] = Field(default_factory=list)
-    liquidation_buffer: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)] = 0.0
+    liquidation_buffer: Fraction = 0.0
 
 
 class ScopedScenario(BaseModel):
@@ -124,7 +149,7 @@ class ScopedScenario(BaseModel):
     wallet_balances: dict[str, NonNegativeFloat] | None = None
     balances: dict[str, NonNegativeFloat] | None = None
     positions: list[PositionSpec] = Field(default_factory=list)
-    liquidation_buffer: Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)] = 0.0
+    liquidation_buffer: Fraction = 0.0
 
     @model_validator(mode="after")
     def _balances_fit_the_type(self) -> ScopedScenario:
@@ -158,7 +183,7 @@ class SpotScenario(BaseModel):
     interest: dict[str, NonNegativeFloat] = Field(default_factory=dict)
     prices: dict[str, PositiveFloat] = Field(default_factory=dict)
     interest_rates: dict[str, NonNegativeFloat] | None = None
-    leverage: Annotated[float, Field(ge=1, allow_inf_nan=False)] | None = None
+    leverage: Leverage | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> SpotScenario:
@@ -178,14 +203,24 @@ AnyScenario = Scenario | ScopedScenario | SpotScenario
 def parse_scenarios(text: str) -> tuple[list[AnyScenario], bool]:
     """Parse one scenario or a JSON array of them; the flag says whether it was an array.
 
-    Raises :class:`ConfigError` with one line naming the field and the value.
+    Raises :class:`ConfigError` with one line naming the field and the value: malformed JSON,
+    duplicate keys and nesting beyond any scenario's are refused before the fields are read
+    (:func:`levtrade._json.parse_json`); numbers must be JSON numbers.
     """
+    return scenarios_from(read_document(text))
+
+
+def read_document(text: str) -> Any:
+    """A scenario document's JSON (:func:`levtrade._json.parse_json`'s refusals as
+    :class:`ConfigError`)."""
     try:
-        raw = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"scenario: malformed JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from None
+        return parse_json(text, "scenario")
+    except JsonInputError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def scenarios_from(raw: Any) -> tuple[list[AnyScenario], bool]:
+    """:func:`parse_scenarios` of a parsed document."""
     is_array = isinstance(raw, list)
     items = raw if is_array else [raw]
     if is_array and not items:
@@ -217,11 +252,23 @@ def _model_of(item: dict[str, Any], prefix: str) -> type[AnyScenario]:
 
 
 def build_account(scenario: Scenario) -> Account:
-    """The account a scenario describes, with its positions loaded at their marks."""
+    """The account a scenario describes, with its positions loaded at their marks (at once:
+    linear in the positions).
+
+    A position may bring a partial tier table (the bracket a venue shows for its size): its
+    notional at the mark and at its liquidation price must then fall inside the table."""
     venue = get_venue(scenario.venue)
     account = Account(venue, scenario.wallet_balance, position_mode=scenario.position_mode)
-    for index, spec in enumerate(scenario.positions):
-        _load(account, scenario.venue, scenario.position_mode, spec, f"positions[{index}]")
+    loads = [
+        _arguments(scenario.venue, scenario.position_mode, spec, f"positions[{index}]")
+        for index, spec in enumerate(scenario.positions)
+    ]
+    try:
+        placed = account.load_positions(loads)
+    except LevtradeError as exc:
+        raise ConfigError(str(exc)) from None
+    for index, position in enumerate(placed):
+        _check_inside(account, position.key, f"positions[{index}].tiers")
     return account
 
 
@@ -263,6 +310,30 @@ def build_scoped_account(scenario: ScopedScenario) -> ScopedAccount:
     return scoped
 
 
+def _arguments(
+    venue: str,
+    position_mode: PositionMode,
+    spec: PositionSpec,
+    where: str,
+    instrument: Instrument | None = None,
+) -> dict[str, Any]:
+    """:meth:`Account.load_position`'s arguments for a position of the scenario."""
+    if instrument is None:
+        instrument = _instrument(venue, spec.symbol, where, spec.market_margin_rule)
+    return {
+        "instrument": instrument,
+        "size": spec.size if spec.side == "long" else -spec.size,
+        "entry_price": spec.entry_price,
+        "leverage": spec.leverage,
+        "margin_mode": spec.margin_mode,
+        "isolated_margin": spec.isolated_margin,
+        "mark_price": spec.mark_price,
+        "oracle_price": spec.oracle_price,
+        "tiers": _tiers(venue, instrument, spec, where),
+        "leg": None if position_mode is PositionMode.ONE_WAY else spec.side,
+    }
+
+
 def _load(
     account: Account,
     venue: str,
@@ -271,26 +342,37 @@ def _load(
     where: str,
     instrument: Instrument | None = None,
 ) -> None:
-    if instrument is None:
-        instrument = _instrument(venue, spec.symbol, where, spec.market_margin_rule)
-    tiers = _tiers(venue, instrument, spec, where)
-    size = spec.size if spec.side == "long" else -spec.size
-    leg = None if position_mode is PositionMode.ONE_WAY else spec.side
+    arguments = _arguments(venue, position_mode, spec, where, instrument)
     try:
-        account.load_position(
-            instrument,
-            size=size,
-            entry_price=spec.entry_price,
-            leverage=spec.leverage,
-            margin_mode=spec.margin_mode,
-            isolated_margin=spec.isolated_margin,
-            mark_price=spec.mark_price,
-            oracle_price=spec.oracle_price,
-            tiers=tiers,
-            leg=leg,
-        )
+        position = account.load_position(**arguments)
     except LevtradeError as exc:
         raise ConfigError(f"{where}: {exc}") from None
+    _check_inside(account, position.key, f"{where}.tiers")
+
+
+def _check_inside(account: Account, key: PositionKey, where: str) -> None:
+    """A partial tier table must hold the position's notional at its mark and at its
+    liquidation price (the tier the venue uses there)."""
+    table = account.tiers(key.symbol)
+    if not table.partial:
+        return
+    floor, cap = table.tiers[0].floor, table.tiers[-1].cap
+    position = account.position(key)
+    prices: list[tuple[str, float | None]] = [
+        ("mark price", account.mark_price(key.symbol)),
+        ("liquidation price", account.liquidation_price(key)),
+    ]
+    for name, price in prices:
+        if price is None:
+            continue
+        notional = contract_notional(position.instrument, position.size, price)
+        if not floor <= notional < cap:
+            side = "below its first floor" if notional < floor else "at or above its last cap"
+            raise ConfigError(
+                f"{where}: the table covers notional {floor:.8g} to {cap:.8g}; the position's "
+                f"notional at its {name} {price:.8g} is {notional:.8g}, {side}: give the "
+                "venue's tiers down to floor 0 (or up to that notional)"
+            )
 
 
 def _instrument(
@@ -316,6 +398,7 @@ def _tiers(venue: str, instrument: Instrument, spec: PositionSpec, where: str) -
             venue=venue,
             symbol=instrument.symbol,
             source="scenario",
+            partial=True,
         )
     except ConfigError as exc:
         raise ConfigError(f"{where}.tiers: {exc}") from None
@@ -374,11 +457,11 @@ def _account_figures(account: Account) -> dict[str, Any]:
 
 def _position_figures(account: Account, buffer: float) -> list[dict[str, Any]]:
     positions = []
-    for key in account.positions:
+    for key in [p.key for p in account.positions]:
         positions.append(
             {
-                "symbol": key.instrument.symbol,
-                "side": "long" if key.size > 0 else "short",
+                "symbol": key.symbol,
+                "side": "long" if account.position(key).size > 0 else "short",
                 "notional": account.notional(key),
                 "unrealized_pnl": account.unrealized_pnl(key),
                 "initial_margin": account.initial_margin_of(key),

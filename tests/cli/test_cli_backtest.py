@@ -38,6 +38,7 @@ from typer.testing import CliRunner
 
 from levtrade.cli import app
 from levtrade.report.exports import from_exported
+from levtrade.report.files import RESULTS_MARKER
 from levtrade.report.tables import RESULT_FILES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -123,7 +124,8 @@ def test_no_arguments_runs_the_demo_and_writes_report_and_exports(
     }
     # no temporary files are left beside the outputs
     assert files_in(tmp_path) == {"levtrade-report.html", "levtrade-results"} | {
-        f"levtrade-results/{name}" for name in (*RESULT_FILES, "analyzers", *analyzer_files)
+        f"levtrade-results/{name}"
+        for name in (*RESULT_FILES, "analyzers", RESULTS_MARKER, *analyzer_files)
     }
 
 

@@ -28,6 +28,7 @@ from typer.testing import CliRunner
 
 from levtrade.cli import app
 from levtrade.report.exports import from_exported
+from levtrade.report.files import RESULTS_MARKER
 from levtrade.report.tables import RESULT_FILES
 
 runner = CliRunner()
@@ -153,7 +154,7 @@ def test_exports_hold_the_analyzers_and_report_regenerates_them(tmp_path: Path) 
     results = tmp_path / "results"
     report = tmp_path / "run.html"
     ok("backtest", "--config", str(config), "--report", str(report), "--export", str(results))
-    assert {p.name for p in results.iterdir()} == set(RESULT_FILES) | {"analyzers"}
+    assert {p.name for p in results.iterdir()} == set(RESULT_FILES) | {"analyzers", RESULTS_MARKER}
     folder = results / "analyzers"
     assert {p.name for p in folder.iterdir()} == {
         "margin_history.parquet",

@@ -152,7 +152,12 @@ def test_failure_mid_way_keeps_what_was_fetched(tmp_store: Path, no_sleep: Any) 
     stored = Store(tmp_store).load("binanceusdm", BTC, "1h")
     assert np.array_equal(stored.timestamps, T0 + np.arange(80) * HOUR)
     folder = tmp_store / "binanceusdm" / "BTC_USDT_USDT"
-    assert [p.name for p in folder.iterdir()] == ["1h-trade.parquet"]
+    # the one series, its save in the manifest, the directory's lock; no temporary file
+    assert sorted(p.name for p in folder.iterdir()) == [
+        ".lock",
+        "1h-trade.parquet",
+        "manifest.json",
+    ]
     healthy = RecordedBinance()
     downloader(make_binance(healthy), tmp_store, no_sleep).download(
         [BTC], "1h", "2024-01-01", mark=False, funding=False

@@ -14,7 +14,7 @@ from rich.console import Console
 
 from levtrade._json import to_json_value
 from levtrade.errors import LevtradeError
-from levtrade.report.files import load_results, save_results
+from levtrade.report.files import RESULTS_MARKER, load_results, save_results
 from levtrade.report.formatting import fmt_price, margin_rows
 from levtrade.report.summary import bundle_from_result
 from levtrade.report.tables import ANALYZERS_DIR, RESULT_FILES
@@ -107,16 +107,22 @@ def test_results_directory_round_trip_and_replacement(tmp_path: Path) -> None:
     result, data = hand_run("isolated")
     bundle = bundle_from_result(result, data, INFO)
     target = save_results(bundle, tmp_path / "results")
-    assert {p.name for p in target.iterdir()} == set(RESULT_FILES)
+    assert {p.name for p in target.iterdir()} == {*RESULT_FILES, RESULTS_MARKER}
     loaded = load_results(target)
     assert loaded.summary == json.loads(json.dumps(bundle.summary))
     for name in ("trades", "orders", "ledger", "series", "prices"):
         pd.testing.assert_frame_equal(_plain(getattr(loaded, name)), _plain(getattr(bundle, name)))
-    # a second save replaces the directory whole: stray files go with it
-    (target / "stale.txt").write_text("old", encoding="utf-8")
+    # a second save replaces the directory whole; a file levtrade did not write stops it
     save_results(bundle, target)
-    assert {p.name for p in target.iterdir()} == set(RESULT_FILES)
+    assert {p.name for p in target.iterdir()} == {*RESULT_FILES, RESULTS_MARKER}
     assert {p.name for p in tmp_path.iterdir()} == {"results"}  # no temporary leftovers
+    (target / "notes.txt").write_text("mine", encoding="utf-8")
+    with pytest.raises(
+        LevtradeError, match=r"holds 1 file\(s\) levtrade did not write \(notes\.txt\)"
+    ):
+        save_results(bundle, target)
+    assert (target / "notes.txt").read_text("utf-8") == "mine"
+    (target / "notes.txt").unlink()
     (target / "series.parquet").unlink()
     with pytest.raises(LevtradeError, match=r"not a complete levtrade results .*series\.parquet"):
         load_results(target)
@@ -182,7 +188,7 @@ def test_analyzers_round_trip_through_the_results_directory(tmp_path: Path) -> N
         "distance_to_liquidation",
     }
     target = save_results(bundle, tmp_path / "results")
-    assert {p.name for p in target.iterdir()} == {*RESULT_FILES, ANALYZERS_DIR}
+    assert {p.name for p in target.iterdir()} == {*RESULT_FILES, ANALYZERS_DIR, RESULTS_MARKER}
     loaded = load_results(target)
     assert loaded.summary == json.loads(json.dumps(bundle.summary))
     assert loaded.summary["analyzers"]["funding"]["paid"] == pytest.approx(0.9125)

@@ -163,6 +163,13 @@ ResultsOption = Annotated[
     ),
 ]
 NoReportFlag = Annotated[bool, typer.Option("--no-report", help="Do not write the HTML report.")]
+ForceFlag = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Overwrite the --report file even when it is not an earlier levtrade report.",
+    ),
+]
 NoExportFlag = Annotated[bool, typer.Option("--no-export", help="Do not write the exports.")]
 JsonFlag = Annotated[
     bool, typer.Option("--json", help="Print the summary as one JSON document on stdout.")
@@ -255,7 +262,7 @@ def _params(values: list[str] | None) -> dict[str, Any] | None:
             raise LevtradeError(f"param: expected name=value, got {item!r}")
         try:
             params[name.strip()] = json.loads(text)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             params[name.strip()] = text
     return params
 
@@ -309,6 +316,7 @@ def _outputs(
     results: Path | None,
     no_report: bool,
     no_export: bool,
+    force: bool,
 ) -> tuple[Path | None, Path | None]:
     report_path: Path | None = None
     if not no_report:
@@ -318,7 +326,7 @@ def _outputs(
             report_path = config.path(config.report)
         else:
             report_path = Path(DEFAULT_REPORT)
-        check_output_file(report_path, "report")
+        check_output_file(report_path, "report", force=force)
     results_path: Path | None = None
     if not no_export:
         if results is not None:
@@ -360,6 +368,7 @@ def backtest(
     results: ResultsOption = None,
     no_report: NoReportFlag = False,
     no_export: NoExportFlag = False,
+    force: ForceFlag = False,
     as_json: JsonFlag = False,
     leverage: LeverageOption = None,
     margin_mode: MarginModeOption = None,
@@ -401,7 +410,9 @@ def backtest(
             stake_amount=_stake(stake_amount),
             max_open_trades=max_open_trades,
         )
-        report_path, results_path = _outputs(run_config, report, results, no_report, no_export)
+        report_path, results_path = _outputs(
+            run_config, report, results, no_report, no_export, force
+        )
         stderr = Console(stderr=True)
         compare = demo and demo_data in (None, "sample") and leverage is None
         if demo and not as_json:
@@ -466,6 +477,8 @@ def backtest(
             page_file.unlink(missing_ok=True)
     summary: dict[str, Any] = bundle.summary
     if as_json:
+        for warning in summary.get("warnings") or []:  # the terminal summary shows them
+            typer.echo(f"warning: {warning}", err=True)
         typer.echo(json.dumps(to_json_value(summary), indent=2, allow_nan=False))
         return
     render_summary(summary, Console())

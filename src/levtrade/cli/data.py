@@ -131,12 +131,14 @@ def list_command(
     as_json: JsonFlag = False,
 ) -> None:
     """List the datasets in a store or FreqTrade data directory: rows and first and last
-    candle of each (a FreqTrade file that does not read says why)."""
+    candle of each (a file that does not read says why)."""
     if not path.is_dir():
         fail(f"{path}: not a directory")
-    rows: list[dict[str, Any]] = [
-        {"layout": "levtrade", **info.to_dict()} for info in Store(path).datasets()
-    ]
+    try:
+        stored = Store(path).datasets()
+    except LevtradeError as exc:
+        fail(exc)
+    rows: list[dict[str, Any]] = [{"layout": "levtrade", **info.to_dict()} for info in stored]
     rows += [
         {"layout": "freqtrade", "exchange": path.name, **describe_freqtrade_file(f)}
         for f in list_freqtrade(path)

@@ -11,6 +11,7 @@ scenario is a file (one account, or an array of them), ccxt ``fetch_positions()`
 from __future__ import annotations
 
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -35,15 +36,20 @@ from levtrade.calculator import (
     is_ccxt_positions,
     parse_scenarios,
     quick_scenario,
+    read_document,
     scenario_from_ccxt,
+    scenarios_from,
 )
 from levtrade.cli.failure import fail
 from levtrade.errors import ConfigError, LevtradeError
 from levtrade.report.terminal import render_margin, render_spot_stress, render_stress
 from levtrade.risk.spot_stress import spot_stress_report
-from levtrade.risk.stress import PriceHistory, stress_report
+from levtrade.risk.stress import PriceHistory, check_bootstrap, stress_report
 
 DEFAULT_COMMAND = "calc"
+
+MAX_MOVE_PERCENT = 10_000.0
+"""The largest price move a ladder takes, in percent (a hundredfold price)."""
 
 
 class _CalculatorByDefault(TyperGroup):
@@ -228,6 +234,8 @@ def stress(
         bar.update(task, completed=done, total=total)
 
     try:
+        if data is not None:
+            check_bootstrap(horizon, paths, block)
         scenarios, is_array = parse_scenarios(_read(scenario))
         ladder = _parse_moves(moves)
         mapping = _parse_aliases(aliases or [])
@@ -293,10 +301,7 @@ def stress(
 
 def _scenarios(text: str, venue: str | None, wallet: float | None) -> tuple[list[Any], bool]:
     """Scenarios from a document: levtrade's own, or ccxt ``fetch_positions()`` output."""
-    try:
-        raw = json.loads(text)
-    except json.JSONDecodeError:
-        raw = None  # parse_scenarios names the error
+    raw = read_document(text)
     if is_ccxt_positions(raw):
         if venue is None or wallet is None:
             raise ConfigError(
@@ -304,20 +309,35 @@ def _scenarios(text: str, venue: str | None, wallet: float | None) -> tuple[list
                 "positions do not carry them)"
             )
         return [scenario_from_ccxt(raw, venue=venue, wallet=wallet)], False
-    return parse_scenarios(text)
+    return scenarios_from(raw)
 
 
 def _read(path: Path | None) -> str:
+    """The scenario's text: the file's, or standard input's; bytes that are not UTF-8 are an
+    error naming where they are (never decoded into a venue or symbol name)."""
     if path is None or str(path) == "-":
         if sys.stdin.isatty():
             raise LevtradeError("scenario: give a file or pipe a scenario on standard input")
-        return sys.stdin.read()
+        stream = getattr(sys.stdin, "buffer", None)
+        data = stream.read() if stream is not None else sys.stdin.read().encode("utf-8")
+        where = "standard input"
+    else:
+        where = repr(str(path))
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise LevtradeError(f"scenario: file not found: {where}") from None
+        except IsADirectoryError:
+            raise LevtradeError(f"scenario: {where} is a directory, not a scenario file") from None
+        except OSError as exc:
+            raise LevtradeError(f"scenario: cannot read {where}: {exc.strerror or exc}") from None
     try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise LevtradeError(f"scenario: file not found: {str(path)!r}") from None
-    except (IsADirectoryError, UnicodeDecodeError, PermissionError) as exc:
-        raise LevtradeError(f"scenario: cannot read {str(path)!r}: {exc}") from None
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise LevtradeError(
+            f"scenario: {where} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
+            f"{exc.start})"
+        ) from None
 
 
 def _parse_moves(text: str) -> list[float]:
@@ -332,6 +352,12 @@ def _parse_moves(text: str) -> list[float]:
         raise ConfigError(
             f"moves: expected START:STOP:STEP or a comma list of percents, got {text!r}"
         )
+    for number in numbers:
+        if not (math.isfinite(number) and abs(number) <= MAX_MOVE_PERCENT):
+            raise ConfigError(
+                f"moves: {number!r} % is not a price move; moves lie within "
+                f"±{MAX_MOVE_PERCENT:g} % (got {text!r})"
+            )
     if ":" not in spec:
         return [n / 100.0 for n in numbers]
     start, stop, step = numbers

@@ -28,21 +28,36 @@ OutputOption = Annotated[
     typer.Option("--output", "-o", help="Report file (default: RESULTS_DIR/report.html)."),
 ]
 JsonFlag = Annotated[bool, typer.Option("--json", help='Print {"report": path} as JSON.')]
+ForceFlag = Annotated[
+    bool,
+    typer.Option(
+        "--force", help="Overwrite --output even when it is not an earlier levtrade report."
+    ),
+]
 
 
 def report(
-    results: ResultsArgument, output: OutputOption = None, as_json: JsonFlag = False
+    results: ResultsArgument,
+    output: OutputOption = None,
+    force: ForceFlag = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Regenerate the HTML report (Plotly charts, one self-contained file) from saved results."""
     target = output.expanduser() if output is not None else results / "report.html"
     try:
         bundle = load_results(results)
-        check_output_file(target, "output")
+        check_output_file(target, "output", force=force)
         write_report(bundle, target)
     except LevtradeError as exc:
         fail(exc)
     except OSError as exc:
         fail(f"cannot write {target}: {exc.strerror or exc}")
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        # a results directory changed by hand in a way the checks above do not catch
+        fail(
+            f"results: {results} does not hold what levtrade writes and cannot be rendered "
+            f"({type(exc).__name__}: {exc}); write it again with levtrade backtest"
+        )
     if as_json:
         typer.echo(json.dumps({"report": str(target)}))
     else:

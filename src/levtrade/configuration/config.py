@@ -37,7 +37,7 @@ from pydantic import (
     field_validator,
 )
 
-from levtrade._validation import describe_validation_error
+from levtrade._validation import describe_validation_error, file_problem
 from levtrade.backtest.results import Analyzer
 from levtrade.configuration.freqtrade import (
     EXCHANGE_IGNORED,
@@ -504,23 +504,39 @@ class RunConfig(AccountSettings):
             tiers=self._tier_rows(pairs, venue),
         )
         backtest = BacktestConfig(**values)
+        balance = backtest.wallet * backtest.tradable_balance_ratio
+        if not isinstance(backtest.stake_amount, str) and backtest.stake_amount > balance:
+            # FreqTrade refuses it too: "Starting balance ... is smaller than stake_amount"
+            raise ConfigError(
+                f"stake_amount: {backtest.stake_amount:g} is above the starting balance "
+                f"{balance:g} (dry_run_wallet × tradable_balance_ratio); every entry would be "
+                "refused"
+            )
         for pair in pairs:
             try:
-                backtest.tier_table(backtest.instrument(pair))
+                table = backtest.tier_table(backtest.instrument(pair))
             except LevtradeError:
                 raise ConfigError(
                     f"tiers: no {venue} tier table for {pair}; set tiers_file to a tier file "
                     "(FreqTrade's binance_leverage_tiers.json or a ccxt fetch_leverage_tiers "
                     f'dump) or add [tiers."{pair}"] rows'
                 ) from None
+            highest = max(t.max_leverage for t in table.tiers)
+            if backtest.leverage > highest:
+                raise ConfigError(
+                    f"leverage: {backtest.leverage:g} is above the maximum leverage of every "
+                    f"tier of {pair} on {venue} ({highest:g}x); the venue would refuse every "
+                    "entry"
+                )
         return backtest
 
     def _tier_rows(self, pairs: Sequence[str], venue: str) -> dict[str, Any]:
         rows: dict[str, list[dict[str, float]]] = {}
         if self.tiers_file is not None:
             path = self.path(self.tiers_file)
-            if not path.is_file():
-                raise ConfigError(f"tiers_file: file not found: {path}")
+            problem = file_problem(path)
+            if problem is not None:
+                raise ConfigError(f"tiers_file: {problem}")
             try:
                 tables = load_tier_file(path, venue=venue)
             except LevtradeError as exc:
@@ -633,8 +649,9 @@ CONFIG_PARSE_MODE = rapidjson.PM_COMMENTS | rapidjson.PM_TRAILING_COMMAS
 
 
 def _read_document(file: Path, name: str) -> dict[str, Any]:
-    if not file.is_file():
-        raise ConfigError(f"config: file not found: {name}")
+    problem = file_problem(file)
+    if problem is not None:
+        raise ConfigError(f"config: {problem}")
     try:
         text = file.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -651,8 +668,15 @@ def _read_document(file: Path, name: str) -> dict[str, Any]:
         raise ConfigError(f"{name}: not valid TOML: {exc}") from None
     except rapidjson.JSONDecodeError as exc:
         raise ConfigError(f"{name}: not valid JSON: {exc}") from None
+    except RecursionError:
+        raise ConfigError(
+            f"config: {name} nests arrays or tables deeper than a reader can follow; a run "
+            "configuration nests a few levels"
+        ) from None
     if not isinstance(document, dict):
         raise ConfigError(f"{name}: expected a table of settings, got {document!r}")
+    if not document:
+        raise ConfigError(f"config: {name} holds no settings (an empty file runs nothing)")
     return document
 
 

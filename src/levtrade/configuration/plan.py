@@ -14,6 +14,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from levtrade._validation import file_problem
 from levtrade.backtest.lookahead import LookaheadReport, check_lookahead
 from levtrade.backtest.progress import Progress
 from levtrade.backtest.results import BacktestResult, run_analyzers
@@ -151,8 +152,9 @@ def prepare_run(
             'strategy: no strategy; set strategy = "path.py:ClassName" in the config, or pass '
             "--strategy or --signals"
         )
-    if signals_file is not None and not signals_file.is_file():
-        raise DataError(f"signals: file not found: {signals_file}")
+    problem = None if signals_file is None else file_problem(signals_file)
+    if problem is not None:
+        raise DataError(f"signals: {problem}")
     style = loaded_strategy.style if loaded_strategy is not None else "signals-file"
     overrides = config.signal_rule_overrides()
     if loaded_strategy is not None and style == "event":
@@ -360,11 +362,19 @@ def execute(plan: RunPlan, *, progress: Progress | None = None) -> RunOutcome:
         )
     except StrategyFailure:
         raise
+    except SystemExit as exc:
+        name = plan.strategy_name
+        raise StrategyFailure(
+            f"strategy {name} called sys.exit({exc.code!r}) during the run; a strategy returns "
+            "its results (raise an exception to stop with an error)"
+        ) from None
     except Exception as exc:
         failure = None if strategy is None else strategy_failure(exc, strategy)
         if failure is not None:
             raise failure from None
         raise
+    if isinstance(source, SignalStrategy):
+        plan.notes.extend(source.callback_notes)
     if progress is not None:
         progress.phase("analyzing margin")
     # the untrimmed data: bars are matched on time, and the startup candles warm the ATR up

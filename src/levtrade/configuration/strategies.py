@@ -18,6 +18,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, Literal
 
+from levtrade._validation import file_problem
 from levtrade.configuration.freqtrade import suggest
 from levtrade.errors import ConfigError, LevtradeError
 from levtrade.freqtrade import freqtrade_imports
@@ -64,9 +65,12 @@ def _is_user_frame(filename: str, files: Sequence[str]) -> bool:
         return True
     if filename.startswith("<"):
         return False
-    resolved = str(Path(filename).resolve())
+    path = Path(filename)
+    resolved = str(path.resolve())
     if resolved in files:
         return True
+    if not path.is_file():  # a compiled extension's source (pandas/_libs/lib.pyx): a library's
+        return False
     return not any(resolved.startswith(d + "/") or resolved == d for d in _library_dirs())
 
 
@@ -148,6 +152,12 @@ def _import_file(path: Path, display: str) -> ModuleType:
     try:
         with _on_sys_path(path.parent), freqtrade_imports():
             spec.loader.exec_module(module)
+    except SystemExit as exc:
+        del sys.modules[name]
+        raise StrategyFailure(
+            f"strategy file {display} called sys.exit({exc.code!r}) on import; a strategy "
+            "file defines its strategy and returns"
+        ) from None
     except SyntaxError as exc:
         del sys.modules[name]
         where = f"{exc.filename}, line {exc.lineno}"
@@ -213,8 +223,9 @@ def load_strategy(
         path = Path(file_part).expanduser()
         if not path.is_absolute():
             path = base / path
-    if not path.is_file():
-        raise ConfigError(f"strategy: file not found: {path}")
+    problem = file_problem(path)
+    if problem is not None:
+        raise ConfigError(f"strategy: {problem}")
     resolved = path.resolve()
     module = _import_file(resolved, file_part or str(path))
     return _pick_class(module, class_name or None, text, (str(resolved),))

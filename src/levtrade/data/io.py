@@ -34,6 +34,7 @@ from levtrade.data._types import (
     GapPolicy,
     IntArray,
 )
+from levtrade.data.commit import file_mode
 from levtrade.data.errors import DataValidationError, MissingColumnError
 from levtrade.data.market import CoarseMarkPolicy, MarketData
 from levtrade.data.series import Candles, FundingEvents, TimeBound, make_candles, make_funding
@@ -100,6 +101,8 @@ def candle_kind(kind: str) -> CandleKind:
 
 def detect_format(path: str | Path) -> FileFormat:
     """The file format from the name (``.gz`` is allowed after ``.csv`` and ``.json``)."""
+    if Path(path).is_dir():
+        raise DataValidationError("a directory, not a data file", file=str(path))
     name = Path(path).name.lower()
     if name.endswith(".gz"):
         name = name[:-3]
@@ -183,6 +186,8 @@ def column_names(path: str | Path) -> list[str]:
 
 
 def _missing_file(path: Path) -> DataValidationError:
+    if path.is_dir():
+        return DataValidationError("a directory, not a file", file=str(path))
     return DataValidationError("file not found", file=str(path))
 
 
@@ -218,6 +223,8 @@ def _read_json_rows(path: Path) -> pa.Table:
                 rows = json.load(handle)
     except (OSError, ValueError, EOFError) as exc:
         raise DataValidationError(f"cannot read as JSON: {exc}", file=name) from exc
+    except RecursionError:
+        raise DataValidationError("cannot read as JSON: nested too deeply", file=name) from None
     if not isinstance(rows, list):
         raise DataValidationError(
             "JSON candles must be a list of [timestamp_ms, open, high, low, close, volume] rows",
@@ -475,6 +482,7 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
         write(tmp)
         with tmp.open("rb+") as synced:
             os.fsync(synced.fileno())
+        os.chmod(tmp, file_mode())  # mkstemp makes it 0600: a new file gets what the umask gives
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)

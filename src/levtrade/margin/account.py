@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -31,6 +31,17 @@ from typing import Any, Literal, NamedTuple, TypeVar
 import numpy as np
 
 from levtrade._jit import plain
+from levtrade._validation import (
+    MAX_AMOUNT,
+    MAX_FUNDING_RATE,
+    MAX_LEVERAGE,
+    MAX_PRICE,
+    MAX_QUANTITY,
+    MIN_AMOUNT,
+    MIN_PRICE,
+    MIN_QUANTITY,
+    number_problem,
+)
 from levtrade.errors import (
     ConfigError,
     InsufficientMargin,
@@ -41,6 +52,7 @@ from levtrade.errors import (
     UnknownSymbolError,
 )
 from levtrade.margin import contracts, formulas
+from levtrade.margin.cross_sums import CrossSums
 from levtrade.margin.funding import settlement_price
 from levtrade.margin.ledger import (
     CROSS,
@@ -268,9 +280,8 @@ class Account:
         self.position_mode = _parse(PositionMode, position_mode, "position_mode")
         if self.position_mode is PositionMode.HEDGE and not venue.supports_hedge_mode:
             raise ConfigError(f"position_mode: {venue.name} has no hedge mode, got 'hedge'")
-        if not (math.isfinite(wallet_balance) and wallet_balance >= 0):
-            raise ConfigError(f"wallet_balance: must be ≥ 0, got {wallet_balance!r}")
-        if not (math.isfinite(default_leverage) and default_leverage >= 1):
+        _amount(wallet_balance, "wallet_balance", ConfigError)
+        if number_problem(default_leverage, 1.0, MAX_LEVERAGE) is not None:
             raise ConfigError(f"default_leverage: must be ≥ 1, got {default_leverage!r}")
         self.default_leverage = float(default_leverage)
         self.default_margin_mode = _parse(MarginMode, default_margin_mode, "default_margin_mode")
@@ -286,7 +297,7 @@ class Account:
         self._oracles: dict[str, float] = {}
         self._instruments: dict[str, Instrument] = {}
         self._tiers: dict[str, TierTable] = {}
-        self._mm_tables: dict[tuple[str, float], TierTable] = {}
+        self._mm_tables: dict[str, dict[float, TierTable]] = {}
         self._book_keys: dict[str, PositionKey] = {}
         self._last_partial: int | None = None
         # -- caches (derived from the state above; never part of it) --
@@ -295,6 +306,9 @@ class Account:
         self._cross_list: list[Position] = []
         self._cross_specs: list[tuple[Position, _Spec, str]] = []
         self._cross_version = -1
+        self._inputs_version = 0
+        """Bumped when marks or tier tables change: with ``_version`` it keys ``_sums``."""
+        self._sums: CrossSums[Position] | None = None
         self._specs: dict[int, _Spec] = {}
         self._key_cache: dict[tuple[str, Leg | str | None], PositionKey] = {}
         self._key_mode = self.position_mode
@@ -331,6 +345,7 @@ class Account:
         if time is not None:
             self.time = _time(time)
         self._marks[name] = float(price)
+        self._inputs_version += 1
         if oracle is not None:
             self._oracles[name] = float(oracle)
 
@@ -471,7 +486,7 @@ class Account:
 
     def buffered_liquidation_price(self, ref: PositionRef, buffer: float) -> float | None:
         """FreqTrade's ``liquidation_buffer``: liq moved ``buffer``·|entry − liq| toward entry."""
-        if not (math.isfinite(buffer) and 0.0 <= buffer < 1.0):
+        if not _in_unit_interval(buffer):
             raise ConfigError(f"liquidation_buffer: must be in [0, 1), got {buffer!r}")
         pos = self.position(ref)
         lp = self._liquidation_price(pos)
@@ -548,9 +563,9 @@ class Account:
         ordering what it cannot afford: an order refused for margin is then a returned error,
         without raising, catching and unwinding an exception. Invalid arguments still raise.
         """
-        _finite(size, "size", OrderRejected)
         if size == 0:
             raise OrderRejected(f"size: must be non-zero, got {size!r} ({instrument.symbol})")
+        _size(size, "size", OrderRejected)
         _positive(price, "price", OrderRejected)
         if liquidity not in ("taker", "maker"):
             raise ConfigError(f"liquidity: must be 'taker' or 'maker', got {liquidity!r}")
@@ -755,9 +770,53 @@ class Account:
         ``leg`` (``LONG``/``SHORT``, any case, or ``long``/``short``) defaults to the side of
         ``size``.
         """
-        _finite(size, "size", ConfigError)
+        with self._transaction(time):
+            return self._load_position(
+                instrument,
+                size=size,
+                entry_price=entry_price,
+                leverage=leverage,
+                margin_mode=margin_mode,
+                isolated_margin=isolated_margin,
+                mark_price=mark_price,
+                oracle_price=oracle_price,
+                tiers=tiers,
+                leg=leg,
+            )
+
+    def load_positions(
+        self, positions: Iterable[Mapping[str, Any]], *, time: int | None = None
+    ) -> list[Position]:
+        """Place many already-open positions at once (a calculator scenario, a live sync of a
+        whole account): each mapping holds :meth:`load_position`'s arguments, ``instrument``
+        included. One transaction, so the cost is linear in the positions: all are placed, or
+        none, and the error of the first refused one names its index (``positions[3]: ...``)."""
+        placed = []
+        with self._transaction(time):
+            for index, arguments in enumerate(positions):
+                try:
+                    placed.append(self._load_position(**arguments))
+                except LevtradeError as exc:
+                    raise type(exc)(f"positions[{index}]: {exc}") from None
+        return placed
+
+    def _load_position(
+        self,
+        instrument: Instrument,
+        *,
+        size: float,
+        entry_price: float,
+        leverage: float,
+        margin_mode: MarginMode | str,
+        isolated_margin: float | None = None,
+        mark_price: float | None = None,
+        oracle_price: float | None = None,
+        tiers: TierTable | None = None,
+        leg: Leg | str | None = None,
+    ) -> Position:
         if size == 0:
             raise ConfigError(f"size: must be non-zero, got {size!r} ({instrument.symbol})")
+        _size(size, "size", ConfigError)
         _positive(entry_price, "entry_price", ConfigError)
         mode = _parse(MarginMode, margin_mode, "margin_mode")
         if mode is _CROSS:
@@ -770,55 +829,52 @@ class Account:
             raise ConfigError(
                 f"isolated_margin: required for a {mode} position ({instrument.symbol})"
             )
-        elif not (math.isfinite(isolated_margin) and isolated_margin >= 0):
-            raise ConfigError(
-                f"isolated_margin: must be ≥ 0, got {isolated_margin!r} ({instrument.symbol})"
-            )
+        else:
+            _amount(isolated_margin, "isolated_margin", ConfigError)
         if mark_price is not None:
             _positive(mark_price, "mark_price", ConfigError)
         if oracle_price is not None:
             _positive(oracle_price, "oracle_price", ConfigError)
-        with self._transaction(time):
-            self._register(instrument, tiers)
-            symbol = instrument.symbol
-            if leg is None and self.position_mode is PositionMode.HEDGE:
-                leg = Leg.LONG if size > 0 else Leg.SHORT
-            key = self._key(symbol, leg)
-            if key.leg is not Leg.BOTH and (size > 0) != (key.leg is Leg.LONG):
-                raise ConfigError(f"size: {size!r} does not match the {key.leg} leg of {symbol}")
-            if key in self._positions:
-                raise ConfigError(f"size: {symbol} {key.leg} already has an open position")
-            if mark_price is not None:
-                self._marks[symbol] = float(mark_price)
-            else:
-                self._marks.setdefault(symbol, float(entry_price))
-            if oracle_price is not None:
-                self._oracles[symbol] = float(oracle_price)
-            notional = contracts.notional(instrument, size, self._marks[symbol])
-            self._validate_leverage(symbol, leverage, notional)
-            self._check_market_mode(symbol, mode)
-            self._settings[key] = _Settings(float(leverage), mode)
-            self._add_position(
-                Position(
-                    instrument,
-                    key.leg,
-                    float(size),
-                    float(entry_price),
-                    float(leverage),
-                    mode,
-                    0.0,
-                    self.time,
-                )
+        self._register(instrument, tiers)
+        symbol = instrument.symbol
+        if leg is None and self.position_mode is PositionMode.HEDGE:
+            leg = Leg.LONG if size > 0 else Leg.SHORT
+        key = self._key(symbol, leg)
+        if key.leg is not Leg.BOTH and (size > 0) != (key.leg is Leg.LONG):
+            raise ConfigError(f"size: {size!r} does not match the {key.leg} leg of {symbol}")
+        if key in self._positions:
+            raise ConfigError(f"size: {symbol} {key.leg} already has an open position")
+        if mark_price is not None:
+            self._marks[symbol] = float(mark_price)
+        else:
+            self._marks.setdefault(symbol, float(entry_price))
+        if oracle_price is not None:
+            self._oracles[symbol] = float(oracle_price)
+        notional = contracts.notional(instrument, size, self._marks[symbol])
+        self._validate_leverage(symbol, leverage, notional)
+        self._check_market_mode(symbol, mode)
+        self._settings[key] = _Settings(float(leverage), mode)
+        self._add_position(
+            Position(
+                instrument,
+                key.leg,
+                float(size),
+                float(entry_price),
+                float(leverage),
+                mode,
+                0.0,
+                self.time,
             )
-            if isolated_margin is not None:
-                self._post(
-                    EntryKind.DEPOSIT,
-                    EXTERNAL,
-                    self._positions[key].book,
-                    float(isolated_margin),
-                    symbol,
-                )
-            return self._positions[key]
+        )
+        if isolated_margin is not None:
+            self._post(
+                EntryKind.DEPOSIT,
+                EXTERNAL,
+                self._positions[key].book,
+                float(isolated_margin),
+                symbol,
+            )
+        return self._positions[key]
 
     # ========================================================================================
     # Transfers
@@ -826,13 +882,13 @@ class Account:
 
     def deposit(self, amount: float, *, time: int | None = None) -> None:
         """Add ``amount`` to the cross wallet from outside."""
-        _positive(amount, "amount", TransferRejected)
+        _positive(amount, "amount", TransferRejected, MIN_AMOUNT, MAX_AMOUNT)
         with self._transaction(time):
             self._post(EntryKind.DEPOSIT, EXTERNAL, CROSS, float(amount))
 
     def withdraw(self, amount: float, *, time: int | None = None) -> None:
         """Take ``amount`` out of the cross wallet, up to :attr:`withdrawable`."""
-        _positive(amount, "amount", TransferRejected)
+        _positive(amount, "amount", TransferRejected, MIN_AMOUNT, MAX_AMOUNT)
         limit = self.withdrawable
         if amount > limit:
             raise TransferRejected(
@@ -843,7 +899,7 @@ class Account:
 
     def add_margin(self, ref: PositionRef, amount: float, *, time: int | None = None) -> None:
         """Move ``amount`` from the cross wallet into an isolated position's margin."""
-        _positive(amount, "amount", TransferRejected)
+        _positive(amount, "amount", TransferRejected, MIN_AMOUNT, MAX_AMOUNT)
         pos = self.position(ref)
         if not pos.is_isolated:
             raise TransferRejected(f"position: {_label(pos)} is cross; it has no margin of its own")
@@ -857,7 +913,7 @@ class Account:
 
     def remove_margin(self, ref: PositionRef, amount: float, *, time: int | None = None) -> None:
         """Move ``amount`` from an isolated position's margin back to the cross wallet."""
-        _positive(amount, "amount", TransferRejected)
+        _positive(amount, "amount", TransferRejected, MIN_AMOUNT, MAX_AMOUNT)
         pos = self.position(ref)
         if pos.margin_mode is MarginMode.STRICT_ISOLATED:
             raise TransferRejected(
@@ -893,7 +949,10 @@ class Account:
         uses it and one is set). An isolated position's funding goes through its isolated
         margin. Returns the total received (negative when paid).
         """
-        _finite(rate, "rate", ConfigError)
+        if type(rate) is not float or not -MAX_FUNDING_RATE <= rate <= MAX_FUNDING_RATE:
+            problem = number_problem(rate, 0.0, MAX_FUNDING_RATE, signed=True, zero=True)
+            if problem is not None:
+                raise ConfigError(f"rate: {problem} (a funding rate per interval)")
         if price is not None:
             _positive(price, "price", ConfigError)
         instrument = self._instrument(symbol)
@@ -950,7 +1009,7 @@ class Account:
         at ``prices[symbol]`` (default: its mark; give a worse price for a gap), moved against
         the position by ``slippage`` (a fraction).
         """
-        if not (math.isfinite(slippage) and 0.0 <= slippage < 1.0):
+        if not _in_unit_interval(slippage):
             raise ConfigError(f"slippage: must be in [0, 1), got {slippage!r}")
         for name, value in (prices or {}).items():
             _positive(value, f"prices[{name!r}]", ConfigError)
@@ -1010,12 +1069,12 @@ class Account:
     @property
     def cross_unrealized_pnl(self) -> float:
         """Σ uPnL of cross positions at their marks."""
-        return math.fsum(self._cross_upnls())
+        return self._cross_sums().upnl.total
 
     @property
     def equity(self) -> float:
         """Cross wallet + uPnL of cross positions."""
-        return self._wallet + math.fsum(self._cross_upnls())
+        return self._wallet + self._cross_sums().upnl.total
 
     @property
     def initial_margin(self) -> float:
@@ -1030,7 +1089,7 @@ class Account:
     @property
     def maintenance_margin(self) -> float:
         """Σ tiered MM of cross positions at their marks."""
-        return math.fsum([self._mm(p) for p in self._cross()])
+        return self._cross_sums().mm().total
 
     @property
     def margin_ratio(self) -> float:
@@ -1104,20 +1163,27 @@ class Account:
         ]
         self._cross_version = self._version
 
-    def _cross_upnls(self) -> list[float]:
-        marks = self._marks
-        return [
-            spec.upnl(p.size, spec.contract_size, p.entry_price, marks[symbol])
-            for p, spec, symbol in self._cross_items()
-        ]
+    def _cross_sums(self) -> CrossSums[Position]:
+        """The cross positions' uPnL and MM with their exact sums, kept until the positions,
+        the marks or the tier tables change (so figures of many positions are linear)."""
+        key = (self._version, self._inputs_version)
+        sums = self._sums
+        if sums is None or sums.key != key:
+            sums = self._sums = CrossSums(
+                key, self._cross(), _symbol_of, self._upnl, self._mm_with_factor
+            )
+        return sums
+
+    def _mm_with_factor(self, pos: Position, factor: float) -> float:
+        return self._mm(pos, factor=factor)
 
     def _spec(self, instrument: Instrument) -> _Spec:
         """The contract arithmetic of ``instrument`` (cached per instrument object; the
         identity check guards against an id reused after a copy of the account)."""
         spec = self._specs.get(id(instrument))
         if spec is None or spec.instrument is not instrument:
-            if len(self._specs) >= 256:
-                self._specs.clear()
+            if len(self._specs) >= 2 * len(self._instruments) + 256:
+                self._specs.clear()  # bounded: instruments replaced or passed as copies
             spec = self._specs[id(instrument)] = _Spec(instrument)
         return spec
 
@@ -1139,7 +1205,7 @@ class Account:
     def _mm_table(self, symbol: str, factor: float = 1.0) -> TierTable:
         """The table maintenance margin is tested with: the symbol's tiers, plus the taker fee
         rate where the venue adds it (OKX), scaled by ``factor`` (Hyperliquid's backstop)."""
-        cached = self._mm_tables.get((symbol, factor))
+        cached = self._mm_tables.get(symbol, _NO_TABLES).get(factor)
         if cached is not None:
             return cached
         table = self._tiers[symbol]
@@ -1147,7 +1213,7 @@ class Account:
             table = table.with_extra_rate(self._instruments[symbol].taker_fee)
         if factor != 1.0:
             table = table.scaled(factor)
-        self._mm_tables[(symbol, factor)] = table
+        self._mm_tables.setdefault(symbol, {})[factor] = table
         return table
 
     def _mm(self, pos: Position, price: float | None = None, factor: float = 1.0) -> float:
@@ -1179,14 +1245,24 @@ class Account:
         if pos.margin_mode is not _CROSS:
             return pos.isolated_margin, [pos], 0.0
         symbol = pos.instrument.symbol
-        legs: list[Position] = []
-        others: list[Position] = []
-        for p in self._cross():
-            (legs if p.instrument.symbol == symbol else others).append(p)
-        if not others:  # math.fsum([]) is 0.0
+        cross = self._cross()
+        if len(cross) <= _FEW_CROSS:  # summing the others directly is cheaper
+            legs: list[Position] = []
+            others: list[Position] = []
+            for p in cross:
+                (legs if p.instrument.symbol == symbol else others).append(p)
+            if not others:  # math.fsum([]) is 0.0
+                return self._wallet + 0.0, legs, 0.0
+            const = self._wallet + math.fsum([self._upnl(p) for p in others])
+            return const, legs, math.fsum([self._mm(p, factor=factor) for p in others])
+        sums = self._cross_sums()
+        own = sums.groups[symbol]
+        legs = [sums.positions[i] for i in own]
+        if len(own) == len(sums.positions):  # no others: math.fsum([]) is 0.0
             return self._wallet + 0.0, legs, 0.0
-        const = self._wallet + math.fsum([self._upnl(p) for p in others])
-        return const, legs, math.fsum([self._mm(p, factor=factor) for p in others])
+        # = wallet + fsum(the others' uPnL), fsum(the others' MM)
+        const = self._wallet + sums.upnl.without(own)
+        return const, legs, sums.mm(factor).without(own)
 
     def _liquidation_price(self, pos: Position, factor: float = 1.0) -> float:
         """Price where the pool's equity equals ``factor``·MM, with the tier at that price."""
@@ -1629,8 +1705,8 @@ class Account:
             self._settings[key] = replace(settings, margin_mode=default)
 
     def _forget_tables(self, symbol: str) -> None:
-        for cached in [k for k in self._mm_tables if k[0] == symbol]:
-            del self._mm_tables[cached]
+        self._mm_tables.pop(symbol, None)
+        self._inputs_version += 1
 
     def _instrument(self, symbol: str | Instrument) -> Instrument:
         name = symbol.symbol if isinstance(symbol, Instrument) else symbol
@@ -1774,6 +1850,16 @@ def _price(value: float) -> float | None:
     return None if math.isnan(value) else value
 
 
+_NO_TABLES: dict[float, TierTable] = {}
+_FEW_CROSS = 8
+"""Up to this many cross positions a liquidation price sums the other symbols' figures
+directly; beyond it, from the account's exact sums (the same floats, in linear time)."""
+
+
+def _symbol_of(pos: Position) -> str:
+    return pos.instrument.symbol
+
+
 def _label(pos: Position) -> str:
     return f"{pos.symbol} {pos.leg}"
 
@@ -1808,12 +1894,43 @@ def _finite(value: float, field: str, error: type[LevtradeError]) -> None:
         raise error(f"{field}: must be a finite number, got {value!r}")
 
 
-def _positive(value: float, field: str, error: type[LevtradeError]) -> None:
-    if type(value) is float and 0.0 < value < _INF:
+def _positive(
+    value: float,
+    field: str,
+    error: type[LevtradeError],
+    low: float = MIN_PRICE,
+    high: float = MAX_PRICE,
+) -> None:
+    """A price (or, with its range, an amount) where it enters: within the range every
+    figure computed from it stays a normal float (:mod:`levtrade._validation`)."""
+    if type(value) is float and low <= value <= high:
         return
-    _finite(value, field, error)
-    if value <= 0:
-        raise error(f"{field}: must be > 0, got {value!r}")
+    problem = number_problem(value, low, high)
+    if problem is not None:
+        raise error(f"{field}: {problem}")
+
+
+def _size(value: float, field: str, error: type[LevtradeError]) -> None:
+    """A signed size in contracts, of magnitude in [MIN_QUANTITY, MAX_QUANTITY]."""
+    if type(value) is float and MIN_QUANTITY <= abs(value) <= MAX_QUANTITY:
+        return
+    problem = number_problem(value, MIN_QUANTITY, MAX_QUANTITY, signed=True)
+    if problem is not None:
+        raise error(f"{field}: {problem}")
+
+
+def _amount(value: float, field: str, error: type[LevtradeError]) -> None:
+    """An amount of money that may be 0 (a wallet, an isolated margin)."""
+    if type(value) is float and 0.0 <= value <= MAX_AMOUNT:
+        return
+    problem = number_problem(value, 0.0, MAX_AMOUNT, zero=True)
+    if problem is not None:
+        raise error(f"{field}: {problem}")
+
+
+def _in_unit_interval(value: float) -> bool:
+    """Whether ``value`` is a number in [0, 1)."""
+    return number_problem(value, 0.0, 1.0, zero=True) is None and value < 1.0
 
 
 def _time(value: int) -> int:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -43,9 +44,12 @@ class TierTable:
     tiers: tuple[Tier, ...]
     effective_date: date | None = None
     source: str = ""
+    partial: bool = False
+    """The table starts above notional 0: the bracket(s) a venue shows for one position's size.
+    Figures are right only for notionals inside it; its user checks that they are."""
 
     def __post_init__(self) -> None:
-        _validate(self.venue, self.symbol, self.tiers)
+        _validate(self.venue, self.symbol, self.tiers, partial=self.partial)
 
     # -- arrays for the compiled formulas -------------------------------------------------
     @cached_property
@@ -107,6 +111,7 @@ class TierTable:
             ),
             effective_date=self.effective_date,
             source=self.source,
+            partial=self.partial,
         )
 
     def with_extra_rate(self, rate: float) -> TierTable:
@@ -123,6 +128,7 @@ class TierTable:
             ),
             effective_date=self.effective_date,
             source=self.source,
+            partial=self.partial,
         )
 
     def to_rows(self) -> list[dict[str, float]]:
@@ -148,19 +154,27 @@ class TierTable:
         symbol: str,
         effective_date: date | None = None,
         source: str = "",
+        partial: bool = False,
     ) -> TierTable:
         """Build from rows with ``floor``, optional ``cap``, ``mmr``, optional
-        ``maintenance_amount`` and ``max_leverage``.
+        ``maintenance_amount`` and ``max_leverage`` (numbers; any other key is an error).
 
         A missing ``cap`` is the next row's floor (infinite for the last row); a missing
         ``maintenance_amount`` follows the continuity recursion; a missing ``mmr`` is
-        Hyperliquid's ``1/(2·max_leverage)``.
+        Hyperliquid's ``1/(2·max_leverage)``. With ``partial`` the first floor may be above 0
+        (see :attr:`TierTable.partial`); the first row then needs its ``maintenance_amount``,
+        which the recursion cannot give without the tiers below.
         """
         if not rows:
             raise TierTableError(f"tiers for {venue} {symbol}: the table is empty")
         parsed: list[tuple[float, float | None, float, float | None, float]] = []
         for i, row in enumerate(rows):
             where = f"tiers[{i}] for {venue} {symbol}"
+            unknown = sorted(str(k) for k in row if k not in _ROW_KEYS)
+            if unknown:
+                raise TierTableError(
+                    f"{where}: unknown field {unknown[0]!r} (fields: {', '.join(_ROW_KEYS)})"
+                )
             floor = _number(row, "floor", where, required=True)
             max_leverage = _number(row, "max_leverage", where, required=True)
             assert floor is not None and max_leverage is not None
@@ -169,6 +183,11 @@ class TierTable:
             mmr = _number(row, "mmr", where, required=False)
             if mmr is None:
                 mmr = 1.0 / (2.0 * max_leverage)
+            elif 0.0 <= mmr < 1.0 and mmr > 1.0 / max_leverage:
+                raise TierTableError(
+                    f"{where}: mmr {mmr!r} is above 1/max_leverage = {1.0 / max_leverage:.6g} "
+                    "(maintenance margin above the initial margin)"
+                )
             parsed.append(
                 (
                     floor,
@@ -184,6 +203,12 @@ class TierTable:
                     f"tiers[{i}] for {venue} {symbol}: floor {parsed[i][0]!r} must exceed the "
                     f"previous floor {parsed[i - 1][0]!r}"
                 )
+        floor0 = parsed[0][0]
+        if partial and floor0 > 0.0 and parsed[0][3] is None:
+            raise TierTableError(
+                f"tiers[0] for {venue} {symbol}: a table starting at floor {parsed[0][0]!r} "
+                "needs the tier's maintenance_amount (the venue's cum or deduction for it)"
+            )
         tiers: list[Tier] = []
         previous_amount = 0.0
         previous_mmr = parsed[0][2]
@@ -194,7 +219,7 @@ class TierTable:
                 amount = 0.0 if i == 0 else previous_amount + floor * (mmr - previous_mmr)
             tiers.append(Tier(floor, cap, mmr, amount, max_lev))
             previous_amount, previous_mmr = amount, mmr
-        return cls(venue, symbol, tuple(tiers), effective_date, source)
+        return cls(venue, symbol, tuple(tiers), effective_date, source, partial and floor0 > 0.0)
 
     @classmethod
     def single(
@@ -204,30 +229,33 @@ class TierTable:
         return cls(venue, symbol, (Tier(0.0, math.inf, mmr, 0.0, max_leverage),), None, source)
 
 
+_ROW_KEYS = ("floor", "cap", "mmr", "maintenance_amount", "max_leverage")
+
+
 def _number(row: Mapping[str, Any], key: str, where: str, *, required: bool) -> float | None:
     value = row.get(key)
     if value is None:
         if required:
             raise TierTableError(f"{where}: missing field {key!r}")
         return None
-    if isinstance(value, bool):
+    if not (type(value) is float or type(value) is int) and (
+        isinstance(value, bool) or not isinstance(value, Real)
+    ):
         raise TierTableError(f"{where}: {key} must be a number, got {value!r}")
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise TierTableError(f"{where}: {key} must be a number, got {value!r}") from None
+    number = float(value)
     if math.isnan(number):
         raise TierTableError(f"{where}: {key} must be a number, got {value!r}")
     return number
 
 
-def _validate(venue: str, symbol: str, tiers: Iterable[Tier]) -> None:
+def _validate(venue: str, symbol: str, tiers: Iterable[Tier], *, partial: bool = False) -> None:
     tiers = tuple(tiers)
     if not tiers:
         raise TierTableError(f"tiers for {venue} {symbol}: the table is empty")
-    if tiers[0].floor != 0.0:
+    if not (tiers[0].floor == 0.0 or (partial and 0.0 < tiers[0].floor < math.inf)):
         raise TierTableError(
             f"tiers[0] for {venue} {symbol}: floor must be 0, got {tiers[0].floor!r}"
+            + ("" if partial else " (a margin scenario may give the brackets of its size only)")
         )
     for i, t in enumerate(tiers):
         where = f"tiers[{i}] for {venue} {symbol}"

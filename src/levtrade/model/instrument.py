@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from datetime import date
 from enum import StrEnum
 from typing import Any, NamedTuple
 
@@ -22,9 +23,18 @@ from levtrade.errors import ConfigError, UnknownSymbolError
 from levtrade.model.positions import MarketMarginRule
 
 _SYMBOL = re.compile(
-    r"^(?:(?P<dex>[A-Za-z0-9]+)-)?(?P<coin>[A-Za-z0-9]+)/(?P<quote>[A-Za-z0-9]+)"
-    r"(?::(?P<settle>[A-Za-z0-9]+))?(?:-(?P<expiry>\d{6}))?$"
+    r"(?P<base>\w+(?:[-.]\w+)*)/(?P<quote>\w+)"
+    r"(?::(?P<settle>\w+)(?:-(?P<expiry>[^-]+)(?P<option>-.*)?)?)?"
 )
+"""ccxt's unified symbol, ``BASE/QUOTE[:SETTLE[-YYMMDD[-STRIKE-C|P]]]``. Codes are letters
+and digits in any script (Binance lists ``哈基米/USDT:USDT``); a base may hold inner ``-`` or
+``.`` (Hyperliquid's builder-deployed markets, ``XYZ-AAPL/USDC:USDC``)."""
+
+_USD_STABLECOINS = frozenset({"USDC", "USDT", "USDE", "USDH", "USD1", "FDUSD", "DAI"})
+"""Settle currencies of contracts quoted in ``USD`` that ccxt marks linear (dYdX's and
+Paradex's ``ETH/USD:USDC``): money is counted in the stablecoin, one for one with USD."""
+
+_SHAPES = "BTC/USDT:USDT linear, BTC/USD:BTC inverse, BTC/USDT:USDT-251226 dated, BTC/USDT spot"
 
 
 class ContractKind(StrEnum):
@@ -80,39 +90,36 @@ class Instrument:
     @classmethod
     def parse(cls, symbol: str, **overrides: Any) -> Instrument:
         """Parse a CCXT unified symbol; ``overrides`` set the contract specification."""
-        match = _SYMBOL.match(symbol.strip()) if isinstance(symbol, str) else None
-        if match is None:
+        parts = split_ccxt_symbol(symbol)
+        text = symbol.strip()
+        dex, dash, _ = parts.base.partition("-")
+        if dash and not parts.settle:
             raise UnknownSymbolError(
-                f"symbol: {symbol!r} is not a CCXT unified symbol "
-                "(BTC/USDT:USDT linear, BTC/USD:BTC inverse, BTC/USDT spot)"
-            )
-        quote, settle = match["quote"], match["settle"]
-        base = match["coin"] if match["dex"] is None else f"{match['dex']}-{match['coin']}"
-        if match["dex"] is not None and settle is None:
-            raise UnknownSymbolError(
-                f"symbol: {symbol!r} names a DEX ({match['dex']}-); DEX markets are perpetuals "
+                f"symbol: {text!r} names a DEX ({dex}-); DEX markets are perpetuals "
                 "(DEX-COIN/QUOTE:SETTLE)"
             )
-        if settle is None:
+        if not parts.settle:
             kind = ContractKind.SPOT
-        elif settle == quote:
+        elif parts.settle == parts.quote:
             kind = ContractKind.LINEAR
-        elif settle == base:
+        elif parts.settle == parts.base:
             kind = ContractKind.INVERSE
+        elif parts.quote == "USD" and parts.settle in _USD_STABLECOINS:
+            kind = ContractKind.LINEAR
         else:
             raise UnknownSymbolError(
-                f"symbol: {symbol!r} settles in {settle}, neither its base {base} nor its "
-                f"quote {quote}"
+                f"symbol: {text!r} settles in {parts.settle}, neither its base {parts.base} nor "
+                f"its quote {parts.quote} (a quanto contract, which levtrade does not model)"
             )
-        instrument = cls(
-            symbol=symbol.strip(),
-            base=base,
-            quote=quote,
-            settle=settle,
-            kind=kind,
-            expiry=match["expiry"],
-        )
-        return replace(instrument, **overrides) if overrides else instrument
+        fields: dict[str, Any] = {
+            "symbol": text,
+            "base": parts.base,
+            "quote": parts.quote,
+            "settle": parts.settle or None,
+            "kind": kind,
+            "expiry": parts.expiry or None,
+        }
+        return cls(**(fields | overrides))
 
     @property
     def is_inverse(self) -> bool:
@@ -159,12 +166,33 @@ class SymbolParts(NamedTuple):
 
 
 def split_ccxt_symbol(symbol: str) -> SymbolParts:
-    """Split a ccxt unified symbol; venue symbol mappers build their ids from the parts."""
-    base, slash, rest = symbol.partition("/")
-    quote, _, settle_part = rest.partition(":")
-    settle, _, expiry = settle_part.partition("-")
-    if not slash or not base or not quote or (":" in symbol and not settle):
+    """Split a ccxt unified symbol (the one parser of symbols: :meth:`Instrument.parse` and the
+    venue symbol mappers read it). Options are refused: levtrade trades spot, perpetuals and
+    dated futures."""
+    text = symbol.strip() if isinstance(symbol, str) else None
+    match = _SYMBOL.fullmatch(text) if text is not None else None
+    if text is None or match is None:
+        raise UnknownSymbolError(f"symbol: {symbol!r} is not a CCXT unified symbol ({_SHAPES})")
+    expiry = match["expiry"] or ""
+    if match["option"] is not None:
         raise UnknownSymbolError(
-            f"symbol {symbol!r} is not a ccxt unified symbol (BASE/QUOTE[:SETTLE[-YYMMDD]])"
+            f"symbol: {text!r} is an option (BASE/QUOTE:SETTLE-EXPIRY-STRIKE-TYPE); levtrade "
+            "trades spot, perpetuals and dated futures"
         )
-    return SymbolParts(base, quote, settle, expiry)
+    if expiry and not _is_expiry(expiry):
+        raise UnknownSymbolError(
+            f"symbol: {text!r} has expiry {expiry!r}; a dated future's is YYMMDD, such as "
+            "BTC/USDT:USDT-251226"
+        )
+    return SymbolParts(match["base"], match["quote"], match["settle"] or "", expiry)
+
+
+def _is_expiry(text: str) -> bool:
+    """Whether ``text`` is a ``YYMMDD`` date."""
+    if len(text) != 6 or not text.isdigit():
+        return False
+    try:
+        date(2000 + int(text[:2]), int(text[2:4]), int(text[4:]))
+    except ValueError:
+        return False
+    return True

@@ -17,6 +17,7 @@ directory holds it as files:
                        ``margin_calls``, ``time_below_thresholds``, ``distance_to_liquidation``
                        of a CLI run); its mapping outputs are in ``summary.json`` under
                        ``analyzers`` and the tables are listed under ``analyzer_tables``
+``.levtrade-results``  the marker saying levtrade wrote the directory
 =====================  =====================================================================
 
 Times are UTC instants throughout (``timestamp[ms, UTC]`` in Parquet, ISO 8601 in CSV) and
@@ -24,13 +25,18 @@ numbers are rounded to the instrument's tick and lot and money to 8 decimals
 (:mod:`levtrade.report.exports`).
 
 Directories are written whole or not at all: the files go to a temporary directory beside the
-target, which then replaces it.
+target, which then replaces it. levtrade replaces only what it wrote: a directory that holds
+anything else (a file of the user's beside the results) is refused, and so is an HTML file that
+is not a levtrade report unless the caller forces it. Temporary files and directories are named
+with the writing process's id; the next run removes those whose process is gone (a run killed
+while writing), after putting back results a killed swap had moved aside.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -38,6 +44,7 @@ from pathlib import Path
 import pandas as pd
 
 from levtrade._json import to_json_value
+from levtrade.data.commit import current_umask, file_mode
 from levtrade.errors import LevtradeError
 from levtrade.report.exports import from_exported, to_csv_frame, to_exported
 from levtrade.report.tables import ANALYZERS_DIR, RESULT_FILES, ResultBundle, analyzer_files
@@ -47,11 +54,36 @@ class ExportError(LevtradeError):
     """An output path that cannot be written, or a results directory that cannot be read."""
 
 
-def check_output_file(path: Path, what: str) -> None:
-    """Fail early (before a run) when ``path`` cannot be written."""
+RESULTS_MARKER = ".levtrade-results"
+"""The file that marks a directory as levtrade's results (it holds the writer's version)."""
+
+REPORT_MARKER = '<meta name="generator" content="levtrade'
+"""How a levtrade HTML report starts its ``<head>`` (followed by the version)."""
+
+
+def is_report(path: Path) -> bool:
+    """Whether ``path`` is an HTML report levtrade wrote (its marker near the top)."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return False
+    return REPORT_MARKER.encode() in head
+
+
+def check_output_file(path: Path, what: str, *, force: bool = False) -> None:
+    """Fail early (before a run) when ``path`` cannot be written, or holds a file that is not
+    an earlier levtrade report (replaced only when ``force``). Removes the temporary files a
+    killed earlier write left beside it."""
     if path.exists() and path.is_dir():
         raise ExportError(f"{what}: {path} is a directory")
     _check_parent(path, what)
+    remove_stale_temporaries(path)
+    if path.exists() and not force and not is_report(path):
+        raise ExportError(
+            f"{what}: {path} exists and is not a levtrade report; choose another file or "
+            "pass --force to overwrite it"
+        )
 
 
 def _check_parent(path: Path, what: str) -> None:
@@ -64,35 +96,122 @@ def _check_parent(path: Path, what: str) -> None:
 
 def check_results_dir(path: Path) -> None:
     """Fail early when ``path`` cannot become a results directory: its parent must exist and
-    an existing ``path`` must be a results directory (it is replaced) or empty."""
-    if path.exists():
-        if not path.is_dir():
-            raise ExportError(f"results_dir: {path} is a file")
-        content = {p.name for p in path.iterdir()}
-        if content and "summary.json" not in content:
-            raise ExportError(
-                f"results_dir: {path} exists and is not a levtrade results directory; "
-                "choose another"
-            )
+    an existing ``path`` must be empty or hold only what levtrade wrote there (it is replaced
+    whole). Removes the temporary directories a killed earlier write left beside it."""
     _check_parent(path, "results_dir")
+    remove_stale_temporaries(path)
+    if not path.exists():
+        return
+    if not path.is_dir():
+        raise ExportError(f"results_dir: {path} is a file")
+    names = {p.name for p in path.iterdir()}
+    if not names:
+        return
+    if RESULTS_MARKER not in names and not _written_by_levtrade(path / "summary.json"):
+        raise ExportError(
+            f"results_dir: {path} exists and is not a levtrade results directory (no "
+            f"{RESULTS_MARKER} marker in it); choose another directory"
+        )
+    foreign = sorted(n for n in names if not _ours(path, n))
+    if foreign:
+        listed = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+        raise ExportError(
+            f"results_dir: {path} holds {len(foreign)} file(s) levtrade did not write "
+            f"({listed}); replacing the directory would delete them: move them or choose "
+            "another directory"
+        )
 
 
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+def _written_by_levtrade(summary: Path) -> bool:
+    """A results directory written before the marker existed: its summary names levtrade."""
+    try:
+        document = json.loads(summary.read_text("utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(document, dict) and isinstance(document.get("levtrade"), str)
+
+
+def _ours(folder: Path, name: str) -> bool:
+    """Whether ``folder/name`` is something levtrade writes in a results directory."""
+    path = folder / name
+    if name in RESULT_FILES or name == RESULTS_MARKER:
+        return path.is_file()
+    if name == ANALYZERS_DIR:
+        return path.is_dir() and all(p.is_file() and p.suffix == ".parquet" for p in path.iterdir())
+    return name == "report.html" and is_report(path)
+
+
+_TEMPORARY = re.compile(r"\.(?P<name>.+)\.(?P<pid>\d+)\.[^.]+\.(?P<kind>tmp|old)")
+_LEGACY = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.(?P<kind>tmp|old)")
+"""A temporary results directory of a levtrade that did not name them by process (mkdtemp's
+eight characters): stale, since no running levtrade writes one."""
+
+
+def _temporary_prefix(target: Path) -> str:
+    return f".{target.name}.{os.getpid()}."
+
+
+def remove_stale_temporaries(target: Path) -> None:
+    """Remove the temporary files and directories of ``target`` (``.<name>.<pid>.*.tmp`` and
+    ``.old``) whose writing process is gone. A results directory a killed swap had moved aside
+    (``.old``) goes back to ``target`` first when ``target`` is missing."""
+    parent = target.parent if str(target.parent) else Path(".")
+    try:
+        entries = list(parent.iterdir())
+    except OSError:
+        return
+    stale = []
+    for entry in entries:
+        match = _TEMPORARY.fullmatch(entry.name)
+        if match and match["name"] == target.name and not _alive(int(match["pid"])):
+            stale.append((match["kind"], entry))
+            continue
+        legacy = _LEGACY.fullmatch(entry.name)
+        if legacy and legacy["name"] == target.name and _legacy_results(entry):
+            stale.append((legacy["kind"], entry))
+    for kind, entry in sorted(stale, key=lambda item: item[0] != "old"):
+        moved = entry / "results"
+        if kind == "old" and not target.exists() and _holds_results(moved):
+            os.replace(moved, target)
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+
+
+def _holds_results(folder: Path) -> bool:
+    """Whether ``folder`` is a results directory (with the marker, or from before it)."""
+    return (folder / RESULTS_MARKER).is_file() or (folder / "summary.json").is_file()
+
+
+def _legacy_results(entry: Path) -> bool:
+    """Whether ``entry`` is a directory holding levtrade results (or, moved aside, results/)."""
+    return entry.is_dir() and (_holds_results(entry) or _holds_results(entry / "results"))
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (this process counts as alive)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True
+    return True
 
 
 def stage_text(target: Path, text: str) -> Path:
     """``text`` in a temporary file beside ``target``, with the permissions a new file gets;
     rename it into place (``os.replace``) or delete it."""
     parent = target.parent if str(target.parent) else Path(".")
-    handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent)
+    handle, name = tempfile.mkstemp(prefix=_temporary_prefix(target), suffix=".tmp", dir=parent)
     temp = Path(name)
     try:
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
-        temp.chmod(0o666 & ~_umask())
+        temp.chmod(file_mode())
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
@@ -110,6 +229,9 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 
 def _write_files(bundle: ResultBundle, folder: Path) -> None:
+    (folder / RESULTS_MARKER).write_text(
+        json.dumps({"levtrade": bundle.summary.get("levtrade")}) + "\n", encoding="utf-8"
+    )
     files = analyzer_files(list(bundle.analyzers))
     summary = dict(bundle.summary)
     if files or "analyzer_tables" in summary:
@@ -138,9 +260,10 @@ class StagedResults:
         check_results_dir(target)
         self.target = target
         parent = target.parent if str(target.parent) else Path(".")
-        self.temp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
+        prefix = _temporary_prefix(target)
+        self.temp = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=parent))
         try:
-            self.temp.chmod(0o777 & ~_umask())
+            self.temp.chmod(0o777 & ~current_umask())
             _write_files(bundle, self.temp)
         except BaseException:
             shutil.rmtree(self.temp, ignore_errors=True)
@@ -150,7 +273,8 @@ class StagedResults:
         old: Path | None = None
         if self.target.exists():
             parent = self.temp.parent
-            old = Path(tempfile.mkdtemp(prefix=f".{self.target.name}.", suffix=".old", dir=parent))
+            prefix = _temporary_prefix(self.target)
+            old = Path(tempfile.mkdtemp(prefix=prefix, suffix=".old", dir=parent))
             os.replace(self.target, old / "results")
         try:
             os.replace(self.temp, self.target)
@@ -186,10 +310,13 @@ def load_results(directory: str | Path) -> ResultBundle:
         )
     try:
         summary = json.loads((folder / "summary.json").read_text("utf-8"))
+    except RecursionError:
+        raise ExportError(f"results: {folder / 'summary.json'} is nested too deeply") from None
     except (OSError, json.JSONDecodeError) as exc:
         raise ExportError(f"results: cannot read {folder / 'summary.json'}: {exc}") from None
     if not isinstance(summary, dict):
         raise ExportError(f"results: {folder / 'summary.json'} does not hold a summary")
+    _check_summary(summary, folder / "summary.json")
     try:
         tables = {
             name: from_exported(pd.read_parquet(folder / f"{name}.parquet"))
@@ -197,6 +324,13 @@ def load_results(directory: str | Path) -> ResultBundle:
         }
     except Exception as exc:
         raise ExportError(f"results: cannot read the tables in {folder}: {exc}") from None
+    for name, columns in _COLUMNS.items():
+        missing = [c for c in columns if c not in tables[name].columns]
+        if missing:
+            raise ExportError(
+                f"results: {folder / f'{name}.parquet'} has no column {missing[0]!r}; it is not "
+                "the table levtrade wrote"
+            )
     listed = summary.get("analyzer_tables") or {}
     if not isinstance(listed, dict):
         raise ExportError(f"results: analyzer_tables in {folder / 'summary.json'} is not a table")
@@ -213,6 +347,42 @@ def load_results(directory: str | Path) -> ResultBundle:
         except Exception as exc:
             raise ExportError(f"results: cannot read {path}: {exc}") from None
     return ResultBundle(summary=summary, **tables, analyzers=analyzers)
+
+
+_COLUMNS: dict[str, tuple[str, ...]] = {
+    "series": ("time", "equity"),
+    "prices": ("time", "symbol"),
+    "trades": ("symbol", "side"),
+}
+"""The columns of each table the report reads."""
+
+_SUMMARY_TYPES: dict[str, tuple[type, ...]] = {
+    "pairs": (list,),
+    "metrics": (dict,),
+    "per_pair": (list,),
+    "liquidations": (list,),
+    "notes": (list,),
+    "funding": (dict,),
+    "analyzers": (dict,),
+    "margin": (dict, type(None)),
+}
+"""The summary's fields the report reads, and what each holds."""
+
+
+def _check_summary(summary: dict[str, object], path: Path) -> None:
+    """Refuse a summary whose fields are not what levtrade writes (a file changed by hand)."""
+    for key, kinds in _SUMMARY_TYPES.items():
+        if key in summary and not isinstance(summary[key], kinds):
+            raise ExportError(
+                f"results: {path}: {key} must be {' or '.join(_NAMES[k] for k in kinds)}, got "
+                f"{summary[key]!r}"
+            )
+    pairs = summary.get("pairs", [])
+    if isinstance(pairs, list) and not all(isinstance(p, str) for p in pairs):
+        raise ExportError(f"results: {path}: pairs must be a list of symbols, got {pairs!r}")
+
+
+_NAMES: dict[type, str] = {list: "a list", dict: "an object", type(None): "null"}
 
 
 def _inside(path: Path, folder: Path) -> bool:

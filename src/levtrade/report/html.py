@@ -1277,6 +1277,7 @@ def render_report(bundle: ResultBundle) -> str:
             '<html lang="en">',
             "<head>",
             '<meta charset="utf-8">',
+            f'<meta name="generator" content="levtrade {_esc(summary.get("levtrade") or "")}">',
             '<meta name="viewport" content="width=device-width, initial-scale=1">',
             f"<title>{_esc(title)}</title>",
             f"<script>{ERROR_HOOK}</script>",

@@ -308,6 +308,22 @@ def _funding(
     }
 
 
+def every_entry_rejected(orders: pd.DataFrame) -> list[str]:
+    """The warning a reader must not miss: every entry of the run was refused, so it made no
+    trade (one item, or none)."""
+    if not len(orders) or "status" not in orders.columns:
+        return []
+    entries = int((~orders["reduce_only"].astype(bool)).sum())
+    refused = rejected_entries(orders)
+    if not entries or sum(refused.values()) < entries:
+        return []
+    reasons = ", ".join(f"{reason} {count}" for reason, count in refused.items())
+    return [
+        f"every entry was rejected ({entries} of {entries} entry orders; {reasons}): the run "
+        "made no trade"
+    ]
+
+
 def _max_margin_ratio(series: pd.DataFrame) -> float | None:
     columns = [c for c in series.columns if c == "margin_ratio" or c.startswith("margin_ratio:")]
     best = -math.inf
@@ -452,6 +468,7 @@ def build_summary(
     leverage = max([float(config.leverage), *(float(v) for v in journal["leverage"])])
     metrics = {str(k): v for k, v in result.metrics.items()}
     warnings = plausibility_warnings(metrics, prices, leverage) if prices is not None else []
+    warnings += every_entry_rejected(result.orders)
     spec = result.run_spec()
     instruments = {
         pair: {

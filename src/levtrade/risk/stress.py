@@ -48,6 +48,14 @@ Pool = str | PositionKey
 DEFAULT_MOVES: tuple[float, ...] = tuple(round(-0.5 + 0.1 * i, 10) for i in range(11))
 """−50 % … +50 % in steps of 10 %."""
 DEFAULT_REPLAY: tuple[str, str] = ("2025-10-10T18:00:00Z", "2025-10-11T00:00:00Z")
+
+MAX_MOVE = 100.0
+"""The largest ladder move, as a fraction (+10,000 %: a hundredfold price); prices beyond it
+leave the range the account accepts."""
+
+MAX_SIMULATED_BARS = 20_000_000
+"""The most bars a liquidation-probability bootstrap simulates (``paths × horizon``): beyond
+it the run would take minutes to hours and its bar indices gigabytes."""
 """The 2025-10-10 crash, 18:00–24:00 UTC."""
 
 SCAN_STEP = 0.0025
@@ -740,6 +748,7 @@ class StressTest:
         n_paths = _whole(paths, "paths", 1)
         rng_seed = _whole(seed, "seed", 0)
         size = _whole(block, "block", 1)
+        check_bootstrap(bars, n_paths, size)
         hist = history.select(self.symbols)
         previous = hist.close[:-1]
         close_ratio = hist.close[1:] / previous
@@ -881,8 +890,27 @@ def _moves(moves: Sequence[float]) -> list[float]:
         value = _checks.number(move, f"moves[{i}]")
         if value <= -1.0:
             raise ConfigError(f"moves[{i}]: {value!r} would take prices to ≤ 0 (need > -1)")
+        if value > MAX_MOVE:
+            raise ConfigError(
+                f"moves[{i}]: {value!r} is beyond the largest move, {MAX_MOVE:g} (a price "
+                f"{MAX_MOVE + 1:g} times its mark)"
+            )
         out.append(value)
     return out
+
+
+def check_bootstrap(horizon: int, paths: int, block: int) -> None:
+    """Refuse, before any work, a bootstrap larger than :data:`MAX_SIMULATED_BARS`: it would
+    hold ``paths × horizon`` bar indices in memory and step through each of them."""
+    bars = paths * horizon
+    if bars > MAX_SIMULATED_BARS:
+        blocks = -(-horizon // block)
+        memory = paths * blocks * (block + 1) * 8
+        raise ConfigError(
+            f"paths × horizon: {paths:,} paths of {horizon:,} bars are {bars:,} simulated bars "
+            f"({memory / 2**30:.3g} GiB of bar indices); at most {MAX_SIMULATED_BARS:,}: "
+            "lower --paths or --horizon"
+        )
 
 
 def _whole(value: object, field: str, minimum: int) -> int:
@@ -932,6 +960,8 @@ def stress_report(
         (top, "top", 1),
     ):
         _whole(value, field, minimum)
+    if history is not None:
+        check_bootstrap(horizon, paths, block)
     steps = _moves(moves)
     test = StressTest(scenario)
     account = test.account

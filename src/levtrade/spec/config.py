@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from levtrade._validation import describe_validation_error
+from levtrade._validation import MAX_FUNDING_RATE, describe_validation_error
 from levtrade.errors import ConfigError, LevtradeError, UnknownSymbolError
 from levtrade.margin.tiers import TierTable
 from levtrade.model.instrument import Instrument
@@ -84,11 +84,13 @@ class AccountSettings(BaseModel):
     bar, the rest resting on (None: limit orders fill whole)."""
     maker_fee: FeeRate | None = None
     taker_fee: FeeRate | None = None
-    funding_rate: Annotated[float, Field(allow_inf_nan=False)] | None = Field(
-        default=None, validation_alias=AliasChoices("funding_rate", "futures_funding_rate")
-    )
-    """Constant rate for symbols without funding data (None: a backtest's such symbols pay no
-    funding; a configured run refuses them)."""
+    funding_rate: (
+        Annotated[float, Field(ge=-MAX_FUNDING_RATE, le=MAX_FUNDING_RATE, allow_inf_nan=False)]
+        | None
+    ) = Field(default=None, validation_alias=AliasChoices("funding_rate", "futures_funding_rate"))
+    """Constant rate per interval for symbols without funding data (None: a backtest's such
+    symbols pay no funding; a configured run refuses them); at most ±10 % (twice the widest
+    venue cap)."""
     funding_interval_hours: Positive = 8.0
     stake_amount: Positive | Literal["unlimited"] = "unlimited"
     """Margin per entry, or ``"unlimited"``: available balance × tradable_balance_ratio /
@@ -279,6 +281,8 @@ class BacktestConfig(AccountSettings):
                 raise ConfigError(f"config: {str(file)!r} is neither .toml nor .json")
         except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
             raise ConfigError(f"config: {str(file)!r} does not parse: {exc}") from None
+        except RecursionError:
+            raise ConfigError(f"config: {str(file)!r} nests too deeply to be read") from None
         if isinstance(document, dict) and isinstance(document.get("backtest"), dict):
             document = document["backtest"]
         return cls.from_dict(document)

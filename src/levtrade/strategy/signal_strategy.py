@@ -253,6 +253,7 @@ class SignalStrategy:
                 f"{self.startup_candle_count!r}"
             )
         rules = self.rules()
+        self._clamps: dict[str, tuple[int, float, float]] = {}
         bars = len(data)
         by_symbol: dict[str, SymbolSignals] = {}
         self.analyzed = {}
@@ -435,6 +436,13 @@ class SignalStrategy:
                         side=side,
                         **extra,
                     )
+                    if chosen is None or not (chosen > 0.0 and math.isfinite(chosen)):
+                        raise StrategyError(
+                            f"{type(self).__name__}.leverage must return a leverage > 0 (FreqTrade "
+                            f"raises one below 1 to 1), got {chosen!r} for {symbol} at {when}"
+                        )
+                    if chosen > ceiling:
+                        self._clamped(symbol, chosen, ceiling)
                     proposed_lev = min(max(chosen, 1.0), ceiling)
                 chosen_stake = proposed_stake
                 if with_stake:
@@ -454,7 +462,12 @@ class SignalStrategy:
                         entry_tag=tag,
                         side=side,
                     )
-                    if math.isnan(chosen) or chosen <= 0.0 or (min_stake and chosen < min_stake):
+                    if chosen is not None and not (chosen >= 0.0 and math.isfinite(chosen)):
+                        raise StrategyError(
+                            f"{type(self).__name__}.custom_stake_amount must return a stake ≥ 0 "
+                            f"(0 or None: no entry), got {chosen!r} for {symbol} at {when}"
+                        )
+                    if not chosen or (min_stake and chosen < min_stake):
                         flags["enter_long" if side == "long" else "enter_short"][i] = False
                         continue
                     chosen_stake = min(chosen, wallet)
@@ -474,14 +487,30 @@ class SignalStrategy:
             if with_stake:
                 stake[i] = chosen_stake
 
-    def _callback(self, method: str, symbol: str, **kwargs: Any) -> float:
+    def _clamped(self, symbol: str, asked: float, ceiling: float) -> None:
+        """Record a leverage() answer above the tier maximum, lowered to it as FreqTrade does."""
+        count, highest, lowest = self._clamps.get(symbol, (0, asked, ceiling))
+        self._clamps[symbol] = (count + 1, max(highest, asked), min(lowest, ceiling))
+
+    @property
+    def callback_notes(self) -> list[str]:
+        """What the last :meth:`to_signals` changed of the callbacks' answers, for the run's
+        summary: leverage above the tier maximum, lowered to it (FreqTrade's clamp)."""
+        return [
+            f"{type(self).__name__}.leverage asked up to {highest:g}x for {symbol}, above the "
+            f"tier maximum; {count} entr{'y' if count == 1 else 'ies'} clamped to it (down to "
+            f"{lowest:g}x), as FreqTrade does"
+            for symbol, (count, highest, lowest) in getattr(self, "_clamps", {}).items()
+        ]
+
+    def _callback(self, method: str, symbol: str, **kwargs: Any) -> float | None:
         name = f"{type(self).__name__}.{method}"
         try:
             value = getattr(self, method)(**kwargs)
         except Exception as exc:
             raise StrategyError(f"{name} raised on {symbol}: {exc!r}") from exc
         if value is None:
-            return math.nan
+            return None
         if isinstance(value, bool) or not isinstance(value, int | float | np.number):
             raise StrategyError(f"{name} must return a number, got {value!r} ({symbol})")
         return float(value)

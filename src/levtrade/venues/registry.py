@@ -185,9 +185,12 @@ class TierRegistry:
             raise UnknownSymbolError(f"symbol: expected a symbol, got {symbol!r}")
         wanted = symbol.strip()
         history = self._tables.get((key_venue, wanted))
-        if history is None and "/" not in wanted and key_venue in VENUES:
+        if history is None and key_venue in VENUES:
+            # a venue id, or another ccxt spelling of the same market (dYdX's ETH/USD:USDC is
+            # ETH/USDC:USDC): look it up by the venue's own id
             try:
-                history = self._tables.get((key_venue, ccxt_symbol(key_venue, wanted)))
+                native = venue_symbol(key_venue, wanted) if "/" in wanted else wanted
+                history = self._tables.get((key_venue, ccxt_symbol(key_venue, native)))
             except UnknownSymbolError:
                 history = None
         if not history:

@@ -679,6 +679,8 @@ def _read_json(file: Path) -> Any:
         return json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise TierTableError(f"tier file {file}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise TierTableError(f"tier file {file}: JSON nested too deeply") from None
 
 
 # ------------------------------------------------------------------------------------------
