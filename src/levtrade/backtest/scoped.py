@@ -154,6 +154,12 @@ class ScopedContext:
                 f"wallet_balances: pool(s) {', '.join(idle)} trade none of the run's symbols"
             )
         self.pools = {pool: [self.symbols[j] for j in columns] for pool, columns in groups.items()}
+        unknown = sorted(set(signals.by_symbol) - set(self.symbols)) if signals is not None else []
+        if unknown:
+            raise ConfigError(
+                f"signals: symbol(s) {', '.join(unknown)} are not in the market data "
+                f"({', '.join(self.symbols)})"
+            )
         ids = itertools.count(1)
         self.engines: list[Engine] = []
         self._where: dict[str, tuple[Engine, int]] = {}
