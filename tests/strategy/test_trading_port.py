@@ -38,6 +38,7 @@ class NotebookContext:
         self.account = Account(get_venue("binance"), wallet)
         self.i = 0
         self.times = [START + k * HOUR for k in range(bars)]
+        self.entry = 0.0
         self.submitted: list[Order] = []
         self.cancelled: list[Order] = []
         self._ids = 0
@@ -52,6 +53,9 @@ class NotebookContext:
     def liquidation_price(self, column: int, leg: str) -> float | None:
         return None
 
+    def position_entry(self, symbol: str, leg: str) -> tuple[float, float, float]:
+        return self.sizes[0][leg], self.entry, 1.0
+
     def new_id(self) -> int:
         self._ids += 1
         return self._ids
@@ -63,9 +67,10 @@ class NotebookContext:
     def cancel(self, order: Order) -> None:
         self.cancelled.append(order)
 
-    def hold(self, size: float) -> None:
+    def hold(self, size: float, entry: float = 0.0) -> None:
         """The broker reports a position (as a fill would): the per-symbol mapping changes in
         place, as the port asks, and the views follow."""
+        self.entry = entry
         self.sizes[0].clear()
         if size:
             self.sizes[0]["BOTH"] = size
@@ -154,5 +159,6 @@ def test_the_position_view_follows_the_context() -> None:
     entries = [o for o in context.submitted if o.side == "buy"]
     assert [o.created_bar for o in entries] == [4, 5, 6]
     assert not strategy.position
-    context.hold(-2.0)
+    context.hold(-2.0, entry=2_500.0)
     assert strategy.position.size == -2.0 and bool(strategy.position)
+    assert strategy.position.price == 2_500.0  # the entry price comes from the port

@@ -46,11 +46,6 @@ class BarEngine(TradingContext, Protocol):
         (for a buffer floor set as an entry fills) instead of the close."""
         ...
 
-    def position_entry(self, symbol: str, leg: str) -> tuple[float, float, float]:
-        """(signed size, entry price, leverage) of an open position, for the rules an entry
-        places."""
-        ...
-
     def make_order(
         self, symbol: str, side: str, type_: OrderType, size: float, price: float, **fields: Any
     ) -> Order:

@@ -19,6 +19,7 @@ short loop that only tests the liquidation price, stops at funding times and cal
 from __future__ import annotations
 
 import gc
+import itertools
 import math
 from bisect import bisect_left
 from collections.abc import Iterator, Mapping, Sequence
@@ -173,17 +174,25 @@ class Engine:
 
     def __init__(
         self,
-        data: MarketData | Portfolio,
+        data: MarketData | Portfolio | RunData,
         config: BacktestConfig | RunSpec,
         driver: Driver,
         *,
         fine: FineData | None = None,
+        account: Account | None = None,
+        order_ids: Iterator[int] | None = None,
     ) -> None:
+        """``data`` may be prepared already (one collateral pool's columns of a run);
+        ``account`` is then the pool's own and ``order_ids`` the run's one id sequence
+        (:mod:`levtrade.backtest.scoped`). Otherwise the engine opens its account from the
+        config and numbers its orders from 1."""
         if not isinstance(config, BacktestConfig | RunSpec):
             raise BacktestError(f"config: expected a BacktestConfig, got {type(config).__name__}")
         settings = config.config if isinstance(config, RunSpec) else config
         self.data = data
-        self.run_data: RunData = prepare(data, settings, fine)
+        self.run_data: RunData = (
+            data if isinstance(data, RunData) else prepare(data, settings, fine)
+        )
         rd = self.run_data
         self.spec = spec = resolve(config, rd.symbols)
         self.config = config = spec.config
@@ -196,7 +205,7 @@ class Engine:
         self._column = {s: j for j, s in enumerate(self.symbols)}
         self.hedge = config.position_mode == "hedge"
         self.liquidation_buffer = config.liquidation_buffer
-        self.account = Account(
+        self.account = account if account is not None else Account(
             self.venue,
             config.wallet,
             position_mode=config.position_mode,
@@ -295,7 +304,7 @@ class Engine:
         snapshot k): its snapshot, (symbol column, leg), and 5 numbers: size, entry price,
         isolated (1.0/0.0), isolated margin, liquidation price."""
         self._multi_lps: dict[int, dict[str, float]] = {}
-        self._next_id = 1
+        self._ids = itertools.count(1) if order_ids is None else order_ids
         self._submitted: list[tuple[Order, float, float]] = []
         """Every order submitted, with its size and price then (see :attr:`decisions`)."""
         self._exposed = False
@@ -812,8 +821,7 @@ class Engine:
         return position.size, position.entry_price, position.leverage
 
     def new_id(self) -> int:
-        self._next_id += 1
-        return self._next_id - 1
+        return next(self._ids)
 
     def make_order(
         self,

@@ -19,8 +19,11 @@ import numpy as np
 from levtrade.backtest.engine import Engine
 from levtrade.backtest.event_driver import EventDriver
 from levtrade.backtest.market import truncate
+from levtrade.backtest.scoped import ScopedContext
+from levtrade.backtest.spot_engine import SpotEngine
 from levtrade.data import MarketData, Portfolio
 from levtrade.errors import ConfigError, LookaheadError
+from levtrade.spec import resolve
 from levtrade.spec.config import BacktestConfig
 from levtrade.strategy.base import Strategy
 from levtrade.strategy.lines import Line
@@ -66,7 +69,13 @@ def _decisions(
 ) -> tuple[list[tuple[Any, ...]], dict[str, np.ndarray[Any, Any]]]:
     """The orders the strategy submitted, and the lines it keeps (its indicators)."""
     driver = EventDriver(strategy, params)
-    engine = Engine(data, config, driver)
+    engine: Engine | SpotEngine | ScopedContext
+    if config.account_type is not None:
+        engine = ScopedContext(data, resolve(config, data.symbols), strategy=driver)
+    elif config.trading_mode != "futures":
+        engine = SpotEngine(data, resolve(config, data.symbols), driver)
+    else:
+        engine = Engine(data, config, driver)
     engine.run()
     lines: dict[str, np.ndarray[Any, Any]] = {}
     for name, value in vars(driver.strategy).items():

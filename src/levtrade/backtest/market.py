@@ -10,8 +10,9 @@ concatenated paths replace the bar's own (step 3).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -80,6 +81,35 @@ class RunData:
     @property
     def width(self) -> int:
         return len(self.symbols)
+
+    def select(self, columns: Sequence[int]) -> RunData:
+        """The run's data for some of its symbols, on the same axis (one collateral pool's
+        symbols of a scoped run)."""
+        keep = list(columns)
+
+        def part(array: NDArray[Any]) -> NDArray[Any]:
+            return np.ascontiguousarray(array[:, keep])
+
+        symbols = tuple(self.symbols[j] for j in keep)
+        return replace(
+            self,
+            symbols=symbols,
+            open=part(self.open),
+            high=part(self.high),
+            low=part(self.low),
+            close=part(self.close),
+            volume=part(self.volume),
+            mark_open=part(self.mark_open),
+            mark_high=part(self.mark_high),
+            mark_low=part(self.mark_low),
+            mark_close=part(self.mark_close),
+            oracle_open=part(self.oracle_open),
+            funding_rate=part(self.funding_rate),
+            funding=part(self.funding),
+            active=part(self.active),
+            funding_constant=tuple(s for s in self.funding_constant if s in symbols),
+            sub_bars=tuple(self.sub_bars[j] for j in keep),
+        )
 
     def columns(self, j: int) -> dict[str, FloatArray]:
         """Symbol j's series by name, as a strategy's data feed shows them."""

@@ -21,6 +21,7 @@ from levtrade.backtest.metrics import compute_metrics
 from levtrade.errors import BacktestError
 from levtrade.margin import Account, SpotAccount
 from levtrade.margin.ledger import Ledger
+from levtrade.margin.scopes import ScopedAccount
 from levtrade.model.orders import Order, Trade
 from levtrade.spec import BacktestConfig, RunSpec
 
@@ -162,6 +163,9 @@ class BacktestResult:
     """The run's resolved specification (set by both engines)."""
     spot_account: SpotAccount | None = None
     """A spot or margin run's final account (the futures runs' ``account`` is None then)."""
+    scoped_account: ScopedAccount | None = None
+    """A run with collateral pooled by ``account_type``: its pools' accounts (``account`` is
+    None then)."""
 
     def run_spec(self) -> RunSpec:
         """The run's instruments and tier tables: the engines' own, or resolved from

@@ -10,7 +10,8 @@ from levtrade.backtest.engine import run_signals, run_strategy
 from levtrade.backtest.market import FineData
 from levtrade.backtest.progress import Progress
 from levtrade.backtest.results import Analyzer, BacktestResult, run_analyzers
-from levtrade.backtest.spot_engine import run_spot_signals
+from levtrade.backtest.scoped import run_scoped
+from levtrade.backtest.spot_engine import run_spot_signals, run_spot_strategy
 from levtrade.data import MarketData, Portfolio
 from levtrade.errors import ConfigError
 from levtrade.spec import BacktestConfig, RunSpec, resolve
@@ -20,7 +21,9 @@ from levtrade.strategy.signals import Signals, SymbolSignals
 ENGINES = ("auto", "event", "compiled")
 """``auto`` (the default): signal strategies on the compiled kernel when it can run them
 (linear contracts, no finer-timeframe path), everything else on the event engine; spot and
-margin runs on the event engine's spot counterpart (:mod:`levtrade.backtest.spot_engine`)."""
+margin runs — signals and ``Strategy`` classes alike — on the event engine's spot counterpart
+(:mod:`levtrade.backtest.spot_engine`), and runs whose collateral is pooled by an
+``account_type`` on one event engine per pool (:mod:`levtrade.backtest.scoped`)."""
 
 
 def run(
@@ -56,8 +59,11 @@ def run(
     sink = progress or _Silent()
     spec = resolve(BacktestConfig() if config is None else config, data.symbols)
     spot = spec.config.trading_mode != "futures"
+    scoped = spec.config.account_type is not None
     if spot:
         _check_spot_run(strategy, spec, engine, fine)
+    if scoped:
+        _check_scoped_run(spec, engine, fine)
     if isinstance(strategy, type) and issubclass(strategy, Strategy):
         if engine == "compiled":
             raise ConfigError(
@@ -67,6 +73,14 @@ def run(
         if warmup:
             raise ConfigError(f"warmup: {strategy.__name__} warms up in prenext(), got {warmup}")
         sink.phase("simulating", total=len(data))
+        if scoped:
+            return run_scoped(
+                strategy, data, spec, params=params, analyzers=analyzers, progress=progress
+            )
+        if spot:
+            return run_spot_strategy(
+                strategy, data, spec, params=params, analyzers=analyzers, progress=progress
+            )
         return run_strategy(
             strategy, data, spec, params=params, fine=fine, analyzers=analyzers, progress=progress
         )
@@ -88,7 +102,10 @@ def run(
     if engine == "compiled" and fine is not None:
         raise ConfigError("fine: the compiled kernel walks each bar's own path")
     result: BacktestResult
-    if spot:
+    if scoped:
+        sink.phase("simulating", total=len(data))
+        result = run_scoped(signals, data, spec, progress=progress)
+    elif spot:
         sink.phase("simulating", total=len(data))
         result = run_spot_signals(data, signals, spec, progress=progress)
     elif engine == "compiled" or (engine == "auto" and compiled_runs(spec, fine)):
@@ -108,13 +125,8 @@ def run(
 
 
 def _check_spot_run(strategy: Any, spec: RunSpec, engine: str, fine: FineData | None) -> None:
-    """What a spot or margin run takes: signal strategies, on the event engine, bar paths."""
+    """What a spot or margin run takes: the event engine, each bar's own path, fills whole."""
     mode = spec.config.trading_mode
-    if isinstance(strategy, type) and issubclass(strategy, Strategy):
-        raise ConfigError(
-            f"strategy: {strategy.__name__} is event-driven; trading_mode {mode!r} runs signal "
-            "strategies (a SignalStrategy or a Signals table)"
-        )
     if engine == "compiled":
         raise ConfigError(
             f"engine: the compiled kernel trades futures; trading_mode {mode!r} runs on the "
@@ -122,6 +134,25 @@ def _check_spot_run(strategy: Any, spec: RunSpec, engine: str, fine: FineData | 
         )
     if fine is not None:
         raise ConfigError(f"fine: trading_mode {mode!r} walks each bar's own path")
+    config = spec.config
+    if config.participation is not None or config.volume_slippage_bps:
+        raise ConfigError(
+            f"participation: trading_mode {mode!r} fills orders whole at the fixed slippage "
+            f"(participation {config.participation!r}, volume_slippage_bps "
+            f"{config.volume_slippage_bps!r})"
+        )
+
+
+def _check_scoped_run(spec: RunSpec, engine: str, fine: FineData | None) -> None:
+    """A run whose collateral is pooled by account type runs on the event engine."""
+    kind = spec.config.account_type
+    if engine == "compiled":
+        raise ConfigError(
+            f"engine: the compiled kernel holds one account; an account_type {kind!r} run "
+            "pools collateral per DEX or token and runs on the 'event' engine (or 'auto')"
+        )
+    if fine is not None:
+        raise ConfigError(f"fine: an account_type {kind!r} run walks each bar's own path")
 
 
 def compiled_runs(spec: RunSpec, fine: FineData | None) -> bool:

@@ -1,6 +1,14 @@
 """The event-driven engine for spot and spot-margin runs (``trading_mode = "spot"`` /
 ``"margin"``), on the margin engine's :class:`~levtrade.margin.SpotAccount`.
 
+It runs both kinds of strategy: signal tables (the signal rules' driver) and event-driven
+:class:`~levtrade.strategy.base.Strategy` classes, which trade through the same
+:class:`~levtrade.strategy.context.TradingContext` port as on futures — position sizes per
+symbol (the base held, or in margin owed), the account at the close
+(:class:`~levtrade.strategy.accounts.SpotAccountView`), the liquidation price of a symbol's
+pool, and the order model of :mod:`levtrade.model.orders` (market, limit, stop, take-profit,
+trailing stop, brackets).
+
 It keeps the bar order of docs/backtest.md. For bar *i* (open time *t*): (1) prices move to
 the open and a margin pool already at or below the venue's liquidation level is liquidated at
 the open; (2) pending market orders fill at the open, exits first; interest due at *t* is
@@ -10,29 +18,32 @@ path reaches them (liquidation first at a tie); (4) at the close the interest du
 bar is charged, a pool pushed to liquidation by it is liquidated at the close, the series are
 recorded, and the driver decides.
 
-Orders are sized as a futures run's are — ``stake × leverage`` at the fill price — and funded
-as the venue's margin account funds them:
+An order sized by stake is sized as a futures run's is — ``stake × leverage`` at the fill
+price; an order with a size trades that many base units. Each is funded as the venue's margin
+account funds it, the order's own part being ``notional ÷ leverage`` for a long and
+``notional ÷ (leverage − 1)`` for a short (for a stake-sized order: the stake):
 
-* spot: the pool spends what it holds; only longs;
-* cross margin: a long borrows ``stake × (leverage − 1)`` of the quote and spends the stake of
-  its own; a short borrows ``stake × (leverage − 1)`` of the base and sells it (the venue's
-  borrow level caps a short at that: 2,000 on 1,000 at Binance's 3x); exits repay from their
-  proceeds;
-* isolated margin: the stake moves from the spot wallet into the pair's pool, which borrows
+* spot: the pool spends what it holds; only longs, at 1x;
+* cross margin: a long borrows ``own × (leverage − 1)`` of the quote and spends its own part
+  besides; a short borrows the base it sells (the venue's borrow level caps it: at Binance's
+  3x, 2,000 on 1,000 of collateral); what an exit delivers repays the loan;
+* isolated margin: the own part moves from the spot wallet into the pair's pool, which borrows
   what the venue's auto-borrow takes; everything left returns to the wallet at the exit.
 
-A trade's PnL is its price move on the base it held or owed, less the fees and the interest
+A position grows with orders in its direction and shrinks with reduce-only or opposite ones;
+it does not turn around in one order (a spot or margin position closes first). A trade's PnL is
+its price move on the base it held or owed (average cost), less the fees and the interest
 charged to it (valued in the account currency when charged; a pool's interest in an asset is
-split over its open trades by the principal each borrowed). The compiled kernel trades
-futures only; ``engine="auto"`` runs spot and margin here.
+split over its open trades by the principal each borrowed). The compiled kernel trades futures
+only; ``engine="auto"`` runs spot and margin here.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -40,6 +51,7 @@ import pandas as pd
 from levtrade._jit import plain
 from levtrade.backtest import path
 from levtrade.backtest.driver import Driver
+from levtrade.backtest.event_driver import EventDriver
 from levtrade.backtest.market import RunData, prepare
 from levtrade.backtest.metrics import compute_metrics
 from levtrade.backtest.progress import Progress, ProgressDriver
@@ -48,6 +60,7 @@ from levtrade.backtest.results import (
     TRADE_COLUMNS,
     Analyzer,
     BacktestResult,
+    decision,
     ledger_frame,
     order_row,
     orders_frame,
@@ -65,8 +78,7 @@ from levtrade.errors import (
     OrderRejected,
     StrategyError,
 )
-from levtrade.margin import SpotAccount, SpotLiquidation
-from levtrade.margin.account import Account
+from levtrade.margin import SpotAccount, SpotFill, SpotLiquidation
 from levtrade.margin.ledger import INTEREST, SpotEntryKind
 from levtrade.margin.spot import SPOT_POOL
 from levtrade.model.instrument import Instrument
@@ -80,20 +92,24 @@ from levtrade.model.orders import (
     Trade,
 )
 from levtrade.model.positions import Leg, PositionKey
-from levtrade.model.venue import MarginLevelRule, SpotMarginProfile
+from levtrade.model.venue import FeeAsset, SpotMarginProfile
 from levtrade.spec import RunSpec
+from levtrade.strategy.accounts import SpotAccountView
+from levtrade.strategy.base import Strategy
 from levtrade.strategy.context import PositionSync
 from levtrade.strategy.signals import Signals
 
 FloatArray = np.ndarray[Any, np.dtype[np.float64]]
 _BOTH = "BOTH"
 _reach_fraction = plain(path.reach_fraction)
-_price_at = plain(path.price_at)
 _slipped = plain(path.slipped)
+_trail_stop = plain(path.trail_stop)
 _low_first = plain(path.low_first)
 _path_points = plain(path.path_points)
 _stop_direction = plain(path.stop_direction)
 _limit_direction = plain(path.limit_direction)
+_WHOLE = 1e-9
+"""Relative shortfall below which a reduction is the whole position (lot-rounding dust)."""
 SPOT_NOTE = "spot and margin runs use the event-driven engine (the compiled kernel trades futures)"
 SPOT_METRICS = ("interest_paid", "min_margin_level", "max_liabilities")
 """Metrics a spot or margin run adds to the futures ones."""
@@ -105,16 +121,25 @@ class _Open:
 
     trade: Trade
     pool: str
+    held: float
+    """Signed base of the position: held (> 0) or sold short (< 0), interest owed apart."""
+    entry: float
+    """Average cost of :attr:`held` (what a reduction realizes its PnL against)."""
     loan_asset: str | None
     """The asset the trade borrowed (quote for a long, base for a short)."""
     loan: float
     """The principal it borrowed (its share of the pool's interest)."""
     interest: float = 0.0
     """Interest charged to it so far, in the account currency."""
+    owed_interest: float = 0.0
+    """Interest charged to it in the base (a short's), owed until the short is bought back."""
+    owed_interest_value: float = 0.0
+    """:attr:`owed_interest` valued as it was charged (part of :attr:`interest`)."""
 
 
 class SpotEngine:
-    """One spot or spot-margin run of a signal ``driver`` over ``data`` (module docstring)."""
+    """One spot or spot-margin run of a ``driver`` — the signal rules or a ``next()``
+    strategy — over ``data`` (module docstring)."""
 
     def __init__(self, data: MarketData | Portfolio, spec: RunSpec, driver: Driver) -> None:
         config = spec.config
@@ -154,11 +179,16 @@ class SpotEngine:
             interest_rates=config.interest_rates,
             time=int(rd.timestamps[0]),
         )
+        self._view = SpotAccountView(self.spot)
+        self._fee_in_base = venue.fee_asset is FeeAsset.RECEIVED
+        """A buy's fee is taken in the base it delivers (Binance), so a long holds less."""
         self.sizes: list[dict[str, float]] = [{} for _ in self.symbols]
         self.position_views: list[PositionSync] = []
         self.pending: list[Order] = []
         self.resting: list[list[Order]] = [[] for _ in self.symbols]
         self.orders: list[Order] = []
+        self._submitted: list[tuple[Order, float, float]] = []
+        """Every order submitted, with its size and price then (see :attr:`decisions`)."""
         self.trades: list[Trade] = []
         self._interest_of: dict[int, float] = {}
         """Interest charged to each closed trade (by ``id`` of its :class:`Trade`)."""
@@ -191,7 +221,7 @@ class SpotEngine:
             self._series[f"notional:{symbol}"] = np.zeros(n)
 
     # ========================================================================================
-    # The driver's side (BarEngine)
+    # The strategy's side (the TradingContext port and the drivers' BarEngine)
     # ========================================================================================
 
     @property
@@ -199,12 +229,18 @@ class SpotEngine:
         return int(self._timestamps[self.i])
 
     @property
-    def account(self) -> Account:
-        """A spot run has no futures account; its account is :attr:`spot`."""
-        _no_futures_account()
+    def account(self) -> SpotAccountView:
+        """The spot account's view (:mod:`levtrade.strategy.accounts`); prices are at the
+        current close whenever a strategy runs."""
+        return self._view
 
-    def marks_at_close(self) -> Account:
-        _no_futures_account()
+    def marks_at_close(self) -> SpotAccountView:
+        return self._view
+
+    @property
+    def decisions(self) -> list[tuple[Any, ...]]:
+        """Every order as submitted, for the look-ahead check (as the futures engine's)."""
+        return [decision(order, size, price) for order, size, price in self._submitted]
 
     @property
     def open_trades(self) -> dict[PositionKey, Trade]:
@@ -213,20 +249,20 @@ class SpotEngine:
 
     def liquidation_price(self, column: int, leg: str, *, at_fill: bool = False) -> float | None:
         """The price of the symbol's base at which its pool reaches the venue's liquidation
-        level, every other price held (None for spot, or without a loan)."""
-        instrument = self.instruments[column]
-        pool = self.spot.pool_for(instrument)
+        level, every other price held (None for spot, when flat, or without a loan)."""
+        if column not in self.open:
+            return None
+        pool = self.open[column].pool
         if self.spot.levels(pool) is None:
             return None
-        return self.spot.liquidation_price(instrument.base, pool)
+        return self.spot.liquidation_price(self.instruments[column].base, pool)
 
     def position_entry(self, symbol: str, leg: str) -> tuple[float, float, float]:
-        j = self.symbols.index(symbol)
-        state = self.open.get(j)
+        """(signed base held or owed, average cost, leverage) of the symbol's position."""
+        state = self.open.get(self.symbols.index(symbol)) if symbol in self.symbols else None
         if state is None:
             raise StrategyError(f"position: no open position in {symbol!r}")
-        trade = state.trade
-        return self.sizes[j].get(_BOTH, 0.0), trade.entry_price, trade.leverage
+        return state.held, state.entry, state.trade.leverage
 
     def new_id(self) -> int:
         self._next_id += 1
@@ -250,19 +286,40 @@ class SpotEngine:
         )
 
     def submit(self, order: Order) -> Order:
-        """Queue an order: market orders wait for the next open, the others rest."""
+        """Check and queue an order: market orders wait for the next open, the others rest
+        (good till cancelled). A size is rounded down to the lot."""
         self.orders.append(order)
+        self._submitted.append((order, order.size, order.price))
         if order.symbol not in self.symbols:
             raise StrategyError(f"data: {order.symbol!r} is not in this run")
         j = self.symbols.index(order.symbol)
+        mode = self.config.trading_mode
         if order.leg not in (None, _BOTH):
-            raise StrategyError(f"leg: a {self.config.trading_mode} run has no hedge legs")
+            raise StrategyError(f"leg: a {mode} run has no hedge legs, got {order.leg!r}")
+        if order.time_in_force != "GTC" or order.trigger_direction:
+            raise StrategyError(
+                f"time_in_force: a {mode} run rests its orders good till cancelled, without a "
+                f"trigger (got {order.time_in_force} on a {order.type} order)"
+            )
+        instrument = self.instruments[j]
+        if not order.close_position and not math.isnan(order.size):
+            rounded = instrument.round_size(order.size)
+            if not (math.isfinite(rounded) and rounded > 0):
+                self._finish(
+                    order,
+                    OrderStatus.REJECTED,
+                    Reason.SIZE,
+                    f"size: {order.size!r} rounds to {rounded!r} at lot "
+                    f"{instrument.lot_size!r} ({order.symbol})",
+                )
+                return order
+            order.size = rounded
         if order.type is not OrderType.MARKET and not order.managed:
             if not (math.isfinite(order.price) and order.price > 0):
                 raise StrategyError(
                     f"price: a {order.type} order needs a price > 0, got {order.price!r}"
                 )
-            order.price = self.instruments[j].round_price(order.price)
+            order.price = instrument.round_price(order.price)
         self.driver.on_order(order)
         if order.type is OrderType.MARKET:
             self.pending.append(order)
@@ -271,6 +328,7 @@ class SpotEngine:
         return order
 
     def cancel(self, order: Order, reason: Reason = Reason.CANCELLED_BY_STRATEGY) -> None:
+        """Cancel a live order (and the bracket children waiting for it)."""
         if not order.alive:
             return
         self._unqueue(order)
@@ -321,7 +379,7 @@ class SpotEngine:
     def _fill_market(self, i: int) -> None:
         queue, self.pending = self.pending, []
         # exits before entries, each in submission order
-        queue.sort(key=lambda o: not (o.reduce_only or o.close_position))
+        queue.sort(key=lambda o: not self._reduces(o))
         for order in queue:
             if not order.alive:
                 continue
@@ -330,6 +388,13 @@ class SpotEngine:
                 self.pending.append(order)
                 continue
             self._execute(order, float(self.run_data.open[i, j]), i, j)
+
+    def _reduces(self, order: Order) -> bool:
+        """Whether an order starts by reducing its symbol's position (exits fill first)."""
+        if order.close_position or order.reduce_only:
+            return True
+        current = self.sizes[self.symbols.index(order.symbol)].get(_BOTH, 0.0)
+        return current != 0.0 and (current > 0) != order.is_buy
 
     def _walk(self, i: int) -> None:
         rd = self.run_data
@@ -356,6 +421,7 @@ class SpotEngine:
                     else:
                         self._execute(order, price, i, j)
                     start = price
+            self._trail(j, points[3])
 
     def _next_event(
         self, j: int, start: float, end: float
@@ -393,76 +459,93 @@ class SpotEngine:
         return -1 if self.spot.level_sign(asset, pool) > 0 else 1
 
     def _trail(self, j: int, price: float) -> None:
+        """Move the symbol's trailing stops at a path point: the signal rules' own through
+        the driver, a strategy's by its ratio or amount (they only tighten)."""
         for order in self.resting[j]:
-            if order.alive and order.type is OrderType.TRAILING_STOP and order.managed:
+            if not (order.alive and order.active) or order.type is not OrderType.TRAILING_STOP:
+                continue
+            if order.managed:
                 self.driver.trail(order, price)
+            else:
+                order.price = _trail_stop(
+                    order.price, price, not order.is_buy, order.trail_ratio, order.trail_amount
+                )
 
     # ========================================================================================
     # Fills
     # ========================================================================================
 
     def _execute(self, order: Order, base_price: float, i: int, j: int) -> None:
+        """Fill ``order`` at ``base_price`` (before slippage), or reject it with its reason."""
         inst = self.instruments[j]
         current = self.sizes[j].get(_BOTH, 0.0)
         maker = order.type in MAKER_TYPES
         slip = 0.0 if maker else self.config.slippage
-        if order.close_position or order.reduce_only:
+        buy = order.is_buy
+        if order.close_position:
             if current == 0.0:
                 self._finish(order, OrderStatus.CANCELLED, Reason.NO_POSITION, "")
                 return
             price = _slipped(base_price, current < 0, slip)
-            self._exit(order, inst, price, i, j, current)
+            self._reduce(order, inst, price, i, j, abs(current), maker)
             return
-        if current != 0.0:
+        reducing = current != 0.0 and (current > 0) != buy
+        if order.reduce_only and not reducing:
             self._reject(
                 order,
-                Reason.REJECTED,
-                f"size: {order.symbol} has an open position; a {self.config.trading_mode} run "
-                "enters a flat pair only",
-            )
-            return
-        buy = order.side == "buy"
-        if not buy and not self.margin:
-            self._reject(order, Reason.REJECTED, f"side: spot is long only ({order.symbol})")
-            return
-        limit = self.config.max_open_trades
-        if limit is not None and len(self.open) >= limit:
-            self._reject(
-                order,
-                Reason.MAX_OPEN_TRADES,
-                f"max_open_trades: {len(self.open)} positions are open (limit {limit})",
+                Reason.REDUCE_ONLY,
+                f"reduce_only: {order.side} would not reduce the {order.symbol} position "
+                f"({current:g})",
             )
             return
         price = _slipped(base_price, buy, slip)
-        self._enter(order, inst, price, i, j, buy, maker)
-
-    def _stake(self, order: Order) -> float | None:
-        stake: float | str = order.stake if order.stake is not None else self.config.stake_amount
-        if stake == "unlimited":
-            slots = (self.config.max_open_trades or self.m) - len(self.open)
-            if slots <= 0:
-                self._reject(order, Reason.MAX_OPEN_TRADES, "stake_amount: no free slot")
-                return None
-            free = self.spot.balance(self.currency, self.spot.main_pool)
-            stake = free * self.config.tradable_balance_ratio / slots
-        if not (isinstance(stake, float) and stake > 0):
-            self._reject(order, Reason.INSUFFICIENT_MARGIN, f"stake: {stake!r} ({order.symbol})")
-            return None
-        return stake
-
-    def _enter(
-        self, order: Order, inst: Instrument, price: float, i: int, j: int, buy: bool, maker: bool
-    ) -> None:
-        stake = self._stake(order)
-        if stake is None:
+        if not reducing:
+            if not buy and not self.margin:
+                self._reject(order, Reason.REJECTED, f"side: spot is long only ({order.symbol})")
+                return
+            limit = self.config.max_open_trades
+            if current == 0.0 and limit is not None and len(self.open) >= limit:
+                self._reject(
+                    order,
+                    Reason.MAX_OPEN_TRADES,
+                    f"max_open_trades: {len(self.open)} positions are open (limit {limit})",
+                )
+                return
+            self._increase(order, inst, price, i, j, buy, maker)
             return
-        leverage = order.leverage if order.leverage is not None else self.config.leverage
-        if not self.margin and leverage != 1.0:
-            leverage = 1.0  # a spot entry spends its stake (the signal's leverage is moot)
-        # a long spends stake × leverage (borrowing stake × (leverage − 1) of the quote); a
-        # short sells what it borrows, stake × (leverage − 1) of the base: the borrow level
-        # caps a short at (leverage − 1) × its collateral (Binance 3x: 2,000 on 1,000)
-        exposure = leverage if buy else leverage - 1.0
+        qty = order.size
+        if math.isnan(qty):
+            sized = self._stake_size(order, inst, price, buy, reducing=True)
+            if sized is None:
+                return
+            qty = sized[0]
+        held = abs(current)
+        # what a buy of qty delivers after a fee taken in the base: selling qty closes it
+        delivered = qty * (1.0 - max(inst.maker_fee, inst.taker_fee))
+        if self._fee_in_base and current > 0 and delivered <= held * (1.0 + _WHOLE):
+            qty = min(qty, held)
+        if qty > held * (1.0 + _WHOLE):
+            if not order.reduce_only:
+                self._reject(
+                    order,
+                    Reason.REJECTED,
+                    f"size: {order.side} {qty:g} is more than the {order.symbol} position "
+                    f"({current:g}); a {self.config.trading_mode} position closes before it "
+                    "turns (close it, then enter)",
+                )
+                return
+            qty = held
+        self._reduce(order, inst, price, i, j, qty, maker)
+
+    def _stake_size(
+        self, order: Order, inst: Instrument, price: float, buy: bool, *, reducing: bool = False
+    ) -> tuple[float, float, float] | None:
+        """(base size, own part, leverage) of an order sized by stake: ``stake × leverage``
+        of notional for a long (or a reduction), ``stake × (leverage − 1)`` for a short (what
+        it borrows and sells), the stake being its own part. ``stake="all"`` stakes the free
+        currency of the main pool (less the fee, where the venue takes it in the quote)."""
+        leverage = self._leverage(order)
+        exposure = leverage if buy or reducing else leverage - 1.0
         if exposure <= 0.0:
             self._reject(
                 order,
@@ -470,11 +553,55 @@ class SpotEngine:
                 f"leverage: a short borrows stake × (leverage − 1); {leverage!r} borrows nothing "
                 f"({order.symbol})",
             )
-            return
+            return None
+        stake: float | str = order.stake if order.stake is not None else self.config.stake_amount
+        free = self.spot.balance(self.currency, self.spot.main_pool)
+        if stake == "all":
+            stake = free * (1.0 - 1e-12)
+            if buy and self.venue.fee_asset is FeeAsset.QUOTE:
+                stake /= 1.0 + leverage * inst.taker_fee
+        elif stake == "unlimited":
+            slots = (self.config.max_open_trades or self.m) - len(self.open)
+            if slots <= 0:
+                self._reject(order, Reason.MAX_OPEN_TRADES, "stake_amount: no free slot")
+                return None
+            stake = free * self.config.tradable_balance_ratio / slots
+        if not (isinstance(stake, float) and stake > 0):
+            self._reject(order, Reason.INSUFFICIENT_MARGIN, f"stake: {stake!r} ({order.symbol})")
+            return None
         qty = inst.round_size(stake * exposure / price)
         if not qty > 0:
             self._reject(order, Reason.SIZE, f"size: {qty!r} at {price:.8g} ({order.symbol})")
-            return
+            return None
+        return qty, stake, leverage
+
+    def _leverage(self, order: Order) -> float:
+        """The order's leverage (the run's by default); 1 in spot, which does not borrow."""
+        if not self.margin:
+            return 1.0
+        return order.leverage if order.leverage is not None else self.config.leverage
+
+    def _increase(
+        self, order: Order, inst: Instrument, price: float, i: int, j: int, buy: bool, maker: bool
+    ) -> None:
+        """Open or add to the symbol's position in the order's direction."""
+        if math.isnan(order.size):
+            sized = self._stake_size(order, inst, price, buy)
+            if sized is None:
+                return
+            qty, own, leverage = sized
+        else:
+            qty, leverage = order.size, self._leverage(order)
+            share = leverage if buy else leverage - 1.0
+            if self.isolated and share <= 0.0:
+                self._reject(
+                    order,
+                    Reason.LEVERAGE,
+                    f"leverage: an isolated short's collateral is notional ÷ (leverage − 1); "
+                    f"{leverage!r} leaves none ({order.symbol})",
+                )
+                return
+            own = qty * price / share if share > 0.0 else qty * price
         if inst.min_notional and qty * price < inst.min_notional:
             self._reject(
                 order, Reason.MIN_NOTIONAL, f"size: notional {qty * price:.8g} below the minimum"
@@ -483,20 +610,112 @@ class SpotEngine:
         spot = self.spot
         pool = spot.pool_for(inst)
         borrow: float | None = None
-        loan_asset: str | None = None
-        loan = 0.0
-        if not self.isolated and self.margin and buy and leverage > 1.0:
-            borrow = stake * (leverage - 1.0)
+        if self.margin and not self.isolated and buy and leverage > 1.0:
+            borrow = own * (leverage - 1.0)
         loans_before = spot.loans(pool)
+        result = self._fill(
+            order,
+            inst,
+            qty if buy else -qty,
+            price,
+            maker,
+            borrow=borrow,
+            # a cross long borrows exactly its share; a short borrows the base it sells
+            auto_borrow=not (self.margin and not self.isolated and buy),
+            leverage=leverage if self.margin else None,
+            collateral=own if self.isolated else None,
+        )
+        if result is None:
+            return
+        loan_asset, loan = None, 0.0
+        for asset, amount in spot.loans(pool).items():
+            grown = amount - loans_before.get(asset, 0.0)
+            if grown > 0.0:
+                loan_asset, loan = asset, grown
+        received = qty - result.fee if result.fee_asset == inst.base else qty
+        delta = received if buy else -qty
+        state = self.open.get(j)
+        opened = state is None
+        if state is None:
+            trade = Trade(
+                symbol=order.symbol,
+                leg=_BOTH,
+                side="long" if buy else "short",
+                entry_time=self.t,
+                entry_bar=i,
+                leverage=float(leverage),
+                margin_mode="spot" if not self.margin else self.config.margin_mode,
+            )
+            state = self.open[j] = _Open(trade, pool, 0.0, price, loan_asset, 0.0)
+        trade = state.trade
+        held = abs(state.held)
+        state.entry = (held * state.entry + abs(delta) * price) / (held + abs(delta))
+        state.held += delta
+        state.loan += loan
+        if state.loan_asset is None:
+            state.loan_asset = loan_asset
+        trade.size += abs(delta)
+        trade.entry_value += abs(delta) * price
+        trade.fees += self._fee_value(result, inst, price)
+        trade.leverage = float(leverage)
+        self._value_entries()  # the interest charged at the borrow is the trade's
+        self._set_size(j, state.held)
+        self._filled(order, i, price, qty if buy else -qty, result.fee)
+        if opened:
+            self.driver.on_trade(trade)
+
+    def _reduce(
+        self, order: Order, inst: Instrument, price: float, i: int, j: int, qty: float, maker: bool
+    ) -> None:
+        """Reduce the symbol's position by ``qty`` base units, or close it (the whole size:
+        what a long holds is sold; what a short owes, interest included, is bought back)."""
+        spot = self.spot
+        state = self.open[j]
+        pool = state.pool
+        long = state.held > 0
+        whole = qty >= abs(state.held) * (1.0 - _WHOLE)
+        if whole:  # all it holds net of its debt, or all it owes grossed up for the fee
+            qty = abs(state.held)
+            size = spot.close_size(inst, pool)
+        elif long:
+            size = -qty
+        else:  # buy back qty of base net of a fee taken in it
+            rate = inst.maker_fee if maker else inst.taker_fee
+            size = qty / (1.0 - rate) if self._fee_in_base else qty
+        repaid_before = spot.loan(state.loan_asset, pool) if state.loan_asset else 0.0
+        result = self._fill(order, inst, size, price, maker)
+        if result is None:
+            return
+        trade = state.trade
+        trade.fees += self._fee_value(result, inst, price)
+        self._book_reduction(state, qty, price)
+        if whole:
+            self._settle(state)
+            self._value_entries()
+            self._filled(order, i, price, size, result.fee)
+            self._close_trade(j, order.origin)
+            return
+        if state.loan_asset is not None:
+            repaid = repaid_before - spot.loan(state.loan_asset, pool)
+            state.loan = max(0.0, state.loan - repaid)
+        self._value_entries()
+        self._set_size(j, state.held)
+        self._filled(order, i, price, size, result.fee)
+
+    def _fill(
+        self,
+        order: Order,
+        inst: Instrument,
+        size: float,
+        price: float,
+        maker: bool,
+        **options: Any,
+    ) -> SpotFill | None:
+        """Book a fill on the account; None (the order rejected with its reason) when the
+        account refuses it."""
         try:
-            result = spot.try_fill(
-                inst,
-                qty if buy else -qty,
-                price,
-                liquidity="maker" if maker else "taker",
-                borrow=borrow,
-                leverage=leverage if self.margin else None,
-                collateral=stake if self.isolated else None,
+            result = self.spot.try_fill(
+                inst, size, price, liquidity="maker" if maker else "taker", **options
             )
         except OrderRejected as exc:
             result = exc
@@ -509,58 +728,40 @@ class SpotEngine:
                 else Reason.REJECTED
             )
             self._reject(order, reason, str(result))
-            return
-        loans_after = spot.loans(pool)
-        for asset, amount in loans_after.items():
-            grown = amount - loans_before.get(asset, 0.0)
-            if grown > 0.0:
-                loan_asset, loan = asset, grown
-        net = spot.net(inst.base, pool) if self.margin else spot.balance(inst.base, pool)
-        trade = Trade(
-            symbol=order.symbol,
-            leg=_BOTH,
-            side="long" if buy else "short",
-            entry_time=self.t,
-            entry_bar=i,
-            leverage=float(leverage),
-            margin_mode="spot" if not self.margin else self.config.margin_mode,
-        )
-        held = abs(net)
-        trade.size = held
-        trade.entry_value = held * price
-        trade.fees = result.fee * (price if result.fee_asset == inst.base else 1.0)
-        self.open[j] = _Open(trade, pool, loan_asset, loan)
-        self._value_entries()  # the interest charged at the borrow is the new trade's
-        self.sizes[j][_BOTH] = net
-        self._filled(order, i, price, qty if buy else -qty, result.fee)
-        self.driver.on_trade(trade)
+            return None
+        return result
 
-    def _exit(
-        self, order: Order, inst: Instrument, price: float, i: int, j: int, current: float
-    ) -> None:
-        spot = self.spot
-        state = self.open[j]
-        pool = state.pool
-        size = spot.close_size(inst, pool)
-        if current > 0:
-            size = -min(spot.balance(inst.base, pool), current)
-        try:
-            result = spot.try_fill(inst, size, price, liquidity="taker")
-        except OrderRejected as exc:
-            result = exc
-        if isinstance(result, OrderRejected):
-            self._reject(order, Reason.INSUFFICIENT_MARGIN, str(result))
-            return
-        self._settle(state, inst)
-        self._value_entries()
-        fee = result.fee * (price if result.fee_asset == inst.base else 1.0)
-        state.trade.fees += fee
-        self._filled(order, i, price, size, result.fee)
-        self._close_trade(j, price, order.origin)
+    def _fee_value(self, result: SpotFill, inst: Instrument, price: float) -> float:
+        """A fill's fee in the account currency (a fee in the base at the fill price)."""
+        return result.fee * (price if result.fee_asset == inst.base else 1.0)
 
-    def _settle(self, state: _Open, inst: Instrument) -> None:
-        """After an exit: the pool's debt beyond what other open trades borrowed is repaid
-        from its free balance; an isolated pool returns everything to the spot wallet."""
+    def _book_reduction(self, state: _Open, qty: float, price: float) -> None:
+        """``qty`` of the position closed at ``price``: its PnL against the average cost.
+        When that closes it, a short's interest owed in the base is bought back with it:
+        interest counts at its value when charged, so the price move of what was owed since
+        is PnL too (the trade's PnL then adds up to the cash it moved)."""
+        trade = state.trade
+        sign = 1.0 if state.held > 0 else -1.0
+        trade.closed += qty
+        trade.exit_value += qty * price
+        trade.realized += sign * qty * (price - state.entry)
+        state.held -= sign * qty
+        if state.held == 0.0 and state.owed_interest:
+            trade.realized += state.owed_interest_value - state.owed_interest * price
+
+    def _set_size(self, j: int, size: float) -> None:
+        """Record the symbol's position size and bring the strategy's views up to date."""
+        if size == 0.0:
+            self.sizes[j].pop(_BOTH, None)
+        else:
+            self.sizes[j][_BOTH] = size
+        for view in self.position_views:
+            view.sync()
+
+    def _settle(self, state: _Open) -> None:
+        """After a whole exit: the pool's debt beyond what other open trades borrowed is
+        repaid from its free balance; an isolated pool returns everything to the spot
+        wallet."""
         spot = self.spot
         pool = state.pool
         if not self.margin:
@@ -585,7 +786,7 @@ class SpotEngine:
             return
         columns = [j for j, state in self.open.items() if state.pool == pool]
         exits = {j: prices.get(self.instruments[j].base) for j in columns}
-        before = {j: self.sizes[j].get(_BOTH, 0.0) for j in columns}
+        before = {j: self.open[j].held for j in columns}
         result = spot.liquidate(
             pool, prices=prices or None, slippage=self.config.liquidation_slippage
         )
@@ -602,6 +803,7 @@ class SpotEngine:
             share = gross[j] / total
             state.trade.fees += result.fee * spot.price(self.currency) * share
             state.trade.realized += result.insurance_fund * spot.price(self.currency) * share
+            self._book_reduction(state, abs(before[j]), price)
             order = self.make_order(
                 inst.symbol,
                 "sell" if before[j] > 0 else "buy",
@@ -615,26 +817,23 @@ class SpotEngine:
             self.orders.append(order)
             self.driver.on_order(order)
             self._filled(order, i, price, -before[j], 0.0)
-            self._close_trade(j, price, "liquidation")
+            self._close_trade(j, "liquidation")
         if self.isolated:
             for asset, amount in spot.balances(pool).items():
                 if amount > 0.0:
                     spot.transfer(asset, amount, source=pool, destination=SPOT_POOL)
 
-    def _close_trade(self, j: int, price: float, reason: str) -> None:
+    def _close_trade(self, j: int, reason: str) -> None:
+        """The symbol's trade is over (its reductions booked): record it, cancel the exits
+        still waiting for it."""
         state = self.open.pop(j)
         trade = state.trade
-        held = trade.size
-        trade.closed = held
-        trade.exit_value = held * price
-        sign = 1.0 if trade.is_long else -1.0
-        trade.realized += sign * (trade.exit_value - trade.entry_value)
         trade.exit_time = self.t
         trade.exit_reason = reason
         trade.open = False
         self._interest_of[id(trade)] = state.interest
         self.trades.append(trade)
-        self.sizes[j].pop(_BOTH, None)
+        self._set_size(j, 0.0)
         for order in list(self.resting[j]) + [o for o in self.pending if o.symbol == trade.symbol]:
             if order.alive and (order.reduce_only or order.close_position):
                 self._unqueue(order)
@@ -657,9 +856,8 @@ class SpotEngine:
             child.active = True
 
     def _unqueue(self, order: Order) -> None:
-        if order.type is OrderType.MARKET:
-            if order in self.pending:
-                self.pending.remove(order)
+        if order in self.pending:
+            self.pending.remove(order)
             return
         queue = self.resting[self.symbols.index(order.symbol)]
         if order in queue:
@@ -672,6 +870,11 @@ class SpotEngine:
         order.reason = str(reason)
         order.message = message
         self.driver.on_order(order)
+        if status is not OrderStatus.FILLED:
+            for child in order.children:
+                if child.alive:
+                    self._unqueue(child)
+                    self._finish(child, OrderStatus.CANCELLED, Reason.OCO, "parent ended")
 
     def _reject(self, order: Order, reason: Reason, message: str) -> None:
         self._unqueue(order)
@@ -695,7 +898,8 @@ class SpotEngine:
                 value = entry.amount * price
                 if entry.kind is SpotEntryKind.INTEREST and entry.destination == INTEREST:
                     self.interest_value += value
-                    self._charge_interest(entry.source.removeprefix("interest_due:"), asset, value)
+                    pool = entry.source.removeprefix("interest_due:")
+                    self._charge_interest(pool, asset, entry.amount, price)
                 elif entry.kind == "fee":
                     self.fees_value += value
                 elif entry.kind == "liquidation_fee":
@@ -704,13 +908,19 @@ class SpotEngine:
                     self.covered_value += value
             self._seen[asset] = len(ledger)
 
-    def _charge_interest(self, pool: str, asset: str, value: float) -> None:
+    def _charge_interest(self, pool: str, asset: str, amount: float, price: float) -> None:
+        """Split an interest charge of ``amount`` of ``asset`` over the pool's open trades
+        that borrowed it, by principal."""
         borrowers = [
             s for s in self.open.values() if s.pool == pool and s.loan_asset == asset and s.loan
         ]
         total = math.fsum(s.loan for s in borrowers)
         for state in borrowers:
-            state.interest += value * state.loan / total
+            share = amount * state.loan / total
+            state.interest += share * price
+            if asset != self.currency:
+                state.owed_interest += share
+                state.owed_interest_value += share * price
 
     # ========================================================================================
     # Series, end of data, result
@@ -730,24 +940,15 @@ class SpotEngine:
         worst_ratio = 0.0
         lowest = math.inf
         for pool in spot.pools:
-            levels = spot.levels(pool)
-            if levels is None:
+            if spot.levels(pool) is None:
                 continue
             owed = spot.total_liabilities(pool) + spot.interest_owed(pool)
             liabilities += owed
             if owed <= 0.0:
                 continue
-            level = spot.margin_level(pool)
-            lowest = min(lowest, level)
-            # the equity at which the venue liquidates: ML = T ⇔ equity = that
-            if self.venue.margin_level_rule is MarginLevelRule.EQUITY_OVER_USED_MARGIN:
-                floor = levels.liquidation * spot.used_margin(pool)
-            else:
-                floor = (levels.liquidation - 1.0) * owed
-            maintenance += floor
-            pool_equity = spot.equity(pool)
-            ratio = math.inf if pool_equity <= 0 else floor / pool_equity
-            worst_ratio = max(worst_ratio, ratio)
+            lowest = min(lowest, spot.margin_level(pool))
+            maintenance += spot.liquidation_equity(pool)
+            worst_ratio = max(worst_ratio, spot.margin_ratio(pool))
         columns["liabilities"][i] = liabilities
         columns["maintenance_margin"][i] = maintenance
         columns["margin_ratio"][i] = worst_ratio
@@ -788,7 +989,7 @@ class SpotEngine:
             )
             self.orders.append(order)
             self.driver.on_order(order)
-            self._exit(order, inst, price, last, j, current)
+            self._reduce(order, inst, price, last, j, abs(current), False)
             if order.status is not OrderStatus.FILLED:
                 raise BacktestError(f"end_of_data: closing {inst.symbol} failed: {order.message}")
         self._record(last)
@@ -838,13 +1039,6 @@ class SpotEngine:
         )
         run_analyzers(result, analyzers)
         return result
-
-
-def _no_futures_account() -> NoReturn:
-    raise StrategyError(
-        "account: a spot or margin run has no futures account (its SpotAccount is the "
-        "engine's `spot`); event-driven strategies run on futures"
-    )
 
 
 def _trade_values(trade: Trade) -> tuple[object, ...]:
@@ -902,7 +1096,32 @@ def run_spot_signals(
                 f"interest_rates: no {spec.spot_venue.name} rate for {', '.join(missing)}; a "
                 "margin run borrows them (give a rate per asset, per interest period)"
             )
-    driver: Driver = SignalDriver(signals)
+    return _simulate(data, spec, SignalDriver(signals), progress, analyzers)
+
+
+def run_spot_strategy(
+    strategy: type[Strategy],
+    data: MarketData | Portfolio,
+    spec: RunSpec,
+    *,
+    params: Mapping[str, Any] | None = None,
+    progress: Progress | None = None,
+    analyzers: Sequence[Analyzer] = (),
+) -> BacktestResult:
+    """Run an event-driven :class:`Strategy` in a spot or spot-margin account: the class
+    that runs on futures, through the same port (module docstring). An asset it borrows needs
+    an interest rate (``interest_rates``); a borrow without one stops the run with that
+    error."""
+    return _simulate(data, spec, EventDriver(strategy, params), progress, analyzers)
+
+
+def _simulate(
+    data: MarketData | Portfolio,
+    spec: RunSpec,
+    driver: Driver,
+    progress: Progress | None,
+    analyzers: Sequence[Analyzer],
+) -> BacktestResult:
     if progress is not None:
         driver = ProgressDriver(driver, len(data), progress)
     engine = SpotEngine(data, spec, driver)

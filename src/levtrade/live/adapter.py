@@ -21,6 +21,7 @@ store.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
 import re
@@ -32,6 +33,7 @@ from typing import Any, TypeVar
 import ccxt.async_support as ccxt_async
 from ccxt.base import errors as cx
 
+from levtrade.live.answers import MalformedAnswer, Row, unique_by
 from levtrade.live.dialects import Dialect
 from levtrade.live.errors import LiveError, VenueBanned, VenueUnavailable
 from levtrade.live.store import OrderRow, PositionRecord
@@ -152,6 +154,7 @@ class VenueAdapter:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.exchange = exchange
+        _refuse_incomplete_answers(exchange)
         self.dialect = dialect
         self.policy = policy or RetryPolicy()
         self._sleep = sleep
@@ -214,8 +217,13 @@ class VenueAdapter:
                         ) from None
                     await self._pause_rate_limit(what, exc, limits.pop(0))
                     continue
-                if isinstance(exc, cx.NetworkError):
+                if isinstance(exc, cx.NetworkError) or _unreadable(exc):
                     if not network:
+                        if _unreadable(exc):
+                            raise VenueUnavailable(
+                                f"{what}: the venue's answer could not be read (truncated or "
+                                f"malformed) after every retry: {_short(exc)}"
+                            ) from None
                         raise VenueUnavailable(f"{what}: no answer from the venue: {exc}") from None
                     pause = network.pop(0)
                     logger.warning("%s: %s; trying again in %.1f s", what, _short(exc), pause)
@@ -294,7 +302,13 @@ class VenueAdapter:
             f"fetch_funding_rate_history {symbol}",
             lambda: self.exchange.fetch_funding_rate_history(symbol, since, 1000),
         )
-        return [(int(r["timestamp"]), float(r["fundingRate"])) for r in rows]
+        what = f"fetch_funding_rate_history {symbol}"
+        rates = {}
+        for raw in rows:
+            row = Row(raw, what)
+            time = row.time()
+            rates[time] = Row(raw, what, str(time)).number("fundingRate", signed=True, high=1.0)
+        return sorted(rates.items())
 
     # -- account --------------------------------------------------------------------------------
     async def hedge_mode(self, symbol: str) -> bool:
@@ -337,15 +351,19 @@ class VenueAdapter:
                     {"symbol": self.exchange.market_id(symbol)}
                 ),
             )
-            row = rows[0]
+            if not rows:
+                raise MalformedAnswer(f"positionRisk {symbol}: the venue returned no row")
+            row = Row(rows[0], f"positionRisk {symbol}")
             mode = "isolated" if str(row.get("marginType")).lower() == "isolated" else "cross"
-            return mode, float(row["leverage"])
+            return mode, row.number("leverage", zero=False, high=10_000.0)
         leverage = await self.read("fetch_leverage", lambda: self.exchange.fetch_leverage(symbol))
         mode_info = await self.read(
             "fetch_margin_mode", lambda: self.exchange.fetch_margin_mode(symbol)
         )
         value = leverage.get("longLeverage") or leverage.get("shortLeverage") or 1
-        return str(mode_info.get("marginMode") or "cross"), float(value)
+        answer = Row({"leverage": value}, f"fetch_leverage {symbol}")
+        leverage_value = answer.number("leverage", zero=False, high=10_000.0)
+        return str(mode_info.get("marginMode") or "cross"), leverage_value
 
     async def set_margin_mode(self, symbol: str, mode: str) -> bool:
         """Set the symbol's margin mode; False when it was already so ("no need to change")."""
@@ -367,28 +385,40 @@ class VenueAdapter:
             "fetch_positions", lambda: self.exchange.fetch_positions(list(symbols))
         )
         found = []
-        for row in rows:
-            contracts = float(row.get("contracts") or 0.0)
+        seen: set[tuple[str, str]] = set()
+        for raw in rows:
+            row = Row(raw, "fetch_positions", str(Row(raw, "fetch_positions").get("symbol")))
+            contracts = row.number("contracts", default=0.0)
             if contracts == 0.0 or row.get("symbol") not in symbols:
                 continue
-            side = row.get("side")
+            side = row.choice("side", ("long", "short"))
             size = contracts if side == "long" else -contracts
             info = row.get("info") or {}
             hedged_leg = "LONG" if side == "long" else "SHORT"
             leg = str(info.get("positionSide") or (hedged_leg if row.get("hedged") else "BOTH"))
             isolated = str(row.get("marginMode")) == "isolated"
-            margin = float(info.get("isolatedWallet") or row.get("collateral") or 0.0)
+            collateral = Row(
+                {"margin": info.get("isolatedWallet") or row.get("collateral")},
+                "fetch_positions",
+                str(row.get("symbol")),
+            )
+            margin = collateral.number("margin", default=0.0)
+            if (str(row.get("symbol")), leg.upper()) in seen:
+                raise MalformedAnswer(
+                    f"fetch_positions: {row.get('symbol')} {leg.upper()} appears twice"
+                )
+            seen.add((str(row.get("symbol")), leg.upper()))
             found.append(
                 PositionRecord(
-                    symbol=str(row["symbol"]),
+                    symbol=row.text("symbol"),
                     leg=leg.upper(),
                     size=size,
-                    entry_price=float(row.get("entryPrice") or 0.0),
-                    leverage=float(row.get("leverage") or 0.0),
+                    entry_price=row.price("entryPrice"),
+                    leverage=row.number("leverage", default=0.0, high=10_000.0),
                     margin_mode="isolated" if isolated else "cross",
                     isolated_margin=margin if isolated else 0.0,
-                    liquidation_price=_float(row.get("liquidationPrice")),
-                    mark_price=_float(row.get("markPrice")),
+                    liquidation_price=row.optional_price("liquidationPrice"),
+                    mark_price=row.optional_price("markPrice"),
                 )
             )
         return found
@@ -398,9 +428,9 @@ class VenueAdapter:
         balance = await self.read("fetch_balance", self.exchange.fetch_balance)
         info = balance.get("info") or {}
         if self.dialect.name == "binance" and "totalWalletBalance" in info:
-            return float(info["totalWalletBalance"])
+            return Row(info, "fetch_balance").number("totalWalletBalance", signed=True)
         total = (balance.get(currency) or {}).get("total")
-        return float(total or 0.0)
+        return Row({currency: total}, "fetch_balance").number(currency, signed=True, default=0.0)
 
     # -- orders ----------------------------------------------------------------------------------
     def order_call(
@@ -450,7 +480,8 @@ class VenueAdapter:
                 raise self._banned(exc) from None
             if is_rate_limit(exc):
                 return Submitted("rate_limited", message=_short(exc))
-            if isinstance(exc, cx.NetworkError | cx.BadResponse):
+            if isinstance(exc, cx.NetworkError) or _unreadable(exc):
+                # the venue may hold the order; it is looked up by its client id
                 return Submitted("ambiguous", message=_short(exc))
             if isinstance(exc, cx.AuthenticationError):
                 raise LiveError(
@@ -459,7 +490,11 @@ class VenueAdapter:
             if isinstance(exc, cx.ExchangeError):
                 return Submitted("rejected", message=_short(exc))
             raise
-        return Submitted("accepted", self._order(answer, trigger=row.is_trigger))
+        try:
+            order = self._order(answer, trigger=row.is_trigger)
+        except MalformedAnswer as exc:
+            return Submitted("ambiguous", message=str(exc))
+        return Submitted("accepted", order)
 
     async def rate_limit_pause(self, attempt: int) -> None:
         """Wait before trying a rate-limited request again (the ``attempt``-th time)."""
@@ -573,12 +608,11 @@ class VenueAdapter:
                     partial(self.exchange.fetch_my_trades, symbol, window_start, 1000,
                             {"endTime": end}),
                 )  # fmt: skip
-                for row in rows:
-                    fill = _fill(row, self.dialect.realized_field)
-                    found[fill.venue_trade_id] = fill
+                page = [_fill(row, self.dialect.realized_field) for row in rows]
+                found.update(unique_by([*found.values(), *page], _trade_id, "fetch_my_trades"))
                 if len(rows) < 1000:
                     break
-                window_start = int(rows[-1]["timestamp"])
+                window_start = max(f.time for f in page)
             start = end + 1
         return sorted(found.values(), key=lambda f: (f.time, _numeric(f.venue_trade_id)))
 
@@ -592,22 +626,25 @@ class VenueAdapter:
                 partial(self.exchange.fetch_ledger, currency, start, 1000,
                         {"endTime": until, "subType": "linear"}),
             )  # fmt: skip
-            for row in rows:
-                kind = self.dialect.income_kind(row)
+            page = []
+            for raw in rows:
+                kind = self.dialect.income_kind(raw)
                 if kind is None:
                     continue
+                ident = str(raw.get("id")) if isinstance(raw, dict) else None
+                row = Row(raw, "fetch_ledger", ident)
                 info = row.get("info") or {}
                 symbol = self._unified(str(info.get("symbol") or ""))
-                amount = float(row["amount"]) * (-1.0 if row.get("direction") == "out" else 1.0)
-                found[str(row["id"])] = IncomeItem(
-                    str(row["id"]), kind, symbol, amount, int(row["timestamp"])
-                )
+                sign = -1.0 if row.get("direction") == "out" else 1.0
+                amount = row.number("amount", signed=True) * sign
+                page.append(IncomeItem(row.text("id"), kind, symbol, amount, row.time()))
+            found.update(unique_by([*found.values(), *page], _income_id, "fetch_ledger"))
             if len(rows) < 1000:
                 break
-            start = int(rows[-1]["timestamp"])
+            start = max((Row(r, "fetch_ledger").time() for r in rows), default=start)
         if self.dialect.funding_from == "funding_history":
-            for item in await self.funding_history(since, until):
-                found[item.venue_id] = item
+            history = await self.funding_history(since, until)
+            found.update(unique_by([*found.values(), *history], _income_id, "funding history"))
         return sorted(found.values(), key=lambda i: (i.time, _numeric(i.venue_id)))
 
     async def funding_history(self, since: int, until: int) -> list[IncomeItem]:
@@ -620,12 +657,14 @@ class VenueAdapter:
 
     def funding_item(self, row: dict[str, Any]) -> IncomeItem:
         """A ccxt funding-history entry as an income item."""
+        venue_id = self.dialect.funding_id(row)
+        answer = Row(row, "fetch_funding_history", venue_id)
         return IncomeItem(
-            venue_id=self.dialect.funding_id(row),
+            venue_id=venue_id,
             kind="funding",
-            symbol=str(row.get("symbol") or ""),
-            amount=float(row.get("amount") or 0.0),
-            time=int(row.get("timestamp") or 0),
+            symbol=answer.text("symbol"),
+            amount=answer.number("amount", signed=True),
+            time=answer.time(),
         )
 
     def _unified(self, venue_symbol: str) -> str:
@@ -638,30 +677,37 @@ class VenueAdapter:
 
     # -- parsing --------------------------------------------------------------------------------
     def _order(self, answer: dict[str, Any], *, trigger: bool) -> VenueOrder:
-        status = str(answer.get("status") or "open")
-        filled = float(answer.get("filled") or 0.0)
+        ident = answer.get("id") if isinstance(answer, dict) else None
+        row = Row(answer, "order", None if ident is None else str(ident))
+        status = str(row.get("status") or "open")
+        filled = row.number("filled", default=0.0)
         state = _STATES.get(status, "open")
         if state == "open" and filled > 0:
             state = "partially_filled"
-        info = answer.get("info") or {}
+        info = row.mapping("info")
         leg = str(info.get("positionSide") or "BOTH").upper()
+        stamp = row.get("timestamp")
         return VenueOrder(
-            venue_order_id=str(answer["id"]),
+            venue_order_id=row.text("id"),
             client_id=self.dialect.client_id_of(answer),
-            symbol=str(answer.get("symbol")),
-            side=str(answer.get("side")),
-            type=str(answer.get("type")),
-            amount=float(answer.get("amount") or 0.0),
+            symbol=row.text("symbol"),
+            side=row.choice("side", ("buy", "sell")),
+            type=str(row.get("type")),
+            amount=row.number("amount", default=0.0),
             state=state,
             filled=filled,
-            average=_float(answer.get("average")),
-            price=_float(answer.get("price")),
-            trigger_price=_float(answer.get("triggerPrice") or answer.get("stopPrice")),
-            reduce_only=bool(answer.get("reduceOnly")),
+            average=row.optional_price("average"),
+            price=row.optional_price("price"),
+            trigger_price=Row(
+                {"trigger": answer.get("triggerPrice") or answer.get("stopPrice")},
+                "order",
+                row.text("id"),
+            ).optional_price("trigger"),
+            reduce_only=bool(row.get("reduceOnly")),
             trigger=trigger,
-            time=int(answer.get("timestamp") or 0),
+            time=0 if stamp is None else row.time(),
             leg=leg if leg in ("LONG", "SHORT") else "BOTH",
-            info=info,
+            info=dict(info),
         )
 
 
@@ -669,42 +715,103 @@ def _market(symbol: str, market: dict[str, Any]) -> Market:
     precision = market.get("precision") or {}
     limits = market.get("limits") or {}
     cost = limits.get("cost") or {}
+    what = f"load_markets {symbol}"
+    spec = Row(
+        {
+            "precision.price": precision.get("price"),
+            "precision.amount": precision.get("amount"),
+            "limits.cost.min": cost.get("min"),
+            "contractSize": market.get("contractSize"),
+            "maker": market.get("maker"),
+            "taker": market.get("taker"),
+        },
+        what,
+    )
     return Market(
         symbol=symbol,
-        tick_size=float(precision.get("price") or 0.0),
-        lot_size=float(precision.get("amount") or 0.0),
-        min_notional=float(cost.get("min") or 0.0),
-        contract_size=float(market.get("contractSize") or 1.0),
-        maker_fee=_float(market.get("maker")),
-        taker_fee=_float(market.get("taker")),
+        tick_size=spec.number("precision.price", default=0.0),
+        lot_size=spec.number("precision.amount", default=0.0),
+        min_notional=spec.number("limits.cost.min", default=0.0),
+        contract_size=spec.number("contractSize", default=1.0, zero=False),
+        maker_fee=_fee(spec, "maker"),
+        taker_fee=_fee(spec, "taker"),
     )
 
 
-def _fill(row: dict[str, Any], realized_field: str | None) -> VenueFill:
-    info = row.get("info") or {}
-    fee = row.get("fee") or {}
-    leg = str(info.get("positionSide") or "BOTH").upper()
-    realized = info.get(realized_field) if realized_field else None
-    return VenueFill(
-        venue_trade_id=str(row["id"]),
-        venue_order_id=str(row.get("order")),
-        symbol=str(row["symbol"]),
-        side=str(row["side"]),
-        amount=float(row["amount"]),
-        price=float(row["price"]),
-        fee=float(fee.get("cost") or 0.0),
-        realized_pnl=float(realized or 0.0),
-        time=int(row["timestamp"]),
-        leg=leg if leg in ("LONG", "SHORT") else "BOTH",
-        info=info,
-    )
-
-
-def _float(value: Any) -> float | None:
+def _fee(spec: Row, name: str) -> float | None:
+    """A fee rate the venue may leave out (None); a rebate is negative."""
+    value = spec.get(name)
     if value is None or value == "":
         return None
-    number = float(value)
-    return number if math.isfinite(number) and number != 0.0 else None
+    rate = spec.number(name, signed=True, high=0.1)
+    return rate if rate != 0.0 else None
+
+
+def _fill(raw: dict[str, Any], realized_field: str | None) -> VenueFill:
+    ident = str(raw.get("id")) if isinstance(raw, dict) and raw.get("id") is not None else None
+    row = Row(raw, "fetch_my_trades", ident)
+    info = row.mapping("info")
+    leg = str(info.get("positionSide") or "BOTH").upper()
+    extra = Row(
+        {
+            "fee.cost": (row.get("fee") or {}).get("cost"),
+            "realized": info.get(realized_field) if realized_field else None,
+        },
+        "fetch_my_trades",
+        ident,
+    )
+    return VenueFill(
+        venue_trade_id=row.text("id"),
+        venue_order_id=row.text("order"),
+        symbol=row.text("symbol"),
+        side=row.choice("side", ("buy", "sell")),
+        amount=row.number("amount", zero=False),
+        price=row.price("price"),
+        fee=extra.number("fee.cost", signed=True, default=0.0),
+        realized_pnl=extra.number("realized", signed=True, default=0.0),
+        time=row.time(),
+        leg=leg if leg in ("LONG", "SHORT") else "BOTH",
+        info=dict(info),
+    )
+
+
+def _trade_id(fill: VenueFill) -> str:
+    return fill.venue_trade_id
+
+
+def _income_id(item: IncomeItem) -> str:
+    return item.venue_id
+
+
+def _refuse_incomplete_answers(exchange: Any) -> None:
+    """Make ``exchange`` raise ``BadResponse`` for a 2xx answer whose body is not complete JSON
+    (cut off in transit, or a proxy's page): ccxt would otherwise hand the broken text to its
+    parsers, which build orders and balances out of it. The check is per request, in ccxt's
+    own response hook."""
+    inner = exchange.on_rest_response
+
+    def checked(
+        code: Any, reason: Any, url: str, method: str, headers: Any, body: Any, *rest: Any
+    ) -> Any:
+        text = inner(code, reason, url, method, headers, body, *rest)
+        if isinstance(text, str) and text.strip() and 200 <= int(code) < 300:
+            try:
+                json.loads(text)
+            except ValueError:
+                raise cx.BadResponse(
+                    f"{method} {url}: the venue's answer is not complete JSON "
+                    f"({len(text)} characters)"
+                ) from None
+        return text
+
+    exchange.on_rest_response = checked
+
+
+def _unreadable(exc: BaseException) -> bool:
+    """An answer ccxt could not make sense of: a body that is not the JSON it expects (cut off
+    in transit, or a proxy's page with status 200) surfaces as ``BadResponse`` or as an error
+    inside ccxt's parser."""
+    return isinstance(exc, cx.BadResponse | TypeError | KeyError | ValueError | AttributeError)
 
 
 def _numeric(text: str) -> int:

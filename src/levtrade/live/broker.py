@@ -159,6 +159,11 @@ class LiveBroker:
             return None
         return account.liquidation_price((symbol, leg))
 
+    def position_entry(self, symbol: str, leg: str) -> tuple[float, float, float]:
+        """(signed size, entry price, leverage) of the position the venue reports."""
+        position = self._account.position((symbol, leg))
+        return position.size, position.entry_price, position.leverage
+
     def new_id(self) -> int:
         value = self._next_id
         self._next_id += 1

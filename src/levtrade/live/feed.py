@@ -19,6 +19,7 @@ import numpy as np
 from levtrade.data import MarketData, Portfolio, parse_timeframe
 from levtrade.data.market import OHLC
 from levtrade.data.series import FundingEvents
+from levtrade.live.answers import candle, unique_by
 from levtrade.live.errors import LiveError
 
 PAGE = 1000
@@ -100,28 +101,25 @@ class MarketFeed:
             since = self.start
         else:
             since = None
-        trade = await self._rows(symbol, since, "trade")
-        mark = await self._rows(symbol, since, "mark")
+        trade = _in_order(await self._rows(symbol, since, "trade"), f"candles {symbol}")
+        mark = _in_order(await self._rows(symbol, since, "mark"), f"mark candles {symbol}")
         if not trade:
             return
         *closed, forming = trade
-        marks = {int(r[0]): r for r in mark}
-        for row in closed:
-            time = int(row[0])
+        marks = {row[0]: row for row in mark}
+        for time, o, h, lo, c, volume in closed:
             if series.times and time <= series.times[-1]:
                 continue
             series.times.append(time)
-            series.trade.append(
-                (float(row[1]), float(row[2]), float(row[3]), float(row[4]), float(row[5] or 0))
-            )
+            series.trade.append((o, h, lo, c, volume))
             m = marks.get(time)
             if m is not None:
-                series.mark[time] = (float(m[1]), float(m[2]), float(m[3]), float(m[4]))
-        forming_mark = marks.get(int(forming[0]))
+                series.mark[time] = m[1:5]
+        forming_mark = marks.get(forming[0])
         series.forming = (
-            int(forming[0]),
-            float(forming[1]),
-            float(forming_mark[1]) if forming_mark is not None else float(forming[1]),
+            forming[0],
+            forming[1],
+            forming_mark[1] if forming_mark is not None else forming[1],
         )
         if series.times:
             first = series.times[0]
@@ -190,3 +188,14 @@ class MarketFeed:
         if series.times and series.times[-1] in series.mark:
             return series.mark[series.times[-1]][3]
         return self.last_close(symbol)
+
+
+Candle = tuple[int, float, float, float, float, float]
+
+
+def _in_order(rows: list[list[float]], what: str) -> list[Candle]:
+    """The venue's candle rows checked (:func:`~levtrade.live.answers.candle`), in time order,
+    a row repeated with the same values once (pages overlap); the same time with other values
+    is a :class:`~levtrade.live.answers.MalformedAnswer`."""
+    by_time = unique_by((candle(row, what) for row in rows), lambda c: str(c[0]), what)
+    return sorted(by_time.values())

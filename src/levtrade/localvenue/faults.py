@@ -7,7 +7,9 @@
   nothing (the request never reached the matching engine);
 * ``rate_limit`` — HTTP 429 with -1003 and ``Retry-After``; with ``status`` another HTTP
   status for the same body (ccxt then raises ``RateLimitExceeded`` from the code);
-* ``ban`` — HTTP 418 with -1003 (an IP ban) and ``Retry-After``.
+* ``ban`` — HTTP 418 with -1003 (an IP ban) and ``Retry-After``;
+* ``truncate`` — carry out the request, then answer with the first half of the body (status
+  200): an answer cut off in transit, which the client cannot read (an order is committed).
 
 Each fault applies to the next ``count`` requests (``-1``: until cleared) whose path starts
 with ``path`` and whose method is ``method`` (when given). Clock skew is set apart: it moves
@@ -21,7 +23,7 @@ from typing import Any
 
 from levtrade.localvenue.errors import VenueError
 
-KINDS = ("latency", "drop", "error", "rate_limit", "ban")
+KINDS = ("latency", "drop", "error", "rate_limit", "ban", "truncate")
 
 
 @dataclass

@@ -286,6 +286,11 @@ class VenueServer:
             response = _json(exc.body(), exc.status)
         except web.HTTPException:
             raise
+        if any(f.kind == "truncate" for f in faults) and isinstance(response, web.Response):
+            body = response.body if isinstance(response.body, bytes) else b""
+            return web.Response(
+                body=body[: len(body) // 2], status=200, content_type="application/json"
+            )
         if dropped is not None:
             await asyncio.sleep((dropped.ms or 30_000) / 1000)
             if request.transport is not None:

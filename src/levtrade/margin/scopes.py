@@ -28,7 +28,7 @@ from typing import Any
 from levtrade.errors import ConfigError
 from levtrade.margin.account import Account, FillResult, LiquidationResult, Position, TierProvider
 from levtrade.model.instrument import Instrument
-from levtrade.model.positions import AccountType, MarginMode, PositionMode
+from levtrade.model.positions import AccountType, MarginMode, PositionKey, PositionMode
 from levtrade.model.venue import VenueProfile
 
 MAIN_DEX = "main"
@@ -171,7 +171,46 @@ class ScopedAccount:
         """Σ every pool's equity, isolated positions included (tokens added at face value)."""
         return math.fsum(acct.total_equity for acct in self._accounts.values())
 
+    # -- the account as a strategy reads it: a single account's names, over the pools ------
+
+    @property
+    def wallet_balance(self) -> float:
+        """Σ every pool's cross wallet."""
+        return math.fsum(acct.wallet_balance for acct in self._accounts.values())
+
+    @property
+    def available_balance(self) -> float:
+        """Σ every pool's available balance (each funds only the markets of its own pool)."""
+        return math.fsum(acct.available_balance for acct in self._accounts.values())
+
+    @property
+    def margin_ratio(self) -> float:
+        """The worst pool's cross margin ratio: 1 when that pool is liquidated."""
+        return max(self.margin_ratios().values(), default=0.0)
+
+    @property
+    def positions(self) -> list[Position]:
+        """Every pool's open positions, pool by pool."""
+        return [p for acct in self._accounts.values() for p in acct.positions]
+
+    def position(self, ref: Position | PositionKey) -> Position:
+        return self._holder(ref).position(ref)
+
+    def notional(self, ref: Position | PositionKey) -> float:
+        return self._holder(ref).notional(ref)
+
+    def liquidation_price(self, ref: Position | PositionKey) -> float | None:
+        return self._holder(ref).liquidation_price(ref)
+
     # -- internals --------------------------------------------------------------------------
+
+    def _holder(self, ref: Position | PositionKey) -> Account:
+        """The pool account that holds the position ``ref`` names."""
+        key = ref.key if isinstance(ref, Position) else ref
+        for acct in self._accounts.values():
+            if acct.has_position(key.symbol, key.leg):
+                return acct
+        raise ConfigError(f"position: no open position {key.symbol} {key.leg} in any pool")
 
     def _pool_name(self, pool: str) -> str:
         if not isinstance(pool, str):

@@ -56,7 +56,7 @@ from levtrade.errors import (
     UnknownSymbolError,
 )
 from levtrade.margin import spot_formulas as sf
-from levtrade.margin.formulas import capped_fee
+from levtrade.margin.formulas import capped_fee, margin_ratio
 from levtrade.margin.ledger import (
     EXTERNAL,
     FEES,
@@ -83,6 +83,7 @@ from levtrade.model.venue import (
 )
 
 _MARGIN_LEVEL = plain(sf.margin_level)
+_MARGIN_RATIO = plain(margin_ratio)
 _LEVEL_PRICE = plain(sf.level_price)
 _SIMPLE_INTEREST = plain(sf.simple_interest)
 _MAX_BORROW_EQUITY_OVER_USED_MARGIN = plain(sf.max_borrow_equity_over_used_margin)
@@ -366,6 +367,26 @@ class SpotAccount:
         if not self.is_margin or name == SPOT_POOL:
             return None
         return self.venue.levels(name != CROSS_POOL)
+
+    def liquidation_equity(self, pool: str | None = None) -> float:
+        """The pool's equity at which its margin level reaches the venue's liquidation level,
+        at its current loans (0 when it owes nothing or is not a margin pool): Binance's
+        assets ÷ owed = T ⇔ equity = (T − 1) × owed; Kraken's equity ÷ used margin = T ⇔
+        equity = T × used margin. It plays the futures maintenance margin's part."""
+        name = self._pool(pool)
+        levels = self.levels(name)
+        if levels is None or not self._owes(name):
+            return 0.0
+        if self.venue.margin_level_rule is MarginLevelRule.EQUITY_OVER_USED_MARGIN:
+            return levels.liquidation * self.used_margin(name)
+        owed = self.total_liabilities(name) + self.interest_owed(name)
+        return (levels.liquidation - 1.0) * owed
+
+    def margin_ratio(self, pool: str | None = None) -> float:
+        """:meth:`liquidation_equity` ÷ equity: 1 exactly at the venue's liquidation level,
+        as a futures margin ratio is (0 when the pool owes nothing, inf at equity ≤ 0)."""
+        name = self._pool(pool)
+        return _MARGIN_RATIO(self.liquidation_equity(name), self.equity(name))
 
     def status(self, pool: str | None = None) -> MarginStatus:
         levels = self.levels(pool)

@@ -7,6 +7,7 @@ bad value raises :class:`~levtrade.errors.ConfigError` naming the field and the 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import tomllib
@@ -105,6 +106,13 @@ class AccountSettings(BaseModel):
     )
     """Spot margin: interest rate per asset and per the venue's interest period (Binance: per
     hour; Kraken: per 4-hour rollover), beside the venue's published ones."""
+    account_type: Literal["standard", "unified"] | None = None
+    """Collateral scopes of a futures account across DEXs (Hyperliquid; MARGIN_SPEC.md §12):
+    ``standard`` keeps a cross pool per DEX, ``unified`` one per collateral token; None: one
+    account, one cross pool."""
+    wallet_balances: dict[str, NonNegative] = Field(default_factory=dict)
+    """With ``account_type``: each pool's starting balance, by DEX (``main``, ``xyz``) for
+    ``standard``, by collateral token (``USDC``) for ``unified``; they add up to the wallet."""
 
     @field_validator("trading_mode")
     @classmethod
@@ -138,6 +146,27 @@ class AccountSettings(BaseModel):
             )
         return self
 
+    @model_validator(mode="after")
+    def _scope_settings(self) -> AccountSettings:
+        if self.account_type is None:
+            if self.wallet_balances:
+                raise ValueError(
+                    "wallet_balances: balances per pool are for an account_type ('standard' or "
+                    "'unified'), none is set"
+                )
+            return self
+        if self.trading_mode != "futures":
+            raise ValueError(
+                f"account_type: collateral scopes pool perpetuals (trading_mode 'futures'), got "
+                f"{self.trading_mode!r}"
+            )
+        if not self.wallet_balances:
+            raise ValueError(
+                f"wallet_balances: the {self.account_type!r} account names each pool's balance "
+                "(standard: by DEX, e.g. main and xyz; unified: by token, e.g. USDC)"
+            )
+        return self
+
     @field_validator("max_open_trades")
     @classmethod
     def _open_trades(cls, value: int | None) -> int | None:
@@ -167,6 +196,16 @@ class BacktestConfig(AccountSettings):
     liquidation_slippage_bps: NonNegative = 0.0
 
     def __init__(self, **data: Any) -> None:
+        balances = data.get("wallet_balances")
+        if (
+            balances
+            and isinstance(balances, Mapping)
+            and not {"wallet", "dry_run_wallet"} & set(data)
+        ):
+            # the pools' balances are the wallet
+            # (a bad value is left to the field's own validation, which names it)
+            with contextlib.suppress(TypeError, ValueError):
+                data = {**data, "wallet": sum(float(v) for v in balances.values())}
         try:
             super().__init__(**data)
         except ValidationError as exc:
@@ -176,6 +215,23 @@ class BacktestConfig(AccountSettings):
     @classmethod
     def _known_venue(cls, value: str) -> str:
         return venue_name(value)
+
+    @model_validator(mode="after")
+    def _scoped_wallet(self) -> BacktestConfig:
+        if self.account_type is None:
+            return self
+        if self.venue != "hyperliquid":
+            raise ValueError(
+                f"account_type: account types pool collateral across Hyperliquid's DEXs; venue "
+                f"is {self.venue}"
+            )
+        total = sum(self.wallet_balances.values())
+        if abs(total - self.wallet) > 1e-9 * max(total, self.wallet):
+            raise ValueError(
+                f"wallet_balances: they add up to {total:g}, the wallet is {self.wallet:g}; set "
+                "the wallet (dry_run_wallet) to their sum or leave it out"
+            )
+        return self
 
     @model_validator(mode="after")
     def _spot_venue(self) -> BacktestConfig:

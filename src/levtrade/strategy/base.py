@@ -37,10 +37,10 @@ from typing import Any, ClassVar
 import numpy as np
 
 from levtrade.errors import StrategyError
-from levtrade.margin import Account
 from levtrade.margin.formulas import buffered_liquidation_price
 from levtrade.model.instrument import Instrument
 from levtrade.model.orders import Order, OrderType, Trade, parse_order_type
+from levtrade.strategy.accounts import AccountView, SpotAccountView
 from levtrade.strategy.context import TradingContext
 from levtrade.strategy.lines import Clock, DataFeed, Line
 
@@ -102,11 +102,11 @@ class PositionView:
     @property
     def price(self) -> float:
         """Average entry price (0.0 when flat; the open legs' size-weighted mean if net)."""
-        account = self._context.account
-        symbol = self._context.symbols[self._j]
-        held = [account.position((symbol, leg)) for leg in self._legs if leg in self._sizes]
-        total = math.fsum(abs(p.size) for p in held)
-        return math.fsum(abs(p.size) * p.entry_price for p in held) / total if total else 0.0
+        context = self._context
+        symbol = context.symbols[self._j]
+        held = [context.position_entry(symbol, leg) for leg in self._legs if leg in self._sizes]
+        total = math.fsum(abs(size) for size, _, _ in held)
+        return math.fsum(abs(size) * entry for size, entry, _ in held) / total if total else 0.0
 
     def __bool__(self) -> bool:
         sizes = self._sizes
@@ -121,7 +121,7 @@ class PositionView:
 
 
 class Broker:
-    """backtrader's broker view: value and cash of the margin account."""
+    """backtrader's broker view: value and cash of the account (futures or spot)."""
 
     __slots__ = ("_context",)
 
@@ -129,19 +129,21 @@ class Broker:
         self._context = context
 
     def get_value(self) -> float:
-        """Total equity at the current close: cross equity + isolated margins and their uPnL."""
+        """Total equity at the current close: futures, cross equity + isolated margins and
+        their uPnL; spot and margin, assets − loans − interest."""
         return self._context.marks_at_close().total_equity
 
     getvalue = get_value
 
     def get_cash(self) -> float:
-        """Available balance: cross equity not tied up as initial margin."""
+        """Available balance: futures, cross equity not tied up as initial margin; spot and
+        margin, the free currency of the main pool (what buys without borrowing)."""
         return self._context.marks_at_close().available_balance
 
     getcash = get_cash
 
     def get_wallet(self) -> float:
-        """The cross wallet balance."""
+        """The cross wallet balance (spot and margin: the currency the main pool holds)."""
         return self._context.account.wallet_balance
 
 
@@ -262,8 +264,11 @@ class Strategy:
         return self._context.instruments[self._feed(data).index]
 
     @property
-    def account(self) -> Account:
-        """The margin account, marked at the current close (read it; trade through orders)."""
+    def account(self) -> AccountView:
+        """The account, marked at the current close (read it; trade through orders): the
+        futures :class:`~levtrade.margin.Account`, or in spot and margin runs a
+        :class:`~levtrade.strategy.accounts.SpotAccountView` (equity, margin level and ratio,
+        balances and loans)."""
         return self._context.marks_at_close()
 
     def liquidation_price(
@@ -277,7 +282,7 @@ class Strategy:
         price = context.liquidation_price(feed.index, name)
         if price is None or not buffered:
             return price
-        entry = context.account.position((feed.symbol, name)).entry_price
+        entry = context.position_entry(feed.symbol, name)[1]
         return buffered_liquidation_price(price, entry, context.liquidation_buffer)
 
     def _only_leg(self, feed: DataFeed) -> str:
@@ -292,7 +297,10 @@ class Strategy:
     def effective_leverage(self) -> float:
         """Σ position notional at the marks ÷ total equity (0 when flat, inf at equity ≤ 0)."""
         account = self.account
-        notional = math.fsum(account.notional(p.key) for p in account.positions)
+        if isinstance(account, SpotAccountView):
+            notional = account.notional
+        else:
+            notional = math.fsum(account.notional(p.key) for p in account.positions)
         if notional == 0.0:
             return 0.0
         equity = account.total_equity

@@ -3,8 +3,13 @@
 A :class:`~levtrade.strategy.base.Strategy`, its position views and its ``broker`` see the
 run only through this protocol, so the same strategy class runs on the backtest engine, on the
 paper venue and live: each of them implements it. It holds what a ``next()`` reads — time and
-bar, the symbols and their instruments, the position sizes, the margin account at the close,
-liquidation prices — and what it does: create, submit and cancel orders.
+bar, the symbols and their instruments, the position sizes and entry prices, the account at
+the close, liquidation prices — and what it does: create, submit and cancel orders.
+
+The account is the trading mode's own (:mod:`levtrade.strategy.accounts`): a futures run's
+:class:`~levtrade.margin.Account`, a spot or spot-margin run's
+:class:`~levtrade.strategy.accounts.SpotAccountView`. Position figures do not go through it:
+:meth:`TradingContext.position_entry` gives them in every mode.
 
 Two members are plain attributes for speed, because ``next()`` reads them on every bar:
 ``sizes`` (per symbol column, the signed size of each open leg) and the position views the
@@ -17,9 +22,9 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from levtrade.margin.account import Account
     from levtrade.model.instrument import Instrument
     from levtrade.model.orders import Order
+    from levtrade.strategy.accounts import AccountView
 
 
 class PositionSync(Protocol):
@@ -63,8 +68,9 @@ class TradingContext(Protocol):
         ...
 
     @property
-    def account(self) -> Account:
-        """The margin account (its positions' entry prices, the wallet)."""
+    def account(self) -> AccountView:
+        """The account: a futures :class:`~levtrade.margin.Account`, or the view of a spot
+        or spot-margin account."""
         ...
 
     @property
@@ -77,8 +83,12 @@ class TradingContext(Protocol):
         """Open time (ms) of the current bar."""
         ...
 
-    def marks_at_close(self) -> Account:
-        """The margin account marked at the current close."""
+    def marks_at_close(self) -> AccountView:
+        """The account marked at the current close."""
+        ...
+
+    def position_entry(self, symbol: str, leg: str) -> tuple[float, float, float]:
+        """(signed size, average entry price, leverage) of an open position."""
         ...
 
     def liquidation_price(self, column: int, leg: str) -> float | None:
