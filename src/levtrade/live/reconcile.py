@@ -46,6 +46,8 @@ from levtrade.live.trades import FillFacts, TradeState, apply_fill, exit_reason
 
 logger = logging.getLogger("levtrade.live.reconcile")
 
+GATHER_ATTEMPTS = 5
+"""Reads of the venue before a reconciliation works with one whose balances moved meanwhile."""
 SAFETY_MS = 3_600_000
 """Imports look back at least this far behind the venue's time (fills stamped late)."""
 
@@ -165,6 +167,23 @@ class Reconciler:
 
     # -- 1. gather ------------------------------------------------------------------------------
     async def _gather(self, venue_time: int) -> _Gathered:
+        """Read the venue. It keeps trading while it is read (a fill, a funding settlement), so
+        the positions and the wallet are read before and after the orders, fills and income:
+        a read is kept when both agree (nothing moved in between), else it is read again
+        (:data:`GATHER_ATTEMPTS` times at most; a difference left is then compared, and
+        reported if it is real)."""
+        adapter = self.adapter
+        for attempt in range(GATHER_ATTEMPTS):
+            before = _balance_state(
+                await adapter.positions(self.symbols), await adapter.wallet(self.currency)
+            )
+            gathered = await self._gather_once(venue_time)
+            if _balance_state(gathered.positions, gathered.wallet) == before:
+                return gathered
+            logger.info("the venue moved while it was read (read %d); again", attempt + 1)
+        return gathered
+
+    async def _gather_once(self, venue_time: int) -> _Gathered:
         adapter = self.adapter
         orders = []
         for row in self.store.orders(("intent", "ambiguous", "open", "partially_filled")):
@@ -484,3 +503,10 @@ def _simulated_book(
             else:
                 open_trades.pop((touched.symbol, touched.leg), None)
     return {k: t.signed_remaining for k, t in open_trades.items() if t.remaining > 0}
+
+
+def _balance_state(positions: Sequence[PositionRecord], wallet: float) -> tuple[object, ...]:
+    """What a fill or a settlement changes: each position's size and entry, and the wallet
+    (marks and liquidation prices move on their own and do not count)."""
+    held = sorted((p.symbol, p.leg, p.size, p.entry_price) for p in positions)
+    return (tuple(held), wallet)
