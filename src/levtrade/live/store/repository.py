@@ -22,7 +22,7 @@ import string
 import time as _time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -152,6 +152,10 @@ class PositionRecord:
     liquidation_price: float | None = None
     mark_price: float | None = None
     adopted: bool = False
+
+
+_POSITION_FIELDS = tuple(f.name for f in fields(PositionRecord))
+"""The columns a position row shares with :class:`PositionRecord`."""
 
 
 @dataclass
@@ -716,38 +720,12 @@ class Store:
                 session.delete(row)
             session.flush()
             for p in positions:
-                session.add(
-                    models.Position(
-                        symbol=p.symbol,
-                        leg=p.leg,
-                        size=p.size,
-                        entry_price=p.entry_price,
-                        leverage=p.leverage,
-                        margin_mode=p.margin_mode,
-                        isolated_margin=p.isolated_margin,
-                        liquidation_price=p.liquidation_price,
-                        mark_price=p.mark_price,
-                        adopted=p.adopted,
-                        time=time,
-                        recorded_at=now,
-                    )
-                )
+                session.add(models.Position(**asdict(p), time=time, recorded_at=now))
 
     def positions(self) -> list[PositionRecord]:
         with self._sessions() as session:
             return [
-                PositionRecord(
-                    symbol=p.symbol,
-                    leg=p.leg,
-                    size=p.size,
-                    entry_price=p.entry_price,
-                    leverage=p.leverage,
-                    margin_mode=p.margin_mode,
-                    isolated_margin=p.isolated_margin,
-                    liquidation_price=p.liquidation_price,
-                    mark_price=p.mark_price,
-                    adopted=p.adopted,
-                )
+                PositionRecord(**{name: getattr(p, name) for name in _POSITION_FIELDS})
                 for p in session.scalars(select(models.Position))
             ]
 
