@@ -65,24 +65,34 @@ def _account() -> BacktestConfig:
     return BacktestConfig(leverage=5, margin_mode="isolated", stake_amount=STAKE, wallet=5000)
 
 
+def _trade(
+    server: VenueServer, sqlite_url: str, strategy: SignalStrategy, bars: int, warmup: int = 12
+) -> int:
+    """Run ``strategy`` on the bot for ``bars`` bars from the venue's cursor, its history
+    starting ``warmup`` bars before; returns the open time of the history's first bar."""
+    venue = server.venue
+    first = int(venue.timestamps[venue.cursor - warmup])
+    bot_settings = settings(server, sqlite_url, account=_account(), startup_candle_count=warmup,
+                            history_start=first)  # fmt: skip
+
+    async def scenario() -> None:
+        bot = Bot(bot_settings, strategy)
+        await bot.start()
+        await drive(bot, server, bars)
+        await bot.close()
+
+    asyncio.run(scenario())
+    return first
+
+
 def test_signals_enter_and_exit_where_the_backtest_does(
     server: VenueServer, sqlite_url: str
 ) -> None:
     venue = server.venue
     start = venue.cursor
     warmup = 12
-    first = int(venue.timestamps[start - warmup])
     bars = 48
-    bot_settings = settings(server, sqlite_url, account=_account(), startup_candle_count=warmup,
-                            history_start=first)  # fmt: skip
-
-    async def scenario() -> None:
-        bot = Bot(bot_settings, CrossSignals())
-        await bot.start()
-        await drive(bot, server, bars)
-        await bot.close()
-
-    asyncio.run(scenario())
+    first = _trade(server, sqlite_url, CrossSignals(), bars, warmup)
     last = int(venue.timestamps[start + bars - 1])
     data = venue.data.between(first, last + 1)
     instrument = venue.instruments[BTC]
@@ -114,18 +124,7 @@ def test_minimal_roi_exits_at_the_first_close_beyond_its_level(
     server: VenueServer, sqlite_url: str
 ) -> None:
     venue = server.venue
-    start = venue.cursor
-    first = int(venue.timestamps[start - 12])
-    bot_settings = settings(server, sqlite_url, account=_account(), startup_candle_count=12,
-                            history_start=first)  # fmt: skip
-
-    async def scenario() -> None:
-        bot = Bot(bot_settings, QuickRoi())
-        await bot.start()
-        await drive(bot, server, 48)
-        await bot.close()
-
-    asyncio.run(scenario())
+    _trade(server, sqlite_url, QuickRoi(), 48)
     store = Store.open(sqlite_url)
     exits = [t for t in store.trades() if t.exit_reason == "roi"]
     assert exits
@@ -159,18 +158,7 @@ def test_the_trailing_stop_exits_at_the_first_close_below_it(
     server: VenueServer, sqlite_url: str
 ) -> None:
     venue = server.venue
-    start = venue.cursor
-    first = int(venue.timestamps[start - 12])
-    bot_settings = settings(server, sqlite_url, account=_account(), startup_candle_count=12,
-                            history_start=first)  # fmt: skip
-
-    async def scenario() -> None:
-        bot = Bot(bot_settings, Trailing())
-        await bot.start()
-        await drive(bot, server, 72)
-        await bot.close()
-
-    asyncio.run(scenario())
+    _trade(server, sqlite_url, Trailing(), 72)
     store = Store.open(sqlite_url)
     exits = [t for t in store.trades() if t.exit_reason == "trailing_stop"]
     assert exits
