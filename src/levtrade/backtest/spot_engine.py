@@ -68,6 +68,7 @@ from levtrade.backtest.results import (
     run_analyzers,
     run_metadata,
     series_frame,
+    trade_row,
 )
 from levtrade.backtest.signal_exec import SignalDriver
 from levtrade.data import MarketData, Portfolio
@@ -907,7 +908,7 @@ class SpotEngine(OrderBook):
         metrics with interest paid, the lowest margin level and the largest liabilities."""
         rd = self.run_data
         rows = [
-            (*_trade_values(trade), self._interest_of.get(id(trade), 0.0)) for trade in self.trades
+            (*trade_row(trade), self._interest_of.get(id(trade), 0.0)) for trade in self.trades
         ]
         trades = _spot_trades(rows)
         frames = [ledger_frame(ledger) for ledger in self.spot.ledgers.values() if len(ledger)]
@@ -945,26 +946,6 @@ class SpotEngine(OrderBook):
         )
         run_analyzers(result, analyzers)
         return result
-
-
-def _trade_values(trade: Trade) -> tuple[object, ...]:
-    """The trade's columns of :data:`TRADE_COLUMNS` (``pnl`` before interest)."""
-    return (
-        trade.symbol,
-        trade.leg,
-        trade.side,
-        trade.entry_time,
-        trade.exit_time,
-        trade.entry_price,
-        trade.exit_price,
-        trade.size,
-        trade.leverage,
-        trade.margin_mode,
-        trade.realized - trade.fees,
-        trade.fees,
-        0.0,
-        trade.exit_reason,
-    )
 
 
 def _spot_trades(rows: list[tuple[object, ...]]) -> pd.DataFrame:
