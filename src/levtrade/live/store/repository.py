@@ -137,6 +137,14 @@ class FillRecord:
     time: int
     order_id: int | None = None
 
+    def facts(self, purpose: str | None) -> FillFacts:
+        """What the fill tells the trade it books on, its reason named as that trade's exit
+        reason (``purpose``: the purpose of our order it filled, None for none)."""
+        return FillFacts(
+            self.symbol, self.leg, self.side, self.amount, self.price, self.fee,
+            self.realized_pnl, exit_reason(self.reason, purpose), self.time,
+        )  # fmt: skip
+
 
 @dataclass(frozen=True)
 class PositionRecord:
@@ -496,10 +504,7 @@ class Store:
                       fill.realized_pnl, fill.symbol, reference + ":pnl")  # fmt: skip
                 _post(session, fill.time, EntryKind.FEE, WALLET, FEES, fill.fee, fill.symbol,
                       reference + ":fee")  # fmt: skip
-                facts = FillFacts(
-                    fill.symbol, fill.leg, fill.side, fill.amount, fill.price, fill.fee,
-                    fill.realized_pnl, exit_reason(fill.reason, purpose), fill.time,
-                )  # fmt: skip
+                facts = fill.facts(purpose)
                 current = session.scalars(
                     select(models.Trade).where(
                         models.Trade.symbol == fill.symbol,
