@@ -19,6 +19,7 @@ from levtrade._jit import plain
 from levtrade.backtest import path, run
 from levtrade.live.runner import Bot
 from levtrade.live.store import Store
+from levtrade.live.trades import TradeState
 from levtrade.localvenue import VenueServer
 from levtrade.spec import BacktestConfig
 from levtrade.strategy.signal_strategy import SignalStrategy
@@ -85,6 +86,18 @@ def _trade(
     return first
 
 
+def _exits(
+    server: VenueServer, sqlite_url: str, strategy: SignalStrategy, bars: int, reason: str
+) -> list[TradeState]:
+    """The trades ``strategy`` closed with ``reason`` in ``bars`` bars on the bot."""
+    _trade(server, sqlite_url, strategy, bars)
+    store = Store.open(sqlite_url)
+    try:
+        return [t for t in store.trades() if t.exit_reason == reason]
+    finally:
+        store.close()
+
+
 def test_signals_enter_and_exit_where_the_backtest_does(
     server: VenueServer, sqlite_url: str
 ) -> None:
@@ -123,12 +136,9 @@ def test_signals_enter_and_exit_where_the_backtest_does(
 def test_minimal_roi_exits_at_the_first_close_beyond_its_level(
     server: VenueServer, sqlite_url: str
 ) -> None:
-    venue = server.venue
-    _trade(server, sqlite_url, QuickRoi(), 48)
-    store = Store.open(sqlite_url)
-    exits = [t for t in store.trades() if t.exit_reason == "roi"]
+    exits = _exits(server, sqlite_url, QuickRoi(), 48, "roi")
     assert exits
-    data = venue.data[BTC]
+    data = server.venue.data[BTC]
     times = list(data.timestamps)
     for trade in exits:
         # ROI 1 % of the stake net of both fees and the funding booked: the price it needs
@@ -138,7 +148,6 @@ def test_minimal_roi_exits_at_the_first_close_beyond_its_level(
         held = range(times.index(trade.opened_at), fill - 1)
         assert float(data.close[fill - 1]) >= level  # the close that decided the exit
         assert all(float(data.close[k]) < level for k in held)  # and none before it
-    store.close()
 
 
 class Trailing(CrossSignals):
@@ -157,12 +166,9 @@ class Trailing(CrossSignals):
 def test_the_trailing_stop_exits_at_the_first_close_below_it(
     server: VenueServer, sqlite_url: str
 ) -> None:
-    venue = server.venue
-    _trade(server, sqlite_url, Trailing(), 72)
-    store = Store.open(sqlite_url)
-    exits = [t for t in store.trades() if t.exit_reason == "trailing_stop"]
+    exits = _exits(server, sqlite_url, Trailing(), 72, "trailing_stop")
     assert exits
-    data = venue.data[BTC]
+    data = server.venue.data[BTC]
     times = list(data.timestamps)
     for trade in exits:
         # the stop trails the best high since the entry by |stoploss| / leverage = 0.4 %
@@ -172,4 +178,3 @@ def test_the_trailing_stop_exits_at_the_first_close_below_it(
             level = float(max(data.high[opened : k + 1])) * (1 - 0.02 / 5)
             below = float(data.close[k]) <= level
             assert below == (k == decided), (k, decided)
-    store.close()
