@@ -482,21 +482,7 @@ class Store:
                 if fill.order_id is not None:
                     order = session.get(models.Order, fill.order_id)
                     purpose = order.purpose if order is not None else None
-                row = models.Fill(
-                    venue_trade_id=fill.venue_trade_id,
-                    venue_order_id=fill.venue_order_id,
-                    order_id=fill.order_id,
-                    symbol=fill.symbol,
-                    leg=fill.leg,
-                    side=fill.side,
-                    amount=fill.amount,
-                    price=fill.price,
-                    fee=fill.fee,
-                    realized_pnl=fill.realized_pnl,
-                    reason=fill.reason,
-                    time=fill.time,
-                    recorded_at=now,
-                )
+                row = models.Fill(**asdict(fill), recorded_at=now)
                 session.add(row)
                 session.flush()
                 reference = f"fill:{fill.venue_trade_id}"
