@@ -308,6 +308,11 @@ def source_digest() -> str:
     return digest.hexdigest()
 
 
+CERTAIN_ROUNDING: Final = 2.0**-52
+"""Twice the unit roundoff: per summed value, the share of the magnitudes by which a margin
+read from plain sums must clear zero for the exactly summed test to agree
+(:func:`_pool_triggered`)."""
+
 _DIGEST = source_digest()
 _STAMP = "levtrade-kernel-dependencies.txt"
 _stale_cache: bool | None = None
@@ -878,7 +883,14 @@ def _pool_triggered(
     st: FloatArray, sp: FloatArray, acc: FloatArray, j: int, mm_at_entry: bool, tiers: Tiers
 ) -> bool:
     """The account's trigger test at the marks: the isolated position ``j`` (margin + uPnL ≤
-    MM), or with ``j < 0`` the cross pool (equity ≤ Σ MM)."""
+    MM), or with ``j < 0`` the cross pool (equity ≤ Σ MM, the sums fsum's).
+
+    The cross test is first read from plain sums: their rounding (at most ``(count + 1)·u``
+    of the sum of magnitudes ``S``, ``u = 2⁻⁵³``) and that of the account's (``3·u·S``) together
+    move the margin ``wallet + Σ uPnL − Σ MM`` by less than the bound below, so a plain margin
+    above it is one the account's test also finds positive; only a pool nearer its boundary
+    (or a non-finite sum) is summed exactly. Every bar of a pool spanning symbols is tested
+    at its open and at its adverse extremes."""
     if j >= 0:
         if st[j, X_SIZE] == 0.0:
             return False
@@ -887,10 +899,24 @@ def _pool_triggered(
             st[j, X_SIZE], cs, st[j, X_ENTRY], st[j, X_MARK]
         )
         return bool(equity <= _position_mm(st, j, st[j, X_MARK], cs, mm_at_entry, tiers))
-    if _count_positions(st) == 0:
+    wallet = acc[A_WALLET]
+    upnl = 0.0
+    mm = 0.0
+    magnitude = abs(wallet)
+    count = 0
+    for k in range(st.shape[0]):
+        if st[k, X_SIZE] != 0.0:
+            upnl_k, mm_k = _cross_figures(st, sp, k, tiers)
+            upnl += upnl_k
+            mm += mm_k
+            magnitude += abs(upnl_k) + abs(mm_k)
+            count += 1
+    if count == 0:
+        return False
+    if wallet + upnl - mm > (count + 8) * CERTAIN_ROUNDING * magnitude:
         return False
     upnl, _, mm = _cross_sums(st, sp, False, tiers)
-    return bool(acc[A_WALLET] + upnl <= mm)
+    return bool(wallet + upnl <= mm)
 
 
 @_kernel(_f8(_F2, _F2, _F1, _b1, _TIERS))
