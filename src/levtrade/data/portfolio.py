@@ -125,10 +125,14 @@ class Portfolio:
             rows = [np.arange(stamps.size) for _ in members]
         size = stamps.size
         width = len(members)
-        # each member's cells in the flat (bars × symbols) arrays, placed once for every field:
-        # every row (a stride) or its rows
+        # each member's cells in the flat (bars × symbols) arrays, found once for every field:
+        # a stride over its rows when they follow one another (a listing without gaps), else
+        # their indices
         cells = [
-            slice(j, None, width) if r.size == size else r * width + j for j, r in enumerate(rows)
+            slice(r[0] * width + j, r[-1] * width + j + 1, width)
+            if r.size and r[-1] - r[0] + 1 == r.size
+            else r * width + j
+            for j, r in enumerate(rows)
         ]
 
         def stack(
