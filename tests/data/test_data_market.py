@@ -223,6 +223,24 @@ def test_portfolio_union_axis_with_later_listing() -> None:
     assert frame[("close", "B/USDT:USDT")].isna().sum() == 3
 
 
+def test_portfolio_union_axis_off_the_grid_and_far_apart() -> None:
+    a = market("A/USDT:USDT", 0, 3)
+    half = MarketData.build("B/USDT:USDT", formula_candles(2, start=T0 + HOUR // 2))
+    book = Portfolio.from_markets([a, half])
+    # A at hours 0, 1, 2; B half an hour later at 0.5 and 1.5: the union interleaves them.
+    assert list(book.timestamps) == [T0 + k * HOUR // 2 for k in range(5)]
+    assert list(book.active[:, 0]) == [True, False, True, False, True]
+    assert list(book.active[:, 1]) == [False, True, False, True, False]
+    # B's bars are formula bars 0 and 1 (close 100.5, 101.5); A's bar at hour 2 closes 102.5.
+    assert list(book.close[[1, 3], 1]) == [100.5, 101.5] and book.close[4, 0] == 102.5
+    far = market("C/USDT:USDT", 10_000, 2)
+    apart = Portfolio.from_markets([a, far])
+    # hours 0, 1, 2 and 10,000, 10,001: five bars, not the 10,002 hours between
+    assert list(apart.timestamps) == [T0 + k * HOUR for k in (0, 1, 2, 10_000, 10_001)]
+    assert list(apart.active[:, 1]) == [False] * 3 + [True] * 2
+    assert list(apart.open[3:, 1]) == [100.0, 101.0]
+
+
 def test_portfolio_intersection_and_errors() -> None:
     a = market("A/USDT:USDT", 0, 6)
     b = market("B/USDT:USDT", 3, 6, skip=(1,))

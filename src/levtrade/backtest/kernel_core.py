@@ -308,6 +308,11 @@ def source_digest() -> str:
     return digest.hexdigest()
 
 
+CERTAIN_ROUNDING: Final = 2.0**-52
+"""Twice the unit roundoff: per summed value, the share of the magnitudes by which a margin
+read from plain sums must clear zero for the exactly summed test to agree
+(:func:`_pool_triggered`)."""
+
 _DIGEST = source_digest()
 _STAMP = "levtrade-kernel-dependencies.txt"
 _stale_cache: bool | None = None
@@ -524,33 +529,30 @@ def _net_size(st: FloatArray, r: int) -> float:
     return float(size)
 
 
-@_kernel(_f8(_F1, _i8), from_python=True)
-def _fsum(values: FloatArray, count: int) -> float:
-    """``math.fsum(values[:count])``, bit for bit: Shewchuk's exact partials with CPython's
-    final half-even rounding (the account sums with fsum, and so must the kernel for its
-    trigger tests and fee caps to fall the same way). Nothing or one value is summed
-    without allocating (a position's own figures)."""
-    if count == 0:
-        return 0.0
-    if count == 1:
-        return float(values[0])
-    partials = np.empty(count + 1)
-    n = 0
-    for q in range(count):
-        x = values[q]
-        i = 0
-        for k in range(n):
-            y = partials[k]
-            if abs(x) < abs(y):
-                x, y = y, x
-            hi = x + y
-            lo = y - (hi - x)
-            if lo != 0.0:
-                partials[i] = lo
-                i += 1
-            x = hi
-        partials[i] = x
-        n = i + 1
+@_inlined
+def _partials_add(partials: FloatArray, n: int, x: float) -> int:
+    """Add ``x`` to the ``n`` Shewchuk partials (non-overlapping floats whose exact sum is the
+    exact sum of what was added, as ``math.fsum`` keeps them); returns how many there are now
+    (room for one more than before is needed)."""
+    i = 0
+    for k in range(n):
+        y = partials[k]
+        if abs(x) < abs(y):
+            x, y = y, x
+        hi = x + y
+        lo = y - (hi - x)
+        if lo != 0.0:
+            partials[i] = lo
+            i += 1
+        x = hi
+    partials[i] = x
+    return i + 1
+
+
+@_inlined
+def _partials_round(partials: FloatArray, n: int) -> float:
+    """The exact sum of the ``n`` partials, rounded as CPython's ``math.fsum`` rounds it
+    (half-even)."""
     hi = 0.0
     lo = 0.0
     if n > 0:
@@ -572,12 +574,29 @@ def _fsum(values: FloatArray, count: int) -> float:
     return float(hi)
 
 
+@_kernel(_f8(_F1, _i8), from_python=True)
+def _fsum(values: FloatArray, count: int) -> float:
+    """``math.fsum(values[:count])``, bit for bit: Shewchuk's exact partials with CPython's
+    final half-even rounding (the account sums with fsum, and so must the kernel for its
+    trigger tests and fee caps to fall the same way). Nothing or one value is summed
+    without allocating (a position's own figures)."""
+    if count == 0:
+        return 0.0
+    if count == 1:
+        return float(values[0])
+    partials = np.empty(count + 1)
+    n = 0
+    for q in range(count):
+        n = _partials_add(partials, n, values[q])
+    return _partials_round(partials, n)
+
+
 # ============================================================================================
 # Margin figures (every one a call into levtrade.margin.formulas)
 # ============================================================================================
 
 
-@_kernel(_f8(_F2, _i8, _f8, _f8, _b1, _TIERS))
+@_inlined
 def _position_mm(
     st: FloatArray, j: int, price: float, cs: float, at_entry: bool, tiers: Tiers
 ) -> float:
@@ -607,25 +626,31 @@ def _max_leverage(j: int, notional: float, tiers: Tiers) -> float:
 def _cross_sums(
     st: FloatArray, sp: FloatArray, isolated: bool, tiers: Tiers
 ) -> tuple[float, float, float]:
-    """(Σ uPnL, Σ IM, Σ MM) of the cross positions at the marks (Account: fsum)."""
+    """(Σ uPnL, Σ IM, Σ MM) of the cross positions at the marks (Account: fsum, here its
+    partials kept as the positions are visited)."""
     if isolated:
         return 0.0, 0.0, 0.0
     m = st.shape[0]
-    upnl = np.empty(m)
-    im = np.empty(m)
-    mm = np.empty(m)
-    k = 0
+    partials = np.empty((3, m + 1))
+    n_upnl = 0
+    n_im = 0
+    n_mm = 0
     for j in range(m):
         size = st[j, X_SIZE]
         if size == 0.0:
             continue
         cs = sp[int(st[j, X_SYMBOL]), Y_CONTRACT_SIZE]
         mark = st[j, X_MARK]
-        upnl[k] = formulas.linear_upnl(size, cs, st[j, X_ENTRY], mark)
-        im[k] = formulas.initial_margin(formulas.linear_notional(size, cs, mark), st[j, X_LEVERAGE])
-        mm[k] = _position_mm(st, j, mark, cs, False, tiers)
-        k += 1
-    return _fsum(upnl, k), _fsum(im, k), _fsum(mm, k)
+        upnl = formulas.linear_upnl(size, cs, st[j, X_ENTRY], mark)
+        im = formulas.initial_margin(formulas.linear_notional(size, cs, mark), st[j, X_LEVERAGE])
+        n_upnl = _partials_add(partials[0], n_upnl, upnl)
+        n_im = _partials_add(partials[1], n_im, im)
+        n_mm = _partials_add(partials[2], n_mm, _position_mm(st, j, mark, cs, False, tiers))
+    return (
+        _partials_round(partials[0], n_upnl),
+        _partials_round(partials[1], n_im),
+        _partials_round(partials[2], n_mm),
+    )
 
 
 @_kernel(_i8(_F2, _I1))
@@ -645,6 +670,39 @@ def _position_order(st: FloatArray, order: IntArray) -> int:
     return k
 
 
+@_inlined
+def _cross_figures(st: FloatArray, sp: FloatArray, k: int, tiers: Tiers) -> tuple[float, float]:
+    """Row ``k``'s uPnL and tiered MM at its mark (what the account sums over a cross pool's
+    other positions)."""
+    cs = sp[int(st[k, X_SYMBOL]), Y_CONTRACT_SIZE]
+    mark = st[k, X_MARK]
+    upnl = formulas.linear_upnl(st[k, X_SIZE], cs, st[k, X_ENTRY], mark)
+    return upnl, _position_mm(st, k, mark, cs, False, tiers)
+
+
+@_kernel(_f8(_F2, _F2, _i8, _f8, _TIERS))
+def _cross_solve(st: FloatArray, sp: FloatArray, j: int, const: float, tiers: Tiers) -> float:
+    """The cross price of row ``j``'s symbol where the pool's equity equals its MM, ``const``
+    being the wallet plus the other symbols' uPnL less their MM: its one leg, or a hedge
+    symbol's two held legs solved together in the account's leg order."""
+    floors, _, mmrs, amounts, _, offsets = tiers
+    s = int(st[j, X_SYMBOL])
+    cs = sp[s, Y_CONTRACT_SIZE]
+    lo = offsets[s]
+    hi = offsets[s + 1]
+    other = j ^ 1
+    if st[j, X_LEG] != 0.0 and st[other, X_SIZE] != 0.0:
+        a, b = (j, other) if st[j, X_SEQ] < st[other, X_SEQ] else (other, j)
+        return formulas.solve_two_legs(
+            const, st[a, X_SIZE] * cs, st[a, X_ENTRY], st[b, X_SIZE] * cs, st[b, X_ENTRY],
+            floors[lo:hi], mmrs[lo:hi], amounts[lo:hi], st[j, X_MARK],
+        )  # fmt: skip
+    return formulas.solve_one_leg(
+        const, st[j, X_SIZE] * cs, st[j, X_ENTRY], floors[lo:hi], mmrs[lo:hi], amounts[lo:hi],
+        st[j, X_MARK],
+    )  # fmt: skip
+
+
 @_kernel(_f8(_F2, _F2, _F1, _i8, _b1, _b1, _TIERS))
 def _liquidation_price(
     st: FloatArray,
@@ -662,23 +720,8 @@ def _liquidation_price(
     non-zero size), which allocates nothing: it runs after every funding payment. A hedge
     symbol's two cross legs are one pool, solved together in the account's leg order
     (:func:`formulas.solve_two_legs`, the two-leg form)."""
-    floors, _, mmrs, amounts, _, offsets = tiers
     s = int(st[j, X_SYMBOL])
-    cs = sp[s, Y_CONTRACT_SIZE]
-    qty = st[j, X_SIZE] * cs
-    entry = st[j, X_ENTRY]
-    lo = offsets[s]
-    hi = offsets[s + 1]
-    if isolated:
-        const = st[j, X_MARGIN]
-        if mm_at_entry:
-            mm = _position_mm(st, j, 0.0, cs, True, tiers)
-            qtys = np.empty(1)
-            entries = np.empty(1)
-            qtys[0] = qty
-            entries[0] = entry
-            return formulas.bankruptcy_price(const - mm, qtys, entries)
-    else:
+    if not isolated:
         m = st.shape[0]
         others_upnl = 0.0
         other_mm = 0.0
@@ -689,24 +732,88 @@ def _liquidation_price(
             for k in range(m):
                 if int(st[k, X_SYMBOL]) == s or st[k, X_SIZE] == 0.0:
                     continue
-                csk = sp[int(st[k, X_SYMBOL]), Y_CONTRACT_SIZE]
-                mark = st[k, X_MARK]
-                upnls[count] = formulas.linear_upnl(st[k, X_SIZE], csk, st[k, X_ENTRY], mark)
-                mms[count] = _position_mm(st, k, mark, csk, False, tiers)
+                upnls[count], mms[count] = _cross_figures(st, sp, k, tiers)
                 count += 1
             others_upnl = _fsum(upnls, count)
             other_mm = _fsum(mms, count)
-        const = acc[A_WALLET] + others_upnl - other_mm
-        other = j ^ 1
-        if st[j, X_LEG] != 0.0 and st[other, X_SIZE] != 0.0:
-            a, b = (j, other) if st[j, X_SEQ] < st[other, X_SEQ] else (other, j)
-            return formulas.solve_two_legs(
-                const, st[a, X_SIZE] * cs, st[a, X_ENTRY], st[b, X_SIZE] * cs, st[b, X_ENTRY],
-                floors[lo:hi], mmrs[lo:hi], amounts[lo:hi], st[j, X_MARK],
-            )  # fmt: skip
+        return _cross_solve(st, sp, j, acc[A_WALLET] + others_upnl - other_mm, tiers)
+    floors, _, mmrs, amounts, _, offsets = tiers
+    cs = sp[s, Y_CONTRACT_SIZE]
+    qty = st[j, X_SIZE] * cs
+    entry = st[j, X_ENTRY]
+    const = st[j, X_MARGIN]
+    if mm_at_entry:
+        mm = _position_mm(st, j, 0.0, cs, True, tiers)
+        qtys = np.empty(1)
+        entries = np.empty(1)
+        qtys[0] = qty
+        entries[0] = entry
+        return formulas.bankruptcy_price(const - mm, qtys, entries)
+    lo = offsets[s]
+    hi = offsets[s + 1]
     return formulas.solve_one_leg(
         const, qty, entry, floors[lo:hi], mmrs[lo:hi], amounts[lo:hi], st[j, X_MARK]
     )
+
+
+@_inlined
+def _sum_without(
+    st: FloatArray, j: int, partials: FloatArray, n: int, values: FloatArray, work: FloatArray
+) -> float:
+    """``math.fsum`` of the held rows' ``values`` but those of row ``j``'s symbol, from the
+    ``n`` partials of them all (the account's ExactSum.without): the whole's partials and
+    the symbol's values negated, summed and rounded once."""
+    for q in range(n):
+        work[q] = partials[q]
+    first = j
+    last = j
+    if st[j, X_LEG] != 0.0:  # a hedge symbol: both legs
+        first = j - j % 2
+        last = first + 1
+    for k in range(first, last + 1):
+        if st[k, X_SIZE] != 0.0:
+            n = _partials_add(work, n, -values[k])
+    return _partials_round(work, n)
+
+
+@_kernel(_void(_F2, _F2, _F1, _I1, _i8, _TIERS, _F2, _F1))
+def _cross_liquidation_prices(
+    st: FloatArray,
+    sp: FloatArray,
+    acc: FloatArray,
+    order: IntArray,
+    held: int,
+    tiers: Tiers,
+    scratch: FloatArray,
+    liq: FloatArray,
+) -> None:
+    """:func:`_liquidation_price` of each of the ``held`` rows ``order[:held]`` of a cross
+    pool into ``liq``, in time linear in the positions, as the account prices them
+    (:mod:`levtrade.margin.cross_sums`): every held row's uPnL and MM at its mark is computed
+    once (``scratch`` rows 0 and 1) with the partials of their sums (rows 2 and 3), and each
+    row's sums over the other symbols are those less its symbol's part (row 4 is work space;
+    ``scratch`` has ``m + 2`` columns). Non-finite sums are summed over the others instead."""
+    m = st.shape[0]
+    n_upnl = 0
+    n_mm = 0
+    for k in range(m):
+        if st[k, X_SIZE] != 0.0:
+            upnl, mm = _cross_figures(st, sp, k, tiers)
+            scratch[0, k] = upnl
+            scratch[1, k] = mm
+            n_upnl = _partials_add(scratch[2], n_upnl, upnl)
+            n_mm = _partials_add(scratch[3], n_mm, mm)
+    exact = math.isfinite(_partials_round(scratch[2], n_upnl)) and math.isfinite(
+        _partials_round(scratch[3], n_mm)
+    )
+    for q in range(held):
+        j = order[q]
+        if not exact:
+            liq[j] = _liquidation_price(st, sp, acc, j, False, False, tiers)
+            continue
+        others_upnl = _sum_without(st, j, scratch[2], n_upnl, scratch[0], scratch[4])
+        other_mm = _sum_without(st, j, scratch[3], n_mm, scratch[1], scratch[4])
+        liq[j] = _cross_solve(st, sp, j, acc[A_WALLET] + others_upnl - other_mm, tiers)
 
 
 @_kernel(_f8(_F2, _F2, _i8, _f8, _TIERS))
@@ -776,7 +883,14 @@ def _pool_triggered(
     st: FloatArray, sp: FloatArray, acc: FloatArray, j: int, mm_at_entry: bool, tiers: Tiers
 ) -> bool:
     """The account's trigger test at the marks: the isolated position ``j`` (margin + uPnL ≤
-    MM), or with ``j < 0`` the cross pool (equity ≤ Σ MM)."""
+    MM), or with ``j < 0`` the cross pool (equity ≤ Σ MM, the sums fsum's).
+
+    The cross test is first read from plain sums: their rounding (at most ``(count + 1)·u``
+    of the sum of magnitudes ``S``, ``u = 2⁻⁵³``) and that of the account's (``3·u·S``) together
+    move the margin ``wallet + Σ uPnL − Σ MM`` by less than the bound below, so a plain margin
+    above it is one the account's test also finds positive; only a pool nearer its boundary
+    (or a non-finite sum) is summed exactly. Every bar of a pool spanning symbols is tested
+    at its open and at its adverse extremes."""
     if j >= 0:
         if st[j, X_SIZE] == 0.0:
             return False
@@ -785,10 +899,24 @@ def _pool_triggered(
             st[j, X_SIZE], cs, st[j, X_ENTRY], st[j, X_MARK]
         )
         return bool(equity <= _position_mm(st, j, st[j, X_MARK], cs, mm_at_entry, tiers))
-    if _count_positions(st) == 0:
+    wallet = acc[A_WALLET]
+    upnl = 0.0
+    mm = 0.0
+    magnitude = abs(wallet)
+    count = 0
+    for k in range(st.shape[0]):
+        if st[k, X_SIZE] != 0.0:
+            upnl_k, mm_k = _cross_figures(st, sp, k, tiers)
+            upnl += upnl_k
+            mm += mm_k
+            magnitude += abs(upnl_k) + abs(mm_k)
+            count += 1
+    if count == 0:
+        return False
+    if wallet + upnl - mm > (count + 8) * CERTAIN_ROUNDING * magnitude:
         return False
     upnl, _, mm = _cross_sums(st, sp, False, tiers)
-    return bool(acc[A_WALLET] + upnl <= mm)
+    return bool(wallet + upnl <= mm)
 
 
 @_kernel(_f8(_F2, _F2, _F1, _b1, _TIERS))
@@ -1893,6 +2021,7 @@ def simulate(
     order = np.empty(m, dtype=np.int64)
     for j in range(m):
         order[j] = j
+    scratch = np.empty((5, m + 2))
     for i in range(n):
         acc[A_TIME] = timestamps[i]
         # step 1: funding (each held symbol with an event receives −size·cs·price·rate into
@@ -2034,12 +2163,10 @@ def simulate(
                 lo = offsets[s]
                 k = lo + formulas.tier_index(floors[lo : offsets[s + 1]], size_notional)
                 mm += size_notional * mmrs[k] - amounts[k]
-            if multi:
-                liq[i, j] = _liquidation_price(
-                    st, sp, acc, j, False, prm[P_MM_AT_ENTRY] != 0.0, tiers
-                )
-            else:
+            if not multi:
                 liq[i, j] = st[j, X_LP]
+        if multi:
+            _cross_liquidation_prices(st, sp, acc, order, held, tiers, scratch, liq[i])
         cross = acc[A_WALLET] + cross_upnl
         rows[i, S_EQUITY] = cross + isolated_value
         rows[i, S_CROSS_EQUITY] = cross

@@ -149,22 +149,27 @@ def prepare(
     shape = book.open.shape
 
     def mark_part(name: str) -> FloatArray:
+        # the portfolio's own arrays (as the trade prices are) unless columns are filled in
         trade: FloatArray = getattr(book, name)
         if book.mark is None:
-            return trade.copy()
-        marks: FloatArray = getattr(book.mark, name).copy()
+            return trade
+        marks: FloatArray = getattr(book.mark, name)
         missing = ~book.has_mark
-        marks[:, missing] = trade[:, missing]
+        if missing.any():
+            marks = marks.copy()
+            marks[:, missing] = trade[:, missing]
         return marks
 
     oracle = np.full(shape, np.nan)
     if book.index is not None:
         oracle[:, book.has_index] = book.index.open[:, book.has_index]
 
-    rate = book.funding_rate.copy()
-    events = book.funding_mask.copy()
+    rate = book.funding_rate
+    events = book.funding_mask
     constant: list[str] = []
     if config.funding_rate is not None:
+        rate = rate.copy()
+        events = events.copy()
         interval = round(config.funding_interval_hours * HOUR_MS)
         # funding times inside [t, t + timeframe): one per bar on fine bars, several on coarse
         count = (ts + book.timeframe_ms - 1) // interval - (ts - 1) // interval

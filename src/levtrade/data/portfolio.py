@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from levtrade.data._types import BoolArray, FloatArray, IntArray
 from levtrade.data.errors import DataValidationError, TimeframeError
@@ -26,10 +27,31 @@ __all__ = ["AxisPolicy", "Portfolio"]
 AxisPolicy = Literal["union", "intersection"]
 
 
-def _spread(values: FloatArray, rows: IntArray, size: int) -> FloatArray:
-    out = np.full(size, np.nan)
-    out[rows] = values
-    return out
+GRID_SLACK = 4
+"""A union axis is placed on the timeframe's grid when the grid from the first bar to the last
+has at most this many steps per member bar (else the bar times are sorted)."""
+
+
+def _union_axis(stamps: Sequence[IntArray], timeframe_ms: int) -> tuple[IntArray, list[IntArray]]:
+    """The sorted union of the members' bar times (each strictly increasing) and each member's
+    rows on it. Bar times on one grid of the timeframe, the usual case, are placed by their
+    step on the grid, in time linear in the bars; others are sorted and searched."""
+    filled = [s for s in stamps if s.size]
+    if filled and timeframe_ms > 0:
+        first = min(int(s[0]) for s in filled)
+        span = (max(int(s[-1]) for s in filled) - first) // timeframe_ms + 1
+        if span <= GRID_SLACK * sum(s.size for s in filled):
+            offsets = [s.astype(np.int64) - first for s in stamps]
+            if not any(np.any(o % timeframe_ms) for o in offsets):
+                steps = [o // timeframe_ms for o in offsets]
+                taken = np.zeros(span, dtype=np.bool_)
+                for step in steps:
+                    taken[step] = True
+                row_of = np.cumsum(taken) - 1
+                axis = np.flatnonzero(taken).astype(np.int64) * timeframe_ms + first
+                return axis, [row_of[step] for step in steps]
+    axis = np.unique(np.concatenate(stamps)).astype(np.int64)
+    return axis, [np.searchsorted(axis, s) for s in stamps]
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,9 +107,10 @@ class Portfolio:
         if first.size and all(np.array_equal(m.timestamps, first) for m in members[1:]):
             # one market, or markets on one axis (each validated strictly increasing): both
             # axes are that axis, without the sort of a union
-            stamps = first
+            stamps = first.astype(np.int64)
+            rows = [np.arange(stamps.size) for _ in members]
         elif axis == "union":
-            stamps = np.unique(np.concatenate([m.timestamps for m in members]))
+            stamps, rows = _union_axis([m.timestamps for m in members], timeframe)
         else:
             stamps = members[0].timestamps
             for member in members[1:]:
@@ -98,37 +121,43 @@ class Portfolio:
                     f"({', '.join(symbols)})"
                 )
             members = tuple(m.take(np.searchsorted(m.timestamps, stamps)) for m in members)
-        stamps = stamps.astype(np.int64)
-        rows = [np.searchsorted(stamps, m.timestamps) for m in members]
+            stamps = stamps.astype(np.int64)
+            rows = [np.arange(stamps.size) for _ in members]
         size = stamps.size
+        width = len(members)
+        # each member's cells in the flat (bars × symbols) arrays, found once for every field:
+        # a stride over its rows when they follow one another (a listing without gaps), else
+        # their indices
+        cells = [
+            slice(r[0] * width + j, r[-1] * width + j + 1, width)
+            if r.size and r[-1] - r[0] + 1 == r.size
+            else r * width + j
+            for j, r in enumerate(rows)
+        ]
 
-        def stack(get: Any) -> FloatArray:
-            return np.column_stack(
-                [_spread(get(m), r, size) for m, r in zip(members, rows, strict=True)]
-            )
+        def stack(
+            columns: Sequence[NDArray[Any] | bool | None], fill: Any = np.nan, dtype: Any = float
+        ) -> NDArray[Any]:
+            out = np.full(size * width, fill, dtype=dtype)
+            for values, where in zip(columns, cells, strict=True):
+                if values is not None:
+                    out[where] = values
+            return out.reshape(size, width)
 
         def stack_optional(label: str) -> tuple[OHLC | None, BoolArray]:
-            present = np.array([getattr(m, label) is not None for m in members], dtype=np.bool_)
+            parts: list[OHLC | None] = [getattr(m, label) for m in members]
+            present = np.array([p is not None for p in parts], dtype=np.bool_)
             if not present.any():
                 return None, present
-            nan = np.full(size, np.nan)
 
             def part(name: str) -> FloatArray:
-                columns = []
-                for m, r in zip(members, rows, strict=True):
-                    ohlc = getattr(m, label)
-                    columns.append(nan if ohlc is None else _spread(getattr(ohlc, name), r, size))
-                return np.column_stack(columns)
+                return stack([None if p is None else getattr(p, name) for p in parts])
 
             return OHLC(part("open"), part("high"), part("low"), part("close")), present
 
-        active = np.zeros((size, len(members)), dtype=np.bool_)
-        funding_rate = np.zeros((size, len(members)), dtype=np.float64)
-        funding_mask = np.zeros((size, len(members)), dtype=np.bool_)
-        for j, (member, r) in enumerate(zip(members, rows, strict=True)):
-            active[r, j] = True
-            funding_rate[r, j] = member.funding_rate
-            funding_mask[r, j] = member.funding_mask
+        active = stack([True] * width, False, np.bool_)
+        funding_rate = stack([m.funding_rate for m in members], 0.0)
+        funding_mask = stack([m.funding_mask for m in members], False, np.bool_)
         mark, has_mark = stack_optional("mark")
         index, has_index = stack_optional("index")
         synthetic = any(m.synthetic for m in members)
@@ -137,11 +166,11 @@ class Portfolio:
             timeframe_ms=timeframe,
             timestamps=stamps,
             active=active,
-            open=stack(lambda m: m.open),
-            high=stack(lambda m: m.high),
-            low=stack(lambda m: m.low),
-            close=stack(lambda m: m.close),
-            volume=stack(lambda m: m.volume),
+            open=stack([m.open for m in members]),
+            high=stack([m.high for m in members]),
+            low=stack([m.low for m in members]),
+            close=stack([m.close for m in members]),
+            volume=stack([m.volume for m in members]),
             mark=mark,
             index=index,
             has_mark=has_mark,
