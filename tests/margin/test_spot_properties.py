@@ -35,15 +35,19 @@ CURRENCY = {"binance": "USDT", "kraken": "USD"}
 # -- the margin level at its computed price ----------------------------------------------------
 
 
+def amounts(most: float) -> st.SearchStrategy[float]:
+    """An amount an account holds: 0 or at least a millionth of a unit (no subnormals)."""
+    return st.one_of(st.just(0.0), st.floats(1e-6, most))
+
+
 @given(
     venue=st.sampled_from(sorted(VENUES)),
-    # no subnormal amounts: an account holds 0 or at least a millionth of a unit
-    cash=st.one_of(st.just(0.0), st.floats(1e-6, 50_000.0)),
-    held=st.floats(0.0, 2.0),
-    quote_loan=st.floats(0.0, 60_000.0),
-    base_loan=st.floats(0.0, 2.0),
-    interest=st.floats(0.0, 50.0),
-    other=st.floats(0.0, 20.0),
+    cash=amounts(50_000.0),
+    held=amounts(2.0),
+    quote_loan=amounts(60_000.0),
+    base_loan=amounts(2.0),
+    interest=amounts(50.0),
+    other=amounts(20.0),
     leverage=st.floats(1.0, 5.0),
     price=st.floats(1_000.0, 100_000.0),
     threshold=st.sampled_from(["liquidation", "margin_call"]),
