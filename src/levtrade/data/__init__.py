@@ -64,55 +64,25 @@ if TYPE_CHECKING:
     from levtrade.data.validate import GapReport, find_gaps
 
 _ORIGINS = {
-    "demo": ("DEMO_SYMBOLS", "demo_market", "demo_portfolio"),
-    "download": ("Downloader", "DownloadResult", "ProgressUpdate", "make_exchange"),
-    "errors": (
-        "CoverageError",
-        "DataValidationError",
-        "DownloadError",
-        "GapError",
-        "MissingColumnError",
-        "TimeframeError",
-    ),
-    "freqtrade": (
-        "FreqtradeFile",
-        "describe_freqtrade_file",
-        "freqtrade_path",
-        "list_freqtrade",
-        "load_freqtrade",
-        "load_freqtrade_portfolio",
-        "pair_to_filename",
-        "save_freqtrade",
-    ),
-    "io": (
-        "atomic_write",
-        "convert_file",
-        "detect_format",
-        "guess_kind",
-        "load_market",
-        "read_candles",
-        "read_funding",
-        "write_candles",
-        "write_funding",
-    ),
-    "market": (
-        "COARSE_MARK_POLICIES",
-        "OHLC",
-        "CoarseMarkPolicy",
-        "MarketData",
-        "align_funding",
-        "basis_mark",
-    ),
-    "portfolio": ("Portfolio",),
-    "resample": ("resample_arrays",),
-    "series": ("Candles", "FundingEvents", "make_candles", "make_funding"),
-    "store": ("DatasetInfo", "Store", "symbol_to_dirname"),
-    "ticks": ("Ticks", "read_ticks", "ticks_to_candles"),
-    "timeframes": ("format_timeframe", "format_ts", "parse_time", "parse_timeframe"),
-    "validate": ("GapReport", "find_gaps"),
+    "demo": "DEMO_SYMBOLS demo_market demo_portfolio",
+    "download": "Downloader DownloadResult ProgressUpdate make_exchange",
+    "errors": "CoverageError DataValidationError DownloadError "
+    "GapError MissingColumnError TimeframeError",
+    "freqtrade": "FreqtradeFile describe_freqtrade_file freqtrade_path list_freqtrade "
+    "load_freqtrade load_freqtrade_portfolio pair_to_filename save_freqtrade",
+    "io": "atomic_write convert_file detect_format guess_kind "
+    "load_market read_candles read_funding write_candles write_funding",
+    "market": "COARSE_MARK_POLICIES OHLC CoarseMarkPolicy MarketData align_funding basis_mark",
+    "portfolio": "Portfolio",
+    "resample": "resample_arrays",
+    "series": "Candles FundingEvents make_candles make_funding",
+    "store": "DatasetInfo Store symbol_to_dirname",
+    "ticks": "Ticks read_ticks ticks_to_candles",
+    "timeframes": "format_timeframe format_ts parse_time parse_timeframe",
+    "validate": "GapReport find_gaps",
 }
-"""The submodule that defines each name, loaded on first use (:func:`__getattr__`)."""
-_MODULE_OF = {name: module for module, names in _ORIGINS.items() for name in names}
+"""The names each submodule defines (space-separated), loaded on first use (:func:`__getattr__`)."""
+_MODULE_OF = {name: module for module, names in _ORIGINS.items() for name in names.split()}
 
 __all__ = [
     "COARSE_MARK_POLICIES",
