@@ -61,3 +61,14 @@ def test_a_call_outside_compiles_and_gives_the_same_price() -> None:
     assert out["signatures"] == 1
     assert out["compiled"] == out["plain"]
     assert out["compiled"] == pytest.approx(95_000 / 1.99, rel=1e-12)
+
+
+def test_a_compiled_function_pickles_by_reference() -> None:
+    """As Numba's dispatcher does: a process pool receives the same function."""
+    out = _child(
+        "import pickle\n"
+        "again = pickle.loads(pickle.dumps(formulas.solve_equity_equals_mm))\n"
+        "print(json.dumps({'same': again is formulas.solve_equity_equals_mm, "
+        "'numba': 'numba' in sys.modules}))\n"
+    )
+    assert out == {"same": True, "numba": False}

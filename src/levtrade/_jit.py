@@ -79,6 +79,11 @@ class Deferred:
             raise AttributeError(name)
         return getattr(self.dispatcher, name)
 
+    def __reduce__(self) -> str:
+        """Pickled by reference, as the module-level function it stands for (a dispatcher
+        pickles; process pools and Ray send them)."""
+        return self.__qualname__
+
     def __repr__(self) -> str:
         return f"<compiled on first use {self.py_func.__module__}.{self.py_func.__qualname__}>"
 

@@ -78,6 +78,9 @@ class _Commands(MutableMapping[str, Any]):
         self._loaded.pop(name, None)
         self._lazy.pop(name, None)
 
+    def __contains__(self, name: object) -> bool:
+        return name in self._order  # without building the command
+
     def __iter__(self) -> Iterator[str]:
         return iter(list(self._order))
 
