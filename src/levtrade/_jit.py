@@ -82,7 +82,7 @@ class Deferred:
     def __reduce__(self) -> str:
         """Pickled by reference, as the module-level function it stands for (a dispatcher
         pickles; process pools and Ray send them)."""
-        return self.__qualname__
+        return str(self.__qualname__)
 
     def __repr__(self) -> str:
         return f"<compiled on first use {self.py_func.__module__}.{self.py_func.__qualname__}>"
