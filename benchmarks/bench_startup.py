@@ -11,7 +11,8 @@ arguments (the demo, the README's main job). Every process runs in a new tempora
 where the demo writes its report and results.
 Each run is a new process of the installed console script (Python's start-up, the imports and
 the command's work: what a user waits for), with the on-disk Numba cache already filled by one
-unmeasured run. Wall seconds, median and spread over ``--repeats`` processes. Nothing is
+unmeasured run. Wall seconds, median and spread over ``--repeats`` processes, and the median
+CPU seconds (user + system; steadier than wall on a loaded machine). Nothing is
 asserted: this is a measuring tool; which modules a command imports is checked by
 ``tests/cli/test_import_weight.py``.
 """
@@ -19,6 +20,7 @@ asserted: this is a measuring tool; which modules a command imports is checked b
 from __future__ import annotations
 
 import argparse
+import resource
 import shutil
 import statistics
 import subprocess
@@ -48,12 +50,20 @@ COMMANDS = {
 }
 
 
-def _wall(argv: list[str], scratch: Path) -> float:
-    """Wall seconds of one process running ``levtrade argv`` in a new directory of ``scratch``."""
+def _cpu() -> float:
+    """CPU seconds (user + system) of this process's finished children."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _run(argv: list[str], scratch: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of one process running ``levtrade argv`` in a new directory of
+    ``scratch``."""
     folder = Path(tempfile.mkdtemp(dir=scratch))
+    cpu = _cpu()
     start = time.perf_counter()
     subprocess.run([str(SCRIPT), *argv], check=True, capture_output=True, cwd=folder)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, _cpu() - cpu
 
 
 def main(args: list[str] | None = None) -> None:
@@ -67,11 +77,14 @@ def main(args: list[str] | None = None) -> None:
         chosen = [c for c in options.only.split(",") if c] or list(COMMANDS)
         for name in chosen:
             argv = COMMANDS[name]
-            _wall(argv, scratch)
-            times = sorted(_wall(argv, scratch) for _ in range(options.repeats))
+            _run(argv, scratch)
+            runs = [_run(argv, scratch) for _ in range(options.repeats)]
+            times = sorted(wall for wall, _ in runs)
+            cpu = statistics.median(c for _, c in runs)
             print(
                 f"{name:9s} median {statistics.median(times):6.3f} s   "
-                f"min {times[0]:6.3f}   max {times[-1]:6.3f}   ({options.repeats} processes)"
+                f"min {times[0]:6.3f}   max {times[-1]:6.3f}   CPU {cpu:6.3f} s   "
+                f"({options.repeats} processes)"
             )
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
