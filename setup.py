@@ -20,6 +20,18 @@ from setuptools.errors import CompileError
 
 KERNEL = "levtrade.backtest._kernel_aot"
 SOURCES = Path(__file__).resolve().parent / "src"
+# The build environment holds only the kernel's own dependencies (numpy, numba): the kernel's
+# modules import nothing else, but the __init__ of the packages they live in load the whole
+# engine (pandas, pydantic, ...). So those packages are entered as bare namespaces, without
+# running their __init__, and the build module runs as ``python -m`` would run it.
+BUILD = """
+import runpy, sys, types
+for name in ("levtrade.backtest", "levtrade.margin"):
+    package = types.ModuleType(name)
+    package.__path__ = [name.replace(".", "/")]
+    sys.modules[name] = package
+runpy.run_module("levtrade.backtest.kernel_aot", run_name="__main__", alter_sys=True)
+"""
 
 
 class BuildKernel(build_ext):
@@ -32,11 +44,11 @@ class BuildKernel(build_ext):
         target = Path(self.get_ext_fullpath(ext.name)).resolve()
         target.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory() as cache:
-            # run from src/ (``-m`` puts the working directory first on the path: a build
+            # run from src/ (``-c`` puts the working directory first on the path: a build
             # environment may rewrite PYTHONPATH), with a private Numba cache, so the build
             # leaves nothing beside the sources
             done = subprocess.run(
-                [sys.executable, "-m", "levtrade.backtest.kernel_aot", str(target)],
+                [sys.executable, "-c", BUILD, str(target)],
                 cwd=SOURCES,
                 env={**os.environ, "NUMBA_CACHE_DIR": cache},
                 check=False,

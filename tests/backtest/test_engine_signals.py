@@ -202,27 +202,6 @@ def test_trailing_without_the_offset_keeps_the_stoploss_distance() -> None:
     assert (trade.exit_reason, trade.exit_price) == ("trailing_stop", pytest.approx(107.8))
 
 
-def test_liquidation_buffer_floors_the_stop() -> None:
-    # isolated 10x, stake 10: 1 contract at 100, LP 90/0.996 = 90.3614. stoploss −100 %
-    # -> stop 90, beyond the LP; buffer 0.5 floors it at LP + (100 − LP) × 0.5 = 95.1807
-    lp = 90 / 0.996
-    floor = lp + (100 - lp) * 0.5
-    bars = [flat(100), flat(100), (100.0, 101.0, 85.0, 88.0), flat(88)]
-    n = len(bars)
-    result = run_btc(
-        bars,
-        SignalRules(stoploss=-1.0),
-        cols={"enter_long": at(n, 0)},
-        stake_amount=10.0,
-        leverage=10,
-        margin_mode="isolated",
-        liquidation_buffer=0.5,
-    )
-    trade = result.trades.iloc[0]
-    assert trade.exit_reason == "liquidation"
-    assert trade.exit_price == pytest.approx(floor, rel=1e-12)
-
-
 def test_rejected_entries_are_recorded_with_their_reason() -> None:
     n = 5
     # stake 100 × 5 = 500 of notional < minimum 600

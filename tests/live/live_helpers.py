@@ -8,6 +8,7 @@ import urllib.request
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from levtrade import localvenue
 from levtrade.live.adapter import RetryPolicy
 from levtrade.live.runner import Bot
 from levtrade.live.settings import TradeSettings
@@ -102,6 +103,13 @@ async def drive(bot: Bot, server: VenueServer | str, bars: int) -> None:
     for _ in range(bars):
         advance(server)
         await bot.step()
+
+
+def venue_client(server: VenueServer) -> Any:
+    """A ccxt client of the bot's account on the local venue, its markets loaded."""
+    exchange = localvenue.client(server.url, KEY, SECRET)
+    exchange.load_markets()
+    return exchange
 
 
 def venue_orders(exchange: Any, symbol: str = BTC) -> list[dict[str, Any]]:

@@ -11,17 +11,16 @@ import pytest
 from live_helpers import (
     BTC,
     KEY,
-    SECRET,
     Scripted,
     advance,
     bar_time,
     control,
     drive,
     settings,
+    venue_client,
     venue_orders,
 )
 
-from levtrade import localvenue
 from levtrade.live.errors import Discrepancy, PreflightRefused, VenueBanned
 from levtrade.live.runner import Bot
 from levtrade.live.settings import ProtectiveStop
@@ -29,12 +28,6 @@ from levtrade.live.store import OrderSpec, Store
 from levtrade.localvenue import VenueServer
 from levtrade.model.orders import Order, OrderStatus, Trade
 from levtrade.spec import BacktestConfig
-
-
-def _exchange(server: VenueServer) -> Any:
-    exchange = localvenue.client(server.url, KEY, SECRET)
-    exchange.load_markets()
-    return exchange
 
 
 def _by_hand(server: VenueServer, **params: Any) -> Any:
@@ -126,7 +119,7 @@ def test_429_backs_off_without_a_duplicate_and_418_halts(
     message = asyncio.run(scenario())
     assert "HTTP 418" in message and "for about 60 s" in message and "stopped" in message
     control(server, "/_venue/faults", method="DELETE")
-    exchange = _exchange(server)
+    exchange = venue_client(server)
     ours = [o for o in venue_orders(exchange) if o["clientOrderId"].startswith("lt")]
     assert len(ours) == 1 and ours[0]["status"] == "FILLED"
     store = Store.open(sqlite_url)
@@ -138,7 +131,7 @@ def test_429_backs_off_without_a_duplicate_and_418_halts(
 def test_preflight_sets_what_differs_and_refuses_what_a_position_blocks(
     server: VenueServer, sqlite_url: str, tmp_path: Any
 ) -> None:
-    exchange = _exchange(server)
+    exchange = venue_client(server)
     # the venue: hedge mode, cross (Binance's default), 20x; the configuration: one-way,
     # isolated, 5x
     exchange.set_position_mode(True, BTC)
@@ -179,7 +172,7 @@ def test_preflight_sets_what_differs_and_refuses_what_a_position_blocks(
 def test_preflight_refuses_hedge_mode_under_a_position(
     server: VenueServer, sqlite_url: str
 ) -> None:
-    exchange = _exchange(server)
+    exchange = venue_client(server)
     exchange.set_position_mode(True, BTC)
     _by_hand(server, side="BUY", type="MARKET", quantity="0.01", positionSide="LONG")
     advance(server)
@@ -207,7 +200,7 @@ def test_the_protective_stop_follows_the_position(server: VenueServer, sqlite_ur
         int(venue.timestamps[c + 1]): [("buy", (), {"size": 0.01})],
     }
     stop = ProtectiveStop(stoploss=-0.10, working_type="MARK_PRICE")
-    exchange = _exchange(server)
+    exchange = venue_client(server)
 
     def expected(entry: float) -> float:
         # −10 % of the stake at 5x: the price 2 % below the entry, on the tick (0.1)

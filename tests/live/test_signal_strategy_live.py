@@ -19,6 +19,7 @@ from levtrade._jit import plain
 from levtrade.backtest import path, run
 from levtrade.live.runner import Bot
 from levtrade.live.store import Store
+from levtrade.live.trades import TradeState
 from levtrade.localvenue import VenueServer
 from levtrade.spec import BacktestConfig
 from levtrade.strategy.signal_strategy import SignalStrategy
@@ -65,24 +66,46 @@ def _account() -> BacktestConfig:
     return BacktestConfig(leverage=5, margin_mode="isolated", stake_amount=STAKE, wallet=5000)
 
 
+def _trade(
+    server: VenueServer, sqlite_url: str, strategy: SignalStrategy, bars: int, warmup: int = 12
+) -> int:
+    """Run ``strategy`` on the bot for ``bars`` bars from the venue's cursor, its history
+    starting ``warmup`` bars before; returns the open time of the history's first bar."""
+    venue = server.venue
+    first = int(venue.timestamps[venue.cursor - warmup])
+    bot_settings = settings(server, sqlite_url, account=_account(), startup_candle_count=warmup,
+                            history_start=first)  # fmt: skip
+
+    async def scenario() -> None:
+        bot = Bot(bot_settings, strategy)
+        await bot.start()
+        await drive(bot, server, bars)
+        await bot.close()
+
+    asyncio.run(scenario())
+    return first
+
+
+def _exits(
+    server: VenueServer, sqlite_url: str, strategy: SignalStrategy, bars: int, reason: str
+) -> list[TradeState]:
+    """The trades ``strategy`` closed with ``reason`` in ``bars`` bars on the bot."""
+    _trade(server, sqlite_url, strategy, bars)
+    store = Store.open(sqlite_url)
+    try:
+        return [t for t in store.trades() if t.exit_reason == reason]
+    finally:
+        store.close()
+
+
 def test_signals_enter_and_exit_where_the_backtest_does(
     server: VenueServer, sqlite_url: str
 ) -> None:
     venue = server.venue
     start = venue.cursor
     warmup = 12
-    first = int(venue.timestamps[start - warmup])
     bars = 48
-    bot_settings = settings(server, sqlite_url, account=_account(), startup_candle_count=warmup,
-                            history_start=first)  # fmt: skip
-
-    async def scenario() -> None:
-        bot = Bot(bot_settings, CrossSignals())
-        await bot.start()
-        await drive(bot, server, bars)
-        await bot.close()
-
-    asyncio.run(scenario())
+    first = _trade(server, sqlite_url, CrossSignals(), bars, warmup)
     last = int(venue.timestamps[start + bars - 1])
     data = venue.data.between(first, last + 1)
     instrument = venue.instruments[BTC]
@@ -113,23 +136,9 @@ def test_signals_enter_and_exit_where_the_backtest_does(
 def test_minimal_roi_exits_at_the_first_close_beyond_its_level(
     server: VenueServer, sqlite_url: str
 ) -> None:
-    venue = server.venue
-    start = venue.cursor
-    first = int(venue.timestamps[start - 12])
-    bot_settings = settings(server, sqlite_url, account=_account(), startup_candle_count=12,
-                            history_start=first)  # fmt: skip
-
-    async def scenario() -> None:
-        bot = Bot(bot_settings, QuickRoi())
-        await bot.start()
-        await drive(bot, server, 48)
-        await bot.close()
-
-    asyncio.run(scenario())
-    store = Store.open(sqlite_url)
-    exits = [t for t in store.trades() if t.exit_reason == "roi"]
+    exits = _exits(server, sqlite_url, QuickRoi(), 48, "roi")
     assert exits
-    data = venue.data[BTC]
+    data = server.venue.data[BTC]
     times = list(data.timestamps)
     for trade in exits:
         # ROI 1 % of the stake net of both fees and the funding booked: the price it needs
@@ -139,7 +148,6 @@ def test_minimal_roi_exits_at_the_first_close_beyond_its_level(
         held = range(times.index(trade.opened_at), fill - 1)
         assert float(data.close[fill - 1]) >= level  # the close that decided the exit
         assert all(float(data.close[k]) < level for k in held)  # and none before it
-    store.close()
 
 
 class Trailing(CrossSignals):
@@ -158,23 +166,9 @@ class Trailing(CrossSignals):
 def test_the_trailing_stop_exits_at_the_first_close_below_it(
     server: VenueServer, sqlite_url: str
 ) -> None:
-    venue = server.venue
-    start = venue.cursor
-    first = int(venue.timestamps[start - 12])
-    bot_settings = settings(server, sqlite_url, account=_account(), startup_candle_count=12,
-                            history_start=first)  # fmt: skip
-
-    async def scenario() -> None:
-        bot = Bot(bot_settings, Trailing())
-        await bot.start()
-        await drive(bot, server, 72)
-        await bot.close()
-
-    asyncio.run(scenario())
-    store = Store.open(sqlite_url)
-    exits = [t for t in store.trades() if t.exit_reason == "trailing_stop"]
+    exits = _exits(server, sqlite_url, Trailing(), 72, "trailing_stop")
     assert exits
-    data = venue.data[BTC]
+    data = server.venue.data[BTC]
     times = list(data.timestamps)
     for trade in exits:
         # the stop trails the best high since the entry by |stoploss| / leverage = 0.4 %
@@ -184,4 +178,3 @@ def test_the_trailing_stop_exits_at_the_first_close_below_it(
             level = float(max(data.high[opened : k + 1])) * (1 - 0.02 / 5)
             below = float(data.close[k]) <= level
             assert below == (k == decided), (k, decided)
-    store.close()

@@ -87,6 +87,14 @@ def test_a_freqtrade_config_trades_and_backtests(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"unknown key emergency.margin_level \(did you mean"):
         TradeConfig.from_mapping({**FREQTRADE, "emergency": {"margin_level": 1.5}})
+    # a spot configuration is refused by name, never sent to the futures venue
+    spot = TradeConfig.from_mapping(
+        {**FREQTRADE, "trading_mode": "spot", "leverage": 1, "dry_run": True,
+         "exchange": {**FREQTRADE["exchange"], "pair_whitelist": ["BTC/USDT"]}},
+    )  # fmt: skip
+    assert isinstance(spot, TradeConfig)
+    with pytest.raises(ConfigError, match=r"^trading_mode: 'spot' is not traded on paper or live"):
+        spot.trade_settings()
 
 
 def test_pre_trade_rules_refuse_and_the_emergency_protocol_closes(

@@ -14,29 +14,22 @@ import pytest
 from live_helpers import (
     BTC,
     KEY,
-    SECRET,
     Scripted,
     advance,
     bar_time,
     control,
     drive,
     settings,
+    venue_client,
     venue_orders,
 )
 
-from levtrade import localvenue
 from levtrade.live.runner import Bot
 from levtrade.live.settings import ProtectiveStop
 from levtrade.live.store import WALLET, Store
 from levtrade.localvenue import VenueServer
 from levtrade.model.orders import Order, OrderStatus, Trade
 from levtrade.spec import BacktestConfig
-
-
-def _exchange(server: VenueServer) -> Any:
-    exchange = localvenue.client(server.url, KEY, SECRET)
-    exchange.load_markets()
-    return exchange
 
 
 def _check_books(store: Store, exchange: Any) -> None:
@@ -90,7 +83,7 @@ def test_resting_orders_that_fill_while_the_bot_is_down(
         await again.close()
 
     asyncio.run(scenario())
-    exchange = _exchange(server)
+    exchange = venue_client(server)
     store = Store.open(sqlite_url)
     _check_books(store, exchange)
     exits = [f for f in store.fills() if f.side == "sell"]
@@ -142,7 +135,7 @@ def test_the_venue_closes_the_position(
         return closed_at
 
     closed_at = asyncio.run(scenario())
-    exchange = _exchange(server)
+    exchange = venue_client(server)
     store = Store.open(sqlite_url)
     _check_books(store, exchange)
     (trade,) = store.trades()
@@ -192,7 +185,7 @@ def test_funding_is_booked_once_as_the_venue_paid_it(server: VenueServer, sqlite
         await third.close()
 
     asyncio.run(scenario())
-    exchange = _exchange(server)
+    exchange = venue_client(server)
     store = Store.open(sqlite_url)
     income = exchange.fapiPrivateGetIncome({"incomeType": "FUNDING_FEE", "limit": 1000})
     payments = store.funding_payments()
@@ -238,7 +231,7 @@ def test_hedge_mode_legs_are_booked_apart(server: VenueServer, sqlite_url: str) 
         await bot.close()
 
     asyncio.run(scenario())
-    exchange = _exchange(server)
+    exchange = venue_client(server)
     assert exchange.fetch_position_mode(BTC)["hedged"] is True
     (short,) = exchange.fetch_positions([BTC])
     assert (short["side"], short["contracts"]) == ("short", 0.01)

@@ -35,12 +35,12 @@ from levtrade.backtest import path
 from levtrade.backtest.driver import Driver
 from levtrade.backtest.event_driver import EventDriver
 from levtrade.backtest.market import FineData, RunData, prepare
+from levtrade.backtest.order_book import OrderBook
 from levtrade.backtest.progress import Progress, ProgressDriver
 from levtrade.backtest.results import (
     Analyzer,
     BacktestResult,
     build_result,
-    decision,
     ledger_frame,
     order_row,
     orders_frame,
@@ -169,7 +169,7 @@ class _Watch:
     direction: int
 
 
-class Engine:
+class Engine(OrderBook):
     """One backtest run over ``data`` with ``config``; ``driver`` decides at each close."""
 
     def __init__(
@@ -310,12 +310,6 @@ class Engine:
         self._exposed = False
         self._ledger_length = len(self.account.ledger)
         """Ledger length at the last change, kept once the strategy has seen the account."""
-
-    @property
-    def decisions(self) -> list[tuple[Any, ...]]:
-        """Every order as submitted (bar, symbol, side, type, size, price, ...): what was
-        decided when, for the look-ahead check (built when asked: most runs never do)."""
-        return [decision(order, size, price) for order, size, price in self._submitted]
 
     @property
     def t(self) -> int:
@@ -820,62 +814,11 @@ class Engine:
         position = self.account.position((symbol, leg))
         return position.size, position.entry_price, position.leverage
 
-    def new_id(self) -> int:
-        return next(self._ids)
-
-    def make_order(
-        self,
-        symbol: str,
-        side: str,
-        type_: OrderType,
-        size: float,
-        price: float,
-        **fields: Any,
-    ) -> Order:
-        """A new order stamped with the current bar (not yet submitted)."""
-        if side not in ("buy", "sell"):
-            raise StrategyError(f"side: must be 'buy' or 'sell', got {side!r}")
-        return Order(
-            id=self.new_id(),
-            symbol=symbol,
-            side=side,
-            type=type_,
-            size=size,
-            price=price,
-            created_time=self.t,
-            created_bar=self.i,
-            **fields,
-        )
-
     def submit(self, order: Order) -> Order:
         """Check and queue an order: market orders wait for the next open, the others rest."""
-        self.orders.append(order)
-        self._submitted.append((order, order.size, order.price))
-        j = self._column.get(order.symbol)
-        if j is None:
-            raise StrategyError(f"data: {order.symbol!r} is not in this run")
-        instrument = self.instruments[j]
-        if not order.close_position and not math.isnan(order.size):
-            rounded = instrument.round_size(order.size)
-            if not (math.isfinite(rounded) and rounded > 0):
-                self._finish_order(
-                    order,
-                    OrderStatus.REJECTED,
-                    Reason.SIZE,
-                    f"size: {order.size!r} rounds to {rounded!r} at lot "
-                    f"{instrument.lot_size!r} ({order.symbol})",
-                )
-                return order
-            order.size = rounded
-        if order.type is not _MARKET and not order.managed:
-            if not (math.isfinite(order.price) and order.price > 0):
-                raise StrategyError(
-                    f"price: a {order.type} order needs a price > 0, got {order.price!r}"
-                )
-            order.price = instrument.round_price(order.price)
-            if order.trigger_direction:
-                order.trigger_price = instrument.round_price(order.trigger_price)
-        self.driver.on_order(order)
+        j = self._register(order)
+        if not self._accept(order, self.instruments[j]):
+            return order
         if order.type is _MARKET:
             self.pending.append(order)
         elif order.time_in_force != "GTC":
@@ -890,13 +833,6 @@ class Engine:
             self.n_resting += 1
         return order
 
-    def cancel(self, order: Order, reason: Reason = Reason.CANCELLED_BY_STRATEGY) -> None:
-        """Cancel a live order (and the bracket children waiting for it)."""
-        if not order.alive:
-            return
-        self._unqueue(order)
-        self._finish_order(order, OrderStatus.CANCELLED, reason, "")
-
     def _unqueue(self, order: Order) -> None:
         if order.type is OrderType.MARKET or order in self.pending:
             if order in self.pending:
@@ -906,19 +842,6 @@ class Engine:
         if order in queue:
             queue.remove(order)
             self.n_resting -= 1
-
-    def _finish_order(
-        self, order: Order, status: OrderStatus, reason: Reason | str, message: str
-    ) -> None:
-        order.status = status
-        order.reason = str(reason)
-        order.message = message
-        self.driver.on_order(order)
-        if status is not _FILLED and order.children:
-            for child in order.children:
-                if child.alive:
-                    self._unqueue(child)
-                    self._finish_order(child, OrderStatus.CANCELLED, Reason.OCO, "parent ended")
 
     def _reject(self, order: Order, reason: Reason, message: str) -> None:
         self._finish_order(order, OrderStatus.REJECTED, reason, message)
@@ -1024,16 +947,6 @@ class Engine:
         self._changed()
         self._book_fill(order, result, instrument, i, j)
         self._complete(order)
-
-    def _complete(self, order: Order) -> None:
-        """``order`` has filled: its OCO siblings are cancelled, its bracket children armed."""
-        for sibling in order.oco:
-            if sibling.alive:
-                self._unqueue(sibling)
-                self._finish_order(sibling, OrderStatus.CANCELLED, Reason.OCO, f"#{order.id}")
-        self._finish_order(order, _FILLED, "", "")
-        for child in order.children:
-            child.active = True
 
     def _fill_share(self, order: Order, price: float, i: int, j: int, share: float) -> bool:
         """Fill a resting maker order at ``price`` up to ``share`` of bar i's volume (in
@@ -1348,19 +1261,7 @@ class Engine:
         if current == 0.0:
             raise OrderRejected(f"position: {symbol} {leg} has no open position to close")
         instrument = self.instruments[j]
-        order = self.make_order(
-            symbol,
-            "sell" if current > 0 else "buy",
-            OrderType.MARKET,
-            abs(current),
-            math.nan,
-            leg=leg if self.hedge else None,
-            reduce_only=True,
-            close_position=True,
-            origin=origin,
-        )
-        self.orders.append(order)
-        self.driver.on_order(order)
+        order = self._closing_order(symbol, current, origin, leg=leg if self.hedge else None)
         result = self.account.try_fill(
             instrument, -current, price, leg=leg, fee_rate=fee_rate, time=self.t
         )
@@ -1641,22 +1542,8 @@ class Engine:
             j = self._column[p.symbol]
             at = self._last_active[j]
             self.account.set_mark(p.symbol, self._mc[j][at])
-            order = Order(
-                id=self.new_id(),
-                symbol=p.symbol,
-                side="sell" if p.size > 0 else "buy",
-                type=OrderType.MARKET,
-                size=abs(p.size),
-                price=math.nan,
-                created_time=self.t,
-                created_bar=last,
-                leg=p.leg.value if self.hedge else None,
-                reduce_only=True,
-                close_position=True,
-                origin="end_of_data",
-            )
-            self.orders.append(order)
-            self.driver.on_order(order)
+            leg = p.leg.value if self.hedge else None
+            order = self._closing_order(p.symbol, p.size, "end_of_data", leg=leg)
             self._execute(order, float(self.run_data.close[at, j]), last, j)
             if order.status is not OrderStatus.FILLED:
                 raise BacktestError(

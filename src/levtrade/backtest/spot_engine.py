@@ -40,6 +40,7 @@ only; ``engine="auto"`` runs spot and margin here.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -54,19 +55,20 @@ from levtrade.backtest.driver import Driver
 from levtrade.backtest.event_driver import EventDriver
 from levtrade.backtest.market import RunData, prepare
 from levtrade.backtest.metrics import compute_metrics
+from levtrade.backtest.order_book import OrderBook
 from levtrade.backtest.progress import Progress, ProgressDriver
 from levtrade.backtest.results import (
     LEDGER_COLUMNS,
     TRADE_COLUMNS,
     Analyzer,
     BacktestResult,
-    decision,
     ledger_frame,
     order_row,
     orders_frame,
     run_analyzers,
     run_metadata,
     series_frame,
+    trade_row,
 )
 from levtrade.backtest.signal_exec import SignalDriver
 from levtrade.data import MarketData, Portfolio
@@ -137,7 +139,7 @@ class _Open:
     """:attr:`owed_interest` valued as it was charged (part of :attr:`interest`)."""
 
 
-class SpotEngine:
+class SpotEngine(OrderBook):
     """One spot or spot-margin run of a ``driver`` — the signal rules or a ``next()``
     strategy — over ``data`` (module docstring)."""
 
@@ -154,6 +156,7 @@ class SpotEngine:
         if tuple(rd.symbols) != spec.symbols:
             raise BacktestError("symbols: the run specification and the data differ")
         self.symbols = list(rd.symbols)
+        self._column = {s: j for j, s in enumerate(self.symbols)}
         self.instruments: list[Instrument] = list(spec.instruments)
         quotes = sorted({inst.quote for inst in self.instruments})
         if len(quotes) != 1:
@@ -194,7 +197,7 @@ class SpotEngine:
         """Interest charged to each closed trade (by ``id`` of its :class:`Trade`)."""
         self.open: dict[int, _Open] = {}
         """Open trades by symbol column."""
-        self._next_id = 1
+        self._ids = itertools.count(1)
         self._seen: dict[str, int] = {}
         """Ledger rows of each asset already valued."""
         self.fees_value = 0.0
@@ -238,11 +241,6 @@ class SpotEngine:
         return self._view
 
     @property
-    def decisions(self) -> list[tuple[Any, ...]]:
-        """Every order as submitted, for the look-ahead check (as the futures engine's)."""
-        return [decision(order, size, price) for order, size, price in self._submitted]
-
-    @property
     def open_trades(self) -> dict[PositionKey, Trade]:
         """The open trades by position (one ``BOTH`` leg per symbol)."""
         return {PositionKey(s.trade.symbol, Leg.BOTH): s.trade for s in self.open.values()}
@@ -264,35 +262,10 @@ class SpotEngine:
             raise StrategyError(f"position: no open position in {symbol!r}")
         return state.held, state.entry, state.trade.leverage
 
-    def new_id(self) -> int:
-        self._next_id += 1
-        return self._next_id - 1
-
-    def make_order(
-        self, symbol: str, side: str, type_: OrderType, size: float, price: float, **fields: Any
-    ) -> Order:
-        if side not in ("buy", "sell"):
-            raise StrategyError(f"side: must be 'buy' or 'sell', got {side!r}")
-        return Order(
-            id=self.new_id(),
-            symbol=symbol,
-            side=side,
-            type=type_,
-            size=size,
-            price=price,
-            created_time=self.t,
-            created_bar=self.i,
-            **fields,
-        )
-
     def submit(self, order: Order) -> Order:
         """Check and queue an order: market orders wait for the next open, the others rest
         (good till cancelled). A size is rounded down to the lot."""
-        self.orders.append(order)
-        self._submitted.append((order, order.size, order.price))
-        if order.symbol not in self.symbols:
-            raise StrategyError(f"data: {order.symbol!r} is not in this run")
-        j = self.symbols.index(order.symbol)
+        j = self._register(order)
         mode = self.config.trading_mode
         if order.leg not in (None, _BOTH):
             raise StrategyError(f"leg: a {mode} run has no hedge legs, got {order.leg!r}")
@@ -301,38 +274,13 @@ class SpotEngine:
                 f"time_in_force: a {mode} run rests its orders good till cancelled, without a "
                 f"trigger (got {order.time_in_force} on a {order.type} order)"
             )
-        instrument = self.instruments[j]
-        if not order.close_position and not math.isnan(order.size):
-            rounded = instrument.round_size(order.size)
-            if not (math.isfinite(rounded) and rounded > 0):
-                self._finish(
-                    order,
-                    OrderStatus.REJECTED,
-                    Reason.SIZE,
-                    f"size: {order.size!r} rounds to {rounded!r} at lot "
-                    f"{instrument.lot_size!r} ({order.symbol})",
-                )
-                return order
-            order.size = rounded
-        if order.type is not OrderType.MARKET and not order.managed:
-            if not (math.isfinite(order.price) and order.price > 0):
-                raise StrategyError(
-                    f"price: a {order.type} order needs a price > 0, got {order.price!r}"
-                )
-            order.price = instrument.round_price(order.price)
-        self.driver.on_order(order)
+        if not self._accept(order, self.instruments[j]):
+            return order
         if order.type is OrderType.MARKET:
             self.pending.append(order)
         else:
             self.resting[j].append(order)
         return order
-
-    def cancel(self, order: Order, reason: Reason = Reason.CANCELLED_BY_STRATEGY) -> None:
-        """Cancel a live order (and the bracket children waiting for it)."""
-        if not order.alive:
-            return
-        self._unqueue(order)
-        self._finish(order, OrderStatus.CANCELLED, reason, "")
 
     # ========================================================================================
     # The run
@@ -484,7 +432,7 @@ class SpotEngine:
         buy = order.is_buy
         if order.close_position:
             if current == 0.0:
-                self._finish(order, OrderStatus.CANCELLED, Reason.NO_POSITION, "")
+                self._finish_order(order, OrderStatus.CANCELLED, Reason.NO_POSITION, "")
                 return
             price = _slipped(base_price, current < 0, slip)
             self._reduce(order, inst, price, i, j, abs(current), maker)
@@ -804,18 +752,7 @@ class SpotEngine:
             state.trade.fees += result.fee * spot.price(self.currency) * share
             state.trade.realized += result.insurance_fund * spot.price(self.currency) * share
             self._book_reduction(state, abs(before[j]), price)
-            order = self.make_order(
-                inst.symbol,
-                "sell" if before[j] > 0 else "buy",
-                OrderType.MARKET,
-                abs(before[j]),
-                math.nan,
-                reduce_only=True,
-                close_position=True,
-                origin="liquidation",
-            )
-            self.orders.append(order)
-            self.driver.on_order(order)
+            order = self._closing_order(inst.symbol, before[j], "liquidation")
             self._filled(order, i, price, -before[j], 0.0)
             self._close_trade(j, "liquidation")
         if self.isolated:
@@ -837,7 +774,7 @@ class SpotEngine:
         for order in list(self.resting[j]) + [o for o in self.pending if o.symbol == trade.symbol]:
             if order.alive and (order.reduce_only or order.close_position):
                 self._unqueue(order)
-                self._finish(order, OrderStatus.CANCELLED, Reason.POSITION_CLOSED, "")
+                self._finish_order(order, OrderStatus.CANCELLED, Reason.POSITION_CLOSED, "")
         self.driver.on_trade(trade)
 
     def _filled(self, order: Order, i: int, price: float, signed: float, fee: float) -> None:
@@ -846,14 +783,8 @@ class SpotEngine:
         order.fill_price = price
         order.filled_size = signed
         order.fee = fee
-        for sibling in order.oco:
-            if sibling.alive:
-                self._unqueue(sibling)
-                self._finish(sibling, OrderStatus.CANCELLED, Reason.OCO, f"#{order.id}")
         self._unqueue(order)
-        self._finish(order, OrderStatus.FILLED, "", "")
-        for child in order.children:
-            child.active = True
+        self._complete(order)
 
     def _unqueue(self, order: Order) -> None:
         if order in self.pending:
@@ -863,22 +794,9 @@ class SpotEngine:
         if order in queue:
             queue.remove(order)
 
-    def _finish(
-        self, order: Order, status: OrderStatus, reason: Reason | str, message: str
-    ) -> None:
-        order.status = status
-        order.reason = str(reason)
-        order.message = message
-        self.driver.on_order(order)
-        if status is not OrderStatus.FILLED:
-            for child in order.children:
-                if child.alive:
-                    self._unqueue(child)
-                    self._finish(child, OrderStatus.CANCELLED, Reason.OCO, "parent ended")
-
     def _reject(self, order: Order, reason: Reason, message: str) -> None:
         self._unqueue(order)
-        self._finish(order, OrderStatus.REJECTED, reason, message)
+        self._finish_order(order, OrderStatus.REJECTED, reason, message)
 
     # ========================================================================================
     # Money: fees, interest, liquidation outcomes, valued as they are posted
@@ -968,7 +886,7 @@ class SpotEngine:
         for order in list(self.pending) + [o for q in self.resting for o in q]:
             if order.alive:
                 self._unqueue(order)
-                self._finish(order, OrderStatus.CANCELLED, Reason.END_OF_DATA, "")
+                self._finish_order(order, OrderStatus.CANCELLED, Reason.END_OF_DATA, "")
         last = self.n - 1
         self.i = last
         for j in list(self.open):
@@ -977,18 +895,7 @@ class SpotEngine:
             if math.isnan(price):
                 price = self.spot.price(inst.base)
             current = self.sizes[j].get(_BOTH, 0.0)
-            order = self.make_order(
-                inst.symbol,
-                "sell" if current > 0 else "buy",
-                OrderType.MARKET,
-                abs(current),
-                math.nan,
-                reduce_only=True,
-                close_position=True,
-                origin="end_of_data",
-            )
-            self.orders.append(order)
-            self.driver.on_order(order)
+            order = self._closing_order(inst.symbol, current, "end_of_data")
             self._reduce(order, inst, price, last, j, abs(current), False)
             if order.status is not OrderStatus.FILLED:
                 raise BacktestError(f"end_of_data: closing {inst.symbol} failed: {order.message}")
@@ -1001,7 +908,7 @@ class SpotEngine:
         metrics with interest paid, the lowest margin level and the largest liabilities."""
         rd = self.run_data
         rows = [
-            (*_trade_values(trade), self._interest_of.get(id(trade), 0.0)) for trade in self.trades
+            (*trade_row(trade), self._interest_of.get(id(trade), 0.0)) for trade in self.trades
         ]
         trades = _spot_trades(rows)
         frames = [ledger_frame(ledger) for ledger in self.spot.ledgers.values() if len(ledger)]
@@ -1039,26 +946,6 @@ class SpotEngine:
         )
         run_analyzers(result, analyzers)
         return result
-
-
-def _trade_values(trade: Trade) -> tuple[object, ...]:
-    """The trade's columns of :data:`TRADE_COLUMNS` (``pnl`` before interest)."""
-    return (
-        trade.symbol,
-        trade.leg,
-        trade.side,
-        trade.entry_time,
-        trade.exit_time,
-        trade.entry_price,
-        trade.exit_price,
-        trade.size,
-        trade.leverage,
-        trade.margin_mode,
-        trade.realized - trade.fees,
-        trade.fees,
-        0.0,
-        trade.exit_reason,
-    )
 
 
 def _spot_trades(rows: list[tuple[object, ...]]) -> pd.DataFrame:

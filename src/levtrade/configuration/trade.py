@@ -205,6 +205,12 @@ class TradeConfig(RunConfig):
         """The bot's settings; a live run without credentials is refused, naming where they
         go. ``strategy_stoploss`` (a signal strategy's ``stoploss``) is the protective stop's
         when the file sets none."""
+        if self.trading_mode != "futures":
+            raise ConfigError(
+                f"trading_mode: {self.trading_mode!r} is not traded on paper or live: the bot "
+                "trades perpetual futures; spot and spot margin run in backtests and the "
+                "calculator"
+            )
         pairs = self.resolved_pairs()
         if not pairs:
             raise ConfigError("pairs: name the pairs to trade (pair_whitelist)")

@@ -42,7 +42,7 @@ from levtrade.live.store import (
     PositionRecord,
     Store,
 )
-from levtrade.live.trades import FillFacts, TradeState, apply_fill, exit_reason
+from levtrade.live.trades import TradeState, apply_fill
 
 logger = logging.getLogger("levtrade.live.reconcile")
 
@@ -495,9 +495,7 @@ def _simulated_book(
     """The positions the store would hold after booking ``fills`` (a dry run books none)."""
     open_trades = {(t.symbol, t.leg): t for t in trades}
     for fill in fills:
-        facts = FillFacts(fill.symbol, fill.leg, fill.side, fill.amount, fill.price, fill.fee,
-                          fill.realized_pnl, exit_reason(fill.reason, None), fill.time)  # fmt: skip
-        for touched in apply_fill(open_trades.get((fill.symbol, fill.leg)), facts):
+        for touched in apply_fill(open_trades.get((fill.symbol, fill.leg)), fill.facts(None)):
             if touched.is_open:
                 open_trades[(touched.symbol, touched.leg)] = touched
             else:

@@ -24,9 +24,8 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from enum import StrEnum
 from numbers import Real
-from typing import Any, Literal, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
@@ -52,6 +51,7 @@ from levtrade.errors import (
     UnknownSymbolError,
 )
 from levtrade.margin import contracts, formulas
+from levtrade.margin.checks import Liquidity, check_fill_terms, parse_choice, time_ms
 from levtrade.margin.cross_sums import CrossSums
 from levtrade.margin.funding import settlement_price
 from levtrade.margin.ledger import (
@@ -81,9 +81,7 @@ from levtrade.model.venue import LiquidationPriceRule, TransferRule, VenueProfil
 CROSS_POOL = "cross"
 """Name of the cross pool in :meth:`Account.liquidate` and :class:`LiquidationResult`."""
 
-Liquidity = Literal["taker", "maker"]
 TierProvider = Callable[[Instrument], TierTable]
-_E = TypeVar("_E", bound=StrEnum)
 _F = TypeVar("_F", bound=Callable[..., Any])
 _INF = math.inf
 
@@ -277,16 +275,18 @@ class Account:
         time: int = 0,
     ) -> None:
         self.venue = venue
-        self.position_mode = _parse(PositionMode, position_mode, "position_mode")
+        self.position_mode = parse_choice(PositionMode, position_mode, "position_mode")
         if self.position_mode is PositionMode.HEDGE and not venue.supports_hedge_mode:
             raise ConfigError(f"position_mode: {venue.name} has no hedge mode, got 'hedge'")
         _amount(wallet_balance, "wallet_balance", ConfigError)
         if number_problem(default_leverage, 1.0, MAX_LEVERAGE) is not None:
             raise ConfigError(f"default_leverage: must be ≥ 1, got {default_leverage!r}")
         self.default_leverage = float(default_leverage)
-        self.default_margin_mode = _parse(MarginMode, default_margin_mode, "default_margin_mode")
+        self.default_margin_mode = parse_choice(
+            MarginMode, default_margin_mode, "default_margin_mode"
+        )
         self.currency = currency
-        self.time = _time(time)
+        self.time = time_ms(time)
         self.ledger = Ledger(currency)
         self.insurance_fund = insurance_fund if insurance_fund is not None else InsuranceFund()
         self._tier_provider = tier_provider
@@ -343,7 +343,7 @@ class Account:
         if oracle is not None:
             _positive(oracle, "oracle_price", ConfigError)
         if time is not None:
-            self.time = _time(time)
+            self.time = time_ms(time)
         self._marks[name] = float(price)
         self._inputs_version += 1
         if oracle is not None:
@@ -407,7 +407,7 @@ class Account:
             if isinstance(symbol, Instrument):
                 self._register(symbol, None)
             name = self._instrument(symbol).symbol
-            parsed = _parse(MarginMode, mode, "margin_mode")
+            parsed = parse_choice(MarginMode, mode, "margin_mode")
             for key in self._keys(name, leg):
                 self._apply_margin_mode(key, parsed)
 
@@ -567,11 +567,8 @@ class Account:
             raise OrderRejected(f"size: must be non-zero, got {size!r} ({instrument.symbol})")
         _size(size, "size", OrderRejected)
         _positive(price, "price", OrderRejected)
-        if liquidity not in ("taker", "maker"):
-            raise ConfigError(f"liquidity: must be 'taker' or 'maker', got {liquidity!r}")
-        if fee_rate is not None:
-            _finite(fee_rate, "fee_rate", ConfigError)
-        moment = None if time is None else _time(time)
+        check_fill_terms(liquidity, fee_rate)
+        moment = None if time is None else time_ms(time)
         symbol = instrument.symbol
         # an instrument registered as this very object needs no registration: skip it, and
         # with it the snapshot of the registry
@@ -609,7 +606,7 @@ class Account:
             key = self._key(symbol, leg)
             self._marks.setdefault(symbol, float(price))
             if margin_mode is not None:
-                self._apply_margin_mode(key, _parse(MarginMode, margin_mode, "margin_mode"))
+                self._apply_margin_mode(key, parse_choice(MarginMode, margin_mode, "margin_mode"))
             if leverage is not None:
                 self._apply_leverage(key, leverage)
             rate = fee_rate
@@ -818,7 +815,7 @@ class Account:
             raise ConfigError(f"size: must be non-zero, got {size!r} ({instrument.symbol})")
         _size(size, "size", ConfigError)
         _positive(entry_price, "entry_price", ConfigError)
-        mode = _parse(MarginMode, margin_mode, "margin_mode")
+        mode = parse_choice(MarginMode, margin_mode, "margin_mode")
         if mode is _CROSS:
             if isolated_margin is not None:
                 raise ConfigError(
@@ -956,7 +953,7 @@ class Account:
         if price is not None:
             _positive(price, "price", ConfigError)
         instrument = self._instrument(symbol)
-        moment = None if time is None else _time(time)
+        moment = None if time is None else time_ms(time)
         # every payment is worked out and checked before the first is booked, so a rejected
         # settlement changes nothing
         name = instrument.symbol
@@ -1795,7 +1792,7 @@ class Account:
             self._last_partial,
         )
         if time is not None:
-            self.time = _time(time)
+            self.time = time_ms(time)
         try:
             yield
         except BaseException:
@@ -1864,14 +1861,6 @@ def _label(pos: Position) -> str:
     return f"{pos.symbol} {pos.leg}"
 
 
-def _parse(cls: type[_E], value: _E | str, field: str) -> _E:
-    try:
-        return cls(value)
-    except ValueError:
-        choices = ", ".join(repr(m.value) for m in cls)
-        raise ConfigError(f"{field}: must be one of {choices}, got {value!r}") from None
-
-
 _LEGS: dict[str, Leg] = {
     **{leg.value: leg for leg in Leg},
     **{leg.value.lower(): leg for leg in Leg},
@@ -1884,14 +1873,7 @@ def _parse_leg(value: Leg | str) -> Leg:
         known = _LEGS.get(value)
         if known is not None:
             return known
-    return _parse(Leg, value.upper() if isinstance(value, str) else value, "leg")
-
-
-def _finite(value: float, field: str, error: type[LevtradeError]) -> None:
-    if type(value) is float and -_INF < value < _INF:
-        return  # the common case, without the ABC check
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-        raise error(f"{field}: must be a finite number, got {value!r}")
+    return parse_choice(Leg, value.upper() if isinstance(value, str) else value, "leg")
 
 
 def _positive(
@@ -1932,10 +1914,3 @@ def _in_unit_interval(value: float) -> bool:
     """Whether ``value`` is a number in [0, 1)."""
     return number_problem(value, 0.0, 1.0, zero=True) is None and value < 1.0
 
-
-def _time(value: int) -> int:
-    if type(value) is int:
-        return value
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise ConfigError(f"time: must be int milliseconds, got {value!r}")
-    return int(value)

@@ -40,7 +40,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from numbers import Real
-from typing import TYPE_CHECKING, Literal, TypeVar
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 import numpy as np
 
@@ -55,6 +55,14 @@ from levtrade.errors import (
     UnknownSymbolError,
 )
 from levtrade.margin import spot_formulas as sf
+from levtrade.margin.checks import (
+    Liquidity,
+    check_fill_terms,
+    check_finite,
+    parse_choice,
+    raised,
+    time_ms,
+)
 from levtrade.margin.formulas import capped_fee, margin_ratio
 from levtrade.margin.ledger import (
     EXTERNAL,
@@ -93,10 +101,22 @@ _MAX_BORROW_ASSETS_OVER_LIABILITIES = plain(sf.max_borrow_assets_over_liabilitie
 
 SPOT_POOL = "spot"
 CROSS_POOL = "cross"
-Liquidity = Literal["taker", "maker"]
-_E = TypeVar("_E", bound=StrEnum)
 _DUST = 1e-12
 """Relative size below which a remainder of a balance or a debt is float rounding."""
+
+
+class SpotFillOptions(TypedDict, total=False):
+    """The keywords of :meth:`SpotAccount.fill` (those of :meth:`SpotAccount.try_fill`, with
+    its defaults)."""
+
+    liquidity: Liquidity
+    fee_rate: float | None
+    borrow: float | None
+    leverage: float | None
+    auto_borrow: bool
+    auto_repay: bool
+    collateral: float | None
+    time: int | None
 
 
 def isolated_pool(symbol: str) -> str:
@@ -175,13 +195,13 @@ class SpotAccount:
         time: int = 0,
     ) -> None:
         self.venue = venue
-        self.trading_mode = _parse(TradingMode, trading_mode, "trading_mode")
+        self.trading_mode = parse_choice(TradingMode, trading_mode, "trading_mode")
         if self.trading_mode is TradingMode.FUTURES:
             raise ConfigError(
                 "trading_mode: a spot account trades 'spot' or 'margin', got 'futures' "
                 "(futures use levtrade.margin.Account)"
             )
-        self.margin_mode = _parse(MarginMode, margin_mode, "margin_mode")
+        self.margin_mode = parse_choice(MarginMode, margin_mode, "margin_mode")
         if self.is_margin:
             if self.margin_mode not in (MarginMode.CROSS, MarginMode.ISOLATED):
                 raise ConfigError(
@@ -194,7 +214,7 @@ class SpotAccount:
         if not isinstance(currency, str) or not currency.strip():
             raise ConfigError(f"currency: expected an asset name, got {currency!r}")
         self.currency = currency.strip()
-        self.time = _time(time)
+        self.time = time_ms(time)
         self.main_pool = (
             CROSS_POOL if self.is_margin and self.margin_mode is MarginMode.CROSS else SPOT_POOL
         )
@@ -228,14 +248,14 @@ class SpotAccount:
         if asset == self.currency and price != 1.0:
             raise ConfigError(f"prices[{asset!r}]: the account currency is worth 1, got {price!r}")
         if time is not None:
-            self.time = _time(time)
+            self.time = time_ms(time)
         self._prices[asset] = float(price)
 
     def set_prices(self, prices: Mapping[str, float], *, time: int | None = None) -> None:
         for asset, price in prices.items():
             self.set_price(asset, price)
         if time is not None:
-            self.time = _time(time)
+            self.time = time_ms(time)
 
     def set_mark(self, instrument: Instrument, price: float, *, time: int | None = None) -> None:
         """Price a pair's base from its price in the quote (the quote must be priced)."""
@@ -617,19 +637,7 @@ class SpotAccount:
             return self._accrue(self.time, before_repayments=False)
 
     def fill(
-        self,
-        instrument: Instrument,
-        size: float,
-        price: float,
-        *,
-        liquidity: Liquidity = "taker",
-        fee_rate: float | None = None,
-        borrow: float | None = None,
-        leverage: float | None = None,
-        auto_borrow: bool = True,
-        auto_repay: bool = True,
-        collateral: float | None = None,
-        time: int | None = None,
+        self, instrument: Instrument, size: float, price: float, **options: Unpack[SpotFillOptions]
     ) -> SpotFill:
         """Book a fill of ``size`` base units (buy > 0) of a spot pair at ``price`` (quote).
 
@@ -641,22 +649,7 @@ class SpotAccount:
         at most the venue's maximum). ``collateral``: quote moved from the spot wallet into an
         isolated pair's pool first, as part of the same action.
         """
-        outcome = self.try_fill(
-            instrument,
-            size,
-            price,
-            liquidity=liquidity,
-            fee_rate=fee_rate,
-            borrow=borrow,
-            leverage=leverage,
-            auto_borrow=auto_borrow,
-            auto_repay=auto_repay,
-            collateral=collateral,
-            time=time,
-        )
-        if isinstance(outcome, OrderRejected):
-            raise outcome
-        return outcome
+        return raised(self.try_fill(instrument, size, price, **options))
 
     def try_fill(
         self,
@@ -674,14 +667,11 @@ class SpotAccount:
         time: int | None = None,
     ) -> SpotFill | OrderRejected:
         """:meth:`fill`, with a rejection returned (the account unchanged), not raised."""
-        _finite(size, "size", OrderRejected)
+        check_finite(size, "size", OrderRejected)
         if size == 0:
             raise OrderRejected(f"size: must be non-zero, got {size!r} ({instrument.symbol})")
         _positive(price, "price", OrderRejected)
-        if liquidity not in ("taker", "maker"):
-            raise ConfigError(f"liquidity: must be 'taker' or 'maker', got {liquidity!r}")
-        if fee_rate is not None:
-            _finite(fee_rate, "fee_rate", ConfigError)
+        check_fill_terms(liquidity, fee_rate)
         if borrow is not None:
             _positive(borrow, "borrow", OrderRejected)
             self._require_margin("borrow")
@@ -755,7 +745,7 @@ class SpotAccount:
     ) -> list[SpotLiquidation]:
         """Liquidate every pool that is liquidatable at the current prices."""
         if time is not None:
-            self.time = _time(time)
+            self.time = time_ms(time)
         return [
             self.liquidate(pool, prices=prices, slippage=slippage)
             for pool in self.liquidatable_pools()
@@ -1173,7 +1163,7 @@ class SpotAccount:
             dict(self._rates),
         )
         if time is not None:
-            self.time = _time(time)
+            self.time = time_ms(time)
         try:
             yield
         except BaseException:
@@ -1195,14 +1185,6 @@ class SpotAccount:
 # ============================================================================================
 
 
-def _parse(cls: type[_E], value: _E | str, field: str) -> _E:
-    try:
-        return cls(value)
-    except ValueError:
-        choices = ", ".join(repr(m.value) for m in cls)
-        raise ConfigError(f"{field}: must be one of {choices}, got {value!r}") from None
-
-
 def _rates(rates: Mapping[str, float] | None, field: str) -> dict[str, float]:
     checked = {}
     for asset, rate in (rates or {}).items():
@@ -1211,24 +1193,14 @@ def _rates(rates: Mapping[str, float] | None, field: str) -> dict[str, float]:
     return checked
 
 
-def _finite(value: float, field: str, error: type[LevtradeError]) -> None:
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-        raise error(f"{field}: must be a finite number, got {value!r}")
-
-
 def _positive(value: float, field: str, error: type[LevtradeError]) -> None:
-    _finite(value, field, error)
+    check_finite(value, field, error)
     if value <= 0:
         raise error(f"{field}: must be > 0, got {value!r}")
 
 
 def _nonnegative(value: float, field: str, error: type[LevtradeError]) -> None:
-    _finite(value, field, error)
+    check_finite(value, field, error)
     if value < 0:
         raise error(f"{field}: must be ≥ 0, got {value!r}")
 
-
-def _time(value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise ConfigError(f"time: must be int milliseconds, got {value!r}")
-    return int(value)

@@ -22,7 +22,7 @@ import string
 import time as _time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -137,6 +137,14 @@ class FillRecord:
     time: int
     order_id: int | None = None
 
+    def facts(self, purpose: str | None) -> FillFacts:
+        """What the fill tells the trade it books on, its reason named as that trade's exit
+        reason (``purpose``: the purpose of our order it filled, None for none)."""
+        return FillFacts(
+            self.symbol, self.leg, self.side, self.amount, self.price, self.fee,
+            self.realized_pnl, exit_reason(self.reason, purpose), self.time,
+        )  # fmt: skip
+
 
 @dataclass(frozen=True)
 class PositionRecord:
@@ -152,6 +160,10 @@ class PositionRecord:
     liquidation_price: float | None = None
     mark_price: float | None = None
     adopted: bool = False
+
+
+_POSITION_FIELDS = tuple(f.name for f in fields(PositionRecord))
+"""The columns a position row shares with :class:`PositionRecord`."""
 
 
 @dataclass
@@ -470,21 +482,7 @@ class Store:
                 if fill.order_id is not None:
                     order = session.get(models.Order, fill.order_id)
                     purpose = order.purpose if order is not None else None
-                row = models.Fill(
-                    venue_trade_id=fill.venue_trade_id,
-                    venue_order_id=fill.venue_order_id,
-                    order_id=fill.order_id,
-                    symbol=fill.symbol,
-                    leg=fill.leg,
-                    side=fill.side,
-                    amount=fill.amount,
-                    price=fill.price,
-                    fee=fill.fee,
-                    realized_pnl=fill.realized_pnl,
-                    reason=fill.reason,
-                    time=fill.time,
-                    recorded_at=now,
-                )
+                row = models.Fill(**asdict(fill), recorded_at=now)
                 session.add(row)
                 session.flush()
                 reference = f"fill:{fill.venue_trade_id}"
@@ -492,10 +490,7 @@ class Store:
                       fill.realized_pnl, fill.symbol, reference + ":pnl")  # fmt: skip
                 _post(session, fill.time, EntryKind.FEE, WALLET, FEES, fill.fee, fill.symbol,
                       reference + ":fee")  # fmt: skip
-                facts = FillFacts(
-                    fill.symbol, fill.leg, fill.side, fill.amount, fill.price, fill.fee,
-                    fill.realized_pnl, exit_reason(fill.reason, purpose), fill.time,
-                )  # fmt: skip
+                facts = fill.facts(purpose)
                 current = session.scalars(
                     select(models.Trade).where(
                         models.Trade.symbol == fill.symbol,
@@ -716,38 +711,12 @@ class Store:
                 session.delete(row)
             session.flush()
             for p in positions:
-                session.add(
-                    models.Position(
-                        symbol=p.symbol,
-                        leg=p.leg,
-                        size=p.size,
-                        entry_price=p.entry_price,
-                        leverage=p.leverage,
-                        margin_mode=p.margin_mode,
-                        isolated_margin=p.isolated_margin,
-                        liquidation_price=p.liquidation_price,
-                        mark_price=p.mark_price,
-                        adopted=p.adopted,
-                        time=time,
-                        recorded_at=now,
-                    )
-                )
+                session.add(models.Position(**asdict(p), time=time, recorded_at=now))
 
     def positions(self) -> list[PositionRecord]:
         with self._sessions() as session:
             return [
-                PositionRecord(
-                    symbol=p.symbol,
-                    leg=p.leg,
-                    size=p.size,
-                    entry_price=p.entry_price,
-                    leverage=p.leverage,
-                    margin_mode=p.margin_mode,
-                    isolated_margin=p.isolated_margin,
-                    liquidation_price=p.liquidation_price,
-                    mark_price=p.mark_price,
-                    adopted=p.adopted,
-                )
+                PositionRecord(**{name: getattr(p, name) for name in _POSITION_FIELDS})
                 for p in session.scalars(select(models.Position))
             ]
 
