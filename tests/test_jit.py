@@ -33,34 +33,25 @@ def _child(body: str) -> dict[str, object]:
     return result
 
 
-def test_plain_calls_run_the_originals_all_the_way_down() -> None:
+def test_plain_calls_run_the_originals_and_a_call_outside_compiles() -> None:
     """solve_equity_equals_mm calls other compiled formulas (tier_index, solve_one_leg...):
-    within plain_calls those run as plain Python too, so Numba is never imported."""
-    out = _child(
-        "with _jit.plain_calls():\n"
-        "    price = formulas.solve_equity_equals_mm(*args)\n"
-        "print(json.dumps({'price': price, 'at_import': imported, "
-        "'after': 'numba' in sys.modules}))\n"
-    )
-    assert out["at_import"] is False
-    assert out["after"] is False
-    assert out["price"] == pytest.approx(95_000 / 1.99, rel=1e-12)
-
-
-def test_a_call_outside_compiles_and_gives_the_same_price() -> None:
+    within plain_calls those run as plain Python too, so Numba is not imported; the call
+    after the block compiles and gives the same price, bit for bit."""
     out = _child(
         "with _jit.plain_calls():\n"
         "    plain = formulas.solve_equity_equals_mm(*args)\n"
+        "inside = 'numba' in sys.modules\n"
         "compiled = formulas.solve_equity_equals_mm(*args)\n"
         "print(json.dumps({'plain': plain, 'compiled': compiled, 'at_import': imported, "
-        "'after': 'numba' in sys.modules, "
+        "'inside': inside, 'after': 'numba' in sys.modules, "
         "'signatures': len(formulas.solve_equity_equals_mm.signatures)}))\n"
     )
     assert out["at_import"] is False
+    assert out["inside"] is False
+    assert out["plain"] == pytest.approx(95_000 / 1.99, rel=1e-12)
     assert out["after"] is True
     assert out["signatures"] == 1
     assert out["compiled"] == out["plain"]
-    assert out["compiled"] == pytest.approx(95_000 / 1.99, rel=1e-12)
 
 
 def test_a_compiled_function_pickles_by_reference() -> None:
