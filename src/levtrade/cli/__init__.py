@@ -14,18 +14,73 @@ from typing import Annotated
 import typer
 
 from levtrade._version import __version__
-from levtrade.cli import backtest as backtest_cli
-from levtrade.cli import data as data_cli
-from levtrade.cli import init as init_cli
-from levtrade.cli import lookahead as lookahead_cli
-from levtrade.cli import margin as margin_cli
-from levtrade.cli import report as report_cli
-from levtrade.cli import sweep as sweep_cli
-from levtrade.cli import trade as trade_cli
-from levtrade.cli import venue as venue_cli
+from levtrade.cli.lazy import LazyCommand, LazyGroup
 from levtrade.cli.logs import GLOBAL_FLAGS, GLOBAL_OPTIONS, configure_logging, hoist
 
+BACKTEST_COMMAND = "levtrade.cli.backtest:BacktestCommand"
+
+
+class Levtrade(LazyGroup):
+    """The root group: each command's module is imported when that command runs."""
+
+    lazy = (
+        LazyCommand(
+            "backtest",
+            "levtrade.cli.backtest:backtest",
+            "Backtest a strategy (without arguments: the demo on recorded data at 3x, 10x, 25x).",
+            cls=BACKTEST_COMMAND,
+        ),
+        LazyCommand(
+            "lookahead",
+            "levtrade.cli.lookahead:check",
+            "Check a strategy for look-ahead (it reruns on shortened data and compares decisions).",
+            cls=BACKTEST_COMMAND,
+        ),
+        LazyCommand(
+            "report",
+            "levtrade.cli.report:report",
+            "Regenerate the HTML report (Plotly charts, one self-contained file) from saved "
+            "results.",
+        ),
+        LazyCommand(
+            "init",
+            "levtrade.cli.init:init",
+            "Write a starter config and strategy; then run levtrade backtest --config "
+            "DIR/config.toml.",
+        ),
+        LazyCommand(
+            "margin",
+            "levtrade.cli.margin:app",
+            "Margin calculator (levtrade margin FILE, or one position: levtrade margin --venue "
+            "binance --long 1@100000 --leverage 20 --wallet 10000; options: levtrade margin calc "
+            "--help) and stress tests (levtrade margin stress FILE).",
+        ),
+        LazyCommand(
+            "data",
+            "levtrade.cli.data:app",
+            "Market data: list, info, validate, convert, download; tier tables.",
+        ),
+        LazyCommand(
+            "sweep",
+            "levtrade.cli.sweep:app",
+            "Backtest many variants of a strategy (grid, random or optuna search; local cores "
+            "or Ray) into one table; `levtrade sweep show TABLE` ranks it.",
+        ),
+        LazyCommand(
+            "venue",
+            "levtrade.cli.venue:app",
+            "A local exchange (Binance USD-M API) for ccxt bots.",
+        ),
+        LazyCommand(
+            "trade",
+            "levtrade.cli.trade:app",
+            "Paper and live trading through ccxt (docs/trading.md).",
+        ),
+    )
+
+
 app = typer.Typer(
+    cls=Levtrade,
     name="levtrade",
     help="Leveraged crypto trading: backtests with liquidations and funding, the margin "
     "calculator and stress tests, market data, paper and live trading.",
@@ -63,16 +118,6 @@ def root(
     calculator and stress tests, market data."""
     configure_logging(verbose, logfile)
 
-
-app.add_typer(margin_cli.app, name="margin")
-app.add_typer(data_cli.app, name="data")
-app.add_typer(sweep_cli.app, name="sweep")
-app.add_typer(venue_cli.app, name="venue")
-app.add_typer(trade_cli.app, name="trade")
-app.command("backtest", cls=backtest_cli.BacktestCommand)(backtest_cli.backtest)
-app.command("lookahead", cls=backtest_cli.BacktestCommand)(lookahead_cli.check)
-app.command("report")(report_cli.report)
-app.command("init")(init_cli.init)
 
 __all__ = ["GLOBAL_FLAGS", "GLOBAL_OPTIONS", "app", "main"]
 

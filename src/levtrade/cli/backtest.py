@@ -45,9 +45,8 @@ from levtrade.configuration import (
     prepare_run,
 )
 from levtrade.errors import LevtradeError
-from levtrade.optimize import SETTINGS, read_value
-from levtrade.report.files import StagedResults, check_output_file, check_results_dir, stage_text
-from levtrade.report.html import render_report
+from levtrade.report.atomic import stage_text
+from levtrade.report.files import StagedResults, check_output_file, check_results_dir
 from levtrade.report.summary import bundle_from_result
 from levtrade.report.terminal import render_summary
 
@@ -260,6 +259,8 @@ def _params(values: list[str] | None) -> tuple[dict[str, Any] | None, dict[str, 
     a sweep's row reruns alone."""
     if not values:
         return None, {}
+    from levtrade.optimize import SETTINGS, read_value  # the sweep's vocabulary: only for --param
+
     params: dict[str, Any] = {}
     settings: dict[str, Any] = {}
     for item in values:
@@ -456,7 +457,11 @@ def backtest(
                 "report": None if report_path is None else _display(report_path),
                 "results": None if results_path is None else _display(results_path),
             }
-            page = render_report(bundle) if report_path is not None else None
+            page = None
+            if report_path is not None:
+                from levtrade.report.html import render_report  # Plotly: only for a report
+
+                page = render_report(bundle)
             if results_path is not None:
                 staged = StagedResults(bundle, results_path)
             if page is not None and report_path is not None:

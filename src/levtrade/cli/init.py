@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from levtrade.cli.failure import fail
-from levtrade.report.files import write_text_atomic
+from levtrade.report.atomic import write_text_atomic
 
 STARTER_FILES = ("config.toml", "strategy.py")
 

@@ -28,6 +28,7 @@ from rich.progress import (
 )
 from typer.core import TyperGroup
 
+from levtrade._jit import plain_calls
 from levtrade._json import to_json_value
 from levtrade.calculator import (
     Scenario,
@@ -43,8 +44,6 @@ from levtrade.calculator import (
 from levtrade.cli.failure import fail
 from levtrade.errors import ConfigError, LevtradeError
 from levtrade.report.terminal import render_margin, render_spot_stress, render_stress
-from levtrade.risk.spot_stress import spot_stress_report
-from levtrade.risk.stress import PriceHistory, check_bootstrap, stress_report
 
 DEFAULT_COMMAND = "calc"
 
@@ -125,29 +124,34 @@ def margin(
     """Compute equity, margins, liquidation and bankruptcy prices as the venue does; for spot
     margin, the margin level and the prices of the margin call and liquidation."""
     try:
-        if longs or shorts:
-            if scenario is not None:
-                raise ConfigError("scenario: give a scenario file or --long/--short, not both")
-            missing = [n for n, v in (("--venue", venue), ("--leverage", leverage)) if v is None]
-            if missing:
-                raise ConfigError(f"{missing[0].lstrip('-')}: the quick form needs {missing[0]}")
-            assert venue is not None and leverage is not None
-            scenarios = [
-                quick_scenario(
-                    venue=venue,
-                    wallet=0.0 if wallet is None else wallet,
-                    leverage=leverage,
-                    longs=longs,
-                    shorts=shorts,
-                    symbol=symbol,
-                    margin_mode=margin_mode,
-                    mark=mark,
-                )
-            ]
-            is_array = False
-        else:
-            scenarios, is_array = _scenarios(_read(scenario), venue, wallet)
-        results = [evaluate(s) for s in scenarios]
+        with plain_calls():  # a few figures: the formulas' originals, no Numba
+            if longs or shorts:
+                if scenario is not None:
+                    raise ConfigError("scenario: give a scenario file or --long/--short, not both")
+                missing = [
+                    n for n, v in (("--venue", venue), ("--leverage", leverage)) if v is None
+                ]
+                if missing:
+                    raise ConfigError(
+                        f"{missing[0].lstrip('-')}: the quick form needs {missing[0]}"
+                    )
+                assert venue is not None and leverage is not None
+                scenarios = [
+                    quick_scenario(
+                        venue=venue,
+                        wallet=0.0 if wallet is None else wallet,
+                        leverage=leverage,
+                        longs=longs,
+                        shorts=shorts,
+                        symbol=symbol,
+                        margin_mode=margin_mode,
+                        mark=mark,
+                    )
+                ]
+                is_array = False
+            else:
+                scenarios, is_array = _scenarios(_read(scenario), venue, wallet)
+            results = [evaluate(s) for s in scenarios]
     except LevtradeError as exc:
         fail(exc)
     if as_json:
@@ -217,6 +221,10 @@ def stress(
     (jointly and per symbol). With --data: also the worst historical joint moves, the replay of
     a crash window and the bootstrapped probability of liquidation within --horizon bars.
     """
+    # the stress tests' modules (pandas, the bootstrap) load only for this command
+    from levtrade.risk.spot_stress import spot_stress_report
+    from levtrade.risk.stress import PriceHistory, check_bootstrap, stress_report
+
     stderr = Console(stderr=True)
     bar = Progress(
         TextColumn("bootstrap paths"),

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from levtrade.data.errors import TimeframeError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "MS_PER_UNIT",
@@ -80,10 +83,13 @@ def format_ts(ms: int | np.integer) -> str:
 def parse_time(value: str | int | datetime | pd.Timestamp) -> int:
     """Milliseconds UTC from an ISO date/time, a datetime, or an int already in milliseconds.
 
-    Naive dates and datetimes are read as UTC, the only time zone levtrade uses.
+    Naive dates and datetimes are read as UTC, the only time zone levtrade uses. (pandas is
+    imported here: formatting a time, as the margin calculator does, does not need it.)
     """
     if isinstance(value, int | np.integer) and not isinstance(value, bool):
         return int(value)
+    import pandas as pd
+
     try:
         stamp = pd.Timestamp(value)
     except (ValueError, TypeError) as exc:

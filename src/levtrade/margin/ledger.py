@@ -27,11 +27,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from levtrade.errors import LevtradeError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 EXTERNAL = "external"
 CROSS = "cross"
@@ -232,7 +235,9 @@ class Ledger:
 
     def to_frame(self) -> pd.DataFrame:
         """Entries as a DataFrame: time (int64 ms), kind, symbol, source, destination, amount,
-        currency."""
+        currency. (pandas is imported here: the account itself does not need it.)"""
+        import pandas as pd
+
         rows = self._rows
         return pd.DataFrame(
             {

@@ -40,10 +40,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from numbers import Real
-from typing import TypedDict, Unpack
+from typing import TYPE_CHECKING, TypedDict, Unpack
 
 import numpy as np
-import pandas as pd
 
 from levtrade._jit import plain
 from levtrade.errors import (
@@ -89,6 +88,9 @@ from levtrade.model.venue import (
     MarginLevels,
     SpotMarginProfile,
 )
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _MARGIN_LEVEL = plain(sf.margin_level)
 _MARGIN_RATIO = plain(margin_ratio)
@@ -771,7 +773,10 @@ class SpotAccount:
         return True
 
     def ledger_frame(self) -> pd.DataFrame:
-        """Every asset's entries in one table (``currency`` names the asset), by time."""
+        """Every asset's entries in one table (``currency`` names the asset), by time. (pandas
+        is imported here: the account itself does not need it.)"""
+        import pandas as pd
+
         frames = [ledger.to_frame() for ledger in self._ledgers.values() if len(ledger)]
         if not frames:
             return Ledger(self.currency).to_frame()

@@ -1,5 +1,6 @@
-"""The results directory of a run, which ``levtrade report`` reads back, and the atomic file
-writes behind it and behind the HTML report.
+"""The results directory of a run, which ``levtrade report`` reads back (its atomic writes:
+:mod:`levtrade.report.atomic`, also named here for the callers of :func:`write_text_atomic`
+and :func:`stage_text`).
 
 A :class:`ResultBundle` holds everything the terminal summary and the HTML report show: the
 summary (JSON-friendly), the trades, orders and ledger, the per-bar series (the engine's equity
@@ -44,8 +45,11 @@ from pathlib import Path
 import pandas as pd
 
 from levtrade._json import to_json_value
-from levtrade.data.commit import current_umask, file_mode
+from levtrade.data.commit import current_umask
 from levtrade.errors import LevtradeError
+from levtrade.report.atomic import stage_text as stage_text
+from levtrade.report.atomic import temporary_prefix
+from levtrade.report.atomic import write_text_atomic as write_text_atomic
 from levtrade.report.exports import from_exported, to_csv_frame, to_exported
 from levtrade.report.tables import ANALYZERS_DIR, RESULT_FILES, ResultBundle, analyzer_files
 
@@ -147,10 +151,6 @@ _LEGACY = re.compile(r"\.(?P<name>.+)\.[a-z0-9_]{8}\.(?P<kind>tmp|old)")
 eight characters): stale, since no running levtrade writes one."""
 
 
-def _temporary_prefix(target: Path) -> str:
-    return f".{target.name}.{os.getpid()}."
-
-
 def remove_stale_temporaries(target: Path) -> None:
     """Remove the temporary files and directories of ``target`` (``.<name>.<pid>.*.tmp`` and
     ``.old``) whose writing process is gone. A results directory a killed swap had moved aside
@@ -202,32 +202,6 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def stage_text(target: Path, text: str) -> Path:
-    """``text`` in a temporary file beside ``target``, with the permissions a new file gets;
-    rename it into place (``os.replace``) or delete it."""
-    parent = target.parent if str(target.parent) else Path(".")
-    handle, name = tempfile.mkstemp(prefix=_temporary_prefix(target), suffix=".tmp", dir=parent)
-    temp = Path(name)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        temp.chmod(file_mode())
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-    return temp
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write through a temporary file in the same directory, renamed into place."""
-    temp = stage_text(path, text)
-    try:
-        os.replace(temp, path)
-    except BaseException:
-        temp.unlink(missing_ok=True)
-        raise
-
-
 def _write_files(bundle: ResultBundle, folder: Path) -> None:
     (folder / RESULTS_MARKER).write_text(
         json.dumps({"levtrade": bundle.summary.get("levtrade")}) + "\n", encoding="utf-8"
@@ -260,7 +234,7 @@ class StagedResults:
         check_results_dir(target)
         self.target = target
         parent = target.parent if str(target.parent) else Path(".")
-        prefix = _temporary_prefix(target)
+        prefix = temporary_prefix(target)
         self.temp = Path(tempfile.mkdtemp(prefix=prefix, suffix=".tmp", dir=parent))
         try:
             self.temp.chmod(0o777 & ~current_umask())
@@ -273,7 +247,7 @@ class StagedResults:
         old: Path | None = None
         if self.target.exists():
             parent = self.temp.parent
-            prefix = _temporary_prefix(self.target)
+            prefix = temporary_prefix(self.target)
             old = Path(tempfile.mkdtemp(prefix=prefix, suffix=".old", dir=parent))
             os.replace(self.target, old / "results")
         try:

@@ -36,7 +36,7 @@ import plotly.io as pio
 from plotly.offline import get_plotlyjs
 from plotly.subplots import make_subplots
 
-from levtrade.report.files import write_text_atomic
+from levtrade.report.atomic import write_text_atomic
 from levtrade.report.formatting import (
     MARGIN_NOTE,
     METRIC_LABELS,

@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from levtrade._jit import plain
 from levtrade.errors import ConfigError, TierTableError, UnknownSymbolError
 from levtrade.margin import formulas
 from levtrade.margin.tiers import Tier, TierTable
@@ -39,6 +40,9 @@ from levtrade.venues.registry import ccxt_symbol, unified_symbol, venue_name
 _AMOUNT_ABS_TOL = 0.005
 """Half a cent: published maintenance amounts are in the settle currency."""
 _AMOUNT_REL_TOL = 1e-9
+_MAINTENANCE_AMOUNTS = plain(formulas.maintenance_amounts)
+"""The formula's plain original: a loop over a table's few tiers, run once per table, costs
+less than Numba's dispatch (and, in a fresh process, loading Numba)."""
 
 CACHE_VERSION = 1
 _CACHE_NAME = re.compile(r"^(?P<venue>[a-z0-9]+)-(?P<day>\d{4}-\d{2}-\d{2})\.json(?P<gz>\.gz)?$")
@@ -141,7 +145,7 @@ def _build_table(
             )
     floors = np.array([r.floor for r in rows], dtype=np.float64)
     mmrs = np.array([r.mmr for r in rows], dtype=np.float64)
-    derived = formulas.maintenance_amounts(floors, mmrs)
+    derived = _MAINTENANCE_AMOUNTS(floors, mmrs)
     tiers = []
     for k, row in enumerate(rows):
         expected = float(derived[k])
