@@ -1,6 +1,7 @@
 """Evaluating variants: one backtest each, through the one run path
-(:func:`levtrade.backtest.run`), so a row is exactly what a single backtest of that variant
-gives.
+(:func:`levtrade.backtest.run`, or its figures alone, :func:`levtrade.backtest.runner.run_figures`:
+on the compiled kernel no result table is built), so a row is exactly what a single backtest
+of that variant gives.
 
 What is shared between variants is computed once per worker: a signal strategy's signal table
 once per distinct set of strategy parameters (variants that differ only in run settings —
@@ -18,7 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from levtrade.backtest import run
-from levtrade.backtest.results import BacktestResult
+from levtrade.backtest.results import BacktestResult, RunFigures
+from levtrade.backtest.runner import run_figures
 from levtrade.data import MarketData, Portfolio
 from levtrade.errors import ConfigError
 from levtrade.optimize.space import split_params
@@ -65,16 +67,10 @@ class Task:
         return self.strategy if isinstance(self.strategy, type) else type(self.strategy)
 
 
-def rejected_orders(result: BacktestResult) -> int:
-    if not len(result.orders):
-        return 0
-    return int((result.orders["status"] == "rejected").sum())
-
-
-def result_row(result: BacktestResult, prefix: str = "") -> Row:
-    """A result's metrics (and rejected orders) as row values, named with ``prefix``."""
-    row = {f"{prefix}{k}": _plain(v) for k, v in result.metrics.items()}
-    row[f"{prefix}rejected_orders"] = rejected_orders(result)
+def figures_row(figures: RunFigures, prefix: str = "") -> Row:
+    """A run's metrics (and rejected orders) as row values, named with ``prefix``."""
+    row = {f"{prefix}{k}": _plain(v) for k, v in figures.metrics.items()}
+    row[f"{prefix}rejected_orders"] = figures.rejected_orders
     return row
 
 
@@ -144,7 +140,7 @@ class Evaluator:
         folds: dict[int | None, Row] = {}
         for segment in self.segments:
             row = folds.setdefault(segment.fold, self._head(variant_id, segment.fold, params))
-            row.update(result_row(self.backtest(params, segment), segment.prefix))
+            row.update(figures_row(self.figures(params, segment), segment.prefix))
         return list(folds.values())
 
     @staticmethod
@@ -179,6 +175,20 @@ class Evaluator:
 
     def backtest(self, params: Mapping[str, Any], segment: Segment) -> BacktestResult:
         """The backtest of one variant on one segment."""
+        source, data, config, options = self._run_arguments(params, segment)
+        return run(source, data, config, engine=self.task.engine, **options)
+
+    def figures(self, params: Mapping[str, Any], segment: Segment) -> RunFigures:
+        """The figures of :meth:`backtest` (its metrics and rejected orders), without the
+        result's tables where the run is on the compiled kernel."""
+        source, data, config, options = self._run_arguments(params, segment)
+        return run_figures(source, data, config, engine=self.task.engine, **options)
+
+    def _run_arguments(
+        self, params: Mapping[str, Any], segment: Segment
+    ) -> tuple[Any, MarketData | Portfolio, BacktestConfig, dict[str, Any]]:
+        """What the run of one variant on one segment is given: the strategy class or the
+        signal table, the data, the settings and the run's other arguments."""
         fields, rules, own = split_params(params)
         config = self.config(fields)
         data = self.segment_data(segment)
@@ -190,12 +200,12 @@ class Evaluator:
                     f"param {next(iter(rules))}: {strategy.__name__} is event-driven and "
                     "places its own exits"
                 )
-            return run(strategy, data, config, engine=self.task.engine, params=merged or None)
+            return strategy, data, config, {"params": merged or None}
         instance = strategy() if isinstance(strategy, type) else _own_copy(strategy)
         for name, value in {**self.task.fixed, **own, **rules}.items():
             set_parameter(instance, name, value)
         signals = self._signal_table(instance, own, config, data, segment)
-        return run(signals, data, config, engine=self.task.engine, warmup=self.task.warmup)
+        return signals, data, config, {"warmup": self.task.warmup}
 
     def _signal_table(
         self,
