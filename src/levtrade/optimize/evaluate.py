@@ -24,7 +24,7 @@ from levtrade.backtest.runner import run_figures
 from levtrade.data import MarketData, Portfolio
 from levtrade.errors import ConfigError
 from levtrade.optimize.space import split_params
-from levtrade.spec import BacktestConfig, resolve
+from levtrade.spec import BacktestConfig, RunSpec, resolve
 from levtrade.strategy import indicators
 from levtrade.strategy.base import Strategy
 from levtrade.strategy.signal_strategy import SignalStrategy
@@ -123,6 +123,7 @@ class Evaluator:
         self.memo = indicators.IndicatorMemo()
         self._signals: OrderedDict[tuple[Any, ...], Signals] = OrderedDict()
         self._configs: dict[tuple[Any, ...], BacktestConfig] = {}
+        self._specs: dict[tuple[tuple[Any, ...], tuple[str, ...]], RunSpec] = {}
         self._data: dict[Segment, MarketData | Portfolio] = {}
         self.cache_size = cache_size
 
@@ -160,6 +161,16 @@ class Evaluator:
             self._configs[key] = config
         return config
 
+    def spec(self, fields: Mapping[str, Any], symbols: tuple[str, ...]) -> RunSpec:
+        """The settings of ``fields`` resolved for ``symbols``, once per distinct pair (what
+        every run of them would resolve again)."""
+        key = (tuple(sorted((k, repr(v)) for k, v in fields.items())), symbols)
+        spec = self._specs.get(key)
+        if spec is None:
+            spec = resolve(self.config(fields), symbols)
+            self._specs[key] = spec
+        return spec
+
     def segment_data(self, segment: Segment) -> MarketData | Portfolio:
         """The bars a segment's run reads: its own, with the warm-up bars before them."""
         if segment.start == 0 and segment.end == len(self.data) - self.task.warmup:
@@ -186,12 +197,12 @@ class Evaluator:
 
     def _run_arguments(
         self, params: Mapping[str, Any], segment: Segment
-    ) -> tuple[Any, MarketData | Portfolio, BacktestConfig, dict[str, Any]]:
+    ) -> tuple[Any, MarketData | Portfolio, RunSpec, dict[str, Any]]:
         """What the run of one variant on one segment is given: the strategy class or the
-        signal table, the data, the settings and the run's other arguments."""
+        signal table, the data, the resolved settings and the run's other arguments."""
         fields, rules, own = split_params(params)
-        config = self.config(fields)
         data = self.segment_data(segment)
+        config = self.spec(fields, data.symbols)
         strategy = self.task.strategy
         if isinstance(strategy, type) and issubclass(strategy, Strategy):
             merged = {**self.task.fixed, **own}
@@ -211,7 +222,7 @@ class Evaluator:
         self,
         instance: Any,
         own: Mapping[str, Any],
-        config: BacktestConfig,
+        spec: RunSpec,
         data: MarketData | Portfolio,
         segment: Segment,
     ) -> Signals:
@@ -219,10 +230,9 @@ class Evaluator:
         (and settings, where a callback reads them), with the instance's own exit rules."""
         key: tuple[Any, ...] = (segment, tuple(sorted((k, repr(v)) for k, v in own.items())))
         if isinstance(instance, SignalStrategy) and _overrides_callbacks(instance):
-            key += (config.model_dump_json(),)
+            key += (spec.config.model_dump_json(),)
         table = self._signals.get(key)
         if table is None:
-            spec = resolve(config, data.symbols)
             table = instance.to_signals(data, spec)
             self._signals[key] = table
             while len(self._signals) > self.cache_size:
