@@ -272,10 +272,7 @@ def prepare_inputs(
         _read_only(run.funding),
         _read_only(run.active),
     )
-    active = market[-1]
-    last_active = [
-        int(np.flatnonzero(active[:, j])[-1]) if active[:, j].any() else -1 for j in range(m)
-    ]
+    last_active = [_last_true(market[-1][:, j]) for j in range(m)]
     symbol_params = np.array(
         [
             [
@@ -302,12 +299,12 @@ def prepare_inputs(
 
 
 def _signal_bits(*flags: tuple[np.ndarray[Any, Any], int]) -> np.ndarray[Any, Any]:
-    """The signal bits of one symbol's bars: each flag column's bit (a power of 2) where it
-    is set, combined a byte per bar."""
+    """The signal bits of one symbol's bars: each flag column's bit where it is set, in one
+    byte a bar (no wider temporaries)."""
     bits = np.zeros(flags[0][0].shape[0], dtype=np.uint8)
     for flag, bit in flags:
         set_ = np.asarray(flag, dtype=np.bool_).view(np.uint8)  # 0 or 1 a bar
-        bits |= set_ << np.uint8(bit.bit_length() - 1)
+        bits |= set_ * np.uint8(bit)
     return bits
 
 
@@ -319,6 +316,16 @@ def _columns(columns: list[np.ndarray[Any, Any]], n: int) -> np.ndarray[Any, Any
         return np.column_stack(columns).astype(np.float64, copy=False)
     column = np.ascontiguousarray(columns[0], dtype=np.float64)
     return (column if column.flags.writeable else column.copy()).reshape(n, 1)
+
+
+def _last_true(column: np.ndarray[Any, Any]) -> int:
+    """The last bar where ``column`` is set (−1: none), searched from the end (a symbol
+    listed to the last bar is found at once)."""
+    if not column.size:
+        return -1
+    backwards = column[::-1]
+    k = int(np.argmax(backwards))
+    return column.shape[0] - 1 - k if backwards[k] else -1
 
 
 def _read_only(values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:

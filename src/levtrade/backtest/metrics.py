@@ -100,13 +100,13 @@ def max_drawdown(equity: np.ndarray, initial: float) -> float:
     values = np.asarray(equity, dtype=np.float64)
     peaks = np.maximum.accumulate(values)
     np.maximum(peaks, initial, out=peaks)  # the start as the first peak
-    with np.errstate(divide="ignore", invalid="ignore"):
-        falls = np.divide(values, peaks)
-        np.subtract(1.0, falls, out=falls)
     positive = peaks > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratios = np.divide(values, peaks, out=peaks)  # in place: a run's series are long
     if not positive.all():
-        falls[~positive] = 0.0
-    return float(max(0.0, falls.max()))
+        ratios[~positive] = 1.0  # no fall from a peak at or below 0
+    # 1 − x falls as x rises, in floating point too: the largest fall is 1 − the least ratio
+    return float(max(0.0, 1.0 - ratios.min()))
 
 
 def cagr(final: float, initial: float, days: float) -> float:
