@@ -204,8 +204,8 @@ class BacktestResult:
             return value
 
     def __getstate__(self) -> dict[str, Any]:
-        """The fields with every deferred table built: a copy or a pickle carries tables,
-        not the functions that build them."""
+        """The fields with every deferred table built: a copy carries the tables, not the
+        functions that build them."""
         state = dict(self.__dict__)
         for name, build in state.pop("_builders", {}).items():
             state.setdefault(name, build())
