@@ -19,6 +19,7 @@ module where it is current.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import logging
@@ -190,11 +191,17 @@ def _accepts(wanted: Any, value: Any) -> bool:
             and len(value) == len(wanted)
             and all(_accepts(w, v) for w, v in zip(wanted.types, value, strict=True))
         )
-    given = _array_type(value) if isinstance(value, np.ndarray) else _typeof(value)
-    if isinstance(wanted, _types.Array) and isinstance(given, _types.Array):
-        read_only = not wanted.mutable
-        return bool(given.copy(readonly=read_only) == wanted) and (read_only or given.mutable)
-    return bool(given == wanted)
+    if isinstance(value, np.ndarray) and isinstance(wanted, _types.Array):
+        return _array_accepts(wanted, _array_type(value))
+    return bool(_typeof(value) == wanted)
+
+
+@functools.cache
+def _array_accepts(wanted: Any, given: Any) -> bool:
+    """Whether an array of numba type ``given`` may be passed as ``wanted``: the same type,
+    or a writable array for a read-only one."""
+    read_only = not wanted.mutable
+    return bool(given.copy(readonly=read_only) == wanted) and (read_only or given.mutable)
 
 
 _ARRAY_TYPES: dict[tuple[Any, ...], Any] = {}
