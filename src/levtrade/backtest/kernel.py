@@ -480,14 +480,15 @@ def run_figures(
     return figures(inputs, inputs.simulate())
 
 
-def _finished(inputs: KernelInputs, outputs: tuple[np.ndarray[Any, Any], ...]) -> None:
+def _finished(outputs: tuple[np.ndarray[Any, Any], ...]) -> None:
+    """Refuse a run whose end-of-data close left a position open (no figure is whole)."""
     if outputs[-1][layout.A_POSITIONS] > 0:
         raise BacktestError("end_of_data: the kernel could not close every position")
 
 
 def figures(inputs: KernelInputs, outputs: tuple[np.ndarray[Any, Any], ...]) -> RunFigures:
     """The :class:`RunFigures` of a kernel run."""
-    _finished(inputs, outputs)
+    _finished(outputs)
     orders = outputs[5]
     rejected = orders[orders[:, layout.O_STATUS] == layout.STATUS_REJECTED, layout.O_REASON]
     codes, counts = np.unique(rejected.astype(np.int64), return_counts=True)
@@ -534,7 +535,7 @@ def _metrics(inputs: KernelInputs, outputs: tuple[np.ndarray[Any, Any], ...]) ->
 def build(inputs: KernelInputs, outputs: tuple[np.ndarray[Any, Any], ...]) -> BacktestResult:
     """The :class:`BacktestResult` of a kernel run: the metrics from the arrays, each table
     built from them on its first read."""
-    _finished(inputs, outputs)
+    _finished(outputs)
     series, liq, notional, ledger, trades, orders, account = outputs
     run = inputs.run
     config = inputs.config
