@@ -13,6 +13,7 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
+import numba
 import numpy as np
 import pytest
 from test_engines_agree import BOOK, SINGLE, crash_longs, random_signals, symbols_of, venue_tiers
@@ -156,6 +157,27 @@ def test_the_build_refuses_arguments_of_other_types(native: ModuleType) -> None:
                  frozen, ())  # fmt: skip
     with pytest.raises(TypeError, match="simulate takes 7 arguments, not 2"):
         simulate(inputs.run.timestamps, market)
+
+
+def test_arrays_are_typed_as_numba_types_them() -> None:
+    # the check types an array once per kind: each kind as numba.typeof says, the second
+    # array of a kind too (its type read from the first)
+    base = np.arange(24, dtype=np.float64).reshape(4, 6)
+    frozen = base.copy()
+    frozen.flags.writeable = False
+    arrays = [
+        base,
+        np.asfortranarray(base),
+        base[:, ::2],
+        base[:, 1],
+        frozen,
+        base.astype(np.float32),
+        np.zeros(5, dtype=np.bool_),
+        np.zeros((3, 1), dtype=np.uint8),
+        np.zeros(0, dtype=np.int64),
+    ]
+    for array in arrays + [a.copy(order="K") for a in arrays]:
+        assert kernel_aot._array_type(array) == numba.typeof(array), (array.dtype, array.flags)
 
 
 def test_a_build_from_other_sources_is_not_used(

@@ -14,7 +14,7 @@ import pytest
 from sweep_helpers import write_config
 
 import levtrade as lt
-from levtrade.backtest import run
+from levtrade.backtest import kernel, run
 from levtrade.configuration import load_run_config, prepare_run, signal_instance
 from levtrade.optimize import ranked, sweep
 from levtrade.optimize.evaluate import Evaluator, Task
@@ -94,6 +94,27 @@ def test_signals_once_per_strategy_parameters_indicators_once_per_value(
     alone = run(single, setup["data"], config, warmup=setup["warmup"])
     assert rows[7]["final_equity"] == alone.metrics["final_equity"]
     assert rows[7]["sharpe"] == alone.metrics["sharpe"] or np.isnan(alone.metrics["sharpe"])
+
+
+def test_compiled_variants_are_scored_without_building_result_tables(
+    setup: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a variant run on the compiled kernel is scored from the kernel's arrays: building any
+    # of the result's tables fails the test
+    def refuse(*args: Any) -> Any:
+        raise AssertionError("the sweep built a result table")
+
+    for name in ("_trades", "_orders", "_ledger", "_series"):
+        monkeypatch.setattr(kernel, name, refuse)
+    task = Task(Counting, setup["config"], warmup=setup["warmup"])
+    (row,) = Evaluator(task, setup["data"]).chunk((0, [(0, {"fast": 10, "slow": 50})]))
+    monkeypatch.undo()
+    single = Counting()
+    alone = run(single, setup["data"], setup["config"], warmup=setup["warmup"])
+    assert alone.metadata["engine"] == "compiled"
+    assert row["trades"] == len(alone.trades) > 0
+    assert row["final_equity"] == float(alone.series["equity"].iloc[-1])
+    assert row["rejected_orders"] == int((alone.orders["status"] == "rejected").sum())
 
 
 def test_memo_gives_copies_of_identical_outputs() -> None:

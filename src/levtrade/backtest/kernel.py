@@ -32,13 +32,23 @@ from levtrade.backtest import kernel_aot, kernel_core
 from levtrade.backtest import kernel_layout as layout
 from levtrade.backtest.kernel_core import ByteArray, FloatArray
 from levtrade.backtest.market import HOUR_MS, RunData, prepare
+from levtrade.backtest.metrics import (
+    held_bars,
+    is_fund_book,
+    is_trader_book,
+    ledger_flows,
+    summary,
+)
 from levtrade.backtest.results import (
     LEDGER_COLUMNS,
+    ORDER_COLUMNS,
+    TRADE_COLUMNS,
     BacktestResult,
-    build_result,
+    RunFigures,
     orders_frame,
     run_metadata,
     series_frame,
+    text_column,
     trades_frame,
 )
 from levtrade.data import MarketData, Portfolio
@@ -66,6 +76,7 @@ __all__ = [
     "build",
     "first_capacity",
     "prepare_inputs",
+    "run_figures",
     "run_signals",
     "single_run",
 ]
@@ -219,25 +230,28 @@ def prepare_inputs(
         )
     n, m = run.bars, run.width
     bits = np.zeros((n, m), dtype=np.uint8)
-    leverage = np.full((n, m), np.nan)
-    stake = np.full((n, m), np.nan)
+    leverage: list[np.ndarray[Any, Any]] = []
+    stake: list[np.ndarray[Any, Any]] = []
+    hedge = config.position_mode == "hedge"
     for j, symbol in enumerate(run.symbols):
         table = signals.by_symbol.get(symbol)
         if table is None:
+            leverage.append(np.full(n, np.nan))
+            stake.append(np.full(n, np.nan))
             continue
         if table.bars != n:
             raise ConfigError(f"signals[{symbol!r}]: {table.bars} bars, the market data has {n}")
-        acted = table.executed(signals.rules, hedge=config.position_mode == "hedge")
-        bits[:, j] = (
-            acted.enter_long * layout.SIG_ENTER_LONG
-            + acted.exit_long * layout.SIG_EXIT_LONG
-            + acted.enter_short * layout.SIG_ENTER_SHORT
-            + acted.exit_short * layout.SIG_EXIT_SHORT
-            + table.enter_long * layout.SIG_ROI_HOLD_LONG
-            + table.enter_short * layout.SIG_ROI_HOLD_SHORT
-        ).astype(np.uint8)
-        leverage[:, j] = table.leverage
-        stake[:, j] = table.stake
+        acted = table.executed(signals.rules, hedge=hedge)
+        bits[:, j] = _signal_bits(
+            (acted.enter_long, layout.SIG_ENTER_LONG),
+            (acted.exit_long, layout.SIG_EXIT_LONG),
+            (acted.enter_short, layout.SIG_ENTER_SHORT),
+            (acted.exit_short, layout.SIG_EXIT_SHORT),
+            (table.enter_long, layout.SIG_ROI_HOLD_LONG),
+            (table.enter_short, layout.SIG_ROI_HOLD_SHORT),
+        )
+        leverage.append(table.leverage)
+        stake.append(table.stake)
 
     funding_price = run.mark_open
     if venue.funding_price is FundingPrice.ORACLE:
@@ -258,10 +272,7 @@ def prepare_inputs(
         _read_only(run.funding),
         _read_only(run.active),
     )
-    active = market[-1]
-    last_active = [
-        int(np.flatnonzero(active[:, j])[-1]) if active[:, j].any() else -1 for j in range(m)
-    ]
+    last_active = [_last_true(market[-1][:, j]) for j in range(m)]
     symbol_params = np.array(
         [
             [
@@ -283,7 +294,38 @@ def prepare_inputs(
         _tiers(spec),
         _roi(signals),
     )
-    return KernelInputs(run, spec, market, (bits, leverage, stake), context)
+    per_bar = (bits, _columns(leverage, n), _columns(stake, n))
+    return KernelInputs(run, spec, market, per_bar, context)
+
+
+def _signal_bits(*flags: tuple[np.ndarray[Any, Any], int]) -> np.ndarray[Any, Any]:
+    """The signal bits of one symbol's bars: each flag column's bit where it is set, in one
+    byte a bar (no wider temporaries)."""
+    bits = np.zeros(flags[0][0].shape[0], dtype=np.uint8)
+    for flag, bit in flags:
+        set_ = np.asarray(flag, dtype=np.bool_).view(np.uint8)  # 0 or 1 a bar
+        bits |= set_ * np.uint8(bit)
+    return bits
+
+
+def _columns(columns: list[np.ndarray[Any, Any]], n: int) -> np.ndarray[Any, Any]:
+    """The symbols' per-bar values as the (n, m) array of floats the core takes: one symbol's
+    column as it is when it can be (the core only reads it, but its signature asks for a
+    writable array), several stacked."""
+    if len(columns) > 1:
+        return np.column_stack(columns).astype(np.float64, copy=False)
+    column = np.ascontiguousarray(columns[0], dtype=np.float64)
+    return (column if column.flags.writeable else column.copy()).reshape(n, 1)
+
+
+def _last_true(column: np.ndarray[Any, Any]) -> int:
+    """The last bar where ``column`` is set (−1: none), searched from the end (a symbol
+    listed to the last bar is found at once)."""
+    if not column.size:
+        return -1
+    backwards = column[::-1]
+    k = int(np.argmax(backwards))
+    return column.shape[0] - 1 - k if backwards[k] else -1
 
 
 def _read_only(values: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
@@ -305,20 +347,18 @@ def single_run(data: MarketData, config: BacktestConfig) -> RunData:
         return np.ascontiguousarray(values).reshape(n, 1)
 
     trade = {k: column(getattr(data, k)) for k in ("open", "high", "low", "close")}
-    marks = {
-        k: column(getattr(data.mark, k)) if data.mark is not None else trade[k].copy()
-        for k in trade
-    }
+    # without mark candles the trade candles stand in for them: the same (read-only) arrays
+    marks = {k: column(getattr(data.mark, k)) if data.mark is not None else trade[k] for k in trade}
     oracle = np.full((n, 1), np.nan) if data.index is None else column(data.index.open)
-    rate = column(data.funding_rate).copy()
-    events = column(data.funding_mask).copy()
+    rate = column(data.funding_rate)
+    events = column(data.funding_mask)
     constant: tuple[str, ...] = ()
     if config.funding_rate is not None and len(data.funding) == 0:
         interval = round(config.funding_interval_hours * HOUR_MS)
         ts = data.timestamps
         count = (ts + data.timeframe_ms - 1) // interval - (ts - 1) // interval
-        rate[:, 0] = count * config.funding_rate
-        events[:, 0] = count > 0
+        rate = (count * config.funding_rate).astype(np.float64).reshape(n, 1)
+        events = (count > 0).reshape(n, 1)
         constant = (data.symbol,)
     return RunData(
         symbols=(data.symbol,),
@@ -341,16 +381,16 @@ def single_run(data: MarketData, config: BacktestConfig) -> RunData:
 
 
 def _carried(mark_close: np.ndarray[Any, Any]) -> np.ndarray[Any, Any]:
-    """Mark closes carried through bars a symbol has no data for (as Engine.series); a
-    column without gaps is copied as it is (the carry is then the identity)."""
+    """Mark closes carried through bars a symbol has no data for (as Engine.series); without
+    a gap the closes themselves (the carry is then the identity)."""
     n = mark_close.shape[0]
+    gaps = np.isnan(mark_close)
+    if not gaps.any():
+        return mark_close
     out = np.empty_like(mark_close)
     for j in range(mark_close.shape[1]):
         column = mark_close[:, j]
-        valid = ~np.isnan(column)
-        if valid.all():
-            out[:, j] = column
-            continue
+        valid = ~gaps[:, j]
         index = np.maximum.accumulate(np.where(valid, np.arange(n), 0))
         out[:, j] = column[index] if valid.any() else np.nan
     return out
@@ -431,15 +471,98 @@ def run_signals(
     return build(inputs, inputs.simulate())
 
 
+def run_figures(
+    data: MarketData | Portfolio, signals: Signals, config: BacktestConfig | RunSpec
+) -> RunFigures:
+    """The figures of :func:`run_signals` (its metrics and rejected orders by reason) from
+    the kernel's arrays, without building a table: a sweep's run."""
+    inputs = prepare_inputs(data, signals, config)
+    return figures(inputs, inputs.simulate())
+
+
+def _finished(outputs: tuple[np.ndarray[Any, Any], ...]) -> None:
+    """Refuse a run whose end-of-data close left a position open (no figure is whole)."""
+    if outputs[-1][layout.A_POSITIONS] > 0:
+        raise BacktestError("end_of_data: the kernel could not close every position")
+
+
+def figures(inputs: KernelInputs, outputs: tuple[np.ndarray[Any, Any], ...]) -> RunFigures:
+    """The :class:`RunFigures` of a kernel run."""
+    _finished(outputs)
+    orders = outputs[5]
+    rejected = orders[orders[:, layout.O_STATUS] == layout.STATUS_REJECTED, layout.O_REASON]
+    codes, counts = np.unique(rejected.astype(np.int64), return_counts=True)
+    by_reason = {_REASONS[int(c)]: int(k) for c, k in zip(codes, counts, strict=True)}
+    return RunFigures(_metrics(inputs, outputs), dict(sorted(by_reason.items())))
+
+
+def _metrics(inputs: KernelInputs, outputs: tuple[np.ndarray[Any, Any], ...]) -> dict[str, Any]:
+    """The metrics :func:`~levtrade.backtest.metrics.compute_metrics` reads from the result's
+    tables, read from the kernel's arrays."""
+    series, _, notional, ledger, trades, _, _ = outputs
+    run = inputs.run
+    books = book_names(_positions(run.symbols, inputs.config))
+    trader = np.array([is_trader_book(book) for book in books], dtype=np.bool_)
+    fund = np.array([is_fund_book(book) for book in books], dtype=np.bool_)
+    into = ledger[:, layout.L_DESTINATION].astype(np.intp)
+    out_of = ledger[:, layout.L_SOURCE].astype(np.intp)
+    kinds = ledger[:, layout.L_KIND]
+
+    def is_kind(kind: str) -> np.ndarray[Any, Any]:
+        return np.asarray(kinds == KINDS.index(kind))
+
+    flows = ledger_flows(
+        np.ascontiguousarray(ledger[:, layout.L_AMOUNT]),
+        is_kind,
+        into_trader=trader[into],
+        from_trader=trader[out_of],
+        to_fund=fund[into],
+        from_fund=fund[out_of],
+    )
+    reasons = trades[:, layout.T_REASON]
+    return summary(
+        np.asarray(run.timestamps, dtype=np.int64),
+        series[:, layout.S_EQUITY],
+        held=held_bars([notional[:, j] for j in range(notional.shape[1])]),
+        pnl=np.ascontiguousarray(trades[:, layout.T_PNL]),
+        liquidations=int(np.count_nonzero(reasons == layout.ORIGIN_LIQUIDATION)),
+        flows=flows,
+        initial=inputs.config.wallet,
+        timeframe_ms=run.timeframe_ms,
+    )
+
+
 def build(inputs: KernelInputs, outputs: tuple[np.ndarray[Any, Any], ...]) -> BacktestResult:
-    """The :class:`BacktestResult` of a kernel run."""
+    """The :class:`BacktestResult` of a kernel run: the metrics from the arrays, each table
+    built from them on its first read."""
+    _finished(outputs)
     series, liq, notional, ledger, trades, orders, account = outputs
     run = inputs.run
     config = inputs.config
-    symbols = run.symbols
-    if account[layout.A_POSITIONS] > 0:
-        raise BacktestError("end_of_data: the kernel could not close every position")
+    positions = _positions(run.symbols, config)
     currency = inputs.instruments[0].margin_currency
+    metadata = run_metadata("compiled", run, inputs.venue.name, float(account[layout.A_FUND]))
+    return BacktestResult.deferred(
+        {
+            "trades": lambda: _trades(trades, positions, config),
+            "orders": lambda: _orders(orders, positions),
+            "ledger": lambda: _ledger(ledger, positions, currency),
+            "series": lambda: _series(run, positions, series, liq, notional),
+        },
+        metrics=pd.Series(_metrics(inputs, outputs), dtype=object),
+        config=config,
+        metadata=metadata,
+        spec=inputs.spec,
+    )
+
+
+def _series(
+    run: RunData,
+    positions: list[tuple[str, str]],
+    series: np.ndarray[Any, Any],
+    liq: np.ndarray[Any, Any],
+    notional: np.ndarray[Any, Any],
+) -> pd.DataFrame:
     columns: dict[str, np.ndarray[Any, Any]] = {
         "equity": series[:, layout.S_EQUITY],
         "cross_equity": series[:, layout.S_CROSS_EQUITY],
@@ -447,24 +570,15 @@ def build(inputs: KernelInputs, outputs: tuple[np.ndarray[Any, Any], ...]) -> Ba
         "margin_ratio": series[:, layout.S_MARGIN_RATIO],
         "wallet": series[:, layout.S_WALLET],
     }
-    positions = _positions(symbols, config)
     columns.update(
         {
             f"liq:{s}" if leg == "BOTH" else f"liq:{s}:{leg}": liq[:, r]
             for r, (s, leg) in enumerate(positions)
         }
     )
-    columns.update({f"notional:{s}": notional[:, j] for j, s in enumerate(symbols)})
-    metadata = run_metadata("compiled", run, inputs.venue.name, float(account[layout.A_FUND]))
-    return build_result(
-        trades=_trades(trades, positions, config),
-        orders=_orders(orders, positions),
-        ledger=_ledger(ledger, positions, currency),
-        series=series_frame(run.timestamps, columns),
-        spec=inputs.spec,
-        timeframe_ms=run.timeframe_ms,
-        metadata=metadata,
-    )
+    columns.update({f"notional:{s}": notional[:, j] for j, s in enumerate(run.symbols)})
+    # the kernel's arrays are this frame's alone: taken over, not copied into one block
+    return series_frame(run.timestamps, columns, copy=False)
 
 
 def _positions(symbols: tuple[str, ...], config: BacktestConfig) -> list[tuple[str, str]]:
@@ -501,52 +615,66 @@ def _ledger(
     return frame[list(LEDGER_COLUMNS)]
 
 
+def _coded(names: dict[int, Any], codes: np.ndarray[Any, Any]) -> Any:
+    """The text column of the names of ``codes`` (a code table of the layout)."""
+    lookup = [names.get(code) for code in range(max(names) + 1)]
+    return text_column([None if name is None else str(name) for name in lookup], codes)
+
+
 def _trades(
     rows: np.ndarray[Any, Any], positions: list[tuple[str, str]], config: BacktestConfig
 ) -> pd.DataFrame:
-    return trades_frame(
-        (
-            *positions[int(r[layout.T_SYMBOL])],
-            "long" if r[layout.T_SIDE] > 0 else "short",
-            int(r[layout.T_ENTRY_TIME]),
-            int(r[layout.T_EXIT_TIME]),
-            r[layout.T_ENTRY_PRICE],
-            r[layout.T_EXIT_PRICE],
-            r[layout.T_SIZE],
-            r[layout.T_LEVERAGE],
-            config.margin_mode,
-            r[layout.T_PNL],
-            r[layout.T_FEES],
-            r[layout.T_FUNDING],
-            _ORIGINS[int(r[layout.T_REASON])],
-        )
-        for r in rows
-    )
+    if not len(rows):
+        return trades_frame([])
+    row = rows[:, layout.T_SYMBOL].astype(np.intp)
+    columns = {
+        "symbol": text_column([s for s, _ in positions], row),
+        "leg": text_column([leg for _, leg in positions], row),
+        "side": text_column(["short", "long"], rows[:, layout.T_SIDE] > 0),
+        "entry_time": rows[:, layout.T_ENTRY_TIME].astype(np.int64),
+        "exit_time": rows[:, layout.T_EXIT_TIME].astype(np.int64),
+        "entry_price": rows[:, layout.T_ENTRY_PRICE].copy(),
+        "exit_price": rows[:, layout.T_EXIT_PRICE].copy(),
+        "size": rows[:, layout.T_SIZE].copy(),
+        "leverage": rows[:, layout.T_LEVERAGE].copy(),
+        "margin_mode": text_column([config.margin_mode], np.zeros(len(rows), dtype=np.intp)),
+        "pnl": rows[:, layout.T_PNL].copy(),
+        "fees": rows[:, layout.T_FEES].copy(),
+        "funding": rows[:, layout.T_FUNDING].copy(),
+        "exit_reason": _coded(_ORIGINS, rows[:, layout.T_REASON].astype(np.intp)),
+    }
+    return pd.DataFrame({name: columns[name] for name in TRADE_COLUMNS}, copy=False)
 
 
 def _orders(rows: np.ndarray[Any, Any], positions: list[tuple[str, str]]) -> pd.DataFrame:
-    ordered = rows[np.argsort(rows[:, layout.O_ID], kind="stable")] if len(rows) else rows
-    symbol_leg = [(s, None if leg == "BOTH" else leg) for s, leg in positions]
-    return orders_frame(
-        (
-            int(r[layout.O_ID]),
-            *symbol_leg[int(r[layout.O_SYMBOL])],
-            "buy" if r[layout.O_SIDE] > 0 else "sell",
-            str(_TYPES[int(r[layout.O_TYPE])]),
-            r[layout.O_SIZE],
-            r[layout.O_PRICE],
-            bool(r[layout.O_REDUCE_ONLY]),
-            _ORIGINS[int(r[layout.O_ORIGIN])],
-            _TAGS[int(r[layout.O_TAG])],
-            None,
-            int(r[layout.O_CREATED]),
-            str(_STATUSES[int(r[layout.O_STATUS])]),
-            _REASONS[int(r[layout.O_REASON])],
-            "",
-            None if math.isnan(r[layout.O_FILL_TIME]) else int(r[layout.O_FILL_TIME]),
-            r[layout.O_FILL_PRICE],
-            r[layout.O_FILLED_SIZE],
-            r[layout.O_FEE],
-        )
-        for r in ordered
-    )
+    if not len(rows):
+        return orders_frame([])
+    ordered = rows[np.argsort(rows[:, layout.O_ID], kind="stable")]
+    n = len(ordered)
+    row = ordered[:, layout.O_SYMBOL].astype(np.intp)
+    fill_time = ordered[:, layout.O_FILL_TIME]
+    unfilled = np.isnan(fill_time)
+    columns = {
+        "id": ordered[:, layout.O_ID].astype(np.int64),
+        "symbol": text_column([s for s, _ in positions], row),
+        "leg": text_column([None if leg == "BOTH" else leg for _, leg in positions], row),
+        "side": text_column(["sell", "buy"], ordered[:, layout.O_SIDE] > 0),
+        "type": _coded(_TYPES, ordered[:, layout.O_TYPE].astype(np.intp)),
+        "size": ordered[:, layout.O_SIZE].copy(),
+        "price": ordered[:, layout.O_PRICE].copy(),
+        "reduce_only": ordered[:, layout.O_REDUCE_ONLY].astype(np.bool_),
+        "origin": _coded(_ORIGINS, ordered[:, layout.O_ORIGIN].astype(np.intp)),
+        "tag": _coded(_TAGS, ordered[:, layout.O_TAG].astype(np.intp)),
+        "parent": pd.arrays.IntegerArray(np.zeros(n, np.int64), np.ones(n, np.bool_)),
+        "created_time": ordered[:, layout.O_CREATED].astype(np.int64),
+        "status": _coded(_STATUSES, ordered[:, layout.O_STATUS].astype(np.intp)),
+        "reason": _coded(_REASONS, ordered[:, layout.O_REASON].astype(np.intp)),
+        "message": text_column([""], np.zeros(n, dtype=np.intp)),
+        "fill_time": pd.arrays.IntegerArray(
+            np.where(unfilled, 0.0, fill_time).astype(np.int64), unfilled
+        ),
+        "fill_price": ordered[:, layout.O_FILL_PRICE].copy(),
+        "filled_size": ordered[:, layout.O_FILLED_SIZE].copy(),
+        "fee": ordered[:, layout.O_FEE].copy(),
+    }
+    return pd.DataFrame({name: columns[name] for name in ORDER_COLUMNS}, copy=False)

@@ -19,6 +19,7 @@ module where it is current.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
 import logging
@@ -32,6 +33,7 @@ from types import ModuleType
 from typing import Any, cast
 
 import numba
+import numpy as np
 
 from levtrade.backtest import kernel_core
 
@@ -172,27 +174,57 @@ def checked(simulate: Callable[..., Any]) -> Callable[..., Any]:
         if len(arguments) != len(expected):
             raise TypeError(f"simulate takes {len(expected)} arguments, not {len(arguments)}")
         for position, (wanted, value) in enumerate(zip(expected, arguments, strict=True)):
-            given = _typeof(value)
-            if not _accepts(wanted, given):
+            if not _accepts(wanted, value):
+                given = _typeof(value)
                 raise TypeError(f"simulate argument {position}: {given}, expected {wanted}")
         return simulate(*arguments)
 
     return run
 
 
-def _accepts(wanted: Any, given: Any) -> bool:
-    """Whether a value of numba type ``given`` may be passed as ``wanted``: the same type,
-    item by item in tuples, where a writable array may stand for a read-only one."""
+def _accepts(wanted: Any, value: Any) -> bool:
+    """Whether ``value`` may be passed as numba type ``wanted``: of the same type, item by
+    item in tuples, where a writable array may stand for a read-only one."""
     if isinstance(wanted, _types.BaseTuple):
         return (
-            isinstance(given, _types.BaseTuple)
-            and len(given) == len(wanted)
-            and all(_accepts(w, g) for w, g in zip(wanted.types, given.types, strict=True))
+            isinstance(value, tuple)
+            and len(value) == len(wanted)
+            and all(_accepts(w, v) for w, v in zip(wanted.types, value, strict=True))
         )
-    if isinstance(wanted, _types.Array) and isinstance(given, _types.Array):
-        read_only = not wanted.mutable
-        return bool(given.copy(readonly=read_only) == wanted) and (read_only or given.mutable)
-    return bool(given == wanted)
+    if isinstance(value, np.ndarray) and isinstance(wanted, _types.Array):
+        return _array_accepts(wanted, _array_type(value))
+    return bool(_typeof(value) == wanted)
+
+
+@functools.cache
+def _array_accepts(wanted: Any, given: Any) -> bool:
+    """Whether an array of numba type ``given`` may be passed as ``wanted``: the same type,
+    or a writable array for a read-only one."""
+    read_only = not wanted.mutable
+    return bool(given.copy(readonly=read_only) == wanted) and (read_only or given.mutable)
+
+
+_ARRAY_TYPES: dict[tuple[Any, ...], Any] = {}
+
+
+def _array_type(value: np.ndarray[Any, Any]) -> Any:
+    """``numba.typeof`` of an array, once per kind of array: an array's numba type follows
+    from its class, dtype, dimensions, contiguity, writability and alignment (a run passes
+    some forty arrays of a handful of kinds; typing each costs a millisecond a call)."""
+    flags = value.flags
+    key = (
+        type(value),
+        value.dtype,
+        value.ndim,
+        flags.c_contiguous,
+        flags.f_contiguous,
+        flags.writeable,
+        flags.aligned,
+    )
+    kind = _ARRAY_TYPES.get(key)
+    if kind is None:
+        kind = _ARRAY_TYPES[key] = _typeof(value)
+    return kind
 
 
 def main(arguments: list[str]) -> int:

@@ -37,7 +37,8 @@ A ratio whose denominator is 0 is NaN (profit factor: ``inf`` with gains and no 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -55,40 +56,57 @@ def _is_trader(book: pd.Series) -> pd.Series:
     return (book == "cross") | book.str.startswith(TRADER_BOOKS_PREFIX)
 
 
-def daily_equity(times: np.ndarray, equity: np.ndarray) -> pd.Series:
-    """The equity at the close of each UTC day's last bar (``times`` are bar open times in
-    ms), every calendar day from the first bar's to the last's, a day without bars holding
-    the previous day's value; indexed by the day (UTC midnight)."""
+def day_closes(times: np.ndarray, equity: np.ndarray) -> np.ndarray:
+    """The equity at the close of each UTC day's last bar (``times`` are the bars' open times
+    in ms, ascending), every calendar day from the first bar's to the last's, a day without
+    bars holding the previous day's value: day *k*'s close is the last bar opened before the
+    next midnight, found by a binary search per day instead of a pass over every bar."""
     if times.size == 0:
+        return np.array([], dtype=np.float64)
+    stamps = np.asarray(times, dtype=np.int64)
+    first, last = int(stamps[0]) // DAY_MS, int(stamps[-1]) // DAY_MS
+    midnights = np.arange(first + 1, last + 2, dtype=np.int64) * DAY_MS
+    closing = np.searchsorted(stamps, midnights, side="left") - 1
+    return np.asarray(equity, dtype=np.float64)[closing]
+
+
+def daily_equity(times: np.ndarray, equity: np.ndarray) -> pd.Series:
+    """:func:`day_closes` indexed by the day (UTC midnight)."""
+    closes = day_closes(times, equity)
+    if closes.size == 0:
         return pd.Series([], dtype=np.float64, index=pd.DatetimeIndex([], tz="UTC"))
-    days = np.asarray(times, dtype=np.int64) // DAY_MS
-    last = np.flatnonzero(np.append(days[1:] != days[:-1], True))
-    values = pd.Series(
-        np.asarray(equity, dtype=np.float64)[last],
-        index=pd.to_datetime(days[last] * DAY_MS, unit="ms", utc=True),
-    )
-    full = pd.date_range(values.index[0], values.index[-1], freq="D")
-    return values.reindex(full).ffill()
+    ends = np.asarray(times, dtype=np.int64)[[0, -1]] // DAY_MS * DAY_MS
+    first, last = pd.to_datetime(ends, unit="ms", utc=True)
+    return pd.Series(closes, index=pd.date_range(first, last, freq="D"))
+
+
+def _returns(closes: np.ndarray, initial: float) -> np.ndarray:
+    previous = np.concatenate([[initial], closes[:-1]])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(closes / previous - 1.0)
 
 
 def daily_returns(times: np.ndarray, equity: np.ndarray, initial: float) -> pd.Series:
     """``D_k / D_{k−1} − 1`` of :func:`daily_equity`, with the starting wallet before the
     first day."""
     closes = daily_equity(times, equity)
-    previous = np.concatenate([[initial], closes.to_numpy()[:-1]])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        returns = closes.to_numpy() / previous - 1.0
-    return pd.Series(returns, index=closes.index, name="returns")
+    return pd.Series(_returns(closes.to_numpy(), initial), index=closes.index, name="returns")
 
 
 def max_drawdown(equity: np.ndarray, initial: float) -> float:
     """Largest fall from a running peak, as a fraction of the peak (the start counts)."""
     if equity.size == 0:
         return 0.0
-    peaks = np.maximum.accumulate(np.concatenate([[initial], equity]))[1:]
+    values = np.asarray(equity, dtype=np.float64)
+    peaks = np.maximum.accumulate(values)
+    np.maximum(peaks, initial, out=peaks)  # the start as the first peak
+    positive = peaks > 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        falls = np.where(peaks > 0, 1.0 - equity / peaks, 0.0)
-    return float(max(0.0, falls.max()))
+        ratios = np.divide(values, peaks, out=peaks)  # in place: a run's series are long
+    if not positive.all():
+        ratios[~positive] = 1.0  # no fall from a peak at or below 0
+    # 1 − x falls as x rises, in floating point too: the largest fall is 1 − the least ratio
+    return float(max(0.0, 1.0 - ratios.min()))
 
 
 def cagr(final: float, initial: float, days: float) -> float:
@@ -138,36 +156,36 @@ def expectancy(pnl: np.ndarray) -> tuple[float, float]:
     return value, ratio
 
 
-def _ledger_flows(ledger: pd.DataFrame) -> tuple[float, float, float, float, float, float, float]:
-    """(funding paid, funding received, fees out, fees in, liquidation fees out, paid into
-    the insurance fund, covered by it) from the ledger's kinds, books and amounts."""
-    if not len(ledger):
-        return 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
-    amounts = ledger["amount"].to_numpy(dtype=np.float64)
-    kind_of = _by_value(ledger["kind"])
-    debit_of = _by_value(ledger["debit"])
-    credit_of = _by_value(ledger["credit"])
-    if kind_of is not None and debit_of is not None and credit_of is not None:
-        # object columns of strings: each test runs once per distinct value
-        kind_codes, kind_values = kind_of
+class Flows(NamedTuple):
+    """What the ledger says moved between the trader's books and the venue's."""
 
-        def is_kind(kind: str) -> np.ndarray:
-            return np.asarray(kind_codes == kind_values.get(kind, -1))
+    funding_paid: float
+    funding_received: float
+    fees_out: float
+    fees_in: float
+    liquidation_fees_out: float
+    fund_in: float
+    """Paid by the trader's books into the insurance fund."""
+    fund_out: float
+    """Paid by the insurance fund into the trader's books."""
 
-        into_trader = _each(debit_of, _trader_book)
-        from_trader = _each(credit_of, _trader_book)
-        to_fund = _each(debit_of, _fund_book)
-        from_fund = _each(credit_of, _fund_book)
-    else:
-        kinds = ledger["kind"].to_numpy()
 
-        def is_kind(kind: str) -> np.ndarray:
-            return np.asarray(kinds == kind)
+NO_FLOWS = Flows(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
 
-        into_trader = _is_trader(ledger["debit"]).to_numpy()
-        from_trader = _is_trader(ledger["credit"]).to_numpy()
-        to_fund = (ledger["debit"] == "insurance_fund").to_numpy()
-        from_fund = (ledger["credit"] == "insurance_fund").to_numpy()
+
+def ledger_flows(
+    amounts: np.ndarray,
+    is_kind: Callable[[str], np.ndarray],
+    *,
+    into_trader: np.ndarray,
+    from_trader: np.ndarray,
+    to_fund: np.ndarray,
+    from_fund: np.ndarray,
+) -> Flows:
+    """The flows of ledger entries given by their amounts, a row mask per entry kind and row
+    masks of the books they moved into and out of (a table's, or the kernel's codes')."""
+    if not amounts.size:
+        return NO_FLOWS
     out_of = from_trader & ~into_trader
     into = into_trader & ~from_trader
 
@@ -179,9 +197,47 @@ def _ledger_flows(ledger: pd.DataFrame) -> tuple[float, float, float, float, flo
     funding_paid, funding_received = flows("funding")
     fees_out, fees_in = flows("fee")
     liq_fee_out, _ = flows("liquidation_fee")
-    fund_out = float(amounts[to_fund & from_trader].sum())
-    fund_in = float(amounts[from_fund & into_trader].sum())
-    return funding_paid, funding_received, fees_out, fees_in, liq_fee_out, fund_out, fund_in
+    fund_in = float(amounts[to_fund & from_trader].sum())
+    fund_out = float(amounts[from_fund & into_trader].sum())
+    return Flows(funding_paid, funding_received, fees_out, fees_in, liq_fee_out, fund_in, fund_out)
+
+
+def _ledger_flows(ledger: pd.DataFrame) -> Flows:
+    """:func:`ledger_flows` of a ledger table, from its kinds, books and amounts."""
+    if not len(ledger):
+        return NO_FLOWS
+    amounts = ledger["amount"].to_numpy(dtype=np.float64)
+    kind_of = _by_value(ledger["kind"])
+    debit_of = _by_value(ledger["debit"])
+    credit_of = _by_value(ledger["credit"])
+    if kind_of is not None and debit_of is not None and credit_of is not None:
+        # object columns of strings: each test runs once per distinct value
+        kind_codes, kind_values = kind_of
+
+        def is_kind(kind: str) -> np.ndarray:
+            return np.asarray(kind_codes == kind_values.get(kind, -1))
+
+        return ledger_flows(
+            amounts,
+            is_kind,
+            into_trader=_each(debit_of, is_trader_book),
+            from_trader=_each(credit_of, is_trader_book),
+            to_fund=_each(debit_of, is_fund_book),
+            from_fund=_each(credit_of, is_fund_book),
+        )
+    kinds = ledger["kind"].to_numpy()
+
+    def kind_rows(kind: str) -> np.ndarray:
+        return np.asarray(kinds == kind)
+
+    return ledger_flows(
+        amounts,
+        kind_rows,
+        into_trader=_is_trader(ledger["debit"]).to_numpy(),
+        from_trader=_is_trader(ledger["credit"]).to_numpy(),
+        to_fund=(ledger["debit"] == "insurance_fund").to_numpy(),
+        from_fund=(ledger["credit"] == "insurance_fund").to_numpy(),
+    )
 
 
 def _by_value(column: pd.Series) -> tuple[np.ndarray, dict[str, int]] | None:
@@ -207,11 +263,13 @@ def _each(coded: tuple[np.ndarray, dict[str, int]], test: Callable[[str], bool])
     return np.asarray(tested[codes])
 
 
-def _trader_book(book: str) -> bool:
+def is_trader_book(book: str) -> bool:
+    """Whether a ledger book is the trader's (the cross pool or an isolated position's)."""
     return book == "cross" or book.startswith(TRADER_BOOKS_PREFIX)
 
 
-def _fund_book(book: str) -> bool:
+def is_fund_book(book: str) -> bool:
+    """Whether a ledger book is the venue's insurance fund."""
     return book == "insurance_fund"
 
 
@@ -227,17 +285,61 @@ def compute_metrics(
     initial: float,
     timeframe_ms: int,
 ) -> pd.Series:
-    """The summary metrics (module docstring) as a Series by name."""
+    """The summary metrics (module docstring) of a result's tables, as a Series by name."""
     equity = series["equity"].to_numpy(dtype=np.float64) if len(series) else np.array([])
     times = series["time"].to_numpy(dtype=np.int64) if len(series) else np.array([], np.int64)
+    pnl = trades["pnl"].to_numpy(dtype=np.float64) if len(trades) else np.array([])
+    liquidations = int((trades["exit_reason"] == "liquidation").sum()) if len(trades) else 0
+    notional = [c for c in series.columns if c.startswith("notional:")]
+    held = held_bars([series[name].to_numpy() for name in notional]) if len(series) else None
+    values = summary(
+        times,
+        equity,
+        held=held,
+        pnl=pnl,
+        liquidations=liquidations,
+        flows=_ledger_flows(ledger),
+        initial=initial,
+        timeframe_ms=timeframe_ms,
+    )
+    return pd.Series(values, dtype=object)
+
+
+def held_bars(notional: Sequence[np.ndarray]) -> np.ndarray | None:
+    """Whether each bar closes with a position, from each symbol's notional column (None
+    without a column)."""
+    if not notional:
+        return None
+    # = (np.column_stack(notional) != 0).any(axis=1), a column at a time
+    held = notional[0] != 0
+    for column in notional[1:]:
+        held |= column != 0
+    return np.asarray(held)
+
+
+def summary(
+    times: np.ndarray,
+    equity: np.ndarray,
+    *,
+    held: np.ndarray | None,
+    pnl: np.ndarray,
+    liquidations: int,
+    flows: Flows,
+    initial: float,
+    timeframe_ms: int,
+) -> dict[str, float | int]:
+    """The summary metrics (module docstring) by name, from the bars' open ``times`` and
+    closing ``equity``, whether each bar closes with a position (``held``), the closed
+    trades' ``pnl``, the liquidated trades and the ledger's flows: what
+    :func:`compute_metrics` reads from a result's tables, and the compiled kernel from its
+    arrays."""
     final = float(equity[-1]) if equity.size else initial
     days = equity.size * timeframe_ms / DAY_MS
-    returns = daily_returns(times, equity, initial).to_numpy()
+    returns = _returns(day_closes(times, equity), initial)
     drawdown = max_drawdown(equity, initial)
     annualised = days >= MIN_ANNUALISED_DAYS
     growth = cagr(final, initial, returns.size) if annualised else math.nan
 
-    pnl = trades["pnl"].to_numpy(dtype=np.float64) if len(trades) else np.array([])
     gains = float(pnl[pnl > 0].sum())
     losses = float(-pnl[pnl < 0].sum())
     if pnl.size == 0:
@@ -248,44 +350,28 @@ def compute_metrics(
         factor = gains / losses
 
     trade_expectancy, expectancy_ratio = expectancy(pnl)
-
-    notional = [c for c in series.columns if c.startswith("notional:")]
-    exposure = 0.0
-    if notional and len(series):
-        # = (series[notional].to_numpy() != 0).any(axis=1).mean(), a column at a time
-        held = series[notional[0]].to_numpy() != 0
-        for name in notional[1:]:
-            held |= series[name].to_numpy() != 0
-        exposure = float(held.mean())
-    liquidations = int((trades["exit_reason"] == "liquidation").sum()) if len(trades) else 0
-
-    funding_paid, funding_received, fees_out, fees_in, liq_fee_out, fund_out, fund_in = (
-        _ledger_flows(ledger)
-    )
-    return pd.Series(
-        {
-            "days": days,
-            "initial_equity": initial,
-            "final_equity": final,
-            "total_return": final / initial - 1.0,
-            "cagr": growth,
-            "volatility": volatility(returns) if annualised else math.nan,
-            "sharpe": sharpe(returns) if annualised else math.nan,
-            "sortino": sortino(returns) if annualised else math.nan,
-            "calmar": _ratio(growth, drawdown) if annualised else math.nan,
-            "max_drawdown": drawdown,
-            "trades": int(pnl.size),
-            "win_rate": _ratio(float((pnl > 0).sum()), float(pnl.size)),
-            "profit_factor": factor,
-            "expectancy": trade_expectancy,
-            "expectancy_ratio": expectancy_ratio,
-            "exposure": exposure,
-            "liquidations": liquidations,
-            "funding_paid": funding_paid,
-            "funding_received": funding_received,
-            "fees": fees_out - fees_in,
-            "liquidation_fees": liq_fee_out,
-            "insurance_fund": fund_out - fund_in,
-        },
-        dtype=object,
-    )
+    exposure = float(held.mean()) if held is not None and held.size else 0.0
+    return {
+        "days": days,
+        "initial_equity": initial,
+        "final_equity": final,
+        "total_return": final / initial - 1.0,
+        "cagr": growth,
+        "volatility": volatility(returns) if annualised else math.nan,
+        "sharpe": sharpe(returns) if annualised else math.nan,
+        "sortino": sortino(returns) if annualised else math.nan,
+        "calmar": _ratio(growth, drawdown) if annualised else math.nan,
+        "max_drawdown": drawdown,
+        "trades": int(pnl.size),
+        "win_rate": _ratio(float((pnl > 0).sum()), float(pnl.size)),
+        "profit_factor": factor,
+        "expectancy": trade_expectancy,
+        "expectancy_ratio": expectancy_ratio,
+        "exposure": exposure,
+        "liquidations": liquidations,
+        "funding_paid": flows.funding_paid,
+        "funding_received": flows.funding_received,
+        "fees": flows.fees_out - flows.fees_in,
+        "liquidation_fees": flows.liquidation_fees_out,
+        "insurance_fund": flows.fund_in - flows.fund_out,
+    }

@@ -7,10 +7,12 @@ one from the event-driven engine compare column by column.
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
@@ -167,6 +169,48 @@ class BacktestResult:
     """A run with collateral pooled by ``account_type``: its pools' accounts (``account`` is
     None then)."""
 
+    @classmethod
+    def deferred(
+        cls, tables: Mapping[str, Callable[[], pd.DataFrame]], **fields: Any
+    ) -> BacktestResult:
+        """A result whose ``tables`` (some of ``trades``, ``orders``, ``ledger`` and
+        ``series``, by name) are built on first read and then kept, so that a caller who reads
+        only the metrics never builds them; ``fields`` are the others."""
+        result = cls.__new__(cls)
+        for item in dataclasses.fields(cls):
+            if item.name in tables:
+                continue
+            if item.name in fields:
+                value = fields[item.name]
+            elif item.default is not dataclasses.MISSING:
+                value = item.default
+            elif item.default_factory is not dataclasses.MISSING:
+                value = item.default_factory()
+            else:
+                raise TypeError(f"BacktestResult.deferred: missing field {item.name!r}")
+            setattr(result, item.name, value)
+        result.__dict__["_builders"] = {name: _Once(build) for name, build in tables.items()}
+        return result
+
+    if not TYPE_CHECKING:  # to the type checker every field is set
+
+        def __getattr__(self, name: str) -> Any:
+            """A deferred table, built now (only called for a name not set)."""
+            builders = self.__dict__.get("_builders")
+            if builders is None or name not in builders:
+                raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+            value = builders[name]()
+            self.__dict__[name] = value
+            return value
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The fields with every deferred table built: a copy carries the tables, not the
+        functions that build them."""
+        state = dict(self.__dict__)
+        for name, build in state.pop("_builders", {}).items():
+            state.setdefault(name, build())
+        return state
+
     def run_spec(self) -> RunSpec:
         """The run's instruments and tier tables: the engines' own, or resolved from
         ``config`` for a result assembled by hand."""
@@ -182,6 +226,45 @@ class BacktestResult:
         """Metrics and run facts as plain JSON-friendly values."""
         values = {k: to_json_value(v) for k, v in self.metrics.items()}
         return {**{k: to_json_value(v) for k, v in self.metadata.items()}, "metrics": values}
+
+
+class _Once:
+    """A deferred table's builder: it builds the table on the first call and returns the same
+    table to every later one (copies of a result share it)."""
+
+    def __init__(self, build: Callable[[], pd.DataFrame]) -> None:
+        self._build: Callable[[], pd.DataFrame] | None = build
+        self._table: pd.DataFrame | None = None
+
+    def __call__(self) -> pd.DataFrame:
+        if self._build is not None:
+            self._table = self._build()
+            self._build = None
+        assert self._table is not None
+        return self._table
+
+
+@dataclass(frozen=True)
+class RunFigures:
+    """What a sweep ranks a run by, without its tables: the run's metrics (the values of
+    :attr:`BacktestResult.metrics`, by name) and its rejected orders by reason."""
+
+    metrics: dict[str, Any]
+    rejected: dict[str, int]
+    """Rejected orders by reason (the orders table's ``reason``), reasons in name order."""
+
+    @property
+    def rejected_orders(self) -> int:
+        return sum(self.rejected.values())
+
+    @classmethod
+    def of(cls, result: BacktestResult) -> RunFigures:
+        """The figures of a full result."""
+        orders = result.orders
+        rejected = orders["status"] == "rejected"
+        counts = Counter(str(reason) for reason in orders["reason"][rejected])
+        metrics = {str(name): value for name, value in result.metrics.items()}
+        return cls(metrics, dict(sorted(counts.items())))
 
 
 def ledger_frame(ledger: Ledger) -> pd.DataFrame:
@@ -273,6 +356,27 @@ def _inferred(values: Sequence[object], text: Any) -> Any:
         except OverflowError:
             pass
     return pd.Series(list(values)).array
+
+
+def text_column(names: Sequence[str | None], codes: np.ndarray) -> Any:
+    """The column pandas infers for the values ``names[codes]`` (as :func:`trades_frame` and
+    :func:`orders_frame` build a column of their rows): strings (None where a name is None),
+    or objects when every value is None; taken from ``names`` by code in one step."""
+    lookup = np.array(list(names), dtype=object)
+    index = np.asarray(codes, dtype=np.intp)
+    used = np.zeros(lookup.size, dtype=np.bool_)
+    used[index] = True
+    if all(name is None for name in lookup[used]):  # no string: objects, as _inferred
+        return lookup[index]
+    text = pd.Series(["-"]).dtype  # what a column of strings is inferred as
+    if isinstance(text, pd.StringDtype) and text.storage == "pyarrow":
+        import pyarrow as pa  # the storage of pandas' strings; loaded by then
+
+        taken = pa.array(list(names), type=pa.large_string()).take(pa.array(index))
+        return pd.array(taken, dtype=text)
+    if isinstance(text, pd.StringDtype):
+        return pd.array(lookup[index], dtype=text)
+    return lookup[index]
 
 
 def series_frame(

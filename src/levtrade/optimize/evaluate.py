@@ -1,6 +1,7 @@
 """Evaluating variants: one backtest each, through the one run path
-(:func:`levtrade.backtest.run`), so a row is exactly what a single backtest of that variant
-gives.
+(:func:`levtrade.backtest.run`, or its figures alone, :func:`levtrade.backtest.runner.run_figures`:
+on the compiled kernel no result table is built), so a row is exactly what a single backtest
+of that variant gives.
 
 What is shared between variants is computed once per worker: a signal strategy's signal table
 once per distinct set of strategy parameters (variants that differ only in run settings —
@@ -18,11 +19,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from levtrade.backtest import run
-from levtrade.backtest.results import BacktestResult
+from levtrade.backtest.results import BacktestResult, RunFigures
+from levtrade.backtest.runner import run_figures
 from levtrade.data import MarketData, Portfolio
 from levtrade.errors import ConfigError
 from levtrade.optimize.space import split_params
-from levtrade.spec import BacktestConfig, resolve
+from levtrade.spec import BacktestConfig, RunSpec, resolve
 from levtrade.strategy import indicators
 from levtrade.strategy.base import Strategy
 from levtrade.strategy.signal_strategy import SignalStrategy
@@ -65,16 +67,10 @@ class Task:
         return self.strategy if isinstance(self.strategy, type) else type(self.strategy)
 
 
-def rejected_orders(result: BacktestResult) -> int:
-    if not len(result.orders):
-        return 0
-    return int((result.orders["status"] == "rejected").sum())
-
-
-def result_row(result: BacktestResult, prefix: str = "") -> Row:
-    """A result's metrics (and rejected orders) as row values, named with ``prefix``."""
-    row = {f"{prefix}{k}": _plain(v) for k, v in result.metrics.items()}
-    row[f"{prefix}rejected_orders"] = rejected_orders(result)
+def figures_row(figures: RunFigures, prefix: str = "") -> Row:
+    """A run's metrics (and rejected orders) as row values, named with ``prefix``."""
+    row = {f"{prefix}{k}": _plain(v) for k, v in figures.metrics.items()}
+    row[f"{prefix}rejected_orders"] = figures.rejected_orders
     return row
 
 
@@ -127,6 +123,7 @@ class Evaluator:
         self.memo = indicators.IndicatorMemo()
         self._signals: OrderedDict[tuple[Any, ...], Signals] = OrderedDict()
         self._configs: dict[tuple[Any, ...], BacktestConfig] = {}
+        self._specs: dict[tuple[tuple[Any, ...], tuple[str, ...]], RunSpec] = {}
         self._data: dict[Segment, MarketData | Portfolio] = {}
         self.cache_size = cache_size
 
@@ -144,7 +141,7 @@ class Evaluator:
         folds: dict[int | None, Row] = {}
         for segment in self.segments:
             row = folds.setdefault(segment.fold, self._head(variant_id, segment.fold, params))
-            row.update(result_row(self.backtest(params, segment), segment.prefix))
+            row.update(figures_row(self.figures(params, segment), segment.prefix))
         return list(folds.values())
 
     @staticmethod
@@ -164,6 +161,16 @@ class Evaluator:
             self._configs[key] = config
         return config
 
+    def spec(self, fields: Mapping[str, Any], symbols: tuple[str, ...]) -> RunSpec:
+        """The settings of ``fields`` resolved for ``symbols``, once per distinct pair (what
+        every run of them would resolve again)."""
+        key = (tuple(sorted((k, repr(v)) for k, v in fields.items())), symbols)
+        spec = self._specs.get(key)
+        if spec is None:
+            spec = resolve(self.config(fields), symbols)
+            self._specs[key] = spec
+        return spec
+
     def segment_data(self, segment: Segment) -> MarketData | Portfolio:
         """The bars a segment's run reads: its own, with the warm-up bars before them."""
         if segment.start == 0 and segment.end == len(self.data) - self.task.warmup:
@@ -179,9 +186,23 @@ class Evaluator:
 
     def backtest(self, params: Mapping[str, Any], segment: Segment) -> BacktestResult:
         """The backtest of one variant on one segment."""
+        source, data, config, options = self._run_arguments(params, segment)
+        return run(source, data, config, engine=self.task.engine, **options)
+
+    def figures(self, params: Mapping[str, Any], segment: Segment) -> RunFigures:
+        """The figures of :meth:`backtest` (its metrics and rejected orders), without the
+        result's tables where the run is on the compiled kernel."""
+        source, data, config, options = self._run_arguments(params, segment)
+        return run_figures(source, data, config, engine=self.task.engine, **options)
+
+    def _run_arguments(
+        self, params: Mapping[str, Any], segment: Segment
+    ) -> tuple[Any, MarketData | Portfolio, RunSpec, dict[str, Any]]:
+        """What the run of one variant on one segment is given: the strategy class or the
+        signal table, the data, the resolved settings and the run's other arguments."""
         fields, rules, own = split_params(params)
-        config = self.config(fields)
         data = self.segment_data(segment)
+        config = self.spec(fields, data.symbols)
         strategy = self.task.strategy
         if isinstance(strategy, type) and issubclass(strategy, Strategy):
             merged = {**self.task.fixed, **own}
@@ -190,18 +211,18 @@ class Evaluator:
                     f"param {next(iter(rules))}: {strategy.__name__} is event-driven and "
                     "places its own exits"
                 )
-            return run(strategy, data, config, engine=self.task.engine, params=merged or None)
+            return strategy, data, config, {"params": merged or None}
         instance = strategy() if isinstance(strategy, type) else _own_copy(strategy)
         for name, value in {**self.task.fixed, **own, **rules}.items():
             set_parameter(instance, name, value)
         signals = self._signal_table(instance, own, config, data, segment)
-        return run(signals, data, config, engine=self.task.engine, warmup=self.task.warmup)
+        return signals, data, config, {"warmup": self.task.warmup}
 
     def _signal_table(
         self,
         instance: Any,
         own: Mapping[str, Any],
-        config: BacktestConfig,
+        spec: RunSpec,
         data: MarketData | Portfolio,
         segment: Segment,
     ) -> Signals:
@@ -209,10 +230,9 @@ class Evaluator:
         (and settings, where a callback reads them), with the instance's own exit rules."""
         key: tuple[Any, ...] = (segment, tuple(sorted((k, repr(v)) for k, v in own.items())))
         if isinstance(instance, SignalStrategy) and _overrides_callbacks(instance):
-            key += (config.model_dump_json(),)
+            key += (spec.config.model_dump_json(),)
         table = self._signals.get(key)
         if table is None:
-            spec = resolve(config, data.symbols)
             table = instance.to_signals(data, spec)
             self._signals[key] = table
             while len(self._signals) > self.cache_size:
