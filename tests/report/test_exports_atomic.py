@@ -29,7 +29,7 @@ CHILD = textwrap.dedent(
     """
     import json, os, shutil, signal, sys
     import pandas as pd
-    from levtrade.report import files
+    from levtrade.report import atomic, files
     from levtrade.report.tables import ResultBundle
 
     root, count_only = sys.argv[1], sys.argv[2] == "count"
@@ -58,7 +58,7 @@ CHILD = textwrap.dedent(
     def export(folder, version):
         # what levtrade backtest does: stage both, then put them in place
         staged = files.StagedResults(bundle(version), folder / "results")
-        report = files.stage_text(folder / "report.html", page(version))
+        report = atomic.stage_text(folder / "report.html", page(version))
         staged.commit()
         os.replace(report, folder / "report.html")
 

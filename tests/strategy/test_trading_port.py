@@ -105,8 +105,17 @@ def _run(context: NotebookContext, fill_at: dict[int, float]) -> Strategy:
     clock = Clock(len(CLOSES))
     closes = np.array(CLOSES)
     columns = {
-        name: closes.copy() for name in ("open", "high", "low", "close", "mark_open",
-                                          "mark_high", "mark_low", "mark_close")
+        name: closes.copy()
+        for name in (
+            "open",
+            "high",
+            "low",
+            "close",
+            "mark_open",
+            "mark_high",
+            "mark_low",
+            "mark_close",
+        )
     }
     columns |= {
         "volume": np.ones(len(CLOSES)),

@@ -101,8 +101,6 @@ _BOTH, _LONG, _SHORT = Leg.BOTH.value, Leg.LONG.value, Leg.SHORT.value
 _SUBMITTED, _FILLED = OrderStatus.SUBMITTED, OrderStatus.FILLED
 
 
-
-
 _reach_fraction = plain(path.reach_fraction)
 _price_at = plain(path.price_at)
 _slipped = plain(path.slipped)
@@ -205,14 +203,18 @@ class Engine(OrderBook):
         self._column = {s: j for j, s in enumerate(self.symbols)}
         self.hedge = config.position_mode == "hedge"
         self.liquidation_buffer = config.liquidation_buffer
-        self.account = account if account is not None else Account(
-            self.venue,
-            config.wallet,
-            position_mode=config.position_mode,
-            tier_provider=spec.tier_table,
-            default_leverage=config.leverage,
-            default_margin_mode=config.margin_mode,
-            time=int(rd.timestamps[0]),
+        self.account = (
+            account
+            if account is not None
+            else Account(
+                self.venue,
+                config.wallet,
+                position_mode=config.position_mode,
+                tier_provider=spec.tier_table,
+                default_leverage=config.leverage,
+                default_margin_mode=config.margin_mode,
+                time=int(rd.timestamps[0]),
+            )
         )
         for instrument in self.instruments:
             self.account.register(instrument)

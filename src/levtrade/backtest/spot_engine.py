@@ -907,9 +907,7 @@ class SpotEngine(OrderBook):
         names the asset), the series with the margin level, interest and liabilities, and the
         metrics with interest paid, the lowest margin level and the largest liabilities."""
         rd = self.run_data
-        rows = [
-            (*trade_row(trade), self._interest_of.get(id(trade), 0.0)) for trade in self.trades
-        ]
+        rows = [(*trade_row(trade), self._interest_of.get(id(trade), 0.0)) for trade in self.trades]
         trades = _spot_trades(rows)
         frames = [ledger_frame(ledger) for ledger in self.spot.ledgers.values() if len(ledger)]
         ledger = (

@@ -397,9 +397,7 @@ def backtest(
     try:
         if demo_data is not None and config:
             raise LevtradeError("demo: --demo chooses the data of a run without --config")
-        run_config = (
-            load_run_config(config) if config else _demo_config(demo_data, starter=demo)
-        )
+        run_config = load_run_config(config) if config else _demo_config(demo_data, starter=demo)
         params, settings = _params(param)
         run_config = run_config.with_overrides(**settings)
         run_config = run_config.with_overrides(

@@ -573,9 +573,7 @@ class RunConfig(AccountSettings):
         return values
 
 
-def _check_keys(
-    document: dict[str, Any], source: str, model: type[RunConfig]
-) -> tuple[str, ...]:
+def _check_keys(document: dict[str, Any], source: str, model: type[RunConfig]) -> tuple[str, ...]:
     """Drop FreqTrade's keys ``model`` ignores (returned); an unknown key is an error naming
     the closest known key."""
     known = known_keys(model)

@@ -242,7 +242,7 @@ def _mark_note(market: MarketData) -> str:
     if rule == "basis":
         return (
             f"{name}: the mark is the {timeframe} trade candles scaled by the basis of the "
-            f"{meta['mark_timeframe']} mark candles at each mark open (coarse_mark = \"basis\"; "
+            f'{meta["mark_timeframe"]} mark candles at each mark open (coarse_mark = "basis"; '
             '"error" uses the trade candles alone)'
         )
     if rule == "resampled":

@@ -218,9 +218,7 @@ def prepare_run(
     )
 
 
-def _signal_pairs(
-    path: Path, stake_currency: str | None, trading_mode: str
-) -> tuple[str, ...]:
+def _signal_pairs(path: Path, stake_currency: str | None, trading_mode: str) -> tuple[str, ...]:
     try:
         frame = pd.read_parquet(path) if path.suffix == ".parquet" else None
         if frame is None and path.suffix == ".feather":

@@ -1913,4 +1913,3 @@ def _amount(value: float, field: str, error: type[LevtradeError]) -> None:
 def _in_unit_interval(value: float) -> bool:
     """Whether ``value`` is a number in [0, 1)."""
     return number_problem(value, 0.0, 1.0, zero=True) is None and value < 1.0
-

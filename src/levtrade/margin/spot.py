@@ -1203,4 +1203,3 @@ def _nonnegative(value: float, field: str, error: type[LevtradeError]) -> None:
     check_finite(value, field, error)
     if value < 0:
         raise error(f"{field}: must be ≥ 0, got {value!r}")
-

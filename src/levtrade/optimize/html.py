@@ -27,7 +27,7 @@ from plotly.offline import get_plotlyjs
 from levtrade.data import MarketData, Portfolio
 from levtrade.optimize.evaluate import Evaluator, Segment, Task
 from levtrade.optimize.runner import ranked
-from levtrade.report.files import write_text_atomic
+from levtrade.report.atomic import write_text_atomic
 from levtrade.report.html import ERROR_HOOK, PLOT_FUNCTION, STYLE
 from levtrade.spec import BacktestConfig
 

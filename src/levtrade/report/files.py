@@ -1,6 +1,5 @@
-"""The results directory of a run, which ``levtrade report`` reads back (its atomic writes:
-:mod:`levtrade.report.atomic`, also named here for the callers of :func:`write_text_atomic`
-and :func:`stage_text`).
+"""The results directory of a run, which ``levtrade report`` reads back (written atomically
+with :mod:`levtrade.report.atomic`).
 
 A :class:`ResultBundle` holds everything the terminal summary and the HTML report show: the
 summary (JSON-friendly), the trades, orders and ledger, the per-bar series (the engine's equity
@@ -47,9 +46,7 @@ import pandas as pd
 from levtrade._json import to_json_value
 from levtrade.data.commit import current_umask
 from levtrade.errors import LevtradeError
-from levtrade.report.atomic import stage_text as stage_text
 from levtrade.report.atomic import temporary_prefix
-from levtrade.report.atomic import write_text_atomic as write_text_atomic
 from levtrade.report.exports import from_exported, to_csv_frame, to_exported
 from levtrade.report.tables import ANALYZERS_DIR, RESULT_FILES, ResultBundle, analyzer_files
 

@@ -128,8 +128,7 @@ def pairs_table(summary: Mapping[str, Any]) -> Table:
             ("liq.", "right"),
             ("lev.", "right"),
         ),
-        caption="avg %: mean PnL per trade as a share of its stake; lev.: the leverage "
-        "traded",
+        caption="avg %: mean PnL per trade as a share of its stake; lev.: the leverage traded",
         caption_justify="left",
         caption_style="dim",
     )

@@ -96,9 +96,7 @@ def _user_tables(listing: Listing) -> tuple[TierTable, ...]:
 
 @cache
 def _symbol_registry(listing: Listing, venue: str, symbol: str) -> TierRegistry:
-    registry = TierRegistry(
-        t for t in _small_tables() if t.venue == venue and t.symbol == symbol
-    )
+    registry = TierRegistry(t for t in _small_tables() if t.venue == venue and t.symbol == symbol)
     for snapshot in _snapshots():
         table = snapshot.table(symbol) if snapshot.venue == venue else None
         if table is not None:
