@@ -29,6 +29,7 @@ from levtrade.data import (
     read_candles,
     read_funding,
 )
+from levtrade.data.market import basis_mark
 from levtrade.errors import ConfigError
 from levtrade.strategy.signals import SignalRules, Signals, SymbolSignals
 
@@ -171,6 +172,21 @@ def test_a_missing_trade_bar_at_the_window_open_takes_the_ratio_at_the_first_bar
     assert market.mark.open[4] == 97.51
     assert market.mark.open[5] == pytest.approx(96.5 * 97.51 / 97.0, rel=1e-12)
     assert market.mark.low[6] == pytest.approx(94.0 * 97.51 / 97.0, rel=1e-12)
+
+
+def test_basis_of_bars_picked_out_of_the_history_is_taken_at_the_window_open() -> None:
+    # The history has the 01:00 bar (open 98, ratio 97.51 / 98 = 0.995); the trade bars passed
+    # leave it out, so no bar gets the published open and 01:15 .. 01:45 are 97 × 0.995 =
+    # 96.515, 96.5 × 0.995 = 96.0175 and 96 × 0.995 = 95.52, as in the unbroken series.
+    history = trade_15m()
+    picked = history.take(np.array([0, 1, 2, 3, 5, 6, 7]))
+    mark = basis_mark(history, picked, mark_1h())
+    assert list(mark.open) == pytest.approx(
+        [101.0, 102.01, 103.02, 99.99, 96.515, 96.0175, 95.52], rel=1e-12
+    )
+    assert list(mark.low) == pytest.approx(
+        [99.99, 101.0, 98.98, 97.97, 94.525, 95.52, 93.53], rel=1e-12
+    )
 
 
 def test_coverage_applies_to_coarse_marks() -> None:

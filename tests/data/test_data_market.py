@@ -166,6 +166,36 @@ def test_finer_mark_is_resampled_onto_the_trade_axis() -> None:
     assert list(market.mark.close) == [111.5, 123.5]
 
 
+def mark_formula(n: int, start: int = T0) -> Candles:
+    """Hourly mark candles one above ``formula_candles``: bar i opens at 101+i."""
+    base = formula_candles(n, start=start)
+    return make_candles(
+        base.timestamps,
+        base.open + 1,
+        base.high + 1,
+        base.low + 1,
+        base.close + 1,
+        None,
+        kind="mark",
+        origin="mark",
+    )
+
+
+def test_same_timeframe_mark_is_taken_at_the_trade_bars() -> None:
+    # Trade bars 2..5 of a six-hour mark history: mark opens 103..106, closes 103.5..106.5.
+    trade = formula_candles(6).take(slice(2, 6))
+    market = MarketData.build("X/USDT:USDT", trade, mark=mark_formula(6))
+    assert market.mark is not None
+    assert list(market.mark.open) == [103.0, 104.0, 105.0, 106.0]
+    assert list(market.mark.close) == [103.5, 104.5, 105.5, 106.5]
+    # Trade bar 3 missing (kept gap): the mark bars 0, 1, 2, 4, 5 (opens 101, 102, 103, 105,
+    # 106; lows 100, 101, 102, 104, 105), its bar 3 left out.
+    gapped = MarketData.build("X/USDT:USDT", formula_candles(6, skip=(3,)), mark=mark_formula(6))
+    assert gapped.mark is not None
+    assert list(gapped.mark.open) == [101.0, 102.0, 103.0, 105.0, 106.0]
+    assert list(gapped.mark.low) == [100.0, 101.0, 102.0, 104.0, 105.0]
+
+
 def test_slicing_frame_and_summary() -> None:
     funding = FundingEvents(np.array([T0, T0 + 8 * HOUR, T0 + 16 * HOUR]), np.full(3, 1e-4))
     market = MarketData.build(

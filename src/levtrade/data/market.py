@@ -476,22 +476,45 @@ def basis_mark(history: Candles, trade: Candles, mark: Candles) -> OHLC:
         raise CoverageError(
             f"mark candles do not overlap the trade candles of {trade.source}", file=mark.source
         )
-    window = np.searchsorted(mark.timestamps, trade.timestamps, "right") - 1
-    opens = mark.timestamps[np.clip(window, 0, None)]
-    found = (window >= 0) & (trade.timestamps < opens + mark.timeframe_ms)
+    stamps = trade.timestamps
+    window = _containing(mark.timestamps, stamps)
+    clipped = np.clip(window, 0, None)
+    found = (window >= 0) & (stamps < mark.timestamps[clipped] + mark.timeframe_ms)
     if not bool(found.all()):
         raise _uncovered(trade, mark, "mark", found)
-    first = np.searchsorted(history.timestamps, opens, "left")
-    own = np.searchsorted(history.timestamps, trade.timestamps, "left")
+    # per mark candle: the history row of the window's first bar and the basis there; a
+    # candle opening after the history's last bar gets a placeholder no trade bar reads
+    first = np.searchsorted(history.timestamps, mark.timestamps, "left")
+    first_open = history.open[np.minimum(first, len(history) - 1)]
     published = mark.open[window]
-    ratio = published / history.open[first]
-    open_ = np.where(own == first, published, trade.open * ratio)
-    return OHLC(
-        open_,
-        np.maximum(trade.high * ratio, open_),
-        np.minimum(trade.low * ratio, open_),
-        trade.close * ratio,
-    )
+    ratio = (mark.open / first_open)[window]
+    open_ = np.where(_rows_in(history, trade) == first[window], published, trade.open * ratio)
+    high = trade.high * ratio
+    np.maximum(high, open_, out=high)
+    low = trade.low * ratio
+    np.minimum(low, open_, out=low)
+    return OHLC(open_, high, low, trade.close * ratio)
+
+
+def _containing(opens: IntArray, stamps: IntArray) -> IntArray:
+    """For each of the sorted ``stamps``, the index of the last of ``opens`` at or before it
+    (-1 if none): ``searchsorted(opens, stamps, "right") - 1``, but searching the fewer coarse
+    opens among the bars and counting them up the bars."""
+    starts = np.searchsorted(stamps, opens, "left")
+    counts = np.bincount(starts, minlength=stamps.size + 1)[: stamps.size]
+    window: IntArray = np.cumsum(counts) - 1
+    return window
+
+
+def _rows_in(history: Candles, trade: Candles) -> IntArray:
+    """Row of each trade bar in ``history``; a trade series cut from it as one run of rows
+    (what :meth:`MarketData.build` passes) is located without a search per bar."""
+    stamps = trade.timestamps
+    base = int(np.searchsorted(history.timestamps, stamps[0], "left"))
+    run = history.timestamps[base : base + stamps.size]
+    if np.array_equal(run, stamps):
+        return np.arange(base, base + stamps.size)
+    return np.searchsorted(history.timestamps, stamps, "left")
 
 
 def _align(trade: Candles, other: Candles, label: str) -> OHLC:
@@ -501,9 +524,15 @@ def _align(trade: Candles, other: Candles, label: str) -> OHLC:
             f"{label} candles do not overlap the trade candles of {trade.source}",
             file=other.source,
         )
-    pos = np.searchsorted(other.timestamps, trade.timestamps)
+    stamps = trade.timestamps
+    start = int(np.searchsorted(other.timestamps, stamps[0], "left"))
+    run = slice(start, start + stamps.size)
+    if np.array_equal(other.timestamps[run], stamps):
+        # the usual case: the trade bars are one run of ``other``'s rows, taken as views
+        return OHLC(other.open[run], other.high[run], other.low[run], other.close[run])
+    pos = np.searchsorted(other.timestamps, stamps)
     safe = np.clip(pos, 0, max(len(other) - 1, 0))
-    found = (pos < len(other)) & (other.timestamps[safe] == trade.timestamps)
+    found = (pos < len(other)) & (other.timestamps[safe] == stamps)
     if not bool(found.all()):
         raise _uncovered(trade, other, label, found)
     return OHLC(other.open[pos], other.high[pos], other.low[pos], other.close[pos])
