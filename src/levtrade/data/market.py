@@ -478,17 +478,22 @@ def basis_mark(history: Candles, trade: Candles, mark: Candles) -> OHLC:
         )
     stamps = trade.timestamps
     window = _containing(mark.timestamps, stamps)
-    clipped = np.clip(window, 0, None)
-    found = (window >= 0) & (stamps < mark.timestamps[clipped] + mark.timeframe_ms)
+    ends = mark.timestamps + mark.timeframe_ms
+    found = stamps < ends[np.maximum(window, 0)]
+    found &= window >= 0
     if not bool(found.all()):
         raise _uncovered(trade, mark, "mark", found)
-    # per mark candle: the history row of the window's first bar and the basis there; a
-    # candle opening after the history's last bar gets a placeholder no trade bar reads
+    # per mark candle: the history's first bar at or after its open (the last bar for a
+    # candle opening after the history, which then opens no window) and the basis there
     first = np.searchsorted(history.timestamps, mark.timestamps, "left")
-    first_open = history.open[np.minimum(first, len(history) - 1)]
-    published = mark.open[window]
-    ratio = (mark.open / first_open)[window]
-    open_ = np.where(_rows_in(history, trade) == first[window], published, trade.open * ratio)
+    np.minimum(first, len(history) - 1, out=first)
+    ratio = (mark.open / history.open[first])[window]
+    open_ = trade.open * ratio
+    # a window's first history bar, when it is among the trade bars, gets the published open
+    first_ts = history.timestamps[first]
+    at = np.minimum(np.searchsorted(stamps, first_ts, "left"), stamps.size - 1)
+    opening = (stamps[at] == first_ts) & (window[at] == np.arange(len(mark)))
+    open_[at[opening]] = mark.open[opening]
     high = trade.high * ratio
     np.maximum(high, open_, out=high)
     low = trade.low * ratio
@@ -501,20 +506,10 @@ def _containing(opens: IntArray, stamps: IntArray) -> IntArray:
     (-1 if none): ``searchsorted(opens, stamps, "right") - 1``, but searching the fewer coarse
     opens among the bars and counting them up the bars."""
     starts = np.searchsorted(stamps, opens, "left")
-    counts = np.bincount(starts, minlength=stamps.size + 1)[: stamps.size]
-    window: IntArray = np.cumsum(counts) - 1
+    window: IntArray = np.bincount(starts, minlength=stamps.size + 1)[: stamps.size]
+    np.cumsum(window, out=window)
+    window -= 1
     return window
-
-
-def _rows_in(history: Candles, trade: Candles) -> IntArray:
-    """Row of each trade bar in ``history``; a trade series cut from it as one run of rows
-    (what :meth:`MarketData.build` passes) is located without a search per bar."""
-    stamps = trade.timestamps
-    base = int(np.searchsorted(history.timestamps, stamps[0], "left"))
-    run = history.timestamps[base : base + stamps.size]
-    if np.array_equal(run, stamps):
-        return np.arange(base, base + stamps.size)
-    return np.searchsorted(history.timestamps, stamps, "left")
 
 
 def _align(trade: Candles, other: Candles, label: str) -> OHLC:
