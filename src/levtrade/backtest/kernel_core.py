@@ -700,7 +700,7 @@ def _cross_solve(st: FloatArray, sp: FloatArray, j: int, const: float, tiers: Ti
             floors[lo:hi], mmrs[lo:hi], amounts[lo:hi], st[j, X_MARK],
         )  # fmt: skip
     return formulas.solve_one_leg_in(
-        const, st[j, X_SIZE] * cs, st[j, X_ENTRY], floors, mmrs, amounts, lo, hi, st[j, X_MARK]
+        const, st[j, X_SIZE] * cs, st[j, X_ENTRY], lo, hi, floors, mmrs, amounts, st[j, X_MARK]
     )
 
 
@@ -751,7 +751,7 @@ def _liquidation_price(
         entries[0] = entry
         return formulas.bankruptcy_price(const - mm, qtys, entries)
     return formulas.solve_one_leg_in(
-        const, qty, entry, floors, mmrs, amounts, offsets[s], offsets[s + 1], st[j, X_MARK]
+        const, qty, entry, offsets[s], offsets[s + 1], floors, mmrs, amounts, st[j, X_MARK]
     )
 
 

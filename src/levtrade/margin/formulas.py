@@ -200,7 +200,7 @@ def solve_one_leg(
     piece's tier is found from the piece's own index (normally a step or two) rather than by
     a search over the table; the result is the same index."""
     return solve_one_leg_in(
-        equity_const, qty, entry, floors, mmrs, amounts, 0, floors.shape[0], reference_price
+        equity_const, qty, entry, 0, floors.shape[0], floors, mmrs, amounts, reference_price
     )
 
 
@@ -209,11 +209,11 @@ def solve_one_leg_in(
     equity_const: float,
     qty: float,
     entry: float,
+    first: int,
+    end: int,
     floors: FloatArray,
     mmrs: FloatArray,
     amounts: FloatArray,
-    first: int,
-    end: int,
     reference_price: float,
 ) -> float:
     """:func:`solve_one_leg` by the table ``[first:end]`` of flat tier arrays (the kernel
