@@ -85,6 +85,15 @@ def test_tier_index_is_numpy_searchsorted(path: str) -> None:
             assert call("tier_index", path, table, float(value)) == numpy_tier_index(table, value)
 
 
+def random_leg(rng: np.random.Generator) -> tuple[float, float, float, float]:
+    """A random leg: signed quantity, entry, equity constant and reference price."""
+    qty = float(rng.choice([-1.0, 1.0]) * 10.0 ** rng.uniform(-3, 5))
+    entry = float(rng.uniform(1e3, 1e5))
+    const = float(abs(qty) * entry * rng.uniform(-0.2, 1.5))
+    reference = float(entry * rng.uniform(0.2, 3.0))
+    return qty, entry, const, reference
+
+
 @PATHS
 def test_one_leg_solve_is_the_general_solve(path: str) -> None:
     rng = np.random.default_rng(11)
@@ -92,10 +101,7 @@ def test_one_leg_solve_is_the_general_solve(path: str) -> None:
     tables = [(MMRS, AMOUNTS), (MMRS, rng.uniform(0.0, 2e7, FLOORS.shape[0]))]
     for mmrs, amounts in tables:
         for _ in range(400):
-            qty = float(rng.choice([-1.0, 1.0]) * 10.0 ** rng.uniform(-3, 5))
-            entry = float(rng.uniform(1e3, 1e5))
-            const = float(abs(qty) * entry * rng.uniform(-0.2, 1.5))
-            reference = float(entry * rng.uniform(0.2, 3.0))
+            qty, entry, const, reference = random_leg(rng)
             expected = numpy_solve(
                 const, np.array([qty]), np.array([entry]), FLOORS, mmrs, amounts, reference
             )
@@ -124,3 +130,35 @@ def test_hedged_solve_is_the_numpy_solve(path: str) -> None:
             "solve_equity_equals_mm", path, const, qtys, entries, FLOORS, MMRS, AMOUNTS, reference
         )
         assert same(got, expected)
+
+
+@PATHS
+def test_offset_forms_read_their_table_inside_flat_tables(path: str) -> None:
+    """The kernel's offset forms on BTC's table between two other tables of a flat array
+    (as the kernel lays the symbols' tables end to end) are the NumPy formulation on the
+    table alone: the tables around it are never read."""
+    rng = np.random.default_rng(12)
+    before = np.array([0.0, 5e4, 2e5])
+    after = np.array([0.0, 1e3])
+    first = before.shape[0]
+    end = first + FLOORS.shape[0]
+    floors = np.concatenate([before, FLOORS, after])
+    mmrs = np.concatenate([np.full(3, 0.9), MMRS, np.full(2, 0.9)])
+    amounts = np.concatenate([np.full(3, -1e9), AMOUNTS, np.full(2, -1e9)])
+    for _ in range(300):
+        qty, entry, const, reference = random_leg(rng)
+        expected = numpy_solve(
+            const, np.array([qty]), np.array([entry]), FLOORS, MMRS, AMOUNTS, reference
+        )
+        solved = call(
+            "solve_one_leg_in", path, const, qty, entry, first, end, floors, mmrs, amounts,
+            reference,
+        )  # fmt: skip
+        assert same(solved, expected)
+        notional = qty * entry
+        tier = numpy_tier_index(FLOORS, notional)
+        index = call("tier_index_in", path, floors, first, end, notional)
+        assert index == first + tier
+        mm = call("maintenance_margin_in", path, notional, floors, mmrs, amounts, first, end)
+        assert mm == abs(notional) * MMRS[tier] - AMOUNTS[tier]
+    assert call("tier_index_in", path, floors, first, end, math.nan) == end - 1

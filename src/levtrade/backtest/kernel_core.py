@@ -603,11 +603,11 @@ def _position_mm(
     """Account._mm: tiered MM at ``price``, or at the entry value (Bybit isolated)."""
     floors, _, mmrs, amounts, _, offsets = tiers
     s = int(st[j, X_SYMBOL])
-    lo = offsets[s]
-    hi = offsets[s + 1]
     at = st[j, X_ENTRY] if at_entry else price
     notional = formulas.linear_notional(st[j, X_SIZE], cs, at)
-    return formulas.maintenance_margin(notional, floors[lo:hi], mmrs[lo:hi], amounts[lo:hi])
+    return formulas.maintenance_margin_in(
+        notional, floors, mmrs, amounts, offsets[s], offsets[s + 1]
+    )
 
 
 @_kernel(_f8(_i8, _f8, _TIERS))
@@ -619,7 +619,7 @@ def _max_leverage(j: int, notional: float, tiers: Tiers) -> float:
     n = abs(notional)
     if n >= caps[hi - 1]:
         return 0.0
-    return float(maxlev[lo + formulas.tier_index(floors[lo:hi], n)])
+    return float(maxlev[formulas.tier_index_in(floors, lo, hi, n)])
 
 
 @_kernel(nt.UniTuple(_f8, 3)(_F2, _F2, _b1, _TIERS))
@@ -680,11 +680,13 @@ def _cross_figures(st: FloatArray, sp: FloatArray, k: int, tiers: Tiers) -> tupl
     return upnl, _position_mm(st, k, mark, cs, False, tiers)
 
 
-@_kernel(_f8(_F2, _F2, _i8, _f8, _TIERS))
+@_inlined
 def _cross_solve(st: FloatArray, sp: FloatArray, j: int, const: float, tiers: Tiers) -> float:
     """The cross price of row ``j``'s symbol where the pool's equity equals its MM, ``const``
     being the wallet plus the other symbols' uPnL less their MM: its one leg, or a hedge
-    symbol's two held legs solved together in the account's leg order."""
+    symbol's two held legs solved together in the account's leg order. Inlined: a cross
+    pool spanning symbols solves every held row on every bar, and a call passing the tier
+    tables costs reference counting on each."""
     floors, _, mmrs, amounts, _, offsets = tiers
     s = int(st[j, X_SYMBOL])
     cs = sp[s, Y_CONTRACT_SIZE]
@@ -697,10 +699,9 @@ def _cross_solve(st: FloatArray, sp: FloatArray, j: int, const: float, tiers: Ti
             const, st[a, X_SIZE] * cs, st[a, X_ENTRY], st[b, X_SIZE] * cs, st[b, X_ENTRY],
             floors[lo:hi], mmrs[lo:hi], amounts[lo:hi], st[j, X_MARK],
         )  # fmt: skip
-    return formulas.solve_one_leg(
-        const, st[j, X_SIZE] * cs, st[j, X_ENTRY], floors[lo:hi], mmrs[lo:hi], amounts[lo:hi],
-        st[j, X_MARK],
-    )  # fmt: skip
+    return formulas.solve_one_leg_in(
+        const, st[j, X_SIZE] * cs, st[j, X_ENTRY], lo, hi, floors, mmrs, amounts, st[j, X_MARK]
+    )
 
 
 @_kernel(_f8(_F2, _F2, _F1, _i8, _b1, _b1, _TIERS))
@@ -716,7 +717,7 @@ def _liquidation_price(
     """Account.liquidation_price of row ``j``'s held position at the marks (NaN: none).
 
     The account solves its one leg with :func:`formulas.solve_equity_equals_mm`; this calls
-    that solve's one-leg form (:func:`formulas.solve_one_leg`, bit for bit equal for a
+    that solve's one-leg form (:func:`formulas.solve_one_leg_in`, bit for bit equal for a
     non-zero size), which allocates nothing: it runs after every funding payment. A hedge
     symbol's two cross legs are one pool, solved together in the account's leg order
     (:func:`formulas.solve_two_legs`, the two-leg form)."""
@@ -749,10 +750,8 @@ def _liquidation_price(
         qtys[0] = qty
         entries[0] = entry
         return formulas.bankruptcy_price(const - mm, qtys, entries)
-    lo = offsets[s]
-    hi = offsets[s + 1]
-    return formulas.solve_one_leg(
-        const, qty, entry, floors[lo:hi], mmrs[lo:hi], amounts[lo:hi], st[j, X_MARK]
+    return formulas.solve_one_leg_in(
+        const, qty, entry, offsets[s], offsets[s + 1], floors, mmrs, amounts, st[j, X_MARK]
     )
 
 
@@ -792,27 +791,45 @@ def _cross_liquidation_prices(
     (:mod:`levtrade.margin.cross_sums`): every held row's uPnL and MM at its mark is computed
     once (``scratch`` rows 0 and 1) with the partials of their sums (rows 2 and 3), and each
     row's sums over the other symbols are those less its symbol's part (row 4 is work space;
-    ``scratch`` has ``m + 2`` columns). Non-finite sums are summed over the others instead."""
+    ``scratch`` has ``m + 2`` columns). Non-finite sums are summed over the others instead.
+
+    It runs on every bar for every held row: the rows of ``scratch`` and the tier tables are
+    taken once, and the figures are the formulas' calls written out (as
+    :func:`_cross_figures` makes them), not steps that are passed arrays per row."""
+    floors, _, mmrs, amounts, _, offsets = tiers
+    upnls = scratch[0]
+    mms = scratch[1]
+    upnl_parts = scratch[2]
+    mm_parts = scratch[3]
+    work = scratch[4]
     m = st.shape[0]
     n_upnl = 0
     n_mm = 0
     for k in range(m):
-        if st[k, X_SIZE] != 0.0:
-            upnl, mm = _cross_figures(st, sp, k, tiers)
-            scratch[0, k] = upnl
-            scratch[1, k] = mm
-            n_upnl = _partials_add(scratch[2], n_upnl, upnl)
-            n_mm = _partials_add(scratch[3], n_mm, mm)
-    exact = math.isfinite(_partials_round(scratch[2], n_upnl)) and math.isfinite(
-        _partials_round(scratch[3], n_mm)
+        size = st[k, X_SIZE]
+        if size != 0.0:
+            s = int(st[k, X_SYMBOL])
+            cs = sp[s, Y_CONTRACT_SIZE]
+            mark = st[k, X_MARK]
+            upnl = formulas.linear_upnl(size, cs, st[k, X_ENTRY], mark)
+            mm = formulas.maintenance_margin_in(
+                formulas.linear_notional(size, cs, mark),
+                floors, mmrs, amounts, offsets[s], offsets[s + 1],
+            )  # fmt: skip
+            upnls[k] = upnl
+            mms[k] = mm
+            n_upnl = _partials_add(upnl_parts, n_upnl, upnl)
+            n_mm = _partials_add(mm_parts, n_mm, mm)
+    exact = math.isfinite(_partials_round(upnl_parts, n_upnl)) and math.isfinite(
+        _partials_round(mm_parts, n_mm)
     )
     for q in range(held):
         j = order[q]
         if not exact:
             liq[j] = _liquidation_price(st, sp, acc, j, False, False, tiers)
             continue
-        others_upnl = _sum_without(st, j, scratch[2], n_upnl, scratch[0], scratch[4])
-        other_mm = _sum_without(st, j, scratch[3], n_mm, scratch[1], scratch[4])
+        others_upnl = _sum_without(st, j, upnl_parts, n_upnl, upnls, work)
+        other_mm = _sum_without(st, j, mm_parts, n_mm, mms, work)
         liq[j] = _cross_solve(st, sp, j, acc[A_WALLET] + others_upnl - other_mm, tiers)
 
 
@@ -829,7 +846,7 @@ def _cross_direction(st: FloatArray, sp: FloatArray, j: int, price: float, tiers
     for k in (first, second):
         qty = st[k, X_SIZE] * cs
         notional = formulas.linear_notional(st[k, X_SIZE], cs, price)
-        rate = mmrs[lo + formulas.tier_index(floors[lo : offsets[s + 1]], notional)]
+        rate = mmrs[formulas.tier_index_in(floors, lo, offsets[s + 1], notional)]
         slope += qty - abs(qty) * rate
     return -1.0 if slope > 0 else 1.0
 
@@ -1787,35 +1804,6 @@ def _walk_symbol(
 
 
 @_inlined
-def _may_trigger(
-    st: FloatArray, j: int, last: int, low: float, high: float, mark_low: float, mark_high: float
-) -> bool:
-    """Whether anything can happen on the path of rows ``j``..``last`` (a symbol) this bar
-    (Engine._may_trigger, sharpened): a trailing stop to move, a resting order inside the
-    trade range, or a watched liquidation price inside the mark range. Walking a bar where
-    none holds changes nothing. Inlined: a call passing ``st`` costs reference counting on
-    every bar."""
-    for k in range(j, last + 1):
-        is_long = st[k, X_SIZE] > 0
-        if st[k, X_STOP_ID] != 0.0:
-            stop = st[k, X_STOP_PRICE]
-            if st[k, X_STOP_TYPE] == TYPE_TRAILING_STOP or (
-                low <= stop if is_long else high >= stop
-            ):
-                return True
-        if st[k, X_TP_ID] != 0.0:
-            target = st[k, X_TP_PRICE]
-            if high >= target if is_long else low <= target:
-                return True
-        watch = st[k, X_WATCH]
-        if math.isnan(watch):
-            continue
-        if mark_low <= watch if st[k, X_WATCH_DIR] < 0 else mark_high >= watch:
-            return True
-    return False
-
-
-@_inlined
 def _adverse_extremes(
     out: Outputs,
     st: FloatArray,
@@ -2090,12 +2078,33 @@ def simulate(
             # adverse extremes, then the paths (phase 1); otherwise the paths alone
             multi = acc[A_CROSS_MULTI] != 0.0
             for phase in range(0 if multi else 1, 2):
+                # Engine._may_trigger, sharpened: whether anything can happen on a symbol's
+                # path this bar (a trailing stop to move, a resting order inside the trade
+                # range, a watched liquidation price inside the mark range); walking a bar
+                # where none holds changes nothing. Written out here: a call (or an inlined
+                # step) passing ``st`` costs reference counting on every bar.
                 for s in range(symbols):
-                    j = s * stride
-                    walk[s] = active[i, s] and _may_trigger(
-                        st, j, j + stride - 1, low[i, s], high[i, s], mark_low[i, s],
-                        mark_high[i, s],
-                    )  # fmt: skip
+                    may = False
+                    if active[i, s]:
+                        bar_low = low[i, s]
+                        bar_high = high[i, s]
+                        for k in range(s * stride, (s + 1) * stride):
+                            is_long = st[k, X_SIZE] > 0
+                            if st[k, X_STOP_ID] != 0.0:
+                                stop = st[k, X_STOP_PRICE]
+                                may |= st[k, X_STOP_TYPE] == TYPE_TRAILING_STOP or (
+                                    bar_low <= stop if is_long else bar_high >= stop
+                                )
+                            if st[k, X_TP_ID] != 0.0:
+                                target = st[k, X_TP_PRICE]
+                                may |= bar_high >= target if is_long else bar_low <= target
+                            watch = st[k, X_WATCH]
+                            if not math.isnan(watch):
+                                if st[k, X_WATCH_DIR] < 0:
+                                    may |= mark_low[i, s] <= watch
+                                else:
+                                    may |= mark_high[i, s] >= watch
+                    walk[s] = may
                 for s in range(symbols):
                     if walk[s]:
                         _walk_symbol(out, st, acc, ctx, mkt, i, s * stride, phase == 0, od, prices)
@@ -2160,8 +2169,7 @@ def simulate(
                 isolated_value += st[j, X_MARGIN] + upnl
             else:
                 cross_upnl += upnl
-                lo = offsets[s]
-                k = lo + formulas.tier_index(floors[lo : offsets[s + 1]], size_notional)
+                k = formulas.tier_index_in(floors, offsets[s], offsets[s + 1], size_notional)
                 mm += size_notional * mmrs[k] - amounts[k]
             if not multi:
                 liq[i, j] = st[j, X_LP]

@@ -91,9 +91,17 @@ def tier_index(floors: FloatArray, notional: float) -> int:
     binary search: NumPy's compiled searchsorted costs a second of compilation in every
     process with an empty cache. A NaN notional sorts last, as in NumPy.
     """
+    return tier_index_in(floors, 0, floors.shape[0], notional)
+
+
+@compiled
+def tier_index_in(floors: FloatArray, first: int, end: int, notional: float) -> int:
+    """:func:`tier_index` in the table ``floors[first:end]`` of a flat array of tables,
+    as an index into ``floors``: the backtest kernel passes offsets, as a slice costs
+    reference counting on every call in its per-bar loop."""
     x = abs(notional)
-    lo = 0
-    hi = floors.shape[0]
+    lo = first
+    hi = end
     if math.isnan(x):
         lo = hi
     while lo < hi:
@@ -102,7 +110,7 @@ def tier_index(floors: FloatArray, notional: float) -> int:
             lo = mid + 1
         else:
             hi = mid
-    return max(lo - 1, 0)
+    return max(lo - 1, first)
 
 
 @compiled
@@ -110,8 +118,16 @@ def maintenance_margin(
     notional: float, floors: FloatArray, mmrs: FloatArray, amounts: FloatArray
 ) -> float:
     """Tiered maintenance margin ``N·mmr_k − amount_k``, tier chosen by notional."""
+    return maintenance_margin_in(notional, floors, mmrs, amounts, 0, floors.shape[0])
+
+
+@compiled
+def maintenance_margin_in(
+    notional: float, floors: FloatArray, mmrs: FloatArray, amounts: FloatArray, first: int, end: int
+) -> float:
+    """:func:`maintenance_margin` by the table ``[first:end]`` of flat tier arrays."""
     n = abs(notional)
-    k = tier_index(floors, n)
+    k = tier_index_in(floors, first, end, n)
     return float(n * mmrs[k] - amounts[k])
 
 
@@ -183,25 +199,43 @@ def solve_one_leg(
     nothing is allocated or sorted (the kernel re-solves after every funding payment). Each
     piece's tier is found from the piece's own index (normally a step or two) rather than by
     a search over the table; the result is the same index."""
+    return solve_one_leg_in(
+        equity_const, qty, entry, 0, floors.shape[0], floors, mmrs, amounts, reference_price
+    )
+
+
+@compiled
+def solve_one_leg_in(
+    equity_const: float,
+    qty: float,
+    entry: float,
+    first: int,
+    end: int,
+    floors: FloatArray,
+    mmrs: FloatArray,
+    amounts: FloatArray,
+    reference_price: float,
+) -> float:
+    """:func:`solve_one_leg` by the table ``[first:end]`` of flat tier arrays (the kernel
+    prices every held position of a cross pool on every bar: offsets, not slices)."""
     q = abs(qty)
-    n_tiers = floors.shape[0]
     best = math.nan
     best_distance = math.inf
     hi = 0.0
-    for j in range(n_tiers):
+    for j in range(first, end):
         lo = hi
-        hi = floors[j + 1] / q if j + 1 < n_tiers else math.inf
+        hi = floors[j + 1] / q if j + 1 < end else math.inf
         if hi <= lo:
             continue
         inside = 0.5 * (lo + hi) if hi < math.inf else 2.0 * lo + 1.0
         notional = q * inside
         if math.isnan(notional):
-            k = tier_index(floors, notional)
+            k = tier_index_in(floors, first, end, notional)
         else:
             k = j
-            while k + 1 < n_tiers and floors[k + 1] <= notional:
+            while k + 1 < end and floors[k + 1] <= notional:
                 k += 1
-            while k > 0 and floors[k] > notional:
+            while k > first and floors[k] > notional:
                 k -= 1
         intercept = equity_const + (amounts[k] - qty * entry)
         slope = qty - q * mmrs[k]
