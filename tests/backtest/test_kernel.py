@@ -210,12 +210,13 @@ def test_full_result_tables_when_the_first_size_guess_is_short(
     )
     cfg = config(leverage=5, stake_amount=500.0)
     expected = kernel.run_signals(data, table, cfg)
-    monkeypatch.setattr(kernel, "first_capacity", lambda inputs: (1, 1, 1))
+    monkeypatch.setattr(kernel, "first_capacity", lambda inputs: (1, 1, 1, 1))
     again = kernel.run_signals(data, table, cfg)
     assert len(again.ledger) == len(expected.ledger) > 50
     assert again.ledger.equals(expected.ledger)
     assert again.trades.equals(expected.trades)
     assert again.orders.equals(expected.orders)
+    assert again.series.equals(expected.series)  # replayed from the state log, sized again
 
 
 def test_one_market_is_laid_out_as_the_engine_lays_it_out() -> None:

@@ -54,9 +54,16 @@ def native(tmp_path_factory: pytest.TempPathFactory) -> ModuleType:
 
 
 def outputs(
-    data: MarketData | Portfolio, signals: Signals, config: BacktestConfig, simulate: Any
+    data: MarketData | Portfolio,
+    signals: Signals,
+    config: BacktestConfig,
+    simulate: Any,
+    replay: Any,
 ) -> tuple[np.ndarray[Any, Any], ...]:
-    return kernel.prepare_inputs(data, signals, config).simulate(simulate)
+    """The tables of a run and its series replayed from its state log, by one build."""
+    inputs = kernel.prepare_inputs(data, signals, config)
+    tables = inputs.simulate(simulate)
+    return (*inputs.series(tables[3], replay), *tables)
 
 
 CASES = [
@@ -102,9 +109,12 @@ def test_the_ahead_of_time_build_equals_the_just_in_time_kernel(
     else:
         signals = random_signals(data, len(venue) + len(mode), density=0.02, rules=RULES[rules])
     kernel_core.compile_kernels()
-    compiled = outputs(data, signals, config, kernel_core.simulate)
-    built = outputs(data, signals, config, native.simulate)
-    names = ("series", "liquidation prices", "notionals", "ledger", "trades", "orders", "account")
+    compiled = outputs(data, signals, config, kernel_core.simulate, kernel_core.replay_series)
+    built = outputs(data, signals, config, native.simulate, native.replay_series)
+    names = (
+        "series", "liquidation prices", "notionals", "ledger", "trades", "orders", "state log",
+        "account",
+    )  # fmt: skip
     for name, jit, aot in zip(names, compiled, built, strict=True):
         assert jit.shape == aot.shape, name
         assert np.array_equal(jit, aot, equal_nan=True), name
@@ -142,21 +152,30 @@ def test_the_build_refuses_arguments_of_other_types(native: ModuleType) -> None:
     n = inputs.run.bars
     market = inputs.market
     funding = np.zeros(n, dtype=bool)
-    out = (np.empty((8, 6)), np.empty((8, 11)), np.empty((8, 16)), np.zeros(4, dtype=np.int64))
+    out = (
+        np.empty((8, 6)), np.empty((8, 12)), np.empty((8, 16)), np.zeros(4, dtype=np.int64),
+        np.empty((8, 8)),
+    )  # fmt: skip
     with pytest.raises(TypeError, match="simulate argument 0: array\\(float32"):
         simulate(np.zeros(n, dtype=np.float32), market, funding, inputs.signals,
-                 inputs.context, out, ())  # fmt: skip
+                 inputs.context, out)  # fmt: skip
     with pytest.raises(TypeError, match="simulate argument 2"):
         simulate(inputs.run.timestamps, market, funding.astype(np.int8), inputs.signals,
-                 inputs.context, out, ())  # fmt: skip
+                 inputs.context, out)  # fmt: skip
     frozen = tuple(table.copy() for table in out)
     for table in frozen:
         table.flags.writeable = False
     with pytest.raises(TypeError, match="simulate argument 5"):  # the kernel writes its tables
         simulate(inputs.run.timestamps, market, funding, inputs.signals, inputs.context,
-                 frozen, ())  # fmt: skip
-    with pytest.raises(TypeError, match="simulate takes 7 arguments, not 2"):
+                 frozen)  # fmt: skip
+    with pytest.raises(TypeError, match="simulate takes 6 arguments, not 2"):
         simulate(inputs.run.timestamps, market)
+    replay = kernel_aot.checked(native.replay_series, kernel_core.SERIES_SIGNATURE, "replay_series")
+    series = (np.empty((n, 5)), np.empty((n, 1)), np.empty((n, 1)))
+    with pytest.raises(TypeError, match="replay_series argument 0"):  # a log of other floats
+        replay(np.empty((0, 8), dtype=np.float32), market, inputs.context, series)
+    with pytest.raises(TypeError, match="replay_series argument 3"):
+        replay(np.empty((0, 8)), market, inputs.context, series[:2])
 
 
 def test_arrays_are_typed_as_numba_types_them() -> None:

@@ -21,6 +21,7 @@ paths.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -155,9 +156,9 @@ class KernelInputs:
         self, simulate: Callable[..., Any] | None = None
     ) -> tuple[np.ndarray[Any, Any], ...]:
         """Run the compiled core (``simulate``: a build of it, by default the one
-        :func:`kernel_aot.simulate_function` picks); a result table that overflowed its first
-        guess is sized exactly and the run repeated."""
-        n, m = self.run.bars, self.run.width
+        :func:`kernel_aot.simulate_function` picks): (ledger, trades, orders, state log,
+        account scalars). A table that overflowed its first guess is sized exactly and the
+        run repeated."""
         if simulate is None:
             _, simulate = kernel_aot.simulate_function()
         sizes = list(first_capacity(self))
@@ -167,9 +168,8 @@ class KernelInputs:
                 np.empty((sizes[1], layout.N_TRADES)),
                 np.empty((sizes[2], layout.N_ORDERS)),
                 np.zeros(layout.N_COUNTERS, dtype=np.int64),
+                np.empty((sizes[3], layout.N_LOG)),
             )
-            rows = m * (2 if self.config.position_mode == "hedge" else 1)
-            series = (np.empty((n, layout.N_SERIES)), np.empty((n, rows)), np.empty((n, m)))
             account = simulate(
                 np.ascontiguousarray(self.run.timestamps, dtype=np.int64),
                 self.market,
@@ -177,22 +177,43 @@ class KernelInputs:
                 self.signals,
                 self.context,
                 out,
-                series,
             )
             counts = [int(c) for c in out[3]]
             if all(c <= size for c, size in zip(counts, sizes, strict=True)):
                 break
             sizes = [max(c, size) for c, size in zip(counts, sizes, strict=True)]
-        ledger, trades, orders = (table[:count] for table, count in zip(out, counts, strict=False))
-        return (*series, ledger, trades, orders, account)
+        tables = (out[0], out[1], out[2], out[4])
+        ledger, trades, orders, log = (t[:c] for t, c in zip(tables, counts, strict=True))
+        return ledger, trades, orders, log, account
+
+    def series(
+        self, log: np.ndarray[Any, Any], replay: Callable[..., Any] | None = None
+    ) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        """The per-bar series of a run from its state ``log`` (``replay``: a build of
+        :func:`kernel_core.replay_series`, by default the one of the chosen backend):
+        (account columns ``S_*``, liquidation prices per position row, notionals per
+        symbol)."""
+        if replay is None:
+            replay = kernel_aot.series_function()
+        n, m = self.run.bars, self.run.width
+        rows = m * (2 if self.config.position_mode == "hedge" else 1)
+        series = (np.empty((n, layout.N_SERIES)), np.empty((n, rows)), np.empty((n, m)))
+        replay(np.ascontiguousarray(log), self.market, self.context, series)
+        return series
 
 
-def first_capacity(inputs: KernelInputs) -> tuple[int, int, int]:
-    """First guess of the ledger, trades and orders table sizes: a few rows per signal bar
-    and one per funding event (a run that needs more is repeated with the exact sizes)."""
+def first_capacity(inputs: KernelInputs) -> tuple[int, int, int, int]:
+    """First guess of the ledger, trades, orders and state log sizes: a few rows per signal
+    bar and per funding event (a run that needs more is repeated with the exact sizes; the
+    guesses are reserved, not touched, memory)."""
     signal_bars = int(np.count_nonzero(inputs.signals[0]))
     funding_events = int(np.count_nonzero(inputs.market[kernel_core.MK_FUNDED]))
-    return 64 + 8 * signal_bars + funding_events, 16 + signal_bars, 64 + 4 * signal_bars
+    return (
+        64 + 8 * signal_bars + funding_events,
+        16 + signal_bars,
+        64 + 4 * signal_bars,
+        64 + 4 * signal_bars + 2 * funding_events,
+    )
 
 
 def _check(data: MarketData | Portfolio, signals: Signals, spec: RunSpec) -> None:
@@ -468,7 +489,7 @@ def run_signals(
     """Execute a signal table in the compiled kernel (docs/backtest.md, "Signal
     strategies"); the same result as :func:`levtrade.backtest.engine.run_signals`."""
     inputs = prepare_inputs(data, signals, config)
-    return build(inputs, inputs.simulate())
+    return build(KernelRun(inputs, inputs.simulate()))
 
 
 def run_figures(
@@ -477,31 +498,47 @@ def run_figures(
     """The figures of :func:`run_signals` (its metrics and rejected orders by reason) from
     the kernel's arrays, without building a table: a sweep's run."""
     inputs = prepare_inputs(data, signals, config)
-    return figures(inputs, inputs.simulate())
+    return figures(KernelRun(inputs, inputs.simulate()))
 
 
-def _finished(outputs: tuple[np.ndarray[Any, Any], ...]) -> None:
-    """Refuse a run whose end-of-data close left a position open (no figure is whole)."""
-    if outputs[-1][layout.A_POSITIONS] > 0:
-        raise BacktestError("end_of_data: the kernel could not close every position")
+class KernelRun:
+    """A finished kernel run: the tables :func:`kernel_core.simulate` wrote, and its series
+    replayed from the state log on first use (a caller who reads neither the series nor the
+    metrics never computes them)."""
+
+    def __init__(self, inputs: KernelInputs, outputs: tuple[np.ndarray[Any, Any], ...]) -> None:
+        ledger, trades, orders, log, account = outputs
+        if account[layout.A_POSITIONS] > 0:  # no figure of the run would be whole
+            raise BacktestError("end_of_data: the kernel could not close every position")
+        self.inputs = inputs
+        self.ledger = ledger
+        self.trades = trades
+        self.orders = orders
+        self.log = log
+        self.account = account
+
+    @functools.cached_property
+    def series(self) -> tuple[np.ndarray[Any, Any], np.ndarray[Any, Any], np.ndarray[Any, Any]]:
+        """(account columns ``S_*``, liquidation prices, notionals) per bar."""
+        return self.inputs.series(self.log)
 
 
-def figures(inputs: KernelInputs, outputs: tuple[np.ndarray[Any, Any], ...]) -> RunFigures:
+def figures(run: KernelRun) -> RunFigures:
     """The :class:`RunFigures` of a kernel run."""
-    _finished(outputs)
-    orders = outputs[5]
+    orders = run.orders
     rejected = orders[orders[:, layout.O_STATUS] == layout.STATUS_REJECTED, layout.O_REASON]
     codes, counts = np.unique(rejected.astype(np.int64), return_counts=True)
     by_reason = {_REASONS[int(c)]: int(k) for c, k in zip(codes, counts, strict=True)}
-    return RunFigures(_metrics(inputs, outputs), dict(sorted(by_reason.items())))
+    return RunFigures(_metrics(run), dict(sorted(by_reason.items())))
 
 
-def _metrics(inputs: KernelInputs, outputs: tuple[np.ndarray[Any, Any], ...]) -> dict[str, Any]:
+def _metrics(run: KernelRun) -> dict[str, Any]:
     """The metrics :func:`~levtrade.backtest.metrics.compute_metrics` reads from the result's
     tables, read from the kernel's arrays."""
-    series, _, notional, ledger, trades, _, _ = outputs
-    run = inputs.run
-    books = book_names(_positions(run.symbols, inputs.config))
+    inputs = run.inputs
+    ledger, trades = run.ledger, run.trades
+    series, _, notional = run.series
+    books = book_names(_positions(inputs.run.symbols, inputs.config))
     trader = np.array([is_trader_book(book) for book in books], dtype=np.bool_)
     fund = np.array([is_fund_book(book) for book in books], dtype=np.bool_)
     into = ledger[:, layout.L_DESTINATION].astype(np.intp)
@@ -521,37 +558,35 @@ def _metrics(inputs: KernelInputs, outputs: tuple[np.ndarray[Any, Any], ...]) ->
     )
     reasons = trades[:, layout.T_REASON]
     return summary(
-        np.asarray(run.timestamps, dtype=np.int64),
+        np.asarray(inputs.run.timestamps, dtype=np.int64),
         series[:, layout.S_EQUITY],
         held=held_bars([notional[:, j] for j in range(notional.shape[1])]),
         pnl=np.ascontiguousarray(trades[:, layout.T_PNL]),
         liquidations=int(np.count_nonzero(reasons == layout.ORIGIN_LIQUIDATION)),
         flows=flows,
         initial=inputs.config.wallet,
-        timeframe_ms=run.timeframe_ms,
+        timeframe_ms=inputs.run.timeframe_ms,
     )
 
 
-def build(inputs: KernelInputs, outputs: tuple[np.ndarray[Any, Any], ...]) -> BacktestResult:
-    """The :class:`BacktestResult` of a kernel run: the metrics from the arrays, each table
-    built from them on its first read."""
-    _finished(outputs)
-    series, liq, notional, ledger, trades, orders, account = outputs
-    run = inputs.run
+def build(run: KernelRun) -> BacktestResult:
+    """The :class:`BacktestResult` of a kernel run: each table, the series and the metrics
+    built from the arrays on their first read."""
+    inputs = run.inputs
     config = inputs.config
-    positions = _positions(run.symbols, config)
+    positions = _positions(inputs.run.symbols, config)
     currency = inputs.instruments[0].margin_currency
-    metadata = run_metadata("compiled", run, inputs.venue.name, float(account[layout.A_FUND]))
+    fund = float(run.account[layout.A_FUND])
     return BacktestResult.deferred(
         {
-            "trades": lambda: _trades(trades, positions, config),
-            "orders": lambda: _orders(orders, positions),
-            "ledger": lambda: _ledger(ledger, positions, currency),
-            "series": lambda: _series(run, positions, series, liq, notional),
+            "trades": lambda: _trades(run.trades, positions, config),
+            "orders": lambda: _orders(run.orders, positions),
+            "ledger": lambda: _ledger(run.ledger, positions, currency),
+            "series": lambda: _series(inputs.run, positions, *run.series),
+            "metrics": lambda: pd.Series(_metrics(run), dtype=object),
         },
-        metrics=pd.Series(_metrics(inputs, outputs), dtype=object),
         config=config,
-        metadata=metadata,
+        metadata=run_metadata("compiled", inputs.run, inputs.venue.name, fund),
         spec=inputs.spec,
     )
 

@@ -44,7 +44,8 @@ JUST_IN_TIME = "jit"
 
 _types: Any = numba.types
 _typeof: Callable[[Any], Any] = numba.typeof
-_chosen: tuple[str, Callable[..., Any]] | None = None
+_chosen: tuple[str, Callable[..., Any], Callable[..., Any]] | None = None
+"""The backend in use, its :func:`kernel_core.simulate` and :func:`kernel_core.replay_series`."""
 logger = logging.getLogger(__name__)
 
 X86_64_V2 = "x86-64-v2"
@@ -102,8 +103,10 @@ def build(target: Path) -> Path:
         return number
 
     simulate: Any = kernel_core.simulate  # the dispatcher (its Python source: py_func)
+    replay: Any = kernel_core.replay_series
     compiler.export("build_digest", "int64()")(made_of)
     compiler.export("simulate", kernel_core.SIMULATE_SIGNATURE)(simulate.py_func)
+    compiler.export("replay_series", kernel_core.SERIES_SIGNATURE)(replay.py_func)
     compiler.compile()
     return target
 
@@ -148,6 +151,16 @@ def will_compile() -> bool:
 def simulate_function() -> tuple[str, Callable[..., Any]]:
     """(backend, function) running :func:`kernel_core.simulate`: the ahead-of-time build when
     it is current and not declined, else the just-in-time compilation (done here, once)."""
+    backend, simulate, _ = _choose()
+    return backend, simulate
+
+
+def series_function() -> Callable[..., Any]:
+    """:func:`kernel_core.replay_series` of the backend :func:`simulate_function` runs."""
+    return _choose()[2]
+
+
+def _choose() -> tuple[str, Callable[..., Any], Callable[..., Any]]:
     global _chosen
     if _chosen is None:
         if requested_backend() == AHEAD_OF_TIME:
@@ -155,29 +168,37 @@ def simulate_function() -> tuple[str, Callable[..., Any]]:
         else:
             module, missing = None, f"{BACKEND_VARIABLE}={JUST_IN_TIME}"
         if module is not None:
-            _chosen = (AHEAD_OF_TIME, checked(module.simulate))
+            _chosen = (
+                AHEAD_OF_TIME,
+                checked(module.simulate),
+                checked(module.replay_series, kernel_core.SERIES_SIGNATURE, "replay_series"),
+            )
         else:
             # a first compilation takes tens of seconds: say why it happens
             logger.warning("compiling the signal kernel just in time (%s)", missing)
             kernel_core.compile_kernels()
-            _chosen = (JUST_IN_TIME, kernel_core.simulate)
+            _chosen = (JUST_IN_TIME, kernel_core.simulate, kernel_core.replay_series)
     return _chosen
 
 
-def checked(simulate: Callable[..., Any]) -> Callable[..., Any]:
-    """``simulate`` of the ahead-of-time build, refusing arguments of other types than its
-    signature's (as the just-in-time dispatcher does): the built module reads whatever it is
-    given as the arrays it was compiled for."""
-    expected = kernel_core.SIMULATE_SIGNATURE.args
+def checked(
+    function: Callable[..., Any],
+    signature: Any = kernel_core.SIMULATE_SIGNATURE,
+    name: str = "simulate",
+) -> Callable[..., Any]:
+    """``function`` of the ahead-of-time build (by default ``simulate``), refusing arguments
+    of other types than its ``signature``'s (as the just-in-time dispatcher does): the built
+    module reads whatever it is given as the arrays it was compiled for."""
+    expected = signature.args
 
     def run(*arguments: Any) -> Any:
         if len(arguments) != len(expected):
-            raise TypeError(f"simulate takes {len(expected)} arguments, not {len(arguments)}")
+            raise TypeError(f"{name} takes {len(expected)} arguments, not {len(arguments)}")
         for position, (wanted, value) in enumerate(zip(expected, arguments, strict=True)):
             if not _accepts(wanted, value):
                 given = _typeof(value)
-                raise TypeError(f"simulate argument {position}: {given}, expected {wanted}")
-        return simulate(*arguments)
+                raise TypeError(f"{name} argument {position}: {given}, expected {wanted}")
+        return function(*arguments)
 
     return run
 

@@ -31,12 +31,14 @@ from pathlib import Path
 from typing import Any, Final, TypeVar, cast
 
 import numba
+import numba.extending
 import numpy as np
 from numpy.typing import NDArray
 
 from levtrade.backtest import kernel_layout, path
 from levtrade.backtest.kernel_layout import (
     A_CROSS_MULTI,
+    A_DIRTY,
     A_FUND,
     A_LAST_PARTIAL,
     A_NEXT_ID,
@@ -54,6 +56,7 @@ from levtrade.backtest.kernel_layout import (
     B_LIQUIDATOR_VAULT,
     B_MARKET,
     C_LEDGER,
+    C_LOG,
     C_ORDERS,
     C_TRADES,
     D_CLOSE,
@@ -67,6 +70,11 @@ from levtrade.backtest.kernel_layout import (
     D_STAKE,
     D_TAG,
     D_TYPE,
+    G_BAR,
+    G_MULTI,
+    G_ROW,
+    G_SIZE,
+    G_WALLET,
     K_DEPOSIT,
     K_FEE,
     K_FUNDING,
@@ -81,10 +89,12 @@ from levtrade.backtest.kernel_layout import (
     L_SOURCE,
     L_SYMBOL,
     L_TIME,
+    LOGGED,
     M_BANKRUPTCY_CLOSE,
     M_PENALTY_CLOSE,
     MS_PER_MINUTE,
     N_ACCOUNT,
+    N_LOG,
     N_ORDER,
     N_STATE,
     NEVER,
@@ -244,8 +254,8 @@ Tiers = tuple[FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, IntArr
 """floors, caps, MM rates (OKX: + taker fee), maintenance amounts, max leverage, offsets."""
 Context = tuple[FloatArray, FloatArray, Tiers, FloatArray]
 """symbol parameters (Y_*), parameters (P_*), tiers, ROI table (minutes; ratios)."""
-Outputs = tuple[FloatArray, FloatArray, FloatArray, IntArray]
-"""ledger, trades, orders tables and their row counters (C_*)."""
+Outputs = tuple[FloatArray, FloatArray, FloatArray, IntArray, FloatArray]
+"""ledger, trades, orders tables, their row counters (C_*) and the state log (G_*)."""
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -265,7 +275,7 @@ _U1 = nt.uint8[::1]
 _U2 = nt.uint8[:, ::1]
 _TIERS = nt.Tuple((_F1, _F1, _F1, _F1, _F1, _I1))
 _CTX = nt.Tuple((_F2, _F1, _TIERS, _F2))
-_OUT = nt.Tuple((_F2, _F2, _F2, _I1))
+_OUT = nt.Tuple((_F2, _F2, _F2, _I1, _F2))
 _BAR = nt.UniTuple(_f8, 9)
 _void = nt.void
 _RF2 = nt.Array(nt.float64, 2, "C", readonly=True)
@@ -375,6 +385,31 @@ def _inlined(func: F) -> F:
     compiled layers make the first (cold) compilation much shorter."""
     return cast(F, numba.njit(inline="always")(func))
 
+
+def _borrowed_view(typingctx: Any, array: Any) -> Any:
+    """A view of ``array`` that holds no reference to its memory (no meminfo), for arrays the
+    caller owns for the whole call (the run's inputs and output tables). Numba counts a
+    reference on every array a compiled call is passed (an atomic add and subtract per
+    array); an order's execution passes some thirty, which made reference counting the
+    larger part of the time an order takes. A view without a meminfo is passed for free."""
+
+    def codegen(context: Any, builder: Any, signature: Any, arguments: Any) -> Any:
+        source = context.make_array(array)(context, builder, value=arguments[0])
+        view = context.make_array(array)(context, builder)
+        context.populate_array(
+            view,
+            data=source.data,
+            shape=source.shape,
+            strides=source.strides,
+            itemsize=source.itemsize,
+            meminfo=None,
+        )
+        return view._getvalue()
+
+    return array(array), codegen
+
+
+_borrowed: Any = numba.extending.intrinsic(_borrowed_view)
 
 # ============================================================================================
 # Output tables
@@ -893,6 +928,7 @@ def _refresh(st: FloatArray, acc: FloatArray, ctx: Context) -> None:
             st[j, X_WATCH_DIR] = path.liquidation_direction(st[j, X_SIZE])
     acc[A_CROSS_MULTI] = 1.0 if cross_count > 1 else 0.0
     acc[A_STALE] = 0.0
+    acc[A_DIRTY] = 1.0
 
 
 @_kernel(_b1(_F2, _F2, _F1, _i8, _b1, _TIERS))
@@ -967,7 +1003,9 @@ def _fill(
     out: Outputs,
     st: FloatArray,
     acc: FloatArray,
-    ctx: Context,
+    sp: FloatArray,
+    prm: FloatArray,
+    tiers: Tiers,
     j: int,
     signed: float,
     price: float,
@@ -977,7 +1015,6 @@ def _fill(
     """Account.fill of ``signed`` contracts of symbol ``j`` at ``price`` (``leverage`` NaN:
     keep the setting). Returns (reason, fee, realized, closed, opened); on a rejection
     (reason ≠ 0) nothing has changed."""
-    sp, prm, tiers, _ = ctx
     isolated = prm[P_ISOLATED] != 0.0
     saved_acc = np.empty(N_ACCOUNT)
     saved = np.empty(N_STATE)
@@ -1166,11 +1203,17 @@ def _round_size(size: float, lot: float) -> float:
 
 @_inlined
 def _stake_size(
-    st: FloatArray, acc: FloatArray, ctx: Context, od: FloatArray, base: float, j: int
+    st: FloatArray,
+    acc: FloatArray,
+    sp: FloatArray,
+    prm: FloatArray,
+    tiers: Tiers,
+    od: FloatArray,
+    base: float,
+    j: int,
 ) -> float:
     """Engine._stake_size: ``stake × leverage / price`` at the fill price with the fixed
     slippage, rounded down to the lot; a negative result is the rejection reason."""
-    sp, prm, tiers, _ = ctx
     leverage = od[D_LEVERAGE] if not math.isnan(od[D_LEVERAGE]) else st[j, X_SETTING]
     price = path.slipped(base, od[D_SIDE] > 0, prm[P_SLIPPAGE])
     stake = od[D_STAKE] if not math.isnan(od[D_STAKE]) else prm[P_STAKE]
@@ -1258,7 +1301,7 @@ def _roi_price(st: FloatArray, sp: FloatArray, j: int, ratio: float) -> float:
     )  # fmt: skip
 
 
-@_kernel(_void(_OUT, _F2, _F1, _CTX, _F1, _f8, _MARKET, _i8, _i8))
+@_kernel(_b1(_OUT, _F2, _F1, _CTX, _F1, _f8, _f8, _i8))
 def _execute(
     out: Outputs,
     st: FloatArray,
@@ -1266,13 +1309,15 @@ def _execute(
     ctx: Context,
     od: FloatArray,
     base: float,
-    mkt: Market,
-    i: int,
+    volume: float,
     j: int,
-) -> None:
-    """Engine._execute of order ``od`` at ``base`` (before slippage): size it, check it, fill
-    it through the account, book the trade, and let the signal rules place their exits."""
-    sp, prm, _, _ = ctx
+) -> bool:
+    """Engine._execute of order ``od`` at ``base`` (before slippage; ``volume``: the bar's,
+    for volume slippage): size it, check it, fill it through the account and book the trade.
+    Returns whether an entry filled: the caller then lets the signal rules place its exits
+    (:func:`_rule_orders`, which reads the market; this step is passed no market array, as
+    every array passed costs reference counting on each order)."""
+    sp, prm, tiers, _ = ctx
     s = int(st[j, X_SYMBOL])
     cs = sp[s, Y_CONTRACT_SIZE]
     current = st[j, X_SIZE]
@@ -1282,39 +1327,39 @@ def _execute(
     if od[D_CLOSE] != 0.0:
         if current == 0.0:
             _finish_order(out, od, j, STATUS_CANCELLED, REASON_NO_POSITION, nan, nan, 0.0, 0.0)
-            return
+            return False
         signed = -current
     else:
         size = od[D_SIZE]
         if math.isnan(size):
-            size = _stake_size(st, acc, ctx, od, base, j)
+            size = _stake_size(st, acc, sp, prm, tiers, od, base, j)
             if size < 0:
                 _finish_order(out, od, j, STATUS_REJECTED, int(-size), nan, nan, 0.0, 0.0)
-                return
+                return False
         signed = size if od[D_SIDE] > 0 else -size
     reducing = current != 0.0 and (current > 0) != (signed > 0)
     opening = abs(signed) - (min(abs(signed), abs(current)) if reducing else 0.0)
     limit = prm[P_MAX_OPEN]
     if current == 0.0 and not math.isnan(limit) and _count_positions(st) >= limit:
         _finish_order(out, od, j, STATUS_REJECTED, REASON_MAX_OPEN_TRADES, nan, nan, 0.0, 0.0)
-        return
+        return False
     price = base
     if slips:
         slip = path.participation_slippage(
-            prm[P_SLIPPAGE], prm[P_VOLUME_SLIPPAGE], abs(signed) * cs, mkt[MK_VOLUME][i, s]
+            prm[P_SLIPPAGE], prm[P_VOLUME_SLIPPAGE], abs(signed) * cs, volume
         )
         price = path.slipped(base, signed > 0, slip)
     minimum = sp[s, Y_MIN_NOTIONAL]
     if opening > 0 and minimum > 0 and formulas.linear_notional(opening, cs, price) < minimum:
         _finish_order(out, od, j, STATUS_REJECTED, REASON_MIN_NOTIONAL, nan, nan, 0.0, 0.0)
-        return
+        return False
     rate = sp[s, Y_MAKER] if kind == TYPE_TAKE_PROFIT else sp[s, Y_TAKER]
     reason, fee, realized, closed, opened = _fill(
-        out, st, acc, ctx, j, signed, price, od[D_LEVERAGE], rate
+        out, st, acc, sp, prm, tiers, j, signed, price, od[D_LEVERAGE], rate
     )
     if reason != REASON_NONE:
         _finish_order(out, od, j, STATUS_REJECTED, reason, nan, nan, 0.0, 0.0)
-        return
+        return False
     acc[A_STALE] = 1.0  # Engine._changed: also a fill that moved no money (zero fees)
     # Engine._book_fill
     after = st[j, X_SIZE]
@@ -1340,9 +1385,7 @@ def _execute(
         st[j, X_T_LEVERAGE] = st[j, X_LEVERAGE]
     acc[A_POSITIONS] = _count_positions(st)
     _finish_order(out, od, j, STATUS_FILLED, REASON_NONE, acc[A_TIME], price, signed, fee)
-    tag = int(od[D_TAG])
-    if tag in (TAG_ENTER_LONG, TAG_ENTER_SHORT):
-        _rule_orders(st, acc, ctx, j, mkt, i)
+    return int(od[D_TAG]) in (TAG_ENTER_LONG, TAG_ENTER_SHORT)
 
 
 # ============================================================================================
@@ -1579,14 +1622,21 @@ def _open_liquidations(
 
 @_inlined
 def _fill_market(
-    out: Outputs, st: FloatArray, acc: FloatArray, ctx: Context, mkt: Market, i: int
+    out: Outputs,
+    st: FloatArray,
+    acc: FloatArray,
+    ctx: Context,
+    mkt: Market,
+    i: int,
+    od: FloatArray,
+    keys: FloatArray,
+    which: IntArray,
 ) -> None:
     """Step 2: pending market orders of symbols active at bar ``i`` fill at the open, the
-    orders that reduce a position first, each group in submission order."""
+    orders that reduce a position first, each group in submission order (``od``: the order
+    being executed; ``keys`` and ``which``: room to sort two orders a state row)."""
     m = st.shape[0]
     active = mkt[MK_ACTIVE]
-    keys = np.empty(2 * m)
-    which = np.empty(2 * m, dtype=np.int64)
     count = 0
     for j in range(m):
         if not active[i, int(st[j, X_SYMBOL])]:
@@ -1609,7 +1659,6 @@ def _fill_market(
     if count == 0:
         return
     _set_marks(st, mkt[MK_MARK_OPEN], active, i)
-    od = np.empty(N_ORDER)
     for q in range(count):
         code = which[q]
         j = code // 2
@@ -1638,7 +1687,9 @@ def _fill_market(
         od[D_TYPE] = TYPE_MARKET
         od[D_PRICE] = math.nan
         od[D_ORIGIN] = ORIGIN_SIGNAL
-        _execute(out, st, acc, ctx, od, mkt[MK_OPEN][i, int(st[j, X_SYMBOL])], mkt, i, j)
+        s = int(st[j, X_SYMBOL])
+        if _execute(out, st, acc, ctx, od, mkt[MK_OPEN][i, s], mkt[MK_VOLUME][i, s], j):
+            _rule_orders(st, acc, ctx, j, mkt, i)
 
 
 @_kernel(_void(_F2, _F2, _F1, _i8, _f8))
@@ -1795,7 +1846,7 @@ def _walk_symbol(
                     od[D_CREATED] = st[r, X_TP_CREATED]
                     st[r, X_TP_ID] = 0.0
                 price = trade_at if gap else od[D_PRICE]
-                _execute(out, st, acc, ctx, od, price, mkt, i, r)
+                _execute(out, st, acc, ctx, od, price, mkt[MK_VOLUME][i, s], r)
             f0 = best_f
         for k in range(j, last + 1):
             _trail(st, ctx[0], prm, k, te0)
@@ -1887,7 +1938,7 @@ def _end_of_data(out: Outputs, st: FloatArray, acc: FloatArray, ctx: Context, mk
         od[D_ORIGIN] = ORIGIN_END_OF_DATA
         od[D_TAG] = TAG_NONE
         od[D_CREATED] = acc[A_TIME]
-        _execute(out, st, acc, ctx, od, mkt[MK_CLOSE][at, s], mkt, last, j)
+        _execute(out, st, acc, ctx, od, mkt[MK_CLOSE][at, s], mkt[MK_VOLUME][last, s], j)
 
 
 _SIGNALS = nt.Tuple((_U2, _F2, _F2))
@@ -1938,9 +1989,74 @@ def _hedge_decisions(
 # ============================================================================================
 
 _SERIES = nt.Tuple((_F2, _F2, _F2))
-SIMULATE_SIGNATURE: Final = _F1(_I1, _MARKET, _B1, _SIGNALS, _CTX, _OUT, _SERIES)
+SIMULATE_SIGNATURE: Final = _F1(_I1, _MARKET, _B1, _SIGNALS, _CTX, _OUT)
 """What :func:`simulate` takes and returns (the ahead-of-time build checks its arguments
 against it: compiled code has no type dispatch to refuse other arrays)."""
+
+
+@_kernel(_void(_F1, _F2))
+def _initial_state(prm: FloatArray, st: FloatArray) -> None:
+    """Set the state rows ``st`` (a symbol's, or in hedge mode its LONG and SHORT legs') as
+    they are before the first bar: what :func:`simulate` starts from and
+    :func:`replay_series` replays the log on."""
+    stride = 2 if prm[P_HEDGE] != 0.0 else 1
+    st[:] = 0.0
+    for j in range(st.shape[0]):
+        st[j, X_SYMBOL] = j // stride
+        if stride == 2:
+            st[j, X_LEG] = 1.0 if j % 2 == 0 else -1.0
+        st[j, X_SETTING] = prm[P_LEVERAGE]
+        st[j, X_MARK] = math.nan
+        st[j, X_WATCH] = math.nan
+        st[j, X_LP] = math.nan
+        st[j, X_T_TIME] = math.nan
+
+
+@_inlined
+def _differs(a: float, b: float) -> bool:
+    """Whether a logged value changed (NaN equals NaN)."""
+    return a != b and not (math.isnan(a) and math.isnan(b))
+
+
+@_kernel(_void(_OUT, _F2, _F1, _F2, _RB2, _i8))
+def _log_state(
+    out: Outputs, st: FloatArray, acc: FloatArray, logged: FloatArray, active: BoolArray, i: int
+) -> None:
+    """Log, at the end of bar ``i``, what the series read and the bar changed: the account's
+    wallet and pool kind, and each position row whose size, entry, margin, liquidation price,
+    opening order or mark moved (``logged`` holds the last values logged: a row per state
+    row, then the account's). The mark counts only where the series cannot take it from the
+    market: a pool spanning symbols reads every active symbol's mark close."""
+    m = st.shape[0]
+    log = out[4]
+    capacity = log.shape[0]
+    multi = acc[A_CROSS_MULTI]
+    if _differs(acc[A_WALLET], logged[m, 0]) or multi != logged[m, 1]:
+        at = _slot(out[3], C_LOG, capacity)
+        if at >= 0:
+            log[at, G_BAR] = i
+            log[at, G_ROW] = -1.0
+            log[at, G_WALLET] = acc[A_WALLET]
+            log[at, G_MULTI] = multi
+            for c in range(G_MULTI + 1, N_LOG):  # a position row's columns
+                log[at, c] = 0.0
+        logged[m, 0] = acc[A_WALLET]
+        logged[m, 1] = multi
+    for j in range(m):
+        read_from_market = multi != 0.0 and active[i, int(st[j, X_SYMBOL])]
+        changed = not read_from_market and _differs(st[j, X_MARK], logged[j, 5])
+        for c in range(5):
+            changed |= _differs(st[j, LOGGED[c]], logged[j, c])
+        if not changed:
+            continue
+        at = _slot(out[3], C_LOG, capacity)
+        for c in range(6):
+            logged[j, c] = st[j, LOGGED[c]]
+            if at >= 0:
+                log[at, G_SIZE + c] = logged[j, c]
+        if at >= 0:
+            log[at, G_BAR] = i
+            log[at, G_ROW] = j
 
 
 @_kernel(SIMULATE_SIGNATURE, from_python=True)
@@ -1951,29 +2067,47 @@ def simulate(
     signals: tuple[ByteArray, FloatArray, FloatArray],
     ctx: Context,
     out: Outputs,
-    series: tuple[FloatArray, FloatArray, FloatArray],
 ) -> FloatArray:
     """Run a signal table over the bars (see the module docstring); returns the account
     scalars at the end.
 
     ``mkt`` holds the market arrays (``MK_*``, shape (bars, symbols)), ``funding_bar`` whether
     any symbol has a funding event at each bar, ``signals`` = (bits ``SIG_*``, leverage,
-    stake); ``series`` = (account columns ``S_*``, liquidation prices, notionals) is filled
-    per bar. A bar where nothing happens costs only the checks written out in this loop:
-    the steps are called when they have work (a call that passes arrays costs reference
-    counting).
+    stake). The per-bar series are not written here: the end of each bar that changed what
+    they read logs it (``out[4]``, ``G_*``), and :func:`replay_series` computes them from the
+    log when they are asked for. A bar where nothing happens costs only the checks written
+    out in this loop: the steps are called when they have work (a call that passes arrays
+    costs reference counting: the caller's arrays are passed on as :func:`_borrowed` views).
     """
-    sp, prm, tiers, roi = ctx
-    floors, _, mmrs, amounts, _, offsets = tiers
-    rows, liq, notional = series
-    bits_at, leverages, stakes = signals
+    mkt = (
+        _borrowed(mkt[0]), _borrowed(mkt[1]), _borrowed(mkt[2]), _borrowed(mkt[3]),
+        _borrowed(mkt[4]), _borrowed(mkt[5]), _borrowed(mkt[6]), _borrowed(mkt[7]),
+        _borrowed(mkt[8]), _borrowed(mkt[9]), _borrowed(mkt[10]), _borrowed(mkt[11]),
+        _borrowed(mkt[12]), _borrowed(mkt[13]),
+    )  # fmt: skip
+    out = (
+        _borrowed(out[0]), _borrowed(out[1]), _borrowed(out[2]), _borrowed(out[3]),
+        _borrowed(out[4]),
+    )  # fmt: skip
+    floors, caps, mmrs, amounts, maxlev, offsets = ctx[2]
+    tiers = (
+        _borrowed(floors), _borrowed(caps), _borrowed(mmrs), _borrowed(amounts),
+        _borrowed(maxlev), _borrowed(offsets),
+    )  # fmt: skip
+    sp = _borrowed(ctx[0])
+    prm = _borrowed(ctx[1])
+    roi = _borrowed(ctx[3])
+    ctx = (sp, prm, tiers, roi)
+    bits_at = _borrowed(signals[0])
+    leverages = _borrowed(signals[1])
+    stakes = _borrowed(signals[2])
+    signals = (bits_at, leverages, stakes)
     low = mkt[MK_LOW]
     high = mkt[MK_HIGH]
     mark_open = mkt[MK_MARK_OPEN]
     mark_low = mkt[MK_MARK_LOW]
     mark_high = mkt[MK_MARK_HIGH]
     mark_close = mkt[MK_MARK_CLOSE]
-    carried = mkt[MK_CARRIED]
     active = mkt[MK_ACTIVE]
     funded = mkt[MK_FUNDED]
     funding_price = mkt[MK_FUNDING_PRICE]
@@ -1987,29 +2121,30 @@ def simulate(
     stride = 2 if hedge else 1
     n, symbols = low.shape
     m = symbols * stride  # state rows: a symbol's, or in hedge mode its LONG and SHORT legs'
-    st = np.zeros((m, N_STATE))
+    # the state rows, the account scalars (row m) and the order being executed (row m + 1),
+    # in one array this call owns to its end (it returns the account row): the steps are
+    # passed borrowed views of them
+    own = np.empty((m + 2, N_STATE))
+    st = _borrowed(own[:m])
+    _initial_state(prm, st)
+    acc = _borrowed(own[m, :N_ACCOUNT])
+    acc[:] = 0.0
+    od = _borrowed(own[m + 1, :N_ORDER])
+    logged = np.empty((m + 1, 6))
     for j in range(m):
-        st[j, X_SYMBOL] = j // stride
-        if hedge:
-            st[j, X_LEG] = 1.0 if j % 2 == 0 else -1.0
-        st[j, X_SETTING] = prm[P_LEVERAGE]
-        st[j, X_MARK] = math.nan
-        st[j, X_WATCH] = math.nan
-        st[j, X_LP] = math.nan
-        st[j, X_T_TIME] = math.nan
-    acc = np.zeros(N_ACCOUNT)
+        for c in range(6):
+            logged[j, c] = st[j, LOGGED[c]]
+    logged[m, 0] = 0.0
+    logged[m, 1] = 0.0
     acc[A_LAST_PARTIAL] = math.nan
     acc[A_NEXT_ID] = 1.0
     acc[A_TIME] = timestamps[0]
     _post(out, acc, st, K_DEPOSIT, B_EXTERNAL, B_CROSS, prm[P_WALLET], -1)
     walk = np.zeros(symbols, dtype=np.bool_)
-    od = np.empty(N_ORDER)
+    keys = np.empty(2 * m)
+    which = np.empty(2 * m, dtype=np.int64)
     prices = np.empty(m)
     _fill_nan(prices)
-    order = np.empty(m, dtype=np.int64)
-    for j in range(m):
-        order[j] = j
-    scratch = np.empty((5, m + 2))
     for i in range(n):
         acc[A_TIME] = timestamps[i]
         # step 1: funding (each held symbol with an event receives −size·cs·price·rate into
@@ -2049,13 +2184,15 @@ def simulate(
                         beyond = mark_open[i, s] >= watch
                     due |= beyond
             if due:
+                acc[A_DIRTY] = 1.0
                 _open_liquidations(out, st, acc, ctx, mkt, i, prices)
         # step 2: market orders at the open
         pending = False
         for j in range(m):
             pending |= st[j, X_EXIT_ID] != 0.0 or st[j, X_ENTRY_ID] != 0.0
         if pending:
-            _fill_market(out, st, acc, ctx, mkt, i)
+            acc[A_DIRTY] = 1.0
+            _fill_market(out, st, acc, ctx, mkt, i, od, keys, which)
         # SignalDriver.before_path: the ROI take-profit for the trade's age at this open, net
         # of the funding booked so far; held a bar after the side's entry signal when
         # ignore_roi_if_entry_signal
@@ -2107,6 +2244,7 @@ def simulate(
                     walk[s] = may
                 for s in range(symbols):
                     if walk[s]:
+                        acc[A_DIRTY] = 1.0
                         _walk_symbol(out, st, acc, ctx, mkt, i, s * stride, phase == 0, od, prices)
                 if phase == 0:
                     _adverse_extremes(out, st, acc, ctx, mkt, i, prices)
@@ -2141,10 +2279,59 @@ def simulate(
             st[j, X_ENTRY_CREATED] = acc[A_TIME]
         if i == n - 1:
             _end_of_data(out, st, acc, ctx, mkt)
-        # step 4: the series at the (carried) mark closes, in Engine.series' arithmetic; a
-        # cross pool spanning symbols has its liquidation prices read at the close
+        # the bar's end: the liquidation prices the series read, a cross pool spanning
+        # symbols marked at the closes, and the state logged when the bar changed it
         if acc[A_STALE] != 0.0:
             _refresh(st, acc, ctx)
+        if acc[A_CROSS_MULTI] != 0.0:
+            _set_marks(st, mark_close, active, i)
+        if acc[A_DIRTY] != 0.0:
+            _log_state(out, st, acc, logged, active, i)
+            acc[A_DIRTY] = 0.0
+    return own[m, :N_ACCOUNT]
+
+
+SERIES_SIGNATURE: Final = _void(_F2, _MARKET, _CTX, _SERIES)
+"""What :func:`replay_series` takes (checked as :data:`SIMULATE_SIGNATURE` is)."""
+
+
+@_kernel(SERIES_SIGNATURE, from_python=True)
+def replay_series(
+    log: FloatArray, mkt: Market, ctx: Context, series: tuple[FloatArray, FloatArray, FloatArray]
+) -> None:
+    """The per-bar series of a :func:`simulate` run from its state log: ``series`` =
+    (account columns ``S_*``, liquidation prices per state row, notionals per symbol), each
+    bar at the (carried) mark closes in Engine.series' arithmetic. The log's rows replay the
+    state the run had at the end of each bar that changed it; a cross pool spanning symbols
+    has its liquidation prices solved at each bar's closes."""
+    sp, prm, tiers, _ = ctx
+    floors, _, mmrs, amounts, _, offsets = tiers
+    rows, liq, notional = series
+    carried = mkt[MK_CARRIED]
+    mark_close = mkt[MK_MARK_CLOSE]
+    active = mkt[MK_ACTIVE]
+    isolated = prm[P_ISOLATED] != 0.0
+    stride = 2 if prm[P_HEDGE] != 0.0 else 1
+    n, symbols = carried.shape
+    st = np.empty((symbols * stride, N_STATE))
+    _initial_state(prm, st)
+    m = st.shape[0]
+    acc = np.zeros(N_ACCOUNT)
+    order = np.empty(m, dtype=np.int64)
+    for j in range(m):
+        order[j] = j
+    scratch = np.empty((5, m + 2))
+    q = 0
+    for i in range(n):
+        while q < log.shape[0] and log[q, G_BAR] == i:
+            j = int(log[q, G_ROW])
+            if j < 0:
+                acc[A_WALLET] = log[q, G_WALLET]
+                acc[A_CROSS_MULTI] = log[q, G_MULTI]
+            else:
+                for c in range(6):
+                    st[j, LOGGED[c]] = log[q, G_SIZE + c]
+            q += 1
         multi = acc[A_CROSS_MULTI] != 0.0
         if multi:
             _set_marks(st, mark_close, active, i)
@@ -2157,8 +2344,8 @@ def simulate(
             liq[i, j] = math.nan
         # one symbol needs no ordering (and no call that passes arrays, on every bar)
         held = _position_order(st, order) if m > 1 else int(st[0, X_SIZE] != 0.0)
-        for q in range(held):
-            j = order[q]
+        for k in range(held):
+            j = order[k]
             s = j // stride
             mark = carried[i, s]
             qty = st[j, X_SIZE] * sp[s, Y_CONTRACT_SIZE]
@@ -2169,8 +2356,8 @@ def simulate(
                 isolated_value += st[j, X_MARGIN] + upnl
             else:
                 cross_upnl += upnl
-                k = formulas.tier_index_in(floors, offsets[s], offsets[s + 1], size_notional)
-                mm += size_notional * mmrs[k] - amounts[k]
+                tier = formulas.tier_index_in(floors, offsets[s], offsets[s + 1], size_notional)
+                mm += size_notional * mmrs[tier] - amounts[tier]
             if not multi:
                 liq[i, j] = st[j, X_LP]
         if multi:
@@ -2183,4 +2370,3 @@ def simulate(
         if mm > 0:
             rows[i, S_MARGIN_RATIO] = math.inf if cross <= 0 else mm / cross
         rows[i, S_WALLET] = acc[A_WALLET]
-    return acc

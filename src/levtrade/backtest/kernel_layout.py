@@ -3,7 +3,8 @@
 :mod:`levtrade.backtest.kernel_core` keeps its state in float arrays and writes its results
 to float tables; these constants name their columns (``X_*`` per-position state, ``A_*`` account
 scalars, ``P_*`` run parameters, ``Y_*`` per-symbol parameters, ``D_*`` an order being
-executed, ``L_*``/``T_*``/``O_*`` the ledger, trades and orders tables, ``S_*`` the series) and
+executed, ``L_*``/``T_*``/``O_*`` the ledger, trades and orders tables, ``G_*`` the state log,
+``S_*`` the series) and
 the codes stored in them (books, entry kinds, order types, origins, statuses, reasons), so
 :mod:`levtrade.backtest.kernel` can translate them back to names.
 """
@@ -220,7 +221,10 @@ A_STALE = 5
 A_CROSS_MULTI = 6
 A_TIME = 7
 A_POSITIONS = 8
-N_ACCOUNT = 9
+A_DIRTY = 9
+"""1: the bar changed what the series read (positions, wallet, liquidation prices, marks);
+its end logs the state (``G_*``)."""
+N_ACCOUNT = 10
 
 # -- output tables ---------------------------------------------------------------------------------
 L_TIME = 0
@@ -263,6 +267,22 @@ O_FILLED_SIZE = 14
 O_FEE = 15
 N_ORDERS = 16
 
+# -- the state log: what the series read, at the end of each bar that changed it; a row of
+# one position (G_ROW its state row) or of the account (G_ROW = -1: G_WALLET, G_MULTI)
+G_BAR = 0
+G_ROW = 1
+G_SIZE = 2
+G_ENTRY = 3
+G_MARGIN = 4
+G_LP = 5
+G_SEQ = 6
+G_MARK = 7
+N_LOG = 8
+G_WALLET = G_SIZE
+G_MULTI = G_ENTRY
+LOGGED = (X_SIZE, X_ENTRY, X_MARGIN, X_LP, X_SEQ, X_MARK)
+"""The state columns a position's log row holds, in its column order from ``G_SIZE``."""
+
 S_EQUITY = 0
 S_CROSS_EQUITY = 1
 S_MAINTENANCE = 2
@@ -273,4 +293,5 @@ N_SERIES = 5
 C_LEDGER = 0
 C_TRADES = 1
 C_ORDERS = 2
-N_COUNTERS = 3
+C_LOG = 3
+N_COUNTERS = 4

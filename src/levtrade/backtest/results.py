@@ -171,11 +171,11 @@ class BacktestResult:
 
     @classmethod
     def deferred(
-        cls, tables: Mapping[str, Callable[[], pd.DataFrame]], **fields: Any
+        cls, tables: Mapping[str, Callable[[], pd.DataFrame | pd.Series]], **fields: Any
     ) -> BacktestResult:
-        """A result whose ``tables`` (some of ``trades``, ``orders``, ``ledger`` and
-        ``series``, by name) are built on first read and then kept, so that a caller who reads
-        only the metrics never builds them; ``fields`` are the others."""
+        """A result whose ``tables`` (some of ``trades``, ``orders``, ``ledger``, ``series``
+        and ``metrics``, by name) are built on first read and then kept, so that a caller who
+        reads only some never builds the others; ``fields`` are the others."""
         result = cls.__new__(cls)
         for item in dataclasses.fields(cls):
             if item.name in tables:
@@ -232,11 +232,11 @@ class _Once:
     """A deferred table's builder: it builds the table on the first call and returns the same
     table to every later one (copies of a result share it)."""
 
-    def __init__(self, build: Callable[[], pd.DataFrame]) -> None:
-        self._build: Callable[[], pd.DataFrame] | None = build
-        self._table: pd.DataFrame | None = None
+    def __init__(self, build: Callable[[], pd.DataFrame | pd.Series]) -> None:
+        self._build: Callable[[], pd.DataFrame | pd.Series] | None = build
+        self._table: pd.DataFrame | pd.Series | None = None
 
-    def __call__(self) -> pd.DataFrame:
+    def __call__(self) -> pd.DataFrame | pd.Series:
         if self._build is not None:
             self._table = self._build()
             self._build = None
