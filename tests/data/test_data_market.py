@@ -271,6 +271,25 @@ def test_portfolio_union_axis_off_the_grid_and_far_apart() -> None:
     assert list(apart.open[3:, 1]) == [100.0, 101.0]
 
 
+def test_portfolio_union_axis_mixes_runs_members_with_holes_and_single_bars() -> None:
+    # a run of bars, one with holes (placed bar by bar), one bar, and one on the grid of a
+    # timestamp that is not a bar of the others: the union is every bar time, in order
+    members = [
+        market("A/USDT:USDT", 2, 5),
+        market("B/USDT:USDT", 0, 9, skip=(2, 3, 6)),
+        market("C/USDT:USDT", 12, 1),
+        market("D/USDT:USDT", 7, 4),
+    ]
+    book = Portfolio.from_markets(members)
+    expected = np.unique(np.concatenate([m.timestamps for m in members]))
+    assert np.array_equal(book.timestamps, expected)
+    for j, member in enumerate(members):
+        rows = np.searchsorted(expected, member.timestamps)
+        assert np.array_equal(np.flatnonzero(book.active[:, j]), rows)
+        assert np.array_equal(book.close[rows, j], member.close)
+        assert np.isnan(np.delete(book.close[:, j], rows)).all()
+
+
 def test_portfolio_intersection_and_errors() -> None:
     a = market("A/USDT:USDT", 0, 6)
     b = market("B/USDT:USDT", 3, 6, skip=(1,))

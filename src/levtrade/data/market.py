@@ -25,7 +25,7 @@ from levtrade.data.errors import CoverageError, DataValidationError, TimeframeEr
 from levtrade.data.resample import PartialPolicy, resample_arrays
 from levtrade.data.series import Candles, FundingEvents, TimeBound, time_window
 from levtrade.data.timeframes import format_timeframe, format_ts, parse_timeframe
-from levtrade.data.validate import GapReport, find_gaps
+from levtrade.data.validate import GapReport, Intervals, find_gaps
 
 __all__ = [
     "COARSE_MARK_POLICIES",
@@ -133,10 +133,12 @@ class MarketData:
             if prices is not None:
                 for name, values in prices.as_dict(f"{label}_").items():
                     _check_1d(name, values, n, np.float64)
-        if n > 1 and bool(np.any(np.diff(self.timestamps) <= 0)):
+        intervals = Intervals(self.timestamps)
+        if n > 1 and intervals.bounds[0] <= 0:
             raise DataValidationError(f"{self.symbol}: timestamps must be strictly increasing")
         if self.gaps is None:
-            object.__setattr__(self, "gaps", find_gaps(self.timestamps, self.timeframe_ms))
+            gaps = find_gaps(self.timestamps, self.timeframe_ms, intervals=intervals)
+            object.__setattr__(self, "gaps", gaps)
         rate, mask, in_gaps = align_funding(self.timestamps, self.timeframe_ms, self.funding)
         object.__setattr__(self, "funding_rate", rate)
         object.__setattr__(self, "funding_mask", mask)

@@ -21,6 +21,7 @@ from levtrade.data._types import BoolArray, FloatArray, IntArray
 from levtrade.data.errors import DataValidationError, TimeframeError
 from levtrade.data.market import OHLC, MarketData
 from levtrade.data.timeframes import format_timeframe, format_ts
+from levtrade.data.validate import Intervals
 
 __all__ = ["AxisPolicy", "Portfolio"]
 
@@ -32,6 +33,21 @@ GRID_SLACK = 4
 has at most this many steps per member bar (else the bar times are sorted)."""
 
 
+def _grid_steps(stamps: IntArray, first: int, timeframe_ms: int) -> slice | IntArray | None:
+    """A member's steps on the timeframe's grid from ``first`` (at or before its first bar):
+    a slice when its bars follow one another on the grid, found from the intervals without
+    dividing every bar time; else each bar's step; ``None`` when a bar is off the grid."""
+    if stamps.size == 0:
+        return slice(0, 0)
+    start, off = divmod(int(stamps[0]) - first, timeframe_ms)
+    if off == 0 and (stamps.size == 1 or Intervals(stamps).bounds == (timeframe_ms,) * 2):
+        return slice(start, start + stamps.size)
+    offsets = stamps.astype(np.int64) - first
+    if np.any(offsets % timeframe_ms):
+        return None
+    return offsets // timeframe_ms
+
+
 def _union_axis(stamps: Sequence[IntArray], timeframe_ms: int) -> tuple[IntArray, list[IntArray]]:
     """The sorted union of the members' bar times (each strictly increasing) and each member's
     rows on it. Bar times on one grid of the timeframe, the usual case, are placed by their
@@ -41,9 +57,8 @@ def _union_axis(stamps: Sequence[IntArray], timeframe_ms: int) -> tuple[IntArray
         first = min(int(s[0]) for s in filled)
         span = (max(int(s[-1]) for s in filled) - first) // timeframe_ms + 1
         if span <= GRID_SLACK * sum(s.size for s in filled):
-            offsets = [s.astype(np.int64) - first for s in stamps]
-            if not any(np.any(o % timeframe_ms) for o in offsets):
-                steps = [o // timeframe_ms for o in offsets]
+            steps = [_grid_steps(s, first, timeframe_ms) for s in stamps]
+            if all(step is not None for step in steps):
                 taken = np.zeros(span, dtype=np.bool_)
                 for step in steps:
                     taken[step] = True

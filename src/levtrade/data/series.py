@@ -19,6 +19,7 @@ from levtrade.data.validate import (
     FUNDING_GRID_MS,
     FUNDING_SNAP_TOLERANCE_MS,
     GapReport,
+    Intervals,
     Origin,
     apply_gap_policy,
     check_ohlc,
@@ -167,7 +168,8 @@ def make_candles(
     if ts.size == 0:
         raise where.fail("no rows")
     o, h, lo, c = _float(open_), _float(high), _float(low), _float(close)
-    check_timestamps(ts, where)
+    intervals = Intervals(ts)
+    check_timestamps(ts, where, intervals)
     check_ohlc(o, h, lo, c, where, names[:4])
     vol: FloatArray | None = None
     if kind == "trade":
@@ -176,9 +178,9 @@ def make_candles(
         vol = _float(volume)
         check_volume(vol, where, names[4])
     declared = None if timeframe is None else parse_timeframe(timeframe)
-    tf = detect_timeframe(ts, where, declared, strict=strict_timeframe)
+    tf = detect_timeframe(ts, where, declared, strict=strict_timeframe, intervals=intervals)
     prices = {"open": o, "high": h, "low": lo, "close": c}
-    ts, prices, vol, report = apply_gap_policy(ts, prices, vol, tf, gaps, where)
+    ts, prices, vol, report = apply_gap_policy(ts, prices, vol, tf, gaps, where, intervals)
     return Candles(
         kind=kind,
         timestamps=ts,

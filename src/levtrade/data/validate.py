@@ -7,8 +7,9 @@ and funding-time snapping, which are explicit choices.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -21,6 +22,7 @@ __all__ = [
     "FUNDING_GRID_MS",
     "FUNDING_SNAP_TOLERANCE_MS",
     "GapReport",
+    "Intervals",
     "Origin",
     "apply_gap_policy",
     "check_ohlc",
@@ -63,6 +65,52 @@ class Origin:
         return cls(reason, file=self.file, column=column, row=row, value=value, line=line)
 
 
+BLOCK_ROWS = 1 << 14
+"""Rows per block of the blockwise checks: the blocks of the few arrays a check reads stay in
+the L2 cache, and a check makes no full-length temporary."""
+
+
+def _blocks(size: int) -> Iterator[slice]:
+    """Consecutive slices of at most ``BLOCK_ROWS`` rows covering ``range(size)``."""
+    return (slice(start, min(start + BLOCK_ROWS, size)) for start in range(0, size, BLOCK_ROWS))
+
+
+class Intervals:
+    """The intervals between consecutive timestamps, shared by the timestamp, timeframe and gap
+    checks of one series: the common case (sorted, one timeframe, no gap) is settled by the
+    smallest and largest interval, found block by block; the full ``np.diff`` is made once,
+    and only when a check needs more (to name a row, or the most common of mixed intervals)."""
+
+    def __init__(self, timestamps: IntArray) -> None:
+        self.timestamps = timestamps
+
+    @cached_property
+    def steps(self) -> IntArray:
+        """Every interval: ``np.diff(timestamps)``."""
+        return np.diff(self.timestamps)
+
+    @cached_property
+    def bounds(self) -> tuple[int, int]:
+        """The smallest and largest interval (the series needs two timestamps or more)."""
+        ts = self.timestamps
+        count = ts.size - 1
+        part = np.empty(min(BLOCK_ROWS, count), dtype=np.int64)
+        smallest: list[int] = []
+        largest: list[int] = []
+        for block in _blocks(count):
+            step = part[: block.stop - block.start]
+            np.subtract(ts[block.start + 1 : block.stop + 1], ts[block], out=step)
+            smallest.append(int(np.minimum.reduce(step)))
+            largest.append(int(np.maximum.reduce(step)))
+        return min(smallest), max(largest)
+
+
+def _span(values: FloatArray) -> tuple[float, float]:
+    """The smallest and largest value (NaN if any value is NaN), by reductions without
+    temporaries; ``values`` must not be empty."""
+    return float(np.minimum.reduce(values, axis=None)), float(np.maximum.reduce(values, axis=None))
+
+
 def ts_text(ms: int | np.integer) -> str:
     """A timestamp as ISO text plus the raw milliseconds, for error messages."""
     return f"{format_ts(ms)} ({int(ms)})"
@@ -76,11 +124,16 @@ def _more(count: int) -> str:
     return f" ({count - 1} more rows break this rule)" if count > 1 else ""
 
 
-def check_timestamps(ts: IntArray, origin: Origin) -> None:
-    """Timestamps must be strictly increasing: no duplicates, no rows out of order."""
+def check_timestamps(ts: IntArray, origin: Origin, intervals: Intervals | None = None) -> None:
+    """Timestamps must be strictly increasing: no duplicates, no rows out of order.
+
+    ``intervals`` shares the intervals of ``ts`` with the other checks of the series."""
     if ts.size < 2:
         return
-    step = np.diff(ts)
+    intervals = intervals or Intervals(ts)
+    if intervals.bounds[0] > 0:
+        return
+    step = intervals.steps
     bad = np.flatnonzero(step <= 0)
     if bad.size == 0:
         return
@@ -115,6 +168,34 @@ def _reject_rows(
     )
 
 
+def _ohlc_valid(open_: FloatArray, high: FloatArray, low: FloatArray, close: FloatArray) -> bool:
+    """Whether every row passes :func:`check_ohlc`, decided block by block with two
+    block-sized buffers, so valid candles cost no full-length temporary.
+
+    With ``high >= max(open, close)`` and ``low <= min(open, close)`` on every row (false
+    where any of them is NaN), all four prices are finite and positive exactly when the
+    lowest low is above zero and the highest high is below infinity."""
+    prices = (open_, high, low, close)
+    size = open_.size
+    if size == 0 or any(p.ndim != 1 or p.size != size for p in prices):
+        return False
+    limit = np.empty(min(BLOCK_ROWS, size), dtype=np.float64)
+    holds = np.empty(limit.size, dtype=np.bool_)
+    for block in _blocks(size):
+        o, h, lo, c = (p[block] for p in prices)
+        if not (np.minimum.reduce(lo) > 0.0 and np.maximum.reduce(h) < np.inf):
+            return False
+        rows = block.stop - block.start
+        bound, flags = limit[:rows], holds[:rows]
+        np.maximum(o, c, out=bound)
+        if not np.logical_and.reduce(np.greater_equal(h, bound, out=flags)):
+            return False
+        np.minimum(o, c, out=bound)
+        if not np.logical_and.reduce(np.less_equal(lo, bound, out=flags)):
+            return False
+    return True
+
+
 def _check_finite_positive(values: FloatArray, column: str, origin: Origin) -> None:
     _reject_rows(~np.isfinite(values), values, origin, column, "missing or not finite (NaN/inf)")
     _reject_rows(values <= 0.0, values, origin, column, "price must be positive")
@@ -128,7 +209,12 @@ def check_ohlc(
     origin: Origin,
     names: tuple[str, str, str, str] = ("open", "high", "low", "close"),
 ) -> None:
-    """Prices finite and positive; high at or above, low at or below both open and close."""
+    """Prices finite and positive; high at or above, low at or below both open and close.
+
+    Valid candles are confirmed blockwise; the row-by-row rules below run only to name the
+    first offending row."""
+    if _ohlc_valid(open_, high, low, close):
+        return
     for values, name in zip((open_, high, low, close), names, strict=True):
         _check_finite_positive(values, name, origin)
     top = np.maximum(open_, close)
@@ -151,12 +237,22 @@ def check_ohlc(
 
 def check_volume(volume: FloatArray, origin: Origin, name: str = "volume") -> None:
     """Volume finite and not negative (zero is a legitimate quiet bar)."""
+    if volume.size == 0:
+        return
+    lowest, highest = _span(volume)
+    if lowest >= 0.0 and highest < np.inf:
+        return
     _reject_rows(~np.isfinite(volume), volume, origin, name, "missing or not finite (NaN/inf)")
     _reject_rows(volume < 0.0, volume, origin, name, "volume must not be negative")
 
 
 def check_rates(rates: FloatArray, origin: Origin, name: str = "funding_rate") -> None:
     """Funding rates finite and within ±1 (a fraction per interval; 0.0001 = 0.01 %)."""
+    if rates.size == 0:
+        return
+    lowest, highest = _span(rates)
+    if lowest >= -1.0 and highest <= 1.0:
+        return
     _reject_rows(~np.isfinite(rates), rates, origin, name, "missing or not finite (NaN/inf)")
     _reject_rows(
         np.abs(rates) > 1.0,
@@ -169,7 +265,12 @@ def check_rates(rates: FloatArray, origin: Origin, name: str = "funding_rate") -
 
 
 def detect_timeframe(
-    ts: IntArray, origin: Origin, declared: int | None = None, *, strict: bool = True
+    ts: IntArray,
+    origin: Origin,
+    declared: int | None = None,
+    *,
+    strict: bool = True,
+    intervals: Intervals | None = None,
 ) -> int:
     """The bar spacing in ms; every interval must be a whole number of bars.
 
@@ -177,7 +278,7 @@ def detect_timeframe(
     must be a multiple of it (a file named ``-8m`` holding 1m candles is refused) and, when
     ``strict``, the smallest interval must equal it (a ``-1h`` file holding 4h candles is
     refused). Sparse series known to have the declared timeframe (stored or downloaded data)
-    pass ``strict=False``.
+    pass ``strict=False``. ``intervals`` shares the intervals of ``ts`` with the other checks.
     """
     if ts.size < 2:
         if declared is None:
@@ -187,12 +288,18 @@ def detect_timeframe(
                 cls=TimeframeError,
             )
         return declared
-    step = np.diff(ts)
-    if declared is None:
-        values, counts = np.unique(step, return_counts=True)
-        timeframe = int(values[int(np.argmax(counts))])
-    else:
+    intervals = intervals or Intervals(ts)
+    smallest, largest = intervals.bounds
+    if declared is not None:
         timeframe = declared
+    elif smallest == largest:
+        timeframe = smallest
+    else:
+        values, counts = np.unique(intervals.steps, return_counts=True)
+        timeframe = int(values[int(np.argmax(counts))])
+    if smallest == largest == timeframe:
+        return timeframe
+    step = intervals.steps
     off_grid = np.flatnonzero(step % timeframe != 0)
     if off_grid.size:
         row = int(off_grid[0]) + 1
@@ -205,7 +312,6 @@ def detect_timeframe(
             value=ts_text(ts[row]),
             cls=TimeframeError,
         )
-    smallest = int(step.min())
     if declared is not None and strict and smallest != declared:
         row = int(np.argmin(step)) + 1
         raise origin.fail(
@@ -245,11 +351,15 @@ class GapReport:
         }
 
 
-def find_gaps(ts: IntArray, timeframe_ms: int, policy: str = "keep") -> GapReport:
-    """Holes in a sorted series whose intervals are whole numbers of bars."""
-    if ts.size < 2:
+def find_gaps(
+    ts: IntArray, timeframe_ms: int, policy: str = "keep", intervals: Intervals | None = None
+) -> GapReport:
+    """Holes in a sorted series whose intervals are whole numbers of bars (``intervals``: those
+    of ``ts``, shared with the other checks)."""
+    intervals = intervals or Intervals(ts)
+    if ts.size < 2 or intervals.bounds[1] <= timeframe_ms:
         return GapReport(timeframe_ms, policy=policy)
-    step = np.diff(ts)
+    step = intervals.steps
     holes = np.flatnonzero(step > timeframe_ms)
     if holes.size == 0:
         return GapReport(timeframe_ms, policy=policy)
@@ -272,19 +382,22 @@ def apply_gap_policy(
     timeframe_ms: int,
     policy: GapPolicy,
     origin: Origin,
+    intervals: Intervals | None = None,
 ) -> tuple[IntArray, dict[str, FloatArray], FloatArray | None, GapReport]:
     """Report gaps and act: raise (``error``), insert flat bars (``fill``) or leave (``keep``).
 
     A filled bar repeats the previous close as open, high, low and close with zero volume,
     as FreqTrade does, so no price move is invented. ``prices`` must hold a ``"close"`` array.
+    ``intervals`` shares the intervals of ``ts`` with the other checks.
     """
     if policy not in GAP_POLICIES:
         raise origin.fail(f"unknown gap policy {policy!r}; use one of {', '.join(GAP_POLICIES)}")
-    report = find_gaps(ts, timeframe_ms, policy)
+    intervals = intervals or Intervals(ts)
+    report = find_gaps(ts, timeframe_ms, policy, intervals)
     if report.count == 0 or policy == "keep":
         return ts, prices, volume, report
     if policy == "error":
-        step = np.diff(ts)
+        step = intervals.steps
         row = int(np.flatnonzero(step > timeframe_ms)[0]) + 1
         first_missing = int(step[row - 1] // timeframe_ms - 1)
         largest_at = format_ts(report.largest_at or 0)

@@ -23,6 +23,32 @@ FloatArray = NDArray[np.float64]
 SIGNAL_COLUMNS = ("enter_long", "exit_long", "enter_short", "exit_short")
 
 
+def _lowest_set(values: FloatArray) -> float:
+    """The lowest value that is not NaN (NaN if there is none), by one reduction without a
+    mask; the checks build the mask only to report a bad value."""
+    return float(np.fmin.reduce(values)) if values.size else math.nan
+
+
+def _unless(
+    flags: BoolArray,
+    first: BoolArray | None = None,
+    second: BoolArray | None = None,
+    *,
+    keep: bool = True,
+) -> BoolArray:
+    """A new array: ``flags`` where neither blocker is set (``flags & ~first & ~second``;
+    ``None`` blocks nothing), all False without ``keep``. For booleans ``a & ~b`` is
+    ``a > b``, so this takes one array and no inverted temporaries."""
+    if not keep:
+        return np.zeros(flags.shape, dtype=np.bool_)
+    if first is None:
+        return flags.copy()
+    if second is None:
+        return np.greater(flags, first)
+    blocked = np.logical_or(first, second)
+    return np.greater(flags, blocked, out=blocked)
+
+
 @dataclass(frozen=True)
 class SymbolSignals:
     """One symbol's signals, aligned to the market data's bars."""
@@ -42,11 +68,11 @@ class SymbolSignals:
                 raise ConfigError(
                     f"signals.{name}: expected {n} bars like enter_long, got shape {array.shape}"
                 )
-        bad = self.leverage[~np.isnan(self.leverage)]
-        if bad.size and not (bad >= 1.0).all():
+        if _lowest_set(self.leverage) < 1.0:
+            bad = self.leverage[~np.isnan(self.leverage)]
             raise ConfigError(f"signals.leverage: must be ≥ 1, got {float(bad.min())!r}")
-        bad = self.stake[~np.isnan(self.stake)]
-        if bad.size and not (bad > 0.0).all():
+        if _lowest_set(self.stake) <= 0.0:
+            bad = self.stake[~np.isnan(self.stake)]
             raise ConfigError(f"signals.stake: must be > 0, got {float(bad.min())!r}")
 
     @property
@@ -60,20 +86,22 @@ class SymbolSignals:
         its side's entry exits nothing (the strategy holds). Hedge mode keeps its own rule
         (an exit and an entry of a leg on one candle reopen it, docs/backtest.md). Without
         ``use_exit_signal`` no exit signal counts."""
-        keep_exits = np.bool_(rules.use_exit_signal)
+        keep_exits = rules.use_exit_signal
         if hedge:
             return replace(
                 self,
-                exit_long=self.exit_long & keep_exits,
-                exit_short=self.exit_short & keep_exits,
+                exit_long=_unless(self.exit_long, keep=keep_exits),
+                exit_short=_unless(self.exit_short, keep=keep_exits),
             )
-        enter_short = self.enter_short & np.bool_(rules.can_short)
+        shorts = rules.can_short
         return replace(
             self,
-            enter_long=self.enter_long & ~self.exit_long & ~enter_short,
-            exit_long=self.exit_long & ~self.enter_long & keep_exits,
-            enter_short=enter_short & ~self.exit_short & ~self.enter_long,
-            exit_short=self.exit_short & ~self.enter_short & keep_exits,
+            enter_long=_unless(
+                self.enter_long, self.exit_long, self.enter_short if shorts else None
+            ),
+            exit_long=_unless(self.exit_long, self.enter_long, keep=keep_exits),
+            enter_short=_unless(self.enter_short, self.exit_short, self.enter_long, keep=shorts),
+            exit_short=_unless(self.exit_short, self.enter_short, keep=keep_exits),
         )
 
     @classmethod
@@ -99,7 +127,7 @@ class SymbolSignals:
                 array = np.nan_to_num(array, nan=0.0)
             if array.dtype.kind not in "biuf":
                 raise ConfigError(f"signals.{name}: expected booleans, got dtype {array.dtype}")
-            return array.astype(np.bool_)
+            return array.astype(np.bool_, copy=False)
 
         def numbers(value: object) -> FloatArray:
             if value is None:
