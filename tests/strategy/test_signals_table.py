@@ -51,10 +51,11 @@ def test_executed_follows_the_candle_rules(can_short: bool, use_exit: bool, hedg
     assert not any(np.shares_memory(a, b) for a in got[1::2] for b in (xl, xs))
 
 
-def test_boolean_flags_are_taken_as_given_and_others_converted() -> None:
+def test_flags_are_copied_and_numbers_converted() -> None:
     flags = np.array([True, False, True])
     table = SymbolSignals.from_arrays(3, enter_long=flags, exit_long=[1, 0, 2])
-    assert table.enter_long is flags
+    flags[0] = False  # the caller's array changed after: the table keeps what it was given
+    assert table.enter_long.tolist() == [True, False, True]
     assert table.exit_long.tolist() == [True, False, True]
     assert table.enter_short.tolist() == [False] * 3
 

@@ -127,7 +127,7 @@ class SymbolSignals:
                 array = np.nan_to_num(array, nan=0.0)
             if array.dtype.kind not in "biuf":
                 raise ConfigError(f"signals.{name}: expected booleans, got dtype {array.dtype}")
-            return array.astype(np.bool_, copy=False)
+            return array.astype(np.bool_)
 
         def numbers(value: object) -> FloatArray:
             if value is None:
