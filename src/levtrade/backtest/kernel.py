@@ -68,7 +68,7 @@ from levtrade.margin.ledger import (
 from levtrade.model.orders import OrderStatus, OrderType, Reason
 from levtrade.model.venue import FundingPrice, LiquidationPriceRule, OutcomeModel, VenueProfile
 from levtrade.spec import BacktestConfig, RunSpec, resolve
-from levtrade.strategy.signals import Signals
+from levtrade.strategy.signals import Signals, unset_column
 
 __all__ = [
     "KINDS",
@@ -203,16 +203,19 @@ class KernelInputs:
 
 
 def first_capacity(inputs: KernelInputs) -> tuple[int, int, int, int]:
-    """First guess of the ledger, trades, orders and state log sizes: a few rows per signal
-    bar and per funding event (a run that needs more is repeated with the exact sizes; the
-    guesses are reserved, not touched, memory)."""
-    signal_bars = int(np.count_nonzero(inputs.signals[0]))
+    """First guess of the ledger, trades, orders and state log sizes: a few rows per entry
+    signal (each trade opens on one; its orders are the entry, the exit and the rules' stop
+    and take-profit) and per funding event. A run that needs more is repeated with the exact
+    sizes."""
+    entries = int(
+        np.count_nonzero(inputs.signals[0] & (layout.SIG_ENTER_LONG | layout.SIG_ENTER_SHORT))
+    )
     funding_events = int(np.count_nonzero(inputs.market[kernel_core.MK_FUNDED]))
     return (
-        64 + 8 * signal_bars + funding_events,
-        16 + signal_bars,
-        64 + 4 * signal_bars,
-        64 + 4 * signal_bars + 2 * funding_events,
+        64 + 8 * entries + funding_events,
+        16 + entries,
+        64 + 4 * entries,
+        64 + 4 * entries + 2 * funding_events,
     )
 
 
@@ -257,8 +260,8 @@ def prepare_inputs(
     for j, symbol in enumerate(run.symbols):
         table = signals.by_symbol.get(symbol)
         if table is None:
-            leverage.append(np.full(n, np.nan))
-            stake.append(np.full(n, np.nan))
+            leverage.append(unset_column(n))
+            stake.append(unset_column(n))
             continue
         if table.bars != n:
             raise ConfigError(f"signals[{symbol!r}]: {table.bars} bars, the market data has {n}")
@@ -330,9 +333,13 @@ def _signal_bits(*flags: tuple[np.ndarray[Any, Any], int]) -> np.ndarray[Any, An
 
 
 def _columns(columns: list[np.ndarray[Any, Any]], n: int) -> np.ndarray[Any, Any]:
-    """The symbols' per-bar values as the (n, m) array of floats the core takes: one symbol's
-    column as it is when it can be (the core only reads it, but its signature asks for a
-    writable array), several stacked."""
+    """The symbols' per-bar values as the array of floats the core takes: (1, m) when every
+    symbol's column is one value repeated (a zero stride: no per-bar values were given; the
+    core then reads row 0 at every bar), else (n, m): one symbol's column as it is when it
+    can be (the core only reads it, but its signature asks for a writable array), several
+    stacked."""
+    if all(column.strides == (0,) for column in columns):
+        return np.array([[float(column[0]) if n else math.nan for column in columns]])
     if len(columns) > 1:
         return np.column_stack(columns).astype(np.float64, copy=False)
     column = np.ascontiguousarray(columns[0], dtype=np.float64)

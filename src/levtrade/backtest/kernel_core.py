@@ -1976,11 +1976,11 @@ def _hedge_decisions(
                 wanted = (bits & SIG_ENTER_SHORT) != 0 and can_short
             if not wanted or (st[j, X_SIZE] != 0.0 and st[j, X_EXIT_ID] == 0.0):
                 continue
-            leverage = leverages[i, s]
+            leverage = leverages[i if leverages.shape[0] > 1 else 0, s]
             st[j, X_ENTRY_ID] = _new_id(acc)
             st[j, X_ENTRY_SIDE] = st[j, X_LEG]
             st[j, X_ENTRY_LEVERAGE] = prm[P_LEVERAGE] if math.isnan(leverage) else leverage
-            st[j, X_ENTRY_STAKE] = stakes[i, s]
+            st[j, X_ENTRY_STAKE] = stakes[i if stakes.shape[0] > 1 else 0, s]
             st[j, X_ENTRY_CREATED] = acc[A_TIME]
 
 
@@ -2073,11 +2073,12 @@ def simulate(
 
     ``mkt`` holds the market arrays (``MK_*``, shape (bars, symbols)), ``funding_bar`` whether
     any symbol has a funding event at each bar, ``signals`` = (bits ``SIG_*``, leverage,
-    stake). The per-bar series are not written here: the end of each bar that changed what
-    they read logs it (``out[4]``, ``G_*``), and :func:`replay_series` computes them from the
-    log when they are asked for. A bar where nothing happens costs only the checks written
-    out in this loop: the steps are called when they have work (a call that passes arrays
-    costs reference counting: the caller's arrays are passed on as :func:`_borrowed` views).
+    stake; the last two per bar, or one row for every bar). The per-bar series are not
+    written here: the end of each bar that changed what they read logs it (``out[4]``,
+    ``G_*``), and :func:`replay_series` computes them from the log when they are asked for.
+    A bar where nothing happens costs only the checks written out in this loop: the steps
+    are called when they have work (a call that passes arrays costs reference counting:
+    the caller's arrays are passed on as :func:`_borrowed` views).
     """
     mkt = (
         _borrowed(mkt[0]), _borrowed(mkt[1]), _borrowed(mkt[2]), _borrowed(mkt[3]),
@@ -2271,11 +2272,11 @@ def simulate(
             short_entry = (bits & SIG_ENTER_SHORT) != 0 and can_short
             if long_entry == short_entry:
                 continue
-            leverage = leverages[i, j]
+            leverage = leverages[i if leverages.shape[0] > 1 else 0, j]
             st[j, X_ENTRY_ID] = _new_id(acc)
             st[j, X_ENTRY_SIDE] = 1.0 if long_entry else -1.0
             st[j, X_ENTRY_LEVERAGE] = prm[P_LEVERAGE] if math.isnan(leverage) else leverage
-            st[j, X_ENTRY_STAKE] = stakes[i, j]
+            st[j, X_ENTRY_STAKE] = stakes[i if stakes.shape[0] > 1 else 0, j]
             st[j, X_ENTRY_CREATED] = acc[A_TIME]
         if i == n - 1:
             _end_of_data(out, st, acc, ctx, mkt)

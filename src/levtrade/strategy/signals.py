@@ -25,8 +25,17 @@ SIGNAL_COLUMNS = ("enter_long", "exit_long", "enter_short", "exit_short")
 
 def _lowest_set(values: FloatArray) -> float:
     """The lowest value that is not NaN (NaN if there is none), by one reduction without a
-    mask; the checks build the mask only to report a bad value."""
+    mask; the checks build the mask only to report a bad value. A column of one value
+    repeated (a zero stride) is read once."""
+    if values.ndim == 1 and values.strides == (0,):
+        values = values[:1]
     return float(np.fmin.reduce(values)) if values.size else math.nan
+
+
+def unset_column(bars: int) -> FloatArray:
+    """``bars`` NaN values (no per-bar leverage or stake) held in no per-bar memory: one
+    value seen through a zero stride, read-only."""
+    return np.broadcast_to(np.float64(math.nan), (bars,))
 
 
 def _unless(
@@ -131,7 +140,7 @@ class SymbolSignals:
 
         def numbers(value: object) -> FloatArray:
             if value is None:
-                return np.full(bars, math.nan)
+                return unset_column(bars)
             return np.asarray(value, dtype=np.float64)
 
         return cls(
