@@ -266,3 +266,27 @@ def test_layout_codes_name_every_ledger_kind_and_book() -> None:
     assert legs[kernel_layout.B_ISOLATED + 1] == f"isolated:{BTC}:SHORT"
     assert legs[kernel_layout.B_ISOLATED + 2] == f"isolated:{ETH}:LONG"
     assert kernel.book_names((BTC,))[kernel_layout.B_LIQUIDATOR_VAULT] == "liquidator_vault"
+
+
+def test_per_bar_stakes_beside_a_symbol_without_them() -> None:
+    # flat prices of 100, leverage 2: BTC's entry stakes 100 from its own column (2
+    # contracts), ETH gives none and takes the config's stake of 50 (1 contract)
+    btc = market([flat(100.0)] * 4)
+    eth = market([flat(100.0)] * 4, symbol=ETH)
+    book = portfolio(btc, eth)
+    stake = np.full(4, np.nan)
+    stake[0] = 100.0
+    table = signals(
+        book, BTC={"enter_long": at(4, 0), "stake": stake}, ETH={"enter_long": at(4, 0)}
+    )
+    cfg = config(leverage=2, stake_amount=50.0, tiers={BTC: ONE_TIER, ETH: ONE_TIER})
+    _, result = run_both(book, table, cfg)
+    assert dict(zip(result.trades.symbol, result.trades["size"], strict=True)) == {
+        BTC: 2.0,
+        ETH: 1.0,
+    }
+    # without a per-bar column in any symbol the kernel is given one row for every bar
+    unset = signals(book, BTC={"enter_long": at(4, 0)}, ETH={"enter_long": at(4, 0)})
+    inputs = kernel.prepare_inputs(book, unset, cfg)
+    assert inputs.signals[1].shape == inputs.signals[2].shape == (1, 2)
+    assert kernel.prepare_inputs(book, table, cfg).signals[2].shape == (4, 2)
