@@ -24,11 +24,13 @@ import platform
 import statistics
 import subprocess
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from benchmarks import bench_startup
 from benchmarks import workloads as wl
+from benchmarks.bench_startup import StartupTime
 from benchmarks.measure import (
     LEVTRADE_CALLS,
     LEVTRADE_MODULE,
@@ -43,6 +45,8 @@ BENCH_VENV = wl.ROOT / ".bench-venv"
 REQUIREMENTS = wl.BENCH_DIR / "requirements-peers.txt"
 RESULTS = wl.BENCH_DIR / "RESULTS.md"
 PARTIAL_RESULTS = wl.CACHE_DIR / "RESULTS.partial.md"
+STARTUP = "startup"
+"""``--only startup``: the whole-process times alone (a full run measures them too)."""
 STAMP = ".levtrade-requirements.sha256"
 PROJECT_PACKAGES = ("levtrade", "numpy", "numba", "pandas", "pyarrow")
 
@@ -580,6 +584,7 @@ def report(
     project: dict[str, str],
     peers: dict[str, str],
     notes: list[str],
+    startup: Sequence[StartupTime] = (),
 ) -> str:
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     peer_names = sorted({name for spec in PEERS for name in spec.packages} - {"pandas", "pyarrow"})
@@ -605,6 +610,11 @@ def report(
         f"| peers | {peer_line}"
         + (f"; not installed: {', '.join(missing)}" if missing else "")
         + " |",
+        *[
+            f"| `{t.command}` (whole process) | {t.median:.3f} s median of {t.processes} fresh "
+            f"processes ({t.fastest:.3f}–{t.slowest:.3f} s; CPU {t.cpu:.3f} s) |"
+            for t in startup
+        ],
         "",
         "## How to read the tables",
         "",
@@ -648,7 +658,8 @@ def report(
         for result in results:
             if result.workload.number == number:
                 lines += workload_section(result)
-    lines += cross_check_section(results)
+    if results:
+        lines += cross_check_section(results)
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -665,7 +676,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="append",
         default=[],
         metavar="WORKLOAD",
-        help="workload number (1-7), key prefix (e.g. 1-signal-100k) or kind; repeatable",
+        help="workload number (1-7), key prefix (e.g. 1-signal-100k), kind, or "
+        f"{STARTUP!r} (the levtrade command's whole-process times); repeatable",
     )
     parser.add_argument("--repeats", type=int, help="processes per measurement (default 3)")
     parser.add_argument("--peers", help="comma-separated peer keys to run (default: all)")
@@ -717,8 +729,13 @@ def main(argv: list[str] | None = None) -> int:
             f"{', '.join(names)}) is not in the tree yet"
         )
 
-    chosen = wl.prepare(wl.select(args.quick, args.only), log)
-    if not chosen:
+    startup: list[StartupTime] = []
+    if lev_python is not None and (not args.only or STARTUP in args.only):
+        log("whole-process times of the levtrade command")
+        startup = bench_startup.measure(list(bench_startup.COMMANDS), max(repeats, 5))
+    only = [o for o in args.only if o != STARTUP]
+    chosen = [] if args.only and not only else wl.prepare(wl.select(args.quick, only), log)
+    if not chosen and not startup:
         log("no workload selected (or no data for them)")
         return 1
     for key in sorted(wl.DATASETS):
@@ -745,6 +762,7 @@ def main(argv: list[str] | None = None) -> int:
         project=project,
         peers=peer_versions,
         notes=notes,
+        startup=startup,
     )
     output = args.output or (PARTIAL_RESULTS if partial else RESULTS)
     output.parent.mkdir(parents=True, exist_ok=True)
