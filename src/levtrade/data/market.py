@@ -479,23 +479,28 @@ def basis_mark(history: Candles, trade: Candles, mark: Candles) -> OHLC:
             f"mark candles do not overlap the trade candles of {trade.source}", file=mark.source
         )
     stamps = trade.timestamps
-    window = _containing(mark.timestamps, stamps)
-    ends = mark.timestamps + mark.timeframe_ms
-    found = stamps < ends[np.maximum(window, 0)]
-    found &= window >= 0
+    # the mark candles from the one holding the first trade bar to the last one opening by
+    # the last trade bar (a mark file usually spans far more than the run)
+    lo = max(int(np.searchsorted(mark.timestamps, stamps[0], "right")) - 1, 0)
+    hi = int(np.searchsorted(mark.timestamps, stamps[-1], "right"))
+    opens = mark.timestamps[lo:hi]
+    mark_open = mark.open[lo:hi]
+    window = _containing(opens, stamps)
+    found = window >= 0
+    found &= stamps < (opens + mark.timeframe_ms)[np.maximum(window, 0)]
     if not bool(found.all()):
         raise _uncovered(trade, mark, "mark", found)
     # per mark candle: the history's first bar at or after its open (the last bar for a
     # candle opening after the history, which then opens no window) and the basis there
-    first = np.searchsorted(history.timestamps, mark.timestamps, "left")
+    first = np.searchsorted(history.timestamps, opens, "left")
     np.minimum(first, len(history) - 1, out=first)
-    ratio = (mark.open / history.open[first])[window]
+    ratio = (mark_open / history.open[first])[window]
     open_ = trade.open * ratio
     # a window's first history bar, when it is among the trade bars, gets the published open
     first_ts = history.timestamps[first]
     at = np.minimum(np.searchsorted(stamps, first_ts, "left"), stamps.size - 1)
-    opening = (stamps[at] == first_ts) & (window[at] == np.arange(len(mark)))
-    open_[at[opening]] = mark.open[opening]
+    opening = (stamps[at] == first_ts) & (window[at] == np.arange(opens.size))
+    open_[at[opening]] = mark_open[opening]
     high = trade.high * ratio
     np.maximum(high, open_, out=high)
     low = trade.low * ratio
