@@ -71,8 +71,13 @@ from levtrade.backtest.kernel_layout import (
     D_TAG,
     D_TYPE,
     G_BAR,
+    G_ENTRY,
+    G_LP,
+    G_MARGIN,
+    G_MARK,
     G_MULTI,
     G_ROW,
+    G_SEQ,
     G_SIZE,
     G_WALLET,
     K_DEPOSIT,
@@ -89,7 +94,6 @@ from levtrade.backtest.kernel_layout import (
     L_SOURCE,
     L_SYMBOL,
     L_TIME,
-    LOGGED,
     M_BANKRUPTCY_CLOSE,
     M_PENALTY_CLOSE,
     MS_PER_MINUTE,
@@ -2024,9 +2028,11 @@ def _log_state(
 ) -> None:
     """Log, at the end of bar ``i``, what the series read and the bar changed: the account's
     wallet and pool kind, and each position row whose size, entry, margin, liquidation price,
-    opening order or mark moved (``logged`` holds the last values logged: a row per state
-    row, then the account's). The mark counts only where the series cannot take it from the
-    market: a pool spanning symbols reads every active symbol's mark close."""
+    opening order or mark moved (``logged`` holds the last values logged, in the log's
+    column order from ``G_SIZE``: a row per state row, then the account's). The mark counts
+    only where the series cannot take it from the market: a pool spanning symbols reads
+    every active symbol's mark close. The columns are written out one by one: a tuple of
+    column numbers indexed in a loop cost more than the comparisons."""
     m = st.shape[0]
     log = out[4]
     capacity = log.shape[0]
@@ -2044,19 +2050,33 @@ def _log_state(
         logged[m, 1] = multi
     for j in range(m):
         read_from_market = multi != 0.0 and active[i, int(st[j, X_SYMBOL])]
-        changed = not read_from_market and _differs(st[j, X_MARK], logged[j, 5])
-        for c in range(5):
-            changed |= _differs(st[j, LOGGED[c]], logged[j, c])
-        if not changed:
+        size = st[j, X_SIZE]
+        entry = st[j, X_ENTRY]
+        margin = st[j, X_MARGIN]
+        lp = st[j, X_LP]
+        seq = st[j, X_SEQ]
+        mark = st[j, X_MARK]
+        if not (
+            _differs(size, logged[j, 0])
+            or _differs(entry, logged[j, 1])
+            or _differs(margin, logged[j, 2])
+            or _differs(lp, logged[j, 3])
+            or _differs(seq, logged[j, 4])
+            or (not read_from_market and _differs(mark, logged[j, 5]))
+        ):
             continue
+        logged[j, 0] = size
+        logged[j, 1] = entry
+        logged[j, 2] = margin
+        logged[j, 3] = lp
+        logged[j, 4] = seq
+        logged[j, 5] = mark
         at = _slot(out[3], C_LOG, capacity)
-        for c in range(6):
-            logged[j, c] = st[j, LOGGED[c]]
-            if at >= 0:
-                log[at, G_SIZE + c] = logged[j, c]
         if at >= 0:
             log[at, G_BAR] = i
             log[at, G_ROW] = j
+            for c in range(6):
+                log[at, G_SIZE + c] = logged[j, c]
 
 
 @_kernel(SIMULATE_SIGNATURE, from_python=True)
@@ -2133,8 +2153,12 @@ def simulate(
     od = _borrowed(own[m + 1, :N_ORDER])
     logged = np.empty((m + 1, 6))
     for j in range(m):
-        for c in range(6):
-            logged[j, c] = st[j, LOGGED[c]]
+        logged[j, 0] = st[j, X_SIZE]
+        logged[j, 1] = st[j, X_ENTRY]
+        logged[j, 2] = st[j, X_MARGIN]
+        logged[j, 3] = st[j, X_LP]
+        logged[j, 4] = st[j, X_SEQ]
+        logged[j, 5] = st[j, X_MARK]
     logged[m, 0] = 0.0
     logged[m, 1] = 0.0
     acc[A_LAST_PARTIAL] = math.nan
@@ -2330,8 +2354,12 @@ def replay_series(
                 acc[A_WALLET] = log[q, G_WALLET]
                 acc[A_CROSS_MULTI] = log[q, G_MULTI]
             else:
-                for c in range(6):
-                    st[j, LOGGED[c]] = log[q, G_SIZE + c]
+                st[j, X_SIZE] = log[q, G_SIZE]
+                st[j, X_ENTRY] = log[q, G_ENTRY]
+                st[j, X_MARGIN] = log[q, G_MARGIN]
+                st[j, X_LP] = log[q, G_LP]
+                st[j, X_SEQ] = log[q, G_SEQ]
+                st[j, X_MARK] = log[q, G_MARK]
             q += 1
         multi = acc[A_CROSS_MULTI] != 0.0
         if multi:

@@ -268,7 +268,8 @@ O_FEE = 15
 N_ORDERS = 16
 
 # -- the state log: what the series read, at the end of each bar that changed it; a row of
-# one position (G_ROW its state row) or of the account (G_ROW = -1: G_WALLET, G_MULTI)
+# one position (G_ROW its state row: X_SIZE, X_ENTRY, X_MARGIN, X_LP, X_SEQ, X_MARK) or of
+# the account (G_ROW = -1: G_WALLET, G_MULTI)
 G_BAR = 0
 G_ROW = 1
 G_SIZE = 2
@@ -280,8 +281,6 @@ G_MARK = 7
 N_LOG = 8
 G_WALLET = G_SIZE
 G_MULTI = G_ENTRY
-LOGGED = (X_SIZE, X_ENTRY, X_MARGIN, X_LP, X_SEQ, X_MARK)
-"""The state columns a position's log row holds, in its column order from ``G_SIZE``."""
 
 S_EQUITY = 0
 S_CROSS_EQUITY = 1
