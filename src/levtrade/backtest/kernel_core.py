@@ -1624,7 +1624,7 @@ def _open_liquidations(
         prices[last] = math.nan
 
 
-@_inlined
+@_kernel(_void(_OUT, _F2, _F1, _CTX, _MARKET, _i8, _F1, _F1, _I1))
 def _fill_market(
     out: Outputs,
     st: FloatArray,
@@ -1728,7 +1728,7 @@ def _trail(st: FloatArray, sp: FloatArray, prm: FloatArray, j: int, price: float
             st[j, X_STOP_ORIGIN] = ORIGIN_TRAILING_STOP
 
 
-@_inlined
+@_kernel(_void(_OUT, _F2, _F1, _CTX, _MARKET, _i8, _i8, _b1, _F1, _F1))
 def _walk_symbol(
     out: Outputs,
     st: FloatArray,
@@ -1893,7 +1893,7 @@ def _adverse_extremes(
     _set_marks(st, mkt[MK_MARK_OPEN], active, i)
 
 
-@_inlined
+@_kernel(_void(_OUT, _F2, _F1, _CTX, _MARKET))
 def _end_of_data(out: Outputs, st: FloatArray, acc: FloatArray, ctx: Context, mkt: Market) -> None:
     """Cancel what still waits; close each open position at its last close."""
     sp = ctx[0]
