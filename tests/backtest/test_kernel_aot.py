@@ -172,10 +172,11 @@ def test_the_build_refuses_arguments_of_other_types(native: ModuleType) -> None:
         simulate(inputs.run.timestamps, market)
     replay = kernel_aot.checked(native.replay_series, kernel_core.SERIES_SIGNATURE, "replay_series")
     series = (np.empty((n, 5)), np.empty((n, 1)), np.empty((n, 1)))
+    closes = market[kernel_core.MK_MARK_CLOSE]
     with pytest.raises(TypeError, match="replay_series argument 0"):  # a log of other floats
-        replay(np.empty((0, 8), dtype=np.float32), market, inputs.context, series)
-    with pytest.raises(TypeError, match="replay_series argument 3"):
-        replay(np.empty((0, 8)), market, inputs.context, series[:2])
+        replay(np.empty((0, 8), dtype=np.float32), market, closes, inputs.context, series)
+    with pytest.raises(TypeError, match="replay_series argument 4"):
+        replay(np.empty((0, 8)), market, closes, inputs.context, series[:2])
 
 
 def test_arrays_are_typed_as_numba_types_them() -> None:

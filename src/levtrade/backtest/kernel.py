@@ -198,7 +198,8 @@ class KernelInputs:
         n, m = self.run.bars, self.run.width
         rows = m * (2 if self.config.position_mode == "hedge" else 1)
         series = (np.empty((n, layout.N_SERIES)), np.empty((n, rows)), np.empty((n, m)))
-        replay(np.ascontiguousarray(log), self.market, self.context, series)
+        carried = _read_only(_carried(self.run.mark_close))
+        replay(np.ascontiguousarray(log), self.market, carried, self.context, series)
         return series
 
 
@@ -290,7 +291,6 @@ def prepare_inputs(
         _read_only(run.mark_high),
         _read_only(run.mark_low),
         _read_only(run.mark_close),
-        _read_only(_carried(run.mark_close)),
         _read_only(funding_price),
         _read_only(run.funding_rate),
         _read_only(run.funding),

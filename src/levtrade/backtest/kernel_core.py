@@ -284,7 +284,7 @@ _BAR = nt.UniTuple(_f8, 9)
 _void = nt.void
 _RF2 = nt.Array(nt.float64, 2, "C", readonly=True)
 _RB2 = nt.Array(nt.boolean, 2, "C", readonly=True)
-_MARKET = nt.Tuple((_RF2,) * 12 + (_RB2, _RB2))
+_MARKET = nt.Tuple((_RF2,) * 11 + (_RB2, _RB2))
 """Market arrays are read-only (they may be views of the caller's data)."""
 
 # the market tuple (``mkt``): arrays of shape (bars, symbols)
@@ -297,15 +297,13 @@ MK_MARK_OPEN: Final = 5
 MK_MARK_HIGH: Final = 6
 MK_MARK_LOW: Final = 7
 MK_MARK_CLOSE: Final = 8
-MK_CARRIED: Final = 9
-"""Mark closes carried over the bars a symbol has no data for."""
-MK_FUNDING_PRICE: Final = 10
-MK_FUNDING_RATE: Final = 11
-MK_FUNDED: Final = 12
-MK_ACTIVE: Final = 13
+MK_FUNDING_PRICE: Final = 9
+MK_FUNDING_RATE: Final = 10
+MK_FUNDED: Final = 11
+MK_ACTIVE: Final = 12
 Market = tuple[
     FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, FloatArray,
-    FloatArray, FloatArray, FloatArray, FloatArray, FloatArray, BoolArray, BoolArray,
+    FloatArray, FloatArray, FloatArray, FloatArray, BoolArray, BoolArray,
 ]  # fmt: skip
 
 
@@ -2104,7 +2102,7 @@ def simulate(
         _borrowed(mkt[0]), _borrowed(mkt[1]), _borrowed(mkt[2]), _borrowed(mkt[3]),
         _borrowed(mkt[4]), _borrowed(mkt[5]), _borrowed(mkt[6]), _borrowed(mkt[7]),
         _borrowed(mkt[8]), _borrowed(mkt[9]), _borrowed(mkt[10]), _borrowed(mkt[11]),
-        _borrowed(mkt[12]), _borrowed(mkt[13]),
+        _borrowed(mkt[12]),
     )  # fmt: skip
     out = (
         _borrowed(out[0]), _borrowed(out[1]), _borrowed(out[2]), _borrowed(out[3]),
@@ -2316,23 +2314,27 @@ def simulate(
     return own[m, :N_ACCOUNT]
 
 
-SERIES_SIGNATURE: Final = _void(_F2, _MARKET, _CTX, _SERIES)
+SERIES_SIGNATURE: Final = _void(_F2, _MARKET, _RF2, _CTX, _SERIES)
 """What :func:`replay_series` takes (checked as :data:`SIMULATE_SIGNATURE` is)."""
 
 
 @_kernel(SERIES_SIGNATURE, from_python=True)
 def replay_series(
-    log: FloatArray, mkt: Market, ctx: Context, series: tuple[FloatArray, FloatArray, FloatArray]
+    log: FloatArray,
+    mkt: Market,
+    carried: FloatArray,
+    ctx: Context,
+    series: tuple[FloatArray, FloatArray, FloatArray],
 ) -> None:
     """The per-bar series of a :func:`simulate` run from its state log: ``series`` =
     (account columns ``S_*``, liquidation prices per state row, notionals per symbol), each
-    bar at the (carried) mark closes in Engine.series' arithmetic. The log's rows replay the
+    bar at the mark closes ``carried`` over the bars a symbol has no data for, in
+    Engine.series' arithmetic. The log's rows replay the
     state the run had at the end of each bar that changed it; a cross pool spanning symbols
     has its liquidation prices solved at each bar's closes."""
     sp, prm, tiers, _ = ctx
     floors, _, mmrs, amounts, _, offsets = tiers
     rows, liq, notional = series
-    carried = mkt[MK_CARRIED]
     mark_close = mkt[MK_MARK_CLOSE]
     active = mkt[MK_ACTIVE]
     isolated = prm[P_ISOLATED] != 0.0
