@@ -382,9 +382,10 @@ def compile_kernels() -> None:
 
 
 def _inlined(func: F) -> F:
-    """A step with one call site, inlined into its caller at the Numba IR level: Numba
-    optimises every compiled function together with all it calls, so fewer separately
-    compiled layers make the first (cold) compilation much shorter."""
+    """A small step, or one a pool spanning symbols runs on every bar, inlined into its
+    caller at the Numba IR level (no call, no array descriptors passed). Steps with work on
+    some bars only are compiled apart (:func:`_kernel`): inlined into the bar loop they made
+    the loop slower and the compilation longer."""
     return cast(F, numba.njit(inline="always")(func))
 
 
@@ -1317,8 +1318,8 @@ def _execute(
     """Engine._execute of order ``od`` at ``base`` (before slippage; ``volume``: the bar's,
     for volume slippage): size it, check it, fill it through the account and book the trade.
     Returns whether an entry filled: the caller then lets the signal rules place its exits
-    (:func:`_rule_orders`, which reads the market; this step is passed no market array, as
-    every array passed costs reference counting on each order)."""
+    (:func:`_rule_orders`, which reads the market; this step is passed no market array:
+    every array passed costs its descriptor on each order)."""
     sp, prm, tiers, _ = ctx
     s = int(st[j, X_SYMBOL])
     cs = sp[s, Y_CONTRACT_SIZE]
