@@ -377,7 +377,13 @@ def single_run(data: MarketData, config: BacktestConfig) -> RunData:
     trade = {k: column(getattr(data, k)) for k in ("open", "high", "low", "close")}
     # without mark candles the trade candles stand in for them: the same (read-only) arrays
     marks = {k: column(getattr(data.mark, k)) if data.mark is not None else trade[k] for k in trade}
-    oracle = np.full((n, 1), np.nan) if data.index is None else column(data.index.open)
+    # without index candles no oracle price: one NaN seen through zero strides (the kernel
+    # reads the oracle only on venues that fund at it, through np.where)
+    oracle = (
+        np.broadcast_to(np.float64(np.nan), (n, 1))
+        if data.index is None
+        else column(data.index.open)
+    )
     rate = column(data.funding_rate)
     events = column(data.funding_mask)
     constant: tuple[str, ...] = ()
