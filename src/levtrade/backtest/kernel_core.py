@@ -414,6 +414,29 @@ def _borrowed_view(typingctx: Any, array: Any) -> Any:
 
 _borrowed: Any = numba.extending.intrinsic(_borrowed_view)
 
+
+@_inlined
+def _borrowed_market(mkt: Market) -> Market:
+    """The market tuple as :func:`_borrowed` views."""
+    return (
+        _borrowed(mkt[0]), _borrowed(mkt[1]), _borrowed(mkt[2]), _borrowed(mkt[3]),
+        _borrowed(mkt[4]), _borrowed(mkt[5]), _borrowed(mkt[6]), _borrowed(mkt[7]),
+        _borrowed(mkt[8]), _borrowed(mkt[9]), _borrowed(mkt[10]), _borrowed(mkt[11]),
+        _borrowed(mkt[12]),
+    )  # fmt: skip
+
+
+@_inlined
+def _borrowed_context(ctx: Context) -> Context:
+    """The context tuple (its tier tables included) as :func:`_borrowed` views."""
+    floors, caps, mmrs, amounts, maxlev, offsets = ctx[2]
+    tiers = (
+        _borrowed(floors), _borrowed(caps), _borrowed(mmrs), _borrowed(amounts),
+        _borrowed(maxlev), _borrowed(offsets),
+    )  # fmt: skip
+    return (_borrowed(ctx[0]), _borrowed(ctx[1]), tiers, _borrowed(ctx[3]))
+
+
 # ============================================================================================
 # Output tables
 # ============================================================================================
@@ -724,7 +747,7 @@ def _cross_solve(st: FloatArray, sp: FloatArray, j: int, const: float, tiers: Ti
     being the wallet plus the other symbols' uPnL less their MM: its one leg, or a hedge
     symbol's two held legs solved together in the account's leg order. Inlined: a cross
     pool spanning symbols solves every held row on every bar, and a call passing the tier
-    tables costs reference counting on each."""
+    tables costs their six array descriptors on each."""
     floors, _, mmrs, amounts, _, offsets = tiers
     s = int(st[j, X_SYMBOL])
     cs = sp[s, Y_CONTRACT_SIZE]
@@ -831,10 +854,7 @@ def _cross_liquidation_prices(
     row's sums over the other symbols are those less its symbol's part (row 4 is work space;
     ``scratch`` has ``m + 2`` columns). Non-finite sums are summed over the others instead.
 
-    It runs on every bar for every held row: the rows of ``scratch`` and the tier tables are
-    taken once, and the figures are the formulas' calls written out (as
-    :func:`_cross_figures` makes them), not steps that are passed arrays per row."""
-    floors, _, mmrs, amounts, _, offsets = tiers
+    It runs on every bar for every held row: the rows of ``scratch`` are taken once."""
     upnls = scratch[0]
     mms = scratch[1]
     upnl_parts = scratch[2]
@@ -844,16 +864,8 @@ def _cross_liquidation_prices(
     n_upnl = 0
     n_mm = 0
     for k in range(m):
-        size = st[k, X_SIZE]
-        if size != 0.0:
-            s = int(st[k, X_SYMBOL])
-            cs = sp[s, Y_CONTRACT_SIZE]
-            mark = st[k, X_MARK]
-            upnl = formulas.linear_upnl(size, cs, st[k, X_ENTRY], mark)
-            mm = formulas.maintenance_margin_in(
-                formulas.linear_notional(size, cs, mark),
-                floors, mmrs, amounts, offsets[s], offsets[s + 1],
-            )  # fmt: skip
+        if st[k, X_SIZE] != 0.0:
+            upnl, mm = _cross_figures(st, sp, k, tiers)
             upnls[k] = upnl
             mms[k] = mm
             n_upnl = _partials_add(upnl_parts, n_upnl, upnl)
@@ -2096,28 +2108,16 @@ def simulate(
     written here: the end of each bar that changed what they read logs it (``out[4]``,
     ``G_*``), and :func:`replay_series` computes them from the log when they are asked for.
     A bar where nothing happens costs only the checks written out in this loop: the steps
-    are called when they have work (a call that passes arrays costs reference counting:
-    the caller's arrays are passed on as :func:`_borrowed` views).
+    are called when they have work (a call is passed each array's descriptor; the arrays
+    are :func:`_borrowed` views, so no call counts references).
     """
-    mkt = (
-        _borrowed(mkt[0]), _borrowed(mkt[1]), _borrowed(mkt[2]), _borrowed(mkt[3]),
-        _borrowed(mkt[4]), _borrowed(mkt[5]), _borrowed(mkt[6]), _borrowed(mkt[7]),
-        _borrowed(mkt[8]), _borrowed(mkt[9]), _borrowed(mkt[10]), _borrowed(mkt[11]),
-        _borrowed(mkt[12]),
-    )  # fmt: skip
+    mkt = _borrowed_market(mkt)
     out = (
         _borrowed(out[0]), _borrowed(out[1]), _borrowed(out[2]), _borrowed(out[3]),
         _borrowed(out[4]),
     )  # fmt: skip
-    floors, caps, mmrs, amounts, maxlev, offsets = ctx[2]
-    tiers = (
-        _borrowed(floors), _borrowed(caps), _borrowed(mmrs), _borrowed(amounts),
-        _borrowed(maxlev), _borrowed(offsets),
-    )  # fmt: skip
-    sp = _borrowed(ctx[0])
-    prm = _borrowed(ctx[1])
-    roi = _borrowed(ctx[3])
-    ctx = (sp, prm, tiers, roi)
+    ctx = _borrowed_context(ctx)
+    sp, prm, _, roi = ctx
     bits_at = _borrowed(signals[0])
     leverages = _borrowed(signals[1])
     stakes = _borrowed(signals[2])
@@ -2173,8 +2173,8 @@ def simulate(
         acc[A_TIME] = timestamps[i]
         # step 1: funding (each held symbol with an event receives −size·cs·price·rate into
         # its book), then pools the mark opens beyond their liquidation price. Written out
-        # here on the arrays taken from the tuples once: a step that unpacks ``ctx``/``mkt``
-        # costs reference counting on every funding bar.
+        # here on the arrays taken from the tuples once: a step passed ``ctx``/``mkt`` costs
+        # their array descriptors on every funding bar.
         if acc[A_POSITIONS] > 0:
             if funding_bar[i]:
                 for j in range(m):
@@ -2242,8 +2242,8 @@ def simulate(
                 # Engine._may_trigger, sharpened: whether anything can happen on a symbol's
                 # path this bar (a trailing stop to move, a resting order inside the trade
                 # range, a watched liquidation price inside the mark range); walking a bar
-                # where none holds changes nothing. Written out here: a call (or an inlined
-                # step) passing ``st`` costs reference counting on every bar.
+                # where none holds changes nothing. Written out here: as an inlined step
+                # with early returns it made the 17-symbol portfolio's loop half as slow again.
                 for s in range(symbols):
                     may = False
                     if active[i, s]:
@@ -2330,12 +2330,17 @@ def replay_series(
     """The per-bar series of a :func:`simulate` run from its state log: ``series`` =
     (account columns ``S_*``, liquidation prices per state row, notionals per symbol), each
     bar at the mark closes ``carried`` over the bars a symbol has no data for, in
-    Engine.series' arithmetic. The log's rows replay the
-    state the run had at the end of each bar that changed it; a cross pool spanning symbols
-    has its liquidation prices solved at each bar's closes."""
-    sp, prm, tiers, _ = ctx
+    Engine.series' arithmetic. The log's rows replay the state the run had at the end of
+    each bar that changed it; a cross pool spanning symbols has its liquidation prices
+    solved at each bar's closes. The caller's arrays are read
+    through :func:`_borrowed` views, as :func:`simulate` reads them."""
+    mkt = _borrowed_market(mkt)
+    carried = _borrowed(carried)
+    sp, prm, tiers, _ = _borrowed_context(ctx)
     floors, _, mmrs, amounts, _, offsets = tiers
-    rows, liq, notional = series
+    rows = _borrowed(series[0])
+    liq = _borrowed(series[1])
+    notional = _borrowed(series[2])
     mark_close = mkt[MK_MARK_CLOSE]
     active = mkt[MK_ACTIVE]
     isolated = prm[P_ISOLATED] != 0.0
