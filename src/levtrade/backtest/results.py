@@ -321,7 +321,7 @@ def _rows_frame(
             dtype = dtypes.get(name, object)
             data[name] = pd.array([], dtype=dtype) if dtype == "Int64" else np.array([], dtype)
         return pd.DataFrame(data, copy=False)
-    text = pd.Series(["-"]).dtype  # what a column of strings is inferred as
+    text = _text_dtype()
     for name, values in zip(columns, zip(*listed, strict=True), strict=True):
         dtype = dtypes.get(name)
         if dtype is None:
@@ -334,6 +334,12 @@ def _rows_frame(
 
 
 _NONE = type(None)
+
+
+def _text_dtype() -> Any:
+    """The dtype pandas infers for a column of strings (its options decide: read at each
+    table, not once)."""
+    return pd.Series(["-"]).dtype
 
 
 def _inferred(values: Sequence[object], text: Any) -> Any:
@@ -368,7 +374,7 @@ def text_column(names: Sequence[str | None], codes: np.ndarray) -> Any:
     used[index] = True
     if all(name is None for name in lookup[used]):  # no string: objects, as _inferred
         return lookup[index]
-    text = pd.Series(["-"]).dtype  # what a column of strings is inferred as
+    text = _text_dtype()
     if isinstance(text, pd.StringDtype) and text.storage == "pyarrow":
         import pyarrow as pa  # the storage of pandas' strings; loaded by then
 
