@@ -207,6 +207,14 @@ def test_coverage_applies_to_coarse_marks() -> None:
     assert trimmed.mark is not None and trimmed.mark.open[0] == 97.51
 
 
+def test_coarse_marks_all_after_the_trade_bars_are_a_coverage_error() -> None:
+    # mark history from 03:00: none of the eight trade bars (00:00 .. 01:45) is covered
+    late = mark_1h(MARK, start=T0 + 3 * HOUR)
+    with pytest.raises(CoverageError, match="row 0 of trade; 8 trade bar") as caught:
+        MarketData.build(SYMBOL, trade_15m(), mark=late, coarse_mark="basis")
+    assert caught.value.file == "mark-1h"
+
+
 def test_coarse_mark_without_the_opt_in_is_refused() -> None:
     with pytest.raises(TimeframeError, match="mark candles are 1h, trade candles 15m") as caught:
         MarketData.build(SYMBOL, trade_15m(), mark=mark_1h())

@@ -487,7 +487,8 @@ def basis_mark(history: Candles, trade: Candles, mark: Candles) -> OHLC:
     mark_open = mark.open[lo:hi]
     window = _containing(opens, stamps)
     found = window >= 0
-    found &= stamps < (opens + mark.timeframe_ms)[np.maximum(window, 0)]
+    if opens.size:  # else no mark candle opens by the last trade bar: none is covered
+        found &= stamps < (opens + mark.timeframe_ms)[np.maximum(window, 0)]
     if not bool(found.all()):
         raise _uncovered(trade, mark, "mark", found)
     # per mark candle: the history's first bar at or after its open (the last bar for a
