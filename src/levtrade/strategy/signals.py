@@ -25,8 +25,7 @@ SIGNAL_COLUMNS = ("enter_long", "exit_long", "enter_short", "exit_short")
 
 def _lowest_set(values: FloatArray) -> float:
     """The lowest value that is not NaN (NaN if there is none), by one reduction without a
-    mask; the checks build the mask only to report a bad value. A column of one value
-    repeated (a zero stride) is read once."""
+    mask. A column of one value repeated (a zero stride) is read once."""
     if values.ndim == 1 and values.strides == (0,):
         values = values[:1]
     return float(np.fmin.reduce(values)) if values.size else math.nan
@@ -77,12 +76,12 @@ class SymbolSignals:
                 raise ConfigError(
                     f"signals.{name}: expected {n} bars like enter_long, got shape {array.shape}"
                 )
-        if _lowest_set(self.leverage) < 1.0:
-            bad = self.leverage[~np.isnan(self.leverage)]
-            raise ConfigError(f"signals.leverage: must be ≥ 1, got {float(bad.min())!r}")
-        if _lowest_set(self.stake) <= 0.0:
-            bad = self.stake[~np.isnan(self.stake)]
-            raise ConfigError(f"signals.stake: must be > 0, got {float(bad.min())!r}")
+        lowest = _lowest_set(self.leverage)
+        if lowest < 1.0:
+            raise ConfigError(f"signals.leverage: must be ≥ 1, got {lowest!r}")
+        lowest = _lowest_set(self.stake)
+        if lowest <= 0.0:
+            raise ConfigError(f"signals.stake: must be > 0, got {lowest!r}")
 
     @property
     def bars(self) -> int:
