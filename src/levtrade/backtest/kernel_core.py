@@ -99,8 +99,8 @@ from levtrade.backtest.kernel_layout import (
     MS_PER_MINUTE,
     N_ACCOUNT,
     N_LOG,
-    N_ORDER,
     N_STATE,
+    N_WORK,
     NEVER,
     NUDGES,
     O_CREATED,
@@ -197,6 +197,8 @@ from levtrade.backtest.kernel_layout import (
     TYPE_STOP,
     TYPE_TAKE_PROFIT,
     TYPE_TRAILING_STOP,
+    W_SAVED_ACCOUNT,
+    W_SAVED_STATE,
     X_ENTRY,
     X_ENTRY_CREATED,
     X_ENTRY_ID,
@@ -335,7 +337,9 @@ _KERNELS: list[tuple[Any, Any]] = []
 _compiled = False
 
 
-def _kernel(signature: Any, *, from_python: bool = False) -> Callable[[F], F]:
+def _kernel(
+    signature: Any, *, from_python: bool = False, allocates: bool = False
+) -> Callable[[F], F]:
     """Declare a kernel function with an explicit signature, cached on disk; it is compiled
     by :func:`compile_kernels` (once, no literal re-specialisation), not at import: a process
     that runs the ahead-of-time build never compiles it. Numba's cache is keyed on this file
@@ -344,12 +348,21 @@ def _kernel(signature: Any, *, from_python: bool = False) -> Callable[[F], F]:
 
     Only ``from_python`` functions get the wrapper that unboxes Python arguments: the steps
     are called from compiled code alone, and the wrappers of their tuples of arrays were a
-    large share of the first (cold) compilation. No function gets a C-callable wrapper."""
+    large share of the first (cold) compilation. No function gets a C-callable wrapper.
+
+    Only functions that allocate (``allocates``, and the ``from_python`` ones) are compiled
+    with Numba's reference counting: in the others every array argument would still cost a
+    call to count it up and down, even for a borrowed view (:func:`_borrowed`) that has
+    nothing to count, on each of the dozens of calls an order takes."""
 
     def wrap(func: F) -> F:
         global _stale_cache
         dispatcher = _njit(
-            cache=True, nogil=True, no_cpython_wrapper=not from_python, no_cfunc_wrapper=True
+            cache=True,
+            nogil=True,
+            no_cpython_wrapper=not from_python,
+            no_cfunc_wrapper=True,
+            _nrt=from_python or allocates,
         )(func)
         cache = getattr(dispatcher, "_cache", None)
         if cache is not None:
@@ -683,7 +696,7 @@ def _max_leverage(j: int, notional: float, tiers: Tiers) -> float:
     return float(maxlev[formulas.tier_index_in(floors, lo, hi, n)])
 
 
-@_kernel(nt.UniTuple(_f8, 3)(_F2, _F2, _b1, _TIERS))
+@_kernel(nt.UniTuple(_f8, 3)(_F2, _F2, _b1, _TIERS), allocates=True)
 def _cross_sums(
     st: FloatArray, sp: FloatArray, isolated: bool, tiers: Tiers
 ) -> tuple[float, float, float]:
@@ -765,7 +778,7 @@ def _cross_solve(st: FloatArray, sp: FloatArray, j: int, const: float, tiers: Ti
     )
 
 
-@_kernel(_f8(_F2, _F2, _F1, _i8, _b1, _b1, _TIERS))
+@_kernel(_f8(_F2, _F2, _F1, _i8, _b1, _b1, _TIERS), allocates=True)
 def _liquidation_price(
     st: FloatArray,
     sp: FloatArray,
@@ -1026,13 +1039,15 @@ def _fill(
     price: float,
     leverage: float,
     rate: float,
+    od: FloatArray,
 ) -> tuple[int, float, float, float, float]:
     """Account.fill of ``signed`` contracts of symbol ``j`` at ``price`` (``leverage`` NaN:
     keep the setting). Returns (reason, fee, realized, closed, opened); on a rejection
-    (reason ≠ 0) nothing has changed."""
+    (reason ≠ 0) nothing has changed: the account and the row are saved in the order's
+    undo room (``od``, ``W_*``) and put back."""
     isolated = prm[P_ISOLATED] != 0.0
-    saved_acc = np.empty(N_ACCOUNT)
-    saved = np.empty(N_STATE)
+    saved_acc = od[W_SAVED_ACCOUNT:W_SAVED_STATE]
+    saved = od[W_SAVED_STATE:N_WORK]
     _copy(acc, saved_acc)
     _copy(st[j], saved)
     cnt = out[3]
@@ -1370,7 +1385,7 @@ def _execute(
         return False
     rate = sp[s, Y_MAKER] if kind == TYPE_TAKE_PROFIT else sp[s, Y_TAKER]
     reason, fee, realized, closed, opened = _fill(
-        out, st, acc, sp, prm, tiers, j, signed, price, od[D_LEVERAGE], rate
+        out, st, acc, sp, prm, tiers, j, signed, price, od[D_LEVERAGE], rate, od
     )
     if reason != REASON_NONE:
         _finish_order(out, od, j, STATUS_REJECTED, reason, nan, nan, 0.0, 0.0)
@@ -1435,7 +1450,7 @@ def _triggered(
     return False
 
 
-@_kernel(_b1(_OUT, _F2, _F1, _CTX, _i8, _F1, _MARKET, _i8))
+@_kernel(_b1(_OUT, _F2, _F1, _CTX, _i8, _F1, _MARKET, _i8), allocates=True)
 def _liquidate(
     out: Outputs,
     st: FloatArray,
@@ -1904,7 +1919,7 @@ def _adverse_extremes(
     _set_marks(st, mkt[MK_MARK_OPEN], active, i)
 
 
-@_kernel(_void(_OUT, _F2, _F1, _CTX, _MARKET))
+@_kernel(_void(_OUT, _F2, _F1, _CTX, _MARKET), allocates=True)
 def _end_of_data(out: Outputs, st: FloatArray, acc: FloatArray, ctx: Context, mkt: Market) -> None:
     """Cancel what still waits; close each open position at its last close."""
     sp = ctx[0]
@@ -1934,7 +1949,7 @@ def _end_of_data(out: Outputs, st: FloatArray, acc: FloatArray, ctx: Context, mk
     last = mkt[MK_OPEN].shape[0] - 1
     mark_close = mkt[MK_MARK_CLOSE]
     _set_marks(st, mark_close, mkt[MK_ACTIVE], last)
-    od = np.empty(N_ORDER)
+    od = np.empty(N_WORK)
     order = np.empty(m, dtype=np.int64)
     for q in range(_position_order(st, order)):
         j = order[q]
@@ -2007,6 +2022,74 @@ _SERIES = nt.Tuple((_F2, _F2, _F2))
 SIMULATE_SIGNATURE: Final = _F1(_I1, _MARKET, _B1, _SIGNALS, _CTX, _OUT)
 """What :func:`simulate` takes and returns (the ahead-of-time build checks its arguments
 against it: compiled code has no type dispatch to refuse other arrays)."""
+
+
+@_kernel(_i8(_F2, _F1, _b1, _i8, _RF2, _RF2, _RF2, _RF2, _RF2, _RB2, _B1, _U2))
+def _next_bar(
+    st: FloatArray,
+    acc: FloatArray,
+    can_short: bool,
+    i: int,
+    low: FloatArray,
+    high: FloatArray,
+    mark_open: FloatArray,
+    mark_low: FloatArray,
+    mark_high: FloatArray,
+    active: BoolArray,
+    funding_bar: BoolArray,
+    bits_at: ByteArray,
+) -> int:
+    """The next bar after ``i`` on which :func:`simulate` may change something, for a one-way
+    account settled at the end of bar ``i`` (no stale figures, no cross pool spanning
+    symbols). The bars skipped are the ones where every step would find nothing to do: no
+    funding event while a position is held, no watched liquidation price reached by the
+    mark's open or extreme, no resting stop inside the trade range and no signal the held
+    side (or, flat, an entry) reads. A pending order, a take-profit or a trailing stop moves
+    on every bar: with one of them the next bar is ``i + 1``. The last bar always runs (the
+    end-of-data close)."""
+    m = st.shape[0]
+    for j in range(m):
+        if (
+            st[j, X_EXIT_ID] != 0.0
+            or st[j, X_ENTRY_ID] != 0.0
+            or st[j, X_TP_ID] != 0.0
+            or (st[j, X_STOP_ID] != 0.0 and st[j, X_STOP_TYPE] == TYPE_TRAILING_STOP)
+        ):
+            return i + 1
+    held = acc[A_POSITIONS] > 0
+    last = low.shape[0] - 1
+    k = i + 1
+    while k < last:
+        if held and funding_bar[k]:
+            return k
+        for j in range(m):
+            if not active[k, j]:
+                continue
+            # the tests of step 1 (the mark's open) and step 3 (the path), as written there
+            watch = st[j, X_WATCH]
+            if held and not math.isnan(watch):
+                direction = st[j, X_WATCH_DIR]
+                if mark_open[k, j] >= watch if direction > 0 else mark_open[k, j] <= watch:
+                    return k
+                if mark_low[k, j] <= watch if direction < 0 else mark_high[k, j] >= watch:
+                    return k
+            size = st[j, X_SIZE]
+            if st[j, X_STOP_ID] != 0.0:
+                stop = st[j, X_STOP_PRICE]
+                if low[k, j] <= stop if size > 0 else high[k, j] >= stop:
+                    return k
+            # step 4: an exit of the side held; flat, an entry
+            bits = bits_at[k, j]
+            if size > 0:
+                wanted = SIG_EXIT_LONG
+            elif size < 0:
+                wanted = SIG_EXIT_SHORT
+            else:
+                wanted = SIG_ENTER_LONG | (SIG_ENTER_SHORT if can_short else 0)
+            if (bits & wanted) != 0:
+                return k
+        k += 1
+    return k
 
 
 @_kernel(_void(_F1, _F2))
@@ -2107,9 +2190,10 @@ def simulate(
     stake; the last two per bar, or one row for every bar). The per-bar series are not
     written here: the end of each bar that changed what they read logs it (``out[4]``,
     ``G_*``), and :func:`replay_series` computes them from the log when they are asked for.
-    A bar where nothing happens costs only the checks written out in this loop: the steps
-    are called when they have work (a call is passed each array's descriptor; the arrays
-    are :func:`_borrowed` views, so no call counts references).
+    The steps are called when they have work (a call is passed each array's descriptor; the
+    arrays are :func:`_borrowed` views). After a bar that leaves a one-way account settled,
+    :func:`_next_bar` jumps over the bars on which no step would find anything to do, so a
+    position held without resting orders costs a few comparisons per bar.
     """
     mkt = _borrowed_market(mkt)
     out = (
@@ -2118,6 +2202,7 @@ def simulate(
     )  # fmt: skip
     ctx = _borrowed_context(ctx)
     sp, prm, _, roi = ctx
+    funding_bar = _borrowed(funding_bar)
     bits_at = _borrowed(signals[0])
     leverages = _borrowed(signals[1])
     stakes = _borrowed(signals[2])
@@ -2141,15 +2226,16 @@ def simulate(
     stride = 2 if hedge else 1
     n, symbols = low.shape
     m = symbols * stride  # state rows: a symbol's, or in hedge mode its LONG and SHORT legs'
-    # the state rows, the account scalars (row m) and the order being executed (row m + 1),
-    # in one array this call owns to its end (it returns the account row): the steps are
-    # passed borrowed views of them
-    own = np.empty((m + 2, N_STATE))
+    # the state rows and the account scalars (row m), in one array this call owns to its end
+    # (it returns the account row), and the order being executed with its fill's undo room:
+    # the steps are passed borrowed views of them
+    own = np.empty((m + 1, N_STATE))
     st = _borrowed(own[:m])
     _initial_state(prm, st)
     acc = _borrowed(own[m, :N_ACCOUNT])
     acc[:] = 0.0
-    od = _borrowed(own[m + 1, :N_ORDER])
+    work = np.empty(N_WORK)
+    od = _borrowed(work)
     logged = np.empty((m + 1, 6))
     for j in range(m):
         logged[j, 0] = st[j, X_SIZE]
@@ -2169,7 +2255,8 @@ def simulate(
     which = np.empty(2 * m, dtype=np.int64)
     prices = np.empty(m)
     _fill_nan(prices)
-    for i in range(n):
+    i = 0
+    while i < n:
         acc[A_TIME] = timestamps[i]
         # step 1: funding (each held symbol with an event receives −size·cs·price·rate into
         # its book), then pools the mark opens beyond their liquidation price. Written out
@@ -2312,6 +2399,13 @@ def simulate(
         if acc[A_DIRTY] != 0.0:
             _log_state(out, st, acc, logged, active, i)
             acc[A_DIRTY] = 0.0
+        if hedge or acc[A_CROSS_MULTI] != 0.0:
+            i += 1
+        else:
+            i = _next_bar(
+                st, acc, can_short, i, low, high, mark_open, mark_low, mark_high, active,
+                funding_bar, bits_at,
+            )  # fmt: skip
     return own[m, :N_ACCOUNT]
 
 

@@ -226,6 +226,13 @@ A_DIRTY = 9
 its end logs the state (``G_*``)."""
 N_ACCOUNT = 10
 
+# -- the order being executed (``od``: its first N_ORDER values) and its fill's undo room --------
+W_SAVED_ACCOUNT = N_ORDER
+"""The account scalars as they were before the fill (N_ACCOUNT values)."""
+W_SAVED_STATE = W_SAVED_ACCOUNT + N_ACCOUNT
+"""The filled row's state as it was (N_STATE values)."""
+N_WORK = W_SAVED_STATE + N_STATE
+
 # -- output tables ---------------------------------------------------------------------------------
 L_TIME = 0
 L_KIND = 1
