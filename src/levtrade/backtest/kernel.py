@@ -50,6 +50,7 @@ from levtrade.backtest.results import (
     run_metadata,
     series_frame,
     text_column,
+    text_dtype,
     trades_frame,
 )
 from levtrade.data import MarketData, Portfolio
@@ -663,10 +664,10 @@ def _ledger(
     return frame[list(LEDGER_COLUMNS)]
 
 
-def _coded(names: dict[int, Any], codes: np.ndarray[Any, Any]) -> Any:
+def _coded(names: dict[int, Any], codes: np.ndarray[Any, Any], text: Any) -> Any:
     """The text column of the names of ``codes`` (a code table of the layout)."""
     lookup = [names.get(code) for code in range(max(names) + 1)]
-    return text_column([None if name is None else str(name) for name in lookup], codes)
+    return text_column([None if name is None else str(name) for name in lookup], codes, text)
 
 
 def _trades(
@@ -675,21 +676,22 @@ def _trades(
     if not len(rows):
         return trades_frame([])
     row = rows[:, layout.T_SYMBOL].astype(np.intp)
+    text = text_dtype()
     columns = {
-        "symbol": text_column([s for s, _ in positions], row),
-        "leg": text_column([leg for _, leg in positions], row),
-        "side": text_column(["short", "long"], rows[:, layout.T_SIDE] > 0),
+        "symbol": text_column([s for s, _ in positions], row, text),
+        "leg": text_column([leg for _, leg in positions], row, text),
+        "side": text_column(["short", "long"], rows[:, layout.T_SIDE] > 0, text),
         "entry_time": rows[:, layout.T_ENTRY_TIME].astype(np.int64),
         "exit_time": rows[:, layout.T_EXIT_TIME].astype(np.int64),
         "entry_price": rows[:, layout.T_ENTRY_PRICE].copy(),
         "exit_price": rows[:, layout.T_EXIT_PRICE].copy(),
         "size": rows[:, layout.T_SIZE].copy(),
         "leverage": rows[:, layout.T_LEVERAGE].copy(),
-        "margin_mode": text_column([config.margin_mode], np.zeros(len(rows), dtype=np.intp)),
+        "margin_mode": text_column([config.margin_mode], np.zeros(len(rows), dtype=np.intp), text),
         "pnl": rows[:, layout.T_PNL].copy(),
         "fees": rows[:, layout.T_FEES].copy(),
         "funding": rows[:, layout.T_FUNDING].copy(),
-        "exit_reason": _coded(_ORIGINS, rows[:, layout.T_REASON].astype(np.intp)),
+        "exit_reason": _coded(_ORIGINS, rows[:, layout.T_REASON].astype(np.intp), text),
     }
     return pd.DataFrame({name: columns[name] for name in TRADE_COLUMNS}, copy=False)
 
@@ -702,22 +704,23 @@ def _orders(rows: np.ndarray[Any, Any], positions: list[tuple[str, str]]) -> pd.
     row = ordered[:, layout.O_SYMBOL].astype(np.intp)
     fill_time = ordered[:, layout.O_FILL_TIME]
     unfilled = np.isnan(fill_time)
+    text = text_dtype()
     columns = {
         "id": ordered[:, layout.O_ID].astype(np.int64),
-        "symbol": text_column([s for s, _ in positions], row),
-        "leg": text_column([None if leg == "BOTH" else leg for _, leg in positions], row),
-        "side": text_column(["sell", "buy"], ordered[:, layout.O_SIDE] > 0),
-        "type": _coded(_TYPES, ordered[:, layout.O_TYPE].astype(np.intp)),
+        "symbol": text_column([s for s, _ in positions], row, text),
+        "leg": text_column([None if leg == "BOTH" else leg for _, leg in positions], row, text),
+        "side": text_column(["sell", "buy"], ordered[:, layout.O_SIDE] > 0, text),
+        "type": _coded(_TYPES, ordered[:, layout.O_TYPE].astype(np.intp), text),
         "size": ordered[:, layout.O_SIZE].copy(),
         "price": ordered[:, layout.O_PRICE].copy(),
         "reduce_only": ordered[:, layout.O_REDUCE_ONLY].astype(np.bool_),
-        "origin": _coded(_ORIGINS, ordered[:, layout.O_ORIGIN].astype(np.intp)),
-        "tag": _coded(_TAGS, ordered[:, layout.O_TAG].astype(np.intp)),
+        "origin": _coded(_ORIGINS, ordered[:, layout.O_ORIGIN].astype(np.intp), text),
+        "tag": _coded(_TAGS, ordered[:, layout.O_TAG].astype(np.intp), text),
         "parent": pd.arrays.IntegerArray(np.zeros(n, np.int64), np.ones(n, np.bool_)),
         "created_time": ordered[:, layout.O_CREATED].astype(np.int64),
-        "status": _coded(_STATUSES, ordered[:, layout.O_STATUS].astype(np.intp)),
-        "reason": _coded(_REASONS, ordered[:, layout.O_REASON].astype(np.intp)),
-        "message": text_column([""], np.zeros(n, dtype=np.intp)),
+        "status": _coded(_STATUSES, ordered[:, layout.O_STATUS].astype(np.intp), text),
+        "reason": _coded(_REASONS, ordered[:, layout.O_REASON].astype(np.intp), text),
+        "message": text_column([""], np.zeros(n, dtype=np.intp), text),
         "fill_time": pd.arrays.IntegerArray(
             np.where(unfilled, 0.0, fill_time).astype(np.int64), unfilled
         ),

@@ -2042,11 +2042,14 @@ def _next_bar(
     """The next bar after ``i`` on which :func:`simulate` may change something, for a one-way
     account settled at the end of bar ``i`` (no stale figures, no cross pool spanning
     symbols). The bars skipped are the ones where every step would find nothing to do: no
-    funding event while a position is held, no watched liquidation price reached by the
-    mark's open or extreme, no resting stop inside the trade range and no signal the held
-    side (or, flat, an entry) reads. A pending order, a take-profit or a trailing stop moves
-    on every bar: with one of them the next bar is ``i + 1``. The last bar always runs (the
-    end-of-data close)."""
+    funding event while a position is held, and on each symbol's active bars no watched
+    liquidation price reached by the mark's open or extreme, no resting stop inside the
+    trade range and no signal the held side (or, flat, an entry) reads. A pending order, a
+    take-profit or a trailing stop moves on every bar: with one of them the next bar is
+    ``i + 1``. The last bar always runs (the end-of-data close).
+
+    Each symbol's state is fixed until then, so each symbol's column is scanned on its own,
+    up to the nearest bar found so far, and the funding events up to the nearest of all."""
     m = st.shape[0]
     for j in range(m):
         if (
@@ -2056,40 +2059,66 @@ def _next_bar(
             or (st[j, X_STOP_ID] != 0.0 and st[j, X_STOP_TYPE] == TYPE_TRAILING_STOP)
         ):
             return i + 1
-    held = acc[A_POSITIONS] > 0
-    last = low.shape[0] - 1
-    k = i + 1
-    while k < last:
-        if held and funding_bar[k]:
-            return k
-        for j in range(m):
-            if not active[k, j]:
-                continue
-            # the tests of step 1 (the mark's open) and step 3 (the path), as written there
-            watch = st[j, X_WATCH]
-            if held and not math.isnan(watch):
-                direction = st[j, X_WATCH_DIR]
-                if mark_open[k, j] >= watch if direction > 0 else mark_open[k, j] <= watch:
-                    return k
-                if mark_low[k, j] <= watch if direction < 0 else mark_high[k, j] >= watch:
-                    return k
-            size = st[j, X_SIZE]
-            if st[j, X_STOP_ID] != 0.0:
-                stop = st[j, X_STOP_PRICE]
-                if low[k, j] <= stop if size > 0 else high[k, j] >= stop:
-                    return k
-            # step 4: an exit of the side held; flat, an entry
-            bits = bits_at[k, j]
-            if size > 0:
-                wanted = SIG_EXIT_LONG
-            elif size < 0:
-                wanted = SIG_EXIT_SHORT
-            else:
-                wanted = SIG_ENTER_LONG | (SIG_ENTER_SHORT if can_short else 0)
-            if (bits & wanted) != 0:
+    start = max(i + 1, 0)
+    end: int = max(low.shape[0] - 1, start)
+    for j in range(m):
+        end = _symbol_quiet_until(
+            st, j, can_short, start, end, low, high, mark_open, mark_low, mark_high, active,
+            bits_at,
+        )  # fmt: skip
+    if acc[A_POSITIONS] > 0:
+        for k in range(start, end):
+            if funding_bar[k]:
                 return k
-        k += 1
-    return k
+    return end
+
+
+@_inlined
+def _symbol_quiet_until(
+    st: FloatArray,
+    j: int,
+    can_short: bool,
+    start: int,
+    end: int,
+    low: FloatArray,
+    high: FloatArray,
+    mark_open: FloatArray,
+    mark_low: FloatArray,
+    mark_high: FloatArray,
+    active: BoolArray,
+    bits_at: ByteArray,
+) -> int:
+    """The first bar of ``start``..``end`` − 1 on which symbol ``j`` (one-way: row and market
+    column ``j``) has work (see :func:`_next_bar`), else ``end``."""
+    size = st[j, X_SIZE]
+    if size > 0:
+        wanted = SIG_EXIT_LONG
+    elif size < 0:
+        wanted = SIG_EXIT_SHORT
+    else:
+        wanted = SIG_ENTER_LONG | (SIG_ENTER_SHORT if can_short else 0)
+    # the tests of step 1 (the mark's open) and step 3 (the path), as written there
+    watch = st[j, X_WATCH]
+    watched = not math.isnan(watch)
+    direction = st[j, X_WATCH_DIR]
+    stop = st[j, X_STOP_PRICE] if st[j, X_STOP_ID] != 0.0 else math.nan
+    stopped = not math.isnan(stop)
+    for k in range(start, end):
+        if not active[k, j]:
+            continue
+        if (bits_at[k, j] & wanted) != 0:
+            return k
+        if watched:
+            if direction > 0:
+                if mark_open[k, j] >= watch or mark_high[k, j] >= watch:
+                    return k
+            elif mark_open[k, j] <= watch or (
+                mark_low[k, j] <= watch if direction < 0 else mark_high[k, j] >= watch
+            ):
+                return k
+        if stopped and (low[k, j] <= stop if size > 0 else high[k, j] >= stop):
+            return k
+    return end
 
 
 @_kernel(_void(_F1, _F2))

@@ -8,6 +8,8 @@ one from the event-driven engine compare column by column.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -321,7 +323,7 @@ def _rows_frame(
             dtype = dtypes.get(name, object)
             data[name] = pd.array([], dtype=dtype) if dtype == "Int64" else np.array([], dtype)
         return pd.DataFrame(data, copy=False)
-    text = _text_dtype()
+    text = text_dtype()
     for name, values in zip(columns, zip(*listed, strict=True), strict=True):
         dtype = dtypes.get(name)
         if dtype is None:
@@ -336,10 +338,25 @@ def _rows_frame(
 _NONE = type(None)
 
 
-def _text_dtype() -> Any:
-    """The dtype pandas infers for a column of strings (its options decide: read at each
-    table, not once)."""
+def text_dtype() -> Any:
+    """The dtype pandas infers for a column of strings (its options decide: read once per
+    table, not once per process)."""
     return pd.Series(["-"]).dtype
+
+
+@functools.cache
+def _takes_dtype(array_type: Any) -> bool:
+    return "dtype" in inspect.signature(array_type).parameters
+
+
+def _arrow_strings(values: Any, text: pd.StringDtype) -> Any:
+    """The pandas string array of dtype ``text`` over the Arrow strings ``values``: where the
+    array class takes the dtype (pandas 3) it wraps them as they are; ``pd.array`` would
+    convert them once more, which took most of a column's time."""
+    array_type: Any = text.construct_array_type()
+    if _takes_dtype(array_type):
+        return array_type(values, dtype=text)
+    return pd.array(values, dtype=text)
 
 
 def _inferred(values: Sequence[object], text: Any) -> Any:
@@ -364,22 +381,22 @@ def _inferred(values: Sequence[object], text: Any) -> Any:
     return pd.Series(list(values)).array
 
 
-def text_column(names: Sequence[str | None], codes: np.ndarray) -> Any:
+def text_column(names: Sequence[str | None], codes: np.ndarray, text: Any) -> Any:
     """The column pandas infers for the values ``names[codes]`` (as :func:`trades_frame` and
     :func:`orders_frame` build a column of their rows): strings (None where a name is None),
-    or objects when every value is None; taken from ``names`` by code in one step."""
+    or objects when every value is None; taken from ``names`` by code in one step. ``text``:
+    the table's :func:`text_dtype`."""
     lookup = np.array(list(names), dtype=object)
     index = np.asarray(codes, dtype=np.intp)
     used = np.zeros(lookup.size, dtype=np.bool_)
     used[index] = True
     if all(name is None for name in lookup[used]):  # no string: objects, as _inferred
         return lookup[index]
-    text = _text_dtype()
     if isinstance(text, pd.StringDtype) and text.storage == "pyarrow":
         import pyarrow as pa  # the storage of pandas' strings; loaded by then
 
         taken = pa.array(list(names), type=pa.large_string()).take(pa.array(index))
-        return pd.array(taken, dtype=text)
+        return _arrow_strings(taken, text)
     if isinstance(text, pd.StringDtype):
         return pd.array(lookup[index], dtype=text)
     return lookup[index]
