@@ -221,10 +221,17 @@ def cross_signals(bars: int, long: BoolArray, short: BoolArray, rows: Any = None
     level signals the peers use; after a liquidation or a rejected entry the symbol waits for
     the next cross instead of retrying at every bar. ``rows`` places a symbol's own bars on a
     portfolio axis."""
-    target = long.astype(np.int8) - short.astype(np.int8)
-    last = np.where(target != 0, np.arange(target.size), 0)
-    np.maximum.accumulate(last, out=last)
-    held = target[last]  # the last non-zero target (0 before the first)
+    target = np.asarray(long, np.bool_).view(np.int8) - np.asarray(short, np.bool_).view(np.int8)
+    # the side held: the target, where it is 0 (equal averages, or before the first decision)
+    # the last non-zero target before it (0 before the first); such bars are few, so they are
+    # filled run by run from the bar before each run
+    held = target.copy()
+    ties = np.flatnonzero(target == 0)
+    if ties.size:
+        first = np.ones(ties.size, np.bool_)
+        np.not_equal(ties[1:], ties[:-1] + 1, out=first[1:])
+        before = ties[first][np.cumsum(first) - 1] - 1
+        held[ties] = np.where(before >= 0, target[np.maximum(before, 0)], 0)
     changed = np.empty(held.size, np.bool_)
     changed[:1] = held[:1] != 0
     np.not_equal(held[1:], held[:-1], out=changed[1:])

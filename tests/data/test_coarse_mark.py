@@ -207,6 +207,21 @@ def test_coverage_applies_to_coarse_marks() -> None:
     assert trimmed.mark is not None and trimmed.mark.open[0] == 97.51
 
 
+def test_a_hole_inside_the_coarse_marks_is_a_coverage_error() -> None:
+    # twelve 15m bars 00:00 .. 02:45; mark candles at 00:00, 02:00 and 03:00 (01:00 missing):
+    # the 00:00 candle ends at 01:00, so the four bars 01:00 .. 01:45 (rows 4 to 7) lie in no
+    # mark candle, while 02:00 .. 02:45 are covered again
+    trade = candles(TRADE + TRADE[:4], M15)
+    rows = np.array([MARK[0], MARK[1], MARK[1]])
+    stamps = np.array([T0, T0 + 2 * HOUR, T0 + 3 * HOUR], dtype=np.int64)
+    holed = make_candles(
+        stamps, *rows.T, None, kind="mark", timeframe=HOUR, gaps="keep", origin="mark-1h"
+    )
+    with pytest.raises(CoverageError, match="row 4 of trade; 4 trade bar") as caught:
+        MarketData.build(SYMBOL, trade, mark=holed, coarse_mark="basis")
+    assert "2024-01-01T01:00:00Z" in str(caught.value.value)
+
+
 def test_coarse_marks_all_after_the_trade_bars_are_a_coverage_error() -> None:
     # mark history from 03:00: none of the eight trade bars (00:00 .. 01:45) is covered
     late = mark_1h(MARK, start=T0 + 3 * HOUR)

@@ -485,28 +485,43 @@ def basis_mark(history: Candles, trade: Candles, mark: Candles) -> OHLC:
     hi = int(np.searchsorted(mark.timestamps, stamps[-1], "right"))
     opens = mark.timestamps[lo:hi]
     mark_open = mark.open[lo:hi]
-    window = _containing(opens, stamps)
-    found = window >= 0
-    if opens.size:  # else no mark candle opens by the last trade bar: none is covered
-        found &= stamps < (opens + mark.timeframe_ms)[np.maximum(window, 0)]
-    if not bool(found.all()):
+    # the trade bars of the window of mark candle w are starts[w] .. ends[w] - 1
+    starts = np.searchsorted(stamps, opens, "left")
+    ends = np.append(starts[1:], stamps.size)
+    if not _covers(stamps, opens, starts, ends, mark.timeframe_ms):
+        window = _containing(opens, stamps)
+        found = window >= 0
+        if opens.size:  # else no mark candle opens by the last trade bar: none is covered
+            found &= stamps < (opens + mark.timeframe_ms)[np.maximum(window, 0)]
         raise _uncovered(trade, mark, "mark", found)
     # per mark candle: the history's first bar at or after its open (the last bar for a
     # candle opening after the history, which then opens no window) and the basis there
     first = np.searchsorted(history.timestamps, opens, "left")
     np.minimum(first, len(history) - 1, out=first)
-    ratio = (mark_open / history.open[first])[window]
+    ratio = np.repeat(mark_open / history.open[first], ends - starts)
     open_ = trade.open * ratio
     # a window's first history bar, when it is among the trade bars, gets the published open
     first_ts = history.timestamps[first]
     at = np.minimum(np.searchsorted(stamps, first_ts, "left"), stamps.size - 1)
-    opening = (stamps[at] == first_ts) & (window[at] == np.arange(opens.size))
+    opening = (stamps[at] == first_ts) & (starts <= at) & (at < ends)
     open_[at[opening]] = mark_open[opening]
     high = trade.high * ratio
     np.maximum(high, open_, out=high)
     low = trade.low * ratio
     np.minimum(low, open_, out=low)
     return OHLC(open_, high, low, trade.close * ratio)
+
+
+def _covers(
+    stamps: IntArray, opens: IntArray, starts: IntArray, ends: IntArray, timeframe_ms: int
+) -> bool:
+    """Whether every trade bar lies inside the mark candle whose window holds it: no bar
+    before the first open, and each window's last bar before its candle's end (the bars are
+    sorted, so the last is the latest); decided per mark candle, not per bar."""
+    if opens.size == 0 or starts[0] != 0:
+        return False
+    held = ends > starts
+    return bool(np.all(stamps[ends[held] - 1] < opens[held] + timeframe_ms))
 
 
 def _containing(opens: IntArray, stamps: IntArray) -> IntArray:
