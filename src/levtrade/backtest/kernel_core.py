@@ -1266,7 +1266,13 @@ def _stake_size(
 
 @_inlined
 def _rule_orders(
-    st: FloatArray, acc: FloatArray, ctx: Context, j: int, mkt: Market, i: int
+    st: FloatArray,
+    acc: FloatArray,
+    ctx: Context,
+    j: int,
+    mark_open: FloatArray,
+    active: BoolArray,
+    i: int,
 ) -> None:
     """SignalDriver.on_order for a filled entry: the stop-loss (trailing with
     ``trailing_stop``; never beyond the buffered liquidation price) and the ROI take-profit.
@@ -1290,7 +1296,7 @@ def _rule_orders(
             _refresh(st, acc, ctx)
         liquidation = st[j, X_LP]
         if math.isnan(liquidation):
-            _set_marks(st, mkt[MK_MARK_OPEN], mkt[MK_ACTIVE], i)
+            _set_marks(st, mark_open, active, i)
             liquidation = _liquidation_price(
                 st, sp, acc, j, prm[P_ISOLATED] != 0.0, prm[P_MM_AT_ENTRY] != 0.0, tiers
             )
@@ -1650,13 +1656,16 @@ def _open_liquidations(
         prices[last] = math.nan
 
 
-@_kernel(_void(_OUT, _F2, _F1, _CTX, _MARKET, _i8, _F1, _F1, _I1))
+@_kernel(_void(_OUT, _F2, _F1, _CTX, _RF2, _RF2, _RF2, _RB2, _i8, _F1, _F1, _I1))
 def _fill_market(
     out: Outputs,
     st: FloatArray,
     acc: FloatArray,
     ctx: Context,
-    mkt: Market,
+    open_: FloatArray,
+    volume: FloatArray,
+    mark_open: FloatArray,
+    active: BoolArray,
     i: int,
     od: FloatArray,
     keys: FloatArray,
@@ -1664,9 +1673,9 @@ def _fill_market(
 ) -> None:
     """Step 2: pending market orders of symbols active at bar ``i`` fill at the open, the
     orders that reduce a position first, each group in submission order (``od``: the order
-    being executed; ``keys`` and ``which``: room to sort two orders a state row)."""
+    being executed; ``keys`` and ``which``: room to sort two orders a state row). Passed the
+    four market arrays it reads, not the market tuple: it runs on every bar with an order."""
     m = st.shape[0]
-    active = mkt[MK_ACTIVE]
     count = 0
     for j in range(m):
         if not active[i, int(st[j, X_SYMBOL])]:
@@ -1688,7 +1697,7 @@ def _fill_market(
             count += 1
     if count == 0:
         return
-    _set_marks(st, mkt[MK_MARK_OPEN], active, i)
+    _set_marks(st, mark_open, active, i)
     for q in range(count):
         code = which[q]
         j = code // 2
@@ -1718,8 +1727,8 @@ def _fill_market(
         od[D_PRICE] = math.nan
         od[D_ORIGIN] = ORIGIN_SIGNAL
         s = int(st[j, X_SYMBOL])
-        if _execute(out, st, acc, ctx, od, mkt[MK_OPEN][i, s], mkt[MK_VOLUME][i, s], j):
-            _rule_orders(st, acc, ctx, j, mkt, i)
+        if _execute(out, st, acc, ctx, od, open_[i, s], volume[i, s], j):
+            _rule_orders(st, acc, ctx, j, mark_open, active, i)
 
 
 @_kernel(_void(_F2, _F2, _F1, _i8, _f8))
@@ -2332,7 +2341,10 @@ def simulate(
             pending |= st[j, X_EXIT_ID] != 0.0 or st[j, X_ENTRY_ID] != 0.0
         if pending:
             acc[A_DIRTY] = 1.0
-            _fill_market(out, st, acc, ctx, mkt, i, od, keys, which)
+            _fill_market(
+                out, st, acc, ctx, mkt[MK_OPEN], mkt[MK_VOLUME], mark_open, active, i, od, keys,
+                which,
+            )  # fmt: skip
         # SignalDriver.before_path: the ROI take-profit for the trade's age at this open, net
         # of the funding booked so far; held a bar after the side's entry signal when
         # ignore_roi_if_entry_signal
