@@ -177,7 +177,7 @@ def market_from_frame(
 ) -> MarketData:
     """The frame's candles (UTC index; open, high, low, close, volume) as ``MarketData``."""
     trade = make_candles(
-        pd.DatetimeIndex(frame.index).as_unit("ms").asi8,
+        frame.index,
         frame["open"].to_numpy(np.float64),
         frame["high"].to_numpy(np.float64),
         frame["low"].to_numpy(np.float64),

@@ -21,7 +21,7 @@ from levtrade.backtest.market import prepare
 from levtrade.data import MarketData, demo_market
 from levtrade.errors import BacktestError, ConfigError
 from levtrade.spec.config import BacktestConfig
-from levtrade.strategy.signals import SignalRules
+from levtrade.strategy.signals import SignalRules, SymbolSignals
 
 ONE_TIER = [{"floor": 0, "mmr": 0.01, "max_leverage": 50}]
 """1 % maintenance margin at every size: hand liquidation prices stay one-liners."""
@@ -290,3 +290,34 @@ def test_per_bar_stakes_beside_a_symbol_without_them() -> None:
     inputs = kernel.prepare_inputs(book, unset, cfg)
     assert inputs.signals[1].shape == inputs.signals[2].shape == (1, 2)
     assert kernel.prepare_inputs(book, table, cfg).signals[2].shape == (4, 2)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    flags=st.lists(st.tuples(*[st.booleans()] * 4), min_size=1, max_size=40),
+    can_short=st.booleans(),
+    use_exit_signal=st.booleans(),
+    hedge=st.booleans(),
+)
+def test_signal_bits_are_the_executed_flags_and_the_roi_holds(
+    flags: list[tuple[bool, bool, bool, bool]], can_short: bool, use_exit_signal: bool, hedge: bool
+) -> None:
+    # each bar's bits: the flags SymbolSignals.executed keeps (the rule's definition) and the
+    # bar's own entry signals as the ROI holds
+    names = ("enter_long", "exit_long", "enter_short", "exit_short")
+    columns = {name: [bar[k] for bar in flags] for k, name in enumerate(names)}
+    table = SymbolSignals.from_arrays(len(flags), **columns)
+    rules = SignalRules(can_short=can_short, use_exit_signal=use_exit_signal)
+    bits = np.zeros((len(flags), 2), dtype=np.uint8)
+    kernel._signal_bits(table, kernel._executed_bits(rules, hedge), bits[:, 1])
+    acted = table.executed(rules, hedge=hedge)
+    expected = (
+        acted.enter_long * kernel_layout.SIG_ENTER_LONG
+        + acted.exit_long * kernel_layout.SIG_EXIT_LONG
+        + acted.enter_short * kernel_layout.SIG_ENTER_SHORT
+        + acted.exit_short * kernel_layout.SIG_EXIT_SHORT
+        + table.enter_long * kernel_layout.SIG_ROI_HOLD_LONG
+        + table.enter_short * kernel_layout.SIG_ROI_HOLD_SHORT
+    )
+    assert bits[:, 1].tolist() == expected.tolist()
+    assert not bits[:, 0].any()

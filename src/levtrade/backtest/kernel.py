@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -69,7 +69,7 @@ from levtrade.margin.ledger import (
 from levtrade.model.orders import OrderStatus, OrderType, Reason
 from levtrade.model.venue import FundingPrice, LiquidationPriceRule, OutcomeModel, VenueProfile
 from levtrade.spec import BacktestConfig, RunSpec, resolve
-from levtrade.strategy.signals import Signals, unset_column
+from levtrade.strategy.signals import SignalRules, Signals, SymbolSignals, unset_column
 
 __all__ = [
     "KINDS",
@@ -259,6 +259,7 @@ def prepare_inputs(
     leverage: list[np.ndarray[Any, Any]] = []
     stake: list[np.ndarray[Any, Any]] = []
     hedge = config.position_mode == "hedge"
+    executed = _executed_bits(signals.rules, hedge)
     for j, symbol in enumerate(run.symbols):
         table = signals.by_symbol.get(symbol)
         if table is None:
@@ -267,15 +268,7 @@ def prepare_inputs(
             continue
         if table.bars != n:
             raise ConfigError(f"signals[{symbol!r}]: {table.bars} bars, the market data has {n}")
-        acted = table.executed(signals.rules, hedge=hedge)
-        bits[:, j] = _signal_bits(
-            (acted.enter_long, layout.SIG_ENTER_LONG),
-            (acted.exit_long, layout.SIG_EXIT_LONG),
-            (acted.enter_short, layout.SIG_ENTER_SHORT),
-            (acted.exit_short, layout.SIG_EXIT_SHORT),
-            (table.enter_long, layout.SIG_ROI_HOLD_LONG),
-            (table.enter_short, layout.SIG_ROI_HOLD_SHORT),
-        )
+        _signal_bits(table, executed, bits[:, j])
         leverage.append(table.leverage)
         stake.append(table.stake)
 
@@ -323,14 +316,42 @@ def prepare_inputs(
     return KernelInputs(run, spec, market, per_bar, context)
 
 
-def _signal_bits(*flags: tuple[np.ndarray[Any, Any], int]) -> np.ndarray[Any, Any]:
-    """The signal bits of one symbol's bars: each flag column's bit where it is set, in one
-    byte a bar (no wider temporaries)."""
-    bits = np.zeros(flags[0][0].shape[0], dtype=np.uint8)
-    for flag, bit in flags:
-        set_ = np.asarray(flag, dtype=np.bool_).view(np.uint8)  # 0 or 1 a bar
-        bits |= set_ * np.uint8(bit)
-    return bits
+_RAW_FLAGS: Final = ("enter_long", "exit_long", "enter_short", "exit_short")
+"""A table's flags in the order of their bits in a raw code (bit k: flag k)."""
+
+
+def _executed_bits(rules: SignalRules, hedge: bool) -> np.ndarray[Any, Any]:
+    """The core's signal bits (``SIG_*``) for each of the 16 raw codes of a bar's four flags:
+    what :meth:`SymbolSignals.executed` keeps of them under ``rules``, and the ROI holds
+    (the bar's own entry signals). Read off ``executed`` itself, applied to a table of the
+    16 combinations, so the rule has one definition."""
+    codes = np.arange(16)
+    raw = {name: (codes >> k) & 1 == 1 for k, name in enumerate(_RAW_FLAGS)}
+    acted = SymbolSignals.from_arrays(16, **raw).executed(rules, hedge=hedge)
+    table = np.zeros(16, dtype=np.uint8)
+    for values, bit in (
+        (acted.enter_long, layout.SIG_ENTER_LONG),
+        (acted.exit_long, layout.SIG_EXIT_LONG),
+        (acted.enter_short, layout.SIG_ENTER_SHORT),
+        (acted.exit_short, layout.SIG_EXIT_SHORT),
+        (raw["enter_long"], layout.SIG_ROI_HOLD_LONG),
+        (raw["enter_short"], layout.SIG_ROI_HOLD_SHORT),
+    ):
+        table[values] |= bit
+    return table
+
+
+def _signal_bits(
+    table: SymbolSignals, executed: np.ndarray[Any, Any], bits: np.ndarray[Any, Any]
+) -> None:
+    """Write one symbol's signal bits into ``bits`` (its column of the run's bits): each
+    bar's raw code of its four flags, set in place where each flag is, then mapped through
+    ``executed`` (:func:`_executed_bits`). A bar costs a few byte operations and the column
+    one temporary, where the executed flags and their bits took a dozen full columns."""
+    for k, name in enumerate(_RAW_FLAGS):
+        flag = np.asarray(getattr(table, name), dtype=np.bool_)
+        np.bitwise_or(bits, np.uint8(1 << k), out=bits, where=flag)
+    bits[:] = executed[bits]
 
 
 def _columns(columns: list[np.ndarray[Any, Any]], n: int) -> np.ndarray[Any, Any]:

@@ -48,8 +48,55 @@ def _float(values: Any) -> FloatArray:
     return np.ascontiguousarray(values, dtype=np.float64)
 
 
-def _int(values: Any) -> IntArray:
-    return np.ascontiguousarray(values, dtype=np.int64)
+_TO_MS: dict[str, tuple[int, int]] = {
+    "s": (1000, 1),
+    "ms": (1, 1),
+    "us": (1, 1000),
+    "ns": (1, 10**6),
+}
+"""A datetime unit's step as (multiplier, divisor) to milliseconds."""
+_NAT = np.iinfo(np.int64).min
+
+
+def _epoch_ms(values: Any, where: Origin) -> IntArray:
+    """Timestamps as epoch milliseconds: integers as given; datetimes (NumPy ``datetime64``
+    or pandas', as an index, a Series or an array; naive ones read as UTC) from their unit,
+    without a copy when it is milliseconds. A missing datetime (NaT) or one that is not a
+    whole millisecond is refused: read as milliseconds, nanoseconds would be dates tens of
+    thousands of years away."""
+    values = getattr(values, "array", values)  # a pandas Series or index: its array
+    if hasattr(values, "asi8") and hasattr(values, "unit"):  # pandas' datetimes (with a zone)
+        unit, raw = str(values.unit), values.asi8
+    else:
+        array = np.asarray(values)
+        if array.dtype.kind != "M":
+            return np.ascontiguousarray(array, dtype=np.int64)
+        unit, count = np.datetime_data(array.dtype)
+        unit = unit if count == 1 else f"{count}{unit}"
+        raw = array.view(np.int64)
+    if unit not in _TO_MS:
+        raise where.fail(
+            f"datetimes in unit {unit!r}; use s, ms, us or ns", column=where.time_column
+        )
+    raw = np.ascontiguousarray(raw, dtype=np.int64)
+    if raw.size and int(raw.min()) == _NAT:
+        row = int(np.argmin(raw))
+        raise where.fail("missing timestamp (NaT)", column=where.time_column, row=row)
+    multiplier, divisor = _TO_MS[unit]
+    if multiplier != 1:
+        return raw * multiplier
+    if divisor != 1:
+        rest = raw % divisor
+        if rest.any():
+            row = int(np.flatnonzero(rest)[0])
+            raise where.fail(
+                "timestamp is not a whole millisecond",
+                column=where.time_column,
+                row=row,
+                value=f"{int(raw[row])} {unit}",
+            )
+        return raw // divisor
+    return raw
 
 
 def last_wins(stamps: IntArray) -> IntArray:
@@ -155,16 +202,17 @@ def make_candles(
 ) -> Candles:
     """Validate raw arrays into :class:`Candles`.
 
-    Checks, in order: timestamps strictly increasing; prices finite and positive with
-    high >= max(open, close) and low <= min(open, close); volume finite and >= 0 (trade
-    candles only; mark and index volume is dropped); one timeframe; gaps by ``gaps``.
-    ``names`` are the column names used in error messages; ``strict_timeframe`` is passed to
-    :func:`~levtrade.data.validate.detect_timeframe`.
+    ``timestamps``: epoch milliseconds, or datetimes (a DataFrame's ``DatetimeIndex`` as it
+    is, any unit; naive ones read as UTC). Checks, in order: timestamps strictly increasing;
+    prices finite and positive with high >= max(open, close) and low <= min(open, close);
+    volume finite and >= 0 (trade candles only; mark and index volume is dropped); one
+    timeframe; gaps by ``gaps``. ``names`` are the column names used in error messages;
+    ``strict_timeframe`` is passed to :func:`~levtrade.data.validate.detect_timeframe`.
     """
     if kind not in CANDLE_KINDS:
         raise DataValidationError(f"unknown candle kind {kind!r}; use {', '.join(CANDLE_KINDS)}")
     where = origin if isinstance(origin, Origin) else Origin(origin)
-    ts = _int(timestamps)
+    ts = _epoch_ms(timestamps, where)
     if ts.size == 0:
         raise where.fail("no rows")
     o, h, lo, c = _float(open_), _float(high), _float(low), _float(close)
@@ -242,7 +290,7 @@ def make_funding(
 ) -> FundingEvents:
     """Validate raw funding rows: sorted unique times, finite rates, snapped to the grid."""
     where = origin if isinstance(origin, Origin) else Origin(origin)
-    ts = _int(timestamps)
+    ts = _epoch_ms(timestamps, where)
     values = _float(rates)
     if ts.size == 0:
         raise where.fail("no rows")
