@@ -489,7 +489,7 @@ def basis_mark(history: Candles, trade: Candles, mark: Candles) -> OHLC:
     starts = np.searchsorted(stamps, opens, "left")
     ends = np.append(starts[1:], stamps.size)
     if not _covers(stamps, opens, starts, ends, mark.timeframe_ms):
-        window = _containing(opens, stamps)
+        window = _containing(starts, stamps.size)
         found = window >= 0
         if opens.size:  # else no mark candle opens by the last trade bar: none is covered
             found &= stamps < (opens + mark.timeframe_ms)[np.maximum(window, 0)]
@@ -524,12 +524,11 @@ def _covers(
     return bool(np.all(stamps[ends[held] - 1] < opens[held] + timeframe_ms))
 
 
-def _containing(opens: IntArray, stamps: IntArray) -> IntArray:
-    """For each of the sorted ``stamps``, the index of the last of ``opens`` at or before it
-    (-1 if none): ``searchsorted(opens, stamps, "right") - 1``, but searching the fewer coarse
-    opens among the bars and counting them up the bars."""
-    starts = np.searchsorted(stamps, opens, "left")
-    window: IntArray = np.bincount(starts, minlength=stamps.size + 1)[: stamps.size]
+def _containing(starts: IntArray, bars: int) -> IntArray:
+    """For each of ``bars`` sorted bars, the index of the last window starting at or before
+    it (-1 if none), from the windows' first bars ``starts`` (sorted): what
+    ``searchsorted(opens, stamps, "right") - 1`` gives, counted up the bars."""
+    window: IntArray = np.bincount(starts, minlength=bars + 1)[:bars]
     np.cumsum(window, out=window)
     window -= 1
     return window
