@@ -221,23 +221,29 @@ def cross_signals(bars: int, long: BoolArray, short: BoolArray, rows: Any = None
     level signals the peers use; after a liquidation or a rejected entry the symbol waits for
     the next cross instead of retrying at every bar. ``rows`` places a symbol's own bars on a
     portfolio axis."""
-    target = np.asarray(long, np.bool_).view(np.int8) - np.asarray(short, np.bool_).view(np.int8)
-    # the side held: the target, where it is 0 (equal averages, or before the first decision)
-    # the last non-zero target before it (0 before the first); such bars are few, so they are
-    # filled run by run from the bar before each run
-    held = target.copy()
-    ties = np.flatnonzero(target == 0)
+    # the side held, built in place: the target (+1 long, -1 short, 0 with equal averages or
+    # before the first decision), where it is 0 the last non-zero target before it (0 before
+    # the first); such bars are few, so they are filled run by run from the bar before each
+    held = np.subtract(
+        np.asarray(long, np.bool_).view(np.int8), np.asarray(short, np.bool_).view(np.int8)
+    )
+    ties = np.flatnonzero(held == 0)
     if ties.size:
         first = np.ones(ties.size, np.bool_)
         np.not_equal(ties[1:], ties[:-1] + 1, out=first[1:])
+        # the bar before each run holds a non-zero target (or is -1): read before any write
         before = ties[first][np.cumsum(first) - 1] - 1
-        held[ties] = np.where(before >= 0, target[np.maximum(before, 0)], 0)
+        held[ties] = np.where(before >= 0, held[np.maximum(before, 0)], 0)
     changed = np.empty(held.size, np.bool_)
     changed[:1] = held[:1] != 0
     np.not_equal(held[1:], held[:-1], out=changed[1:])
+    enter_long = np.equal(held, 1)
+    np.logical_and(enter_long, changed, out=enter_long)
+    enter_short = np.equal(held, -1)
+    np.logical_and(enter_short, changed, out=enter_short)
     columns = {
-        "enter_long": changed & (held == 1),
-        "enter_short": changed & (held == -1),
+        "enter_long": enter_long,
+        "enter_short": enter_short,
         "exit_long": short,
         "exit_short": long,
     }

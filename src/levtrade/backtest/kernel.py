@@ -143,6 +143,7 @@ class KernelInputs:
         market: kernel_core.Market,
         signals: tuple[ByteArray, FloatArray, FloatArray],
         context: kernel_core.Context,
+        entries: int,
     ) -> None:
         self.run = run
         self.spec = spec
@@ -152,6 +153,16 @@ class KernelInputs:
         self.market = market
         self.signals = signals
         self.context = context
+        self.entries = entries
+        """Bars with an executed entry signal, over every symbol (the tables' first guess)."""
+        funding = run.funding
+        # one symbol's column is the bars' flags as they are (a view where the core may take
+        # it: contiguous and writable, as its signature asks); several are reduced
+        self.funded_bars = np.require(
+            funding[:, 0] if funding.shape[1] == 1 else funding.any(axis=1),
+            dtype=np.bool_,
+            requirements=["C", "W"],
+        )
 
     def simulate(
         self, simulate: Callable[..., Any] | None = None
@@ -174,7 +185,7 @@ class KernelInputs:
             account = simulate(
                 np.ascontiguousarray(self.run.timestamps, dtype=np.int64),
                 self.market,
-                np.ascontiguousarray(self.run.funding.any(axis=1)),
+                self.funded_bars,
                 self.signals,
                 self.context,
                 out,
@@ -209,9 +220,7 @@ def first_capacity(inputs: KernelInputs) -> tuple[int, int, int, int]:
     signal (each trade opens on one; its orders are the entry, the exit and the rules' stop
     and take-profit) and per funding event. A run that needs more is repeated with the exact
     sizes."""
-    entries = int(
-        np.count_nonzero(inputs.signals[0] & (layout.SIG_ENTER_LONG | layout.SIG_ENTER_SHORT))
-    )
+    entries = inputs.entries
     funding_events = int(np.count_nonzero(inputs.market[kernel_core.MK_FUNDED]))
     return (
         64 + 8 * entries + funding_events,
@@ -260,6 +269,7 @@ def prepare_inputs(
     stake: list[np.ndarray[Any, Any]] = []
     hedge = config.position_mode == "hedge"
     executed = _executed_bits(signals.rules, hedge)
+    entries = 0
     for j, symbol in enumerate(run.symbols):
         table = signals.by_symbol.get(symbol)
         if table is None:
@@ -268,7 +278,7 @@ def prepare_inputs(
             continue
         if table.bars != n:
             raise ConfigError(f"signals[{symbol!r}]: {table.bars} bars, the market data has {n}")
-        _signal_bits(table, executed, bits[:, j])
+        entries += _signal_bits(table, executed, bits[:, j])
         leverage.append(table.leverage)
         stake.append(table.stake)
 
@@ -313,7 +323,7 @@ def prepare_inputs(
         _roi(signals),
     )
     per_bar = (bits, _columns(leverage, n), _columns(stake, n))
-    return KernelInputs(run, spec, market, per_bar, context)
+    return KernelInputs(run, spec, market, per_bar, context, entries)
 
 
 _RAW_FLAGS: Final = ("enter_long", "exit_long", "enter_short", "exit_short")
@@ -341,17 +351,36 @@ def _executed_bits(rules: SignalRules, hedge: bool) -> np.ndarray[Any, Any]:
     return table
 
 
+_BLOCK_BARS: Final = 1 << 15
+"""Bars of a signal column coded at a time: the block's temporaries stay in the cache, and a
+run allocates no full-length temporary."""
+_ENTRY_BITS: Final = np.uint8(layout.SIG_ENTER_LONG | layout.SIG_ENTER_SHORT)
+
+
 def _signal_bits(
     table: SymbolSignals, executed: np.ndarray[Any, Any], bits: np.ndarray[Any, Any]
-) -> None:
-    """Write one symbol's signal bits into ``bits`` (its column of the run's bits): each
-    bar's raw code of its four flags, set in place where each flag is, then mapped through
-    ``executed`` (:func:`_executed_bits`). A bar costs a few byte operations and the column
-    one temporary, where the executed flags and their bits took a dozen full columns."""
-    for k, name in enumerate(_RAW_FLAGS):
-        flag = np.asarray(getattr(table, name), dtype=np.bool_)
-        np.bitwise_or(bits, np.uint8(1 << k), out=bits, where=flag)
-    bits[:] = executed[bits]
+) -> int:
+    """Write one symbol's signal bits into ``bits`` (its column of the run's bits, zeros):
+    each bar's raw code of its four flags (flag k shifted to bit k), mapped through
+    ``executed`` (:func:`_executed_bits`), block by block. Returns the bars with an executed
+    entry."""
+    flags = [np.asarray(getattr(table, name), dtype=np.bool_).view(np.uint8) for name in _RAW_FLAGS]
+    code = np.empty(min(_BLOCK_BARS, bits.shape[0]), dtype=np.uint8)
+    shifted = np.empty_like(code)
+    entries = 0
+    for start in range(0, bits.shape[0], _BLOCK_BARS):
+        stop = min(start + _BLOCK_BARS, bits.shape[0])
+        raw, part = code[: stop - start], shifted[: stop - start]
+        np.copyto(raw, flags[0][start:stop])
+        for k in range(1, len(flags)):
+            np.left_shift(flags[k][start:stop], np.uint8(k), out=part)
+            np.bitwise_or(raw, part, out=raw)
+        # codes are 0..15, the table's own indices: "clip" never clips, and spares the
+        # bounds check's buffered copy
+        np.take(executed, raw, out=part, mode="clip")
+        bits[start:stop] = part
+        entries += int(np.count_nonzero(np.bitwise_and(part, _ENTRY_BITS, out=raw)))
+    return entries
 
 
 def _columns(columns: list[np.ndarray[Any, Any]], n: int) -> np.ndarray[Any, Any]:

@@ -696,30 +696,55 @@ def _max_leverage(j: int, notional: float, tiers: Tiers) -> float:
     return float(maxlev[formulas.tier_index_in(floors, lo, hi, n)])
 
 
-@_kernel(nt.UniTuple(_f8, 3)(_F2, _F2, _b1, _TIERS), allocates=True)
+@_inlined
+def _cross_terms(
+    st: FloatArray, sp: FloatArray, j: int, tiers: Tiers
+) -> tuple[float, float, float]:
+    """Row ``j``'s uPnL, initial margin and tiered MM at its mark (the terms of
+    :func:`_cross_sums`)."""
+    cs = sp[int(st[j, X_SYMBOL]), Y_CONTRACT_SIZE]
+    notional = formulas.linear_notional(st[j, X_SIZE], cs, st[j, X_MARK])
+    upnl, mm = _cross_figures(st, sp, j, tiers)
+    return upnl, formulas.initial_margin(notional, st[j, X_LEVERAGE]), mm
+
+
+@_kernel(nt.UniTuple(_f8, 3)(_F2, _F2, _b1, _TIERS))
 def _cross_sums(
     st: FloatArray, sp: FloatArray, isolated: bool, tiers: Tiers
 ) -> tuple[float, float, float]:
-    """(Σ uPnL, Σ IM, Σ MM) of the cross positions at the marks (Account: fsum, here its
-    partials kept as the positions are visited)."""
+    """(Σ uPnL, Σ IM, Σ MM) of the cross positions at the marks (Account: fsum). One held
+    position is its own sum (fsum of one value is the value), so the common case allocates
+    nothing and counts no references; several are summed exactly by
+    :func:`_cross_sums_exact`."""
     if isolated:
         return 0.0, 0.0, 0.0
+    held = -1
+    for j in range(st.shape[0]):
+        if st[j, X_SIZE] != 0.0:
+            if held >= 0:
+                return _cross_sums_exact(st, sp, tiers)
+            held = j
+    if held < 0:
+        return 0.0, 0.0, 0.0
+    return _cross_terms(st, sp, held, tiers)
+
+
+@_kernel(nt.UniTuple(_f8, 3)(_F2, _F2, _TIERS), allocates=True)
+def _cross_sums_exact(st: FloatArray, sp: FloatArray, tiers: Tiers) -> tuple[float, float, float]:
+    """:func:`_cross_sums` of several positions, with their Shewchuk partials kept as the
+    positions are visited."""
     m = st.shape[0]
     partials = np.empty((3, m + 1))
     n_upnl = 0
     n_im = 0
     n_mm = 0
     for j in range(m):
-        size = st[j, X_SIZE]
-        if size == 0.0:
+        if st[j, X_SIZE] == 0.0:
             continue
-        cs = sp[int(st[j, X_SYMBOL]), Y_CONTRACT_SIZE]
-        mark = st[j, X_MARK]
-        upnl = formulas.linear_upnl(size, cs, st[j, X_ENTRY], mark)
-        im = formulas.initial_margin(formulas.linear_notional(size, cs, mark), st[j, X_LEVERAGE])
+        upnl, im, mm = _cross_terms(st, sp, j, tiers)
         n_upnl = _partials_add(partials[0], n_upnl, upnl)
         n_im = _partials_add(partials[1], n_im, im)
-        n_mm = _partials_add(partials[2], n_mm, _position_mm(st, j, mark, cs, False, tiers))
+        n_mm = _partials_add(partials[2], n_mm, mm)
     return (
         _partials_round(partials[0], n_upnl),
         _partials_round(partials[1], n_im),
@@ -778,7 +803,7 @@ def _cross_solve(st: FloatArray, sp: FloatArray, j: int, const: float, tiers: Ti
     )
 
 
-@_kernel(_f8(_F2, _F2, _F1, _i8, _b1, _b1, _TIERS), allocates=True)
+@_kernel(_f8(_F2, _F2, _F1, _i8, _b1, _b1, _TIERS))
 def _liquidation_price(
     st: FloatArray,
     sp: FloatArray,
@@ -794,23 +819,23 @@ def _liquidation_price(
     that solve's one-leg form (:func:`formulas.solve_one_leg_in`, bit for bit equal for a
     non-zero size), which allocates nothing: it runs after every funding payment. A hedge
     symbol's two cross legs are one pool, solved together in the account's leg order
-    (:func:`formulas.solve_two_legs`, the two-leg form)."""
+    (:func:`formulas.solve_two_legs`, the two-leg form). A cross pool with other symbols
+    held adds their uPnL less their MM (fsum; one is its own sum): the sums of two or more
+    are taken by :func:`_pooled_liquidation_price`, the only case that allocates."""
     s = int(st[j, X_SYMBOL])
     if not isolated:
-        m = st.shape[0]
+        others = 0
+        other = -1
+        for k in range(st.shape[0]):
+            if int(st[k, X_SYMBOL]) != s and st[k, X_SIZE] != 0.0:
+                others += 1
+                other = k
+        if others > 1:
+            return _pooled_liquidation_price(st, sp, acc, j, tiers)
         others_upnl = 0.0
         other_mm = 0.0
-        if m > 1:
-            upnls = np.empty(m)
-            mms = np.empty(m)
-            count = 0
-            for k in range(m):
-                if int(st[k, X_SYMBOL]) == s or st[k, X_SIZE] == 0.0:
-                    continue
-                upnls[count], mms[count] = _cross_figures(st, sp, k, tiers)
-                count += 1
-            others_upnl = _fsum(upnls, count)
-            other_mm = _fsum(mms, count)
+        if others == 1:
+            others_upnl, other_mm = _cross_figures(st, sp, other, tiers)
         return _cross_solve(st, sp, j, acc[A_WALLET] + others_upnl - other_mm, tiers)
     floors, _, mmrs, amounts, _, offsets = tiers
     cs = sp[s, Y_CONTRACT_SIZE]
@@ -819,14 +844,41 @@ def _liquidation_price(
     const = st[j, X_MARGIN]
     if mm_at_entry:
         mm = _position_mm(st, j, 0.0, cs, True, tiers)
-        qtys = np.empty(1)
-        entries = np.empty(1)
-        qtys[0] = qty
-        entries[0] = entry
-        return formulas.bankruptcy_price(const - mm, qtys, entries)
+        return _one_leg_bankruptcy_price(const - mm, qty, entry)
     return formulas.solve_one_leg_in(
         const, qty, entry, offsets[s], offsets[s + 1], floors, mmrs, amounts, st[j, X_MARK]
     )
+
+
+@_kernel(_f8(_F2, _F2, _F1, _i8, _TIERS), allocates=True)
+def _pooled_liquidation_price(
+    st: FloatArray, sp: FloatArray, acc: FloatArray, j: int, tiers: Tiers
+) -> float:
+    """:func:`_liquidation_price` of row ``j`` in a cross pool with two or more other
+    symbols held: their uPnL and MM summed exactly (fsum)."""
+    s = int(st[j, X_SYMBOL])
+    m = st.shape[0]
+    upnls = np.empty(m)
+    mms = np.empty(m)
+    count = 0
+    for k in range(m):
+        if int(st[k, X_SYMBOL]) == s or st[k, X_SIZE] == 0.0:
+            continue
+        upnls[count], mms[count] = _cross_figures(st, sp, k, tiers)
+        count += 1
+    others_upnl = _fsum(upnls, count)
+    other_mm = _fsum(mms, count)
+    return _cross_solve(st, sp, j, acc[A_WALLET] + others_upnl - other_mm, tiers)
+
+
+@_kernel(_f8(_f8, _f8, _f8), allocates=True)
+def _one_leg_bankruptcy_price(amount: float, qty: float, entry: float) -> float:
+    """:func:`formulas.bankruptcy_price` of one leg (it takes the legs as arrays)."""
+    qtys = np.empty(1)
+    entries = np.empty(1)
+    qtys[0] = qty
+    entries[0] = entry
+    return float(formulas.bankruptcy_price(amount, qtys, entries))
 
 
 @_inlined
@@ -2112,20 +2164,23 @@ def _symbol_quiet_until(
     direction = st[j, X_WATCH_DIR]
     stop = st[j, X_STOP_PRICE] if st[j, X_STOP_ID] != 0.0 else math.nan
     stopped = not math.isnan(stop)
-    for k in range(start, end):
-        if not active[k, j]:
+    # unsigned indices: no negative-index wraparound to test on each of the bar's reads
+    c = np.uintp(j)
+    for q in range(np.uintp(start), np.uintp(end)):
+        if not active[q, c]:
             continue
-        if (bits_at[k, j] & wanted) != 0:
+        k = int(np.int64(q))
+        if (bits_at[q, c] & wanted) != 0:
             return k
         if watched:
             if direction > 0:
-                if mark_open[k, j] >= watch or mark_high[k, j] >= watch:
+                if mark_open[q, c] >= watch or mark_high[q, c] >= watch:
                     return k
-            elif mark_open[k, j] <= watch or (
-                mark_low[k, j] <= watch if direction < 0 else mark_high[k, j] >= watch
+            elif mark_open[q, c] <= watch or (
+                mark_low[q, c] <= watch if direction < 0 else mark_high[q, c] >= watch
             ):
                 return k
-        if stopped and (low[k, j] <= stop if size > 0 else high[k, j] >= stop):
+        if stopped and (low[q, c] <= stop if size > 0 else high[q, c] >= stop):
             return k
     return end
 

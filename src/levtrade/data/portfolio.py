@@ -31,6 +31,9 @@ AxisPolicy = Literal["union", "intersection"]
 GRID_SLACK = 4
 """A union axis is placed on the timeframe's grid when the grid from the first bar to the last
 has at most this many steps per member bar (else the bar times are sorted)."""
+_BLOCK_ROWS = 4096
+"""Rows of the portfolio's arrays filled at a time: a block of every symbol's cells (17
+symbols: 557 KB of floats) stays in the L2 cache while each symbol's part is written."""
 
 
 def _grid_steps(stamps: IntArray, first: int, timeframe_ms: int) -> slice | IntArray | None:
@@ -140,24 +143,38 @@ class Portfolio:
             rows = [np.arange(stamps.size) for _ in members]
         size = stamps.size
         width = len(members)
-        # each member's cells in the flat (bars × symbols) arrays, found once for every field:
-        # a stride over its rows when they follow one another (a listing without gaps), else
-        # their indices
-        cells = [
-            slice(r[0] * width + j, r[-1] * width + j + 1, width)
-            if r.size and r[-1] - r[0] + 1 == r.size
-            else r * width + j
-            for j, r in enumerate(rows)
+        # each member's rows: (first, end) when they follow one another (a listing without
+        # gaps), else their indices
+        spans: list[tuple[int, int] | IntArray] = [
+            (int(r[0]), int(r[-1]) + 1) if r.size and r[-1] - r[0] + 1 == r.size else r
+            for r in rows
         ]
 
         def stack(
             columns: Sequence[NDArray[Any] | bool | None], fill: Any = np.nan, dtype: Any = float
         ) -> NDArray[Any]:
-            out = np.full(size * width, fill, dtype=dtype)
-            for values, where in zip(columns, cells, strict=True):
-                if values is not None:
-                    out[where] = values
-            return out.reshape(size, width)
+            """The members' columns side by side on the axis (``fill`` where a member has no
+            bar), written block of rows by block: each block's cells stay in the cache while
+            every member's part is written, and each cell is written once."""
+            out = np.empty((size, width), dtype=dtype)
+            for start in range(0, size, _BLOCK_ROWS):
+                stop = min(start + _BLOCK_ROWS, size)
+                block = out[start:stop]
+                for j, (values, span) in enumerate(zip(columns, spans, strict=True)):
+                    if values is None or not isinstance(span, tuple):
+                        block[:, j] = fill
+                        continue
+                    lo = min(max(start, span[0]), stop)
+                    hi = max(min(stop, span[1]), lo)
+                    block[: lo - start, j] = fill
+                    if isinstance(values, np.ndarray):
+                        values = values[lo - span[0] : hi - span[0]]
+                    block[lo - start : hi - start, j] = values
+                    block[hi - start :, j] = fill
+            for j, (values, span) in enumerate(zip(columns, spans, strict=True)):
+                if values is not None and not isinstance(span, tuple):
+                    out[span, j] = values
+            return out
 
         def stack_optional(label: str) -> tuple[OHLC | None, BoolArray]:
             parts: list[OHLC | None] = [getattr(m, label) for m in members]
