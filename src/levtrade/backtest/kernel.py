@@ -351,7 +351,7 @@ def _executed_bits(rules: SignalRules, hedge: bool) -> np.ndarray[Any, Any]:
     return table
 
 
-_BLOCK_BARS: Final = 1 << 15
+_BLOCK_BARS: Final = 1 << 16
 """Bars of a signal column coded at a time: the block's temporaries stay in the cache, and a
 run allocates no full-length temporary."""
 _ENTRY_BITS: Final = np.uint8(layout.SIG_ENTER_LONG | layout.SIG_ENTER_SHORT)
@@ -402,6 +402,8 @@ def _last_true(column: np.ndarray[Any, Any]) -> int:
     listed to the last bar is found at once)."""
     if not column.size:
         return -1
+    if column[-1]:
+        return int(column.shape[0]) - 1
     backwards = column[::-1]
     k = int(np.argmax(backwards))
     return column.shape[0] - 1 - k if backwards[k] else -1

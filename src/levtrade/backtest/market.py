@@ -160,8 +160,11 @@ def prepare(
             marks[:, missing] = trade[:, missing]
         return marks
 
-    oracle = np.full(shape, np.nan)
+    # without index candles no oracle price: one NaN seen through zero strides, read-only
+    # (the oracle is read only on venues that fund at it)
+    oracle: FloatArray = np.broadcast_to(np.float64(np.nan), shape)
     if book.index is not None:
+        oracle = np.full(shape, np.nan)
         oracle[:, book.has_index] = book.index.open[:, book.has_index]
 
     rate = book.funding_rate
