@@ -2110,7 +2110,8 @@ def _next_bar(
     ``i + 1``. The last bar always runs (the end-of-data close).
 
     Each symbol's state is fixed until then, so each symbol's column is scanned on its own,
-    up to the nearest bar found so far, and the funding events up to the nearest of all."""
+    up to the nearest bar found so far; the first scan also stops at a funding event while
+    a position is held (one pass over the bars where a separate one read the flags again)."""
     m = st.shape[0]
     for j in range(m):
         if (
@@ -2122,15 +2123,12 @@ def _next_bar(
             return i + 1
     start = max(i + 1, 0)
     end: int = max(low.shape[0] - 1, start)
+    held = acc[A_POSITIONS] > 0
     for j in range(m):
         end = _symbol_quiet_until(
             st, j, can_short, start, end, low, high, mark_open, mark_low, mark_high, active,
-            bits_at,
+            bits_at, funding_bar, held and j == 0,
         )  # fmt: skip
-    if acc[A_POSITIONS] > 0:
-        for k in range(start, end):
-            if funding_bar[k]:
-                return k
     return end
 
 
@@ -2148,9 +2146,12 @@ def _symbol_quiet_until(
     mark_high: FloatArray,
     active: BoolArray,
     bits_at: ByteArray,
+    funding_bar: BoolArray,
+    funded: bool,
 ) -> int:
     """The first bar of ``start``..``end`` − 1 on which symbol ``j`` (one-way: row and market
-    column ``j``) has work (see :func:`_next_bar`), else ``end``."""
+    column ``j``) has work (see :func:`_next_bar`), or with ``funded`` any symbol's funding
+    event falls, else ``end``."""
     size = st[j, X_SIZE]
     if size > 0:
         wanted = SIG_EXIT_LONG
@@ -2167,9 +2168,11 @@ def _symbol_quiet_until(
     # unsigned indices: no negative-index wraparound to test on each of the bar's reads
     c = np.uintp(j)
     for q in range(np.uintp(start), np.uintp(end)):
+        k = int(np.int64(q))
+        if funded and funding_bar[q]:
+            return k
         if not active[q, c]:
             continue
-        k = int(np.int64(q))
         if (bits_at[q, c] & wanted) != 0:
             return k
         if watched:
