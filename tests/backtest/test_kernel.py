@@ -309,7 +309,7 @@ def test_signal_bits_are_the_executed_flags_and_the_roi_holds(
     table = SymbolSignals.from_arrays(len(flags), **columns)
     rules = SignalRules(can_short=can_short, use_exit_signal=use_exit_signal)
     bits = np.zeros((len(flags), 2), dtype=np.uint8)
-    kernel._signal_bits(table, kernel._executed_bits(rules, hedge), bits[:, 1])
+    entries = kernel._signal_bits(table, kernel._executed_bits(rules, hedge), bits, 1)
     acted = table.executed(rules, hedge=hedge)
     expected = (
         acted.enter_long * kernel_layout.SIG_ENTER_LONG
@@ -321,3 +321,5 @@ def test_signal_bits_are_the_executed_flags_and_the_roi_holds(
     )
     assert bits[:, 1].tolist() == expected.tolist()
     assert not bits[:, 0].any()
+    # the bars with an executed entry, the tables' first guess
+    assert entries == int(np.count_nonzero(acted.enter_long | acted.enter_short))

@@ -278,7 +278,7 @@ def prepare_inputs(
             continue
         if table.bars != n:
             raise ConfigError(f"signals[{symbol!r}]: {table.bars} bars, the market data has {n}")
-        entries += _signal_bits(table, executed, bits[:, j])
+        entries += _signal_bits(table, executed, bits, j)
         leverage.append(table.leverage)
         stake.append(table.stake)
 
@@ -351,36 +351,15 @@ def _executed_bits(rules: SignalRules, hedge: bool) -> np.ndarray[Any, Any]:
     return table
 
 
-_BLOCK_BARS: Final = 1 << 16
-"""Bars of a signal column coded at a time: the block's temporaries stay in the cache, and a
-run allocates no full-length temporary."""
-_ENTRY_BITS: Final = np.uint8(layout.SIG_ENTER_LONG | layout.SIG_ENTER_SHORT)
-
-
 def _signal_bits(
-    table: SymbolSignals, executed: np.ndarray[Any, Any], bits: np.ndarray[Any, Any]
+    table: SymbolSignals, executed: np.ndarray[Any, Any], bits: np.ndarray[Any, Any], j: int
 ) -> int:
-    """Write one symbol's signal bits into ``bits`` (its column of the run's bits, zeros):
-    each bar's raw code of its four flags (flag k shifted to bit k), mapped through
-    ``executed`` (:func:`_executed_bits`), block by block. Returns the bars with an executed
-    entry."""
-    flags = [np.asarray(getattr(table, name), dtype=np.bool_).view(np.uint8) for name in _RAW_FLAGS]
-    code = np.empty(min(_BLOCK_BARS, bits.shape[0]), dtype=np.uint8)
-    shifted = np.empty_like(code)
-    entries = 0
-    for start in range(0, bits.shape[0], _BLOCK_BARS):
-        stop = min(start + _BLOCK_BARS, bits.shape[0])
-        raw, part = code[: stop - start], shifted[: stop - start]
-        np.copyto(raw, flags[0][start:stop])
-        for k in range(1, len(flags)):
-            np.left_shift(flags[k][start:stop], np.uint8(k), out=part)
-            np.bitwise_or(raw, part, out=raw)
-        # codes are 0..15, the table's own indices: "clip" never clips, and spares the
-        # bounds check's buffered copy
-        np.take(executed, raw, out=part, mode="clip")
-        bits[start:stop] = part
-        entries += int(np.count_nonzero(np.bitwise_and(part, _ENTRY_BITS, out=raw)))
-    return entries
+    """Write symbol ``j``'s column of the run's signal bits (:func:`kernel_core.code_signals`
+    of the chosen build: each bar's four flags mapped through ``executed``,
+    :func:`_executed_bits`). Returns the bars with an executed entry."""
+    flags = [np.ascontiguousarray(getattr(table, name), dtype=np.bool_) for name in _RAW_FLAGS]
+    code = kernel_aot.signals_function()
+    return int(code(*flags, executed, bits, j))
 
 
 def _columns(columns: list[np.ndarray[Any, Any]], n: int) -> np.ndarray[Any, Any]:

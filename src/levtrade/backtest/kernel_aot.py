@@ -44,8 +44,9 @@ JUST_IN_TIME = "jit"
 
 _types: Any = numba.types
 _typeof: Callable[[Any], Any] = numba.typeof
-_chosen: tuple[str, Callable[..., Any], Callable[..., Any]] | None = None
-"""The backend in use, its :func:`kernel_core.simulate` and :func:`kernel_core.replay_series`."""
+_chosen: tuple[str, Callable[..., Any], Callable[..., Any], Callable[..., Any]] | None = None
+"""The backend in use, its :func:`kernel_core.simulate`, :func:`kernel_core.replay_series`
+and :func:`kernel_core.code_signals`."""
 logger = logging.getLogger(__name__)
 
 X86_64_V2 = "x86-64-v2"
@@ -104,9 +105,11 @@ def build(target: Path) -> Path:
 
     simulate: Any = kernel_core.simulate  # the dispatcher (its Python source: py_func)
     replay: Any = kernel_core.replay_series
+    code: Any = kernel_core.code_signals
     compiler.export("build_digest", "int64()")(made_of)
     compiler.export("simulate", kernel_core.SIMULATE_SIGNATURE)(simulate.py_func)
     compiler.export("replay_series", kernel_core.SERIES_SIGNATURE)(replay.py_func)
+    compiler.export("code_signals", kernel_core.CODE_SIGNATURE)(code.py_func)
     compiler.compile()
     return target
 
@@ -151,7 +154,7 @@ def will_compile() -> bool:
 def simulate_function() -> tuple[str, Callable[..., Any]]:
     """(backend, function) running :func:`kernel_core.simulate`: the ahead-of-time build when
     it is current and not declined, else the just-in-time compilation (done here, once)."""
-    backend, simulate, _ = _choose()
+    backend, simulate, _, _ = _choose()
     return backend, simulate
 
 
@@ -160,7 +163,12 @@ def series_function() -> Callable[..., Any]:
     return _choose()[2]
 
 
-def _choose() -> tuple[str, Callable[..., Any], Callable[..., Any]]:
+def signals_function() -> Callable[..., Any]:
+    """:func:`kernel_core.code_signals` of the backend :func:`simulate_function` runs."""
+    return _choose()[3]
+
+
+def _choose() -> tuple[str, Callable[..., Any], Callable[..., Any], Callable[..., Any]]:
     global _chosen
     if _chosen is None:
         if requested_backend() == AHEAD_OF_TIME:
@@ -172,12 +180,18 @@ def _choose() -> tuple[str, Callable[..., Any], Callable[..., Any]]:
                 AHEAD_OF_TIME,
                 checked(module.simulate),
                 checked(module.replay_series, kernel_core.SERIES_SIGNATURE, "replay_series"),
+                checked(module.code_signals, kernel_core.CODE_SIGNATURE, "code_signals"),
             )
         else:
             # a first compilation takes tens of seconds: say why it happens
             logger.warning("compiling the signal kernel just in time (%s)", missing)
             kernel_core.compile_kernels()
-            _chosen = (JUST_IN_TIME, kernel_core.simulate, kernel_core.replay_series)
+            _chosen = (
+                JUST_IN_TIME,
+                kernel_core.simulate,
+                kernel_core.replay_series,
+                kernel_core.code_signals,
+            )
     return _chosen
 
 
