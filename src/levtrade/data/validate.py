@@ -107,8 +107,16 @@ class Intervals:
 
 def _span(values: FloatArray) -> tuple[float, float]:
     """The smallest and largest value (NaN if any value is NaN), by reductions without
-    temporaries; ``values`` must not be empty."""
-    return float(np.minimum.reduce(values, axis=None)), float(np.maximum.reduce(values, axis=None))
+    temporaries, both taken block by block: one pass over the values, each block read again
+    from the cache; ``values`` must not be empty."""
+    blocks = -(-values.size // BLOCK_ROWS)
+    lows = np.empty(blocks)
+    highs = np.empty(blocks)
+    for k, block in enumerate(_blocks(values.size)):
+        part = values[block]
+        lows[k] = np.minimum.reduce(part)
+        highs[k] = np.maximum.reduce(part)
+    return float(np.minimum.reduce(lows)), float(np.maximum.reduce(highs))
 
 
 def ts_text(ms: int | np.integer) -> str:
