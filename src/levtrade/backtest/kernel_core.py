@@ -2167,6 +2167,26 @@ def _symbol_quiet_until(
     stopped = not math.isnan(stop)
     # unsigned indices: no negative-index wraparound to test on each of the bar's reads
     c = np.uintp(j)
+    if watched and not stopped and direction != 0.0:
+        # the common case (a position watched for liquidation, no resting stop): the mark's
+        # open and its extreme on the position's side, in a loop of its own (fewer arrays
+        # live in it than in the general one below)
+        extreme = mark_high if direction > 0 else mark_low
+        sign = 1.0 if direction > 0 else -1.0
+        bound = sign * watch
+        for q in range(np.uintp(start), np.uintp(end)):
+            k = int(np.int64(q))
+            if funded and funding_bar[q]:
+                return k
+            if not active[q, c]:
+                continue
+            if (
+                (bits_at[q, c] & wanted) != 0
+                or sign * mark_open[q, c] >= bound
+                or sign * extreme[q, c] >= bound
+            ):
+                return k
+        return end
     for q in range(np.uintp(start), np.uintp(end)):
         k = int(np.int64(q))
         if funded and funding_bar[q]:
