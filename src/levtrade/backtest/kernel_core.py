@@ -227,6 +227,9 @@ from levtrade.backtest.kernel_layout import (
     X_STOP_ORIGIN,
     X_STOP_PRICE,
     X_STOP_TYPE,
+    X_SUM_IM,
+    X_SUM_MM,
+    X_SUM_UPNL,
     X_SYMBOL,
     X_T_CLOSED,
     X_T_ENTRY_VALUE,
@@ -712,43 +715,27 @@ def _cross_terms(
 def _cross_sums(
     st: FloatArray, sp: FloatArray, isolated: bool, tiers: Tiers
 ) -> tuple[float, float, float]:
-    """(Σ uPnL, Σ IM, Σ MM) of the cross positions at the marks (Account: fsum). One held
-    position is its own sum (fsum of one value is the value), so the common case allocates
-    nothing and counts no references; several are summed exactly by
-    :func:`_cross_sums_exact`."""
+    """(Σ uPnL, Σ IM, Σ MM) of the cross positions at the marks (Account: fsum, here its
+    partials kept in the state's scratch columns as the positions are visited)."""
     if isolated:
         return 0.0, 0.0, 0.0
-    held = -1
-    for j in range(st.shape[0]):
-        if st[j, X_SIZE] != 0.0:
-            if held >= 0:
-                return _cross_sums_exact(st, sp, tiers)
-            held = j
-    if held < 0:
-        return 0.0, 0.0, 0.0
-    return _cross_terms(st, sp, held, tiers)
-
-
-@_kernel(nt.UniTuple(_f8, 3)(_F2, _F2, _TIERS), allocates=True)
-def _cross_sums_exact(st: FloatArray, sp: FloatArray, tiers: Tiers) -> tuple[float, float, float]:
-    """:func:`_cross_sums` of several positions, with their Shewchuk partials kept as the
-    positions are visited."""
-    m = st.shape[0]
-    partials = np.empty((3, m + 1))
+    upnls = st[:, X_SUM_UPNL]
+    ims = st[:, X_SUM_IM]
+    mms = st[:, X_SUM_MM]
     n_upnl = 0
     n_im = 0
     n_mm = 0
-    for j in range(m):
+    for j in range(st.shape[0]):
         if st[j, X_SIZE] == 0.0:
             continue
         upnl, im, mm = _cross_terms(st, sp, j, tiers)
-        n_upnl = _partials_add(partials[0], n_upnl, upnl)
-        n_im = _partials_add(partials[1], n_im, im)
-        n_mm = _partials_add(partials[2], n_mm, mm)
+        n_upnl = _partials_add(upnls, n_upnl, upnl)
+        n_im = _partials_add(ims, n_im, im)
+        n_mm = _partials_add(mms, n_mm, mm)
     return (
-        _partials_round(partials[0], n_upnl),
-        _partials_round(partials[1], n_im),
-        _partials_round(partials[2], n_mm),
+        _partials_round(upnls, n_upnl),
+        _partials_round(ims, n_im),
+        _partials_round(mms, n_mm),
     )
 
 
@@ -820,22 +807,23 @@ def _liquidation_price(
     non-zero size), which allocates nothing: it runs after every funding payment. A hedge
     symbol's two cross legs are one pool, solved together in the account's leg order
     (:func:`formulas.solve_two_legs`, the two-leg form). A cross pool with other symbols
-    held adds their uPnL less their MM (fsum; one is its own sum): the sums of two or more
-    are taken by :func:`_pooled_liquidation_price`, the only case that allocates."""
+    held adds their uPnL less their MM (fsum's, its partials kept in the state's scratch
+    columns)."""
     s = int(st[j, X_SYMBOL])
     if not isolated:
-        others = 0
-        other = -1
+        # the other symbols' uPnL and MM, summed exactly in the state's scratch columns
+        upnls = st[:, X_SUM_UPNL]
+        mms = st[:, X_SUM_MM]
+        n_upnl = 0
+        n_mm = 0
         for k in range(st.shape[0]):
-            if int(st[k, X_SYMBOL]) != s and st[k, X_SIZE] != 0.0:
-                others += 1
-                other = k
-        if others > 1:
-            return _pooled_liquidation_price(st, sp, acc, j, tiers)
-        others_upnl = 0.0
-        other_mm = 0.0
-        if others == 1:
-            others_upnl, other_mm = _cross_figures(st, sp, other, tiers)
+            if int(st[k, X_SYMBOL]) == s or st[k, X_SIZE] == 0.0:
+                continue
+            upnl, mm = _cross_figures(st, sp, k, tiers)
+            n_upnl = _partials_add(upnls, n_upnl, upnl)
+            n_mm = _partials_add(mms, n_mm, mm)
+        others_upnl = _partials_round(upnls, n_upnl)
+        other_mm = _partials_round(mms, n_mm)
         return _cross_solve(st, sp, j, acc[A_WALLET] + others_upnl - other_mm, tiers)
     floors, _, mmrs, amounts, _, offsets = tiers
     cs = sp[s, Y_CONTRACT_SIZE]
@@ -848,27 +836,6 @@ def _liquidation_price(
     return formulas.solve_one_leg_in(
         const, qty, entry, offsets[s], offsets[s + 1], floors, mmrs, amounts, st[j, X_MARK]
     )
-
-
-@_kernel(_f8(_F2, _F2, _F1, _i8, _TIERS), allocates=True)
-def _pooled_liquidation_price(
-    st: FloatArray, sp: FloatArray, acc: FloatArray, j: int, tiers: Tiers
-) -> float:
-    """:func:`_liquidation_price` of row ``j`` in a cross pool with two or more other
-    symbols held: their uPnL and MM summed exactly (fsum)."""
-    s = int(st[j, X_SYMBOL])
-    m = st.shape[0]
-    upnls = np.empty(m)
-    mms = np.empty(m)
-    count = 0
-    for k in range(m):
-        if int(st[k, X_SYMBOL]) == s or st[k, X_SIZE] == 0.0:
-            continue
-        upnls[count], mms[count] = _cross_figures(st, sp, k, tiers)
-        count += 1
-    others_upnl = _fsum(upnls, count)
-    other_mm = _fsum(mms, count)
-    return _cross_solve(st, sp, j, acc[A_WALLET] + others_upnl - other_mm, tiers)
 
 
 @_kernel(_f8(_f8, _f8, _f8), allocates=True)

@@ -192,7 +192,15 @@ X_SYMBOL = 41
 X_LEG = 42
 """0: one-way (``BOTH``); hedge mode: 1 the ``LONG`` leg (row 2j), −1 the ``SHORT`` leg
 (row 2j + 1), whose partner row is ``row ^ 1``."""
-N_STATE = 43
+X_SUM_UPNL = 43
+"""Scratch column: the exact partials (Shewchuk's, as ``math.fsum`` keeps them) of a sum of
+the cross positions' uPnL, one per row (a sum of k values has at most k partials), so that
+the pool's sums allocate nothing."""
+X_SUM_IM = 44
+"""Scratch column: the partials of the cross positions' initial margin."""
+X_SUM_MM = 45
+"""Scratch column: the partials of the cross positions' maintenance margin."""
+N_STATE = 46
 
 # -- an order being executed (``od``) ------------------------------------------------------------
 D_ID = 0
