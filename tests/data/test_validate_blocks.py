@@ -130,6 +130,21 @@ def test_market_data_refuses_unsorted_bars_in_a_later_block() -> None:
         MarketData("X", HOUR, stamps, *(np.ones(size),) * 5)
 
 
+def test_intervals_found_by_make_candles_serve_only_their_own_timestamps() -> None:
+    candles = make_candles(**_candles(), timeframe="1h")
+    assert candles.intervals is not None and candles.intervals.timestamps is candles.timestamps
+    assert candles.between() is candles  # every bar: the candles themselves, intervals kept
+    later = candles.between(start=int(candles.timestamps[1]))
+    assert len(later) == N - 1 and later.intervals is None
+    assert MarketData.build("X", candles).timestamps is candles.timestamps
+    # intervals of another array are not taken for these timestamps: unsorted bars are refused
+    stamps = candles.timestamps.copy()
+    stamps[N - 1] = stamps[N - 2]
+    size = candles.open.size
+    with pytest.raises(DataValidationError, match="strictly increasing"):
+        MarketData("X", HOUR, stamps, *(np.ones(size),) * 5, intervals=candles.intervals)
+
+
 @pytest.mark.parametrize("rate", [math.nan, 1.5, -1.0000001, -math.inf])
 def test_bad_funding_rate_in_a_later_block(rate: float) -> None:
     stamps = T0 + np.arange(N, dtype=np.int64) * 8 * HOUR

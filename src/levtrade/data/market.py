@@ -7,7 +7,7 @@ mark candle of the same bar, ``funding_rate[i]`` the rate settled at that bar.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import InitVar, dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -123,8 +123,11 @@ class MarketData:
     funding_rate: FloatArray = field(init=False, repr=False)
     funding_mask: BoolArray = field(init=False, repr=False)
     funding_in_gaps: int = field(init=False, repr=False)
+    intervals: InitVar[Intervals | None] = None
+    """The intervals of ``timestamps`` when already found (:attr:`Candles.intervals`): their
+    bounds are read instead of found again; intervals of another array are ignored."""
 
-    def __post_init__(self) -> None:
+    def __post_init__(self, intervals: Intervals | None) -> None:
         n = int(self.timestamps.size)
         _check_1d("timestamps", self.timestamps, n, np.int64)
         for name in ("open", "high", "low", "close", "volume"):
@@ -133,7 +136,8 @@ class MarketData:
             if prices is not None:
                 for name, values in prices.as_dict(f"{label}_").items():
                     _check_1d(name, values, n, np.float64)
-        intervals = Intervals(self.timestamps)
+        if intervals is None or intervals.timestamps is not self.timestamps:
+            intervals = Intervals(self.timestamps)
         if n > 1 and intervals.bounds[0] <= 0:
             raise DataValidationError(f"{self.symbol}: timestamps must be strictly increasing")
         if self.gaps is None:
@@ -228,6 +232,7 @@ class MarketData:
             funding=funding if funding is not None else FundingEvents.empty(),
             gaps=trade.gaps,
             metadata=meta,
+            intervals=trade.intervals,
         )
 
     def __len__(self) -> int:

@@ -134,6 +134,10 @@ class Candles:
     gaps: GapReport
     metadata: dict[str, Any] = field(default_factory=dict)
     time_column: str = "timestamp"
+    intervals: Intervals | None = field(default=None, init=False, repr=False, compare=False)
+    """The intervals :func:`make_candles` checked the timestamps with (None for candles made
+    otherwise): :meth:`MarketData.build <levtrade.data.MarketData.build>` reuses their
+    bounds instead of finding them again."""
 
     def __len__(self) -> int:
         return int(self.timestamps.size)
@@ -160,8 +164,12 @@ class Candles:
         )
 
     def between(self, start: TimeBound = None, end: TimeBound = None) -> Candles:
-        """Bars with ``start <= open time < end``."""
-        return self.take(time_window(self.timestamps, start, end))
+        """Bars with ``start <= open time < end`` (these candles themselves when that is
+        every bar)."""
+        window = time_window(self.timestamps, start, end)
+        if window.start == 0 and window.stop == self.timestamps.size:
+            return self
+        return self.take(window)
 
     def resample(self, timeframe: str | int, partial: PartialPolicy = "drop") -> Candles:
         """Aggregated to a coarser timeframe (see :func:`resample_arrays`)."""
@@ -229,7 +237,7 @@ def make_candles(
     tf = detect_timeframe(ts, where, declared, strict=strict_timeframe, intervals=intervals)
     prices = {"open": o, "high": h, "low": lo, "close": c}
     ts, prices, vol, report = apply_gap_policy(ts, prices, vol, tf, gaps, where, intervals)
-    return Candles(
+    candles = Candles(
         kind=kind,
         timestamps=ts,
         open=prices["open"],
@@ -243,6 +251,9 @@ def make_candles(
         metadata=dict(metadata or {}),
         time_column=where.time_column,
     )
+    if intervals.timestamps is ts:  # not when filled gaps made a new axis
+        object.__setattr__(candles, "intervals", intervals)
+    return candles
 
 
 @dataclass(frozen=True, eq=False)
