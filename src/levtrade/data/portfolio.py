@@ -31,9 +31,10 @@ AxisPolicy = Literal["union", "intersection"]
 GRID_SLACK = 4
 """A union axis is placed on the timeframe's grid when the grid from the first bar to the last
 has at most this many steps per member bar (else the bar times are sorted)."""
-_BLOCK_ROWS = 4096
-"""Rows of the portfolio's arrays filled at a time: a block of every symbol's cells (17
-symbols: 557 KB of floats) stays in the L2 cache while each symbol's part is written."""
+_BLOCK_CELLS = 1 << 16
+"""Cells of the portfolio's arrays filled at a time (a block of rows of every symbol, 512 KB
+of floats): the block stays in the L2 cache while each symbol's part is written. One symbol's
+column is contiguous, so its blocks are as long as that many rows."""
 
 
 def _grid_steps(stamps: IntArray, first: int, timeframe_ms: int) -> slice | IntArray | None:
@@ -157,8 +158,9 @@ class Portfolio:
             bar), written block of rows by block: each block's cells stay in the cache while
             every member's part is written, and each cell is written once."""
             out = np.empty((size, width), dtype=dtype)
-            for start in range(0, size, _BLOCK_ROWS):
-                stop = min(start + _BLOCK_ROWS, size)
+            rows = max(_BLOCK_CELLS // width, 1)
+            for start in range(0, size, rows):
+                stop = min(start + rows, size)
                 block = out[start:stop]
                 for j, (values, span) in enumerate(zip(columns, spans, strict=True)):
                     if values is None or not isinstance(span, tuple):
