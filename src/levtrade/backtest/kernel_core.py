@@ -2126,34 +2126,23 @@ def _symbol_quiet_until(
         wanted = SIG_EXIT_SHORT
     else:
         wanted = SIG_ENTER_LONG | (SIG_ENTER_SHORT if can_short else 0)
-    # the tests of step 1 (the mark's open) and step 3 (the path), as written there
+    # the tests of step 1 (the mark's open) and step 3 (the path), as written there, each as
+    # ``sign · price >= sign · level``: a position watched above (a short) tests the mark's
+    # open and high upwards, one watched below the open and low downwards, a pool watched
+    # without a direction the open downwards and the high upwards; a resting stop the low
+    # (long) or the high (short). One comparison form keeps a single loop with few arrays live.
     watch = st[j, X_WATCH]
     watched = not math.isnan(watch)
     direction = st[j, X_WATCH_DIR]
+    open_sign = 1.0 if direction > 0 else -1.0
+    extreme = mark_low if direction < 0 else mark_high
+    extreme_sign = -1.0 if direction < 0 else 1.0
     stop = st[j, X_STOP_PRICE] if st[j, X_STOP_ID] != 0.0 else math.nan
     stopped = not math.isnan(stop)
+    stop_prices = low if size > 0 else high
+    stop_sign = -1.0 if size > 0 else 1.0
     # unsigned indices: no negative-index wraparound to test on each of the bar's reads
     c = np.uintp(j)
-    if watched and not stopped and direction != 0.0:
-        # the common case (a position watched for liquidation, no resting stop): the mark's
-        # open and its extreme on the position's side, in a loop of its own (fewer arrays
-        # live in it than in the general one below)
-        extreme = mark_high if direction > 0 else mark_low
-        sign = 1.0 if direction > 0 else -1.0
-        bound = sign * watch
-        for q in range(np.uintp(start), np.uintp(end)):
-            k = int(np.int64(q))
-            if funded and funding_bar[q]:
-                return k
-            if not active[q, c]:
-                continue
-            if (
-                (bits_at[q, c] & wanted) != 0
-                or sign * mark_open[q, c] >= bound
-                or sign * extreme[q, c] >= bound
-            ):
-                return k
-        return end
     for q in range(np.uintp(start), np.uintp(end)):
         k = int(np.int64(q))
         if funded and funding_bar[q]:
@@ -2162,15 +2151,12 @@ def _symbol_quiet_until(
             continue
         if (bits_at[q, c] & wanted) != 0:
             return k
-        if watched:
-            if direction > 0:
-                if mark_open[q, c] >= watch or mark_high[q, c] >= watch:
-                    return k
-            elif mark_open[q, c] <= watch or (
-                mark_low[q, c] <= watch if direction < 0 else mark_high[q, c] >= watch
-            ):
-                return k
-        if stopped and (low[q, c] <= stop if size > 0 else high[q, c] >= stop):
+        if watched and (
+            open_sign * mark_open[q, c] >= open_sign * watch
+            or extreme_sign * extreme[q, c] >= extreme_sign * watch
+        ):
+            return k
+        if stopped and stop_sign * stop_prices[q, c] >= stop_sign * stop:
             return k
     return end
 
