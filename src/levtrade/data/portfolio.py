@@ -158,9 +158,9 @@ class Portfolio:
             bar), written block of rows by block: each block's cells stay in the cache while
             every member's part is written, and each cell is written once."""
             out = np.empty((size, width), dtype=dtype)
-            rows = max(_BLOCK_CELLS // width, 1)
-            for start in range(0, size, rows):
-                stop = min(start + rows, size)
+            block_rows = max(_BLOCK_CELLS // width, 1)
+            for start in range(0, size, block_rows):
+                stop = min(start + block_rows, size)
                 block = out[start:stop]
                 for j, (values, span) in enumerate(zip(columns, spans, strict=True)):
                     if values is None or not isinstance(span, tuple):
@@ -169,9 +169,12 @@ class Portfolio:
                     lo = min(max(start, span[0]), stop)
                     hi = max(min(stop, span[1]), lo)
                     block[: lo - start, j] = fill
-                    if isinstance(values, np.ndarray):
-                        values = values[lo - span[0] : hi - span[0]]
-                    block[lo - start : hi - start, j] = values
+                    part = (
+                        values[lo - span[0] : hi - span[0]]
+                        if isinstance(values, np.ndarray)
+                        else values
+                    )
+                    block[lo - start : hi - start, j] = part
                     block[hi - start :, j] = fill
             for j, (values, span) in enumerate(zip(columns, spans, strict=True)):
                 if values is not None and not isinstance(span, tuple):
