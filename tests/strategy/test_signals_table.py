@@ -60,6 +60,26 @@ def test_flags_are_copied_and_numbers_converted() -> None:
     assert table.enter_short.tolist() == [False] * 3
 
 
+def test_flags_nothing_can_write_are_shared_not_copied() -> None:
+    frozen = np.array([True, False, True])
+    frozen.flags.writeable = False
+    view = frozen[::-1]  # read-only, and so is the array it views
+    writable_base = np.array([False, True, False])
+    readonly_view = writable_base[:]
+    readonly_view.flags.writeable = False  # its base can still be written: copied
+    foreign = np.frombuffer(bytearray(b"\x01\x00\x01"), dtype=np.bool_)  # owned by a buffer
+    foreign.flags.writeable = False
+    table = SymbolSignals.from_arrays(
+        3, enter_long=frozen, exit_long=view, enter_short=readonly_view, exit_short=foreign
+    )
+    assert table.enter_long is frozen
+    assert table.exit_long is view
+    writable_base[0] = True
+    assert table.enter_short.tolist() == [False, True, False]
+    assert not np.shares_memory(table.exit_short, foreign)
+    assert table.exit_short.tolist() == [True, False, True]
+
+
 @pytest.mark.parametrize(
     ("column", "values", "message"),
     [

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,6 +30,20 @@ def _lowest_set(values: FloatArray) -> float:
     if values.ndim == 1 and values.strides == (0,):
         values = values[:1]
     return float(np.fmin.reduce(values)) if values.size else math.nan
+
+
+def _frozen(array: np.ndarray[Any, Any]) -> bool:
+    """Whether nothing can write ``array``'s values: it is read-only, and so is each array it
+    is a view of, down to the one owning the memory (memory held by another kind of object,
+    a buffer that may be writable, does not count). Such flags can be shared, not copied."""
+    while not array.flags.writeable:
+        base = array.base
+        if base is None:
+            return True
+        if not isinstance(base, np.ndarray):
+            return False
+        array = base
+    return False
 
 
 def unset_column(bars: int) -> FloatArray:
@@ -125,12 +140,16 @@ class SymbolSignals:
         stake: object = None,
     ) -> SymbolSignals:
         """Build from array-likes; a missing signal column is all False, a missing
-        ``leverage``/``stake`` all NaN."""
+        ``leverage``/``stake`` all NaN. The table keeps what it was given: flags are copied,
+        except a boolean array nothing can write (read-only, and so is every array it is a
+        view of), which is shared as it is (:func:`_frozen`)."""
 
         def flags(value: object, name: str) -> BoolArray:
             if value is None:
                 return np.zeros(bars, dtype=np.bool_)
             array = np.asarray(value)
+            if array.dtype == np.bool_ and _frozen(array):
+                return array
             if array.dtype.kind == "f" and np.isnan(array).any():
                 array = np.nan_to_num(array, nan=0.0)
             if array.dtype.kind not in "biuf":
