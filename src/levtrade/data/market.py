@@ -514,7 +514,8 @@ def basis_mark(history: Candles, trade: Candles, mark: Candles) -> OHLC:
     np.maximum(high, open_, out=high)
     low = trade.low * ratio
     np.minimum(low, open_, out=low)
-    return OHLC(open_, high, low, trade.close * ratio)
+    # the ratio, read for the last time, becomes the close (one bar-length array fewer)
+    return OHLC(open_, high, low, np.multiply(trade.close, ratio, out=ratio))
 
 
 def _covers(
