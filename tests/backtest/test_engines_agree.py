@@ -65,6 +65,10 @@ def assert_engines_agree(event: BacktestResult, compiled: BacktestResult) -> Non
     assert compiled.metadata["insurance_fund"] == pytest.approx(
         event.metadata["insurance_fund"], rel=REL, abs=1e-9
     )
+    # the final equity each engine records (its cross wallet after the end-of-data close) is
+    # the last bar of the series it builds
+    for result in (event, compiled):
+        assert result.final_equity == result.series["equity"].iloc[-1]
 
 
 def run_both(

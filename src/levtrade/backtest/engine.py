@@ -21,8 +21,9 @@ from __future__ import annotations
 import gc
 import itertools
 import math
+import time
 from bisect import bisect_left
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -40,7 +41,7 @@ from levtrade.backtest.progress import Progress, ProgressDriver
 from levtrade.backtest.results import (
     Analyzer,
     BacktestResult,
-    build_result,
+    deferred_result,
     ledger_frame,
     order_row,
     orders_frame,
@@ -90,6 +91,7 @@ from levtrade.strategy.signals import Signals
 
 FloatArray = NDArray[np.float64]
 _F = TypeVar("_F")
+_T = TypeVar("_T")
 NEVER = path.NEVER
 _OPEN, _CLOSE = 0, 1
 _LEGS = {leg.value: leg for leg in Leg}
@@ -147,6 +149,17 @@ def _frozen_heap() -> Iterator[None]:
         yield
     finally:
         gc.unfreeze()
+
+
+def _collected(build: Callable[[], _T]) -> Callable[[], _T]:
+    """``build`` run under :func:`_frozen_heap`: a result's table is built after the run,
+    from as many rows as the run kept."""
+
+    def frozen() -> _T:
+        with _frozen_heap():
+            return build()
+
+    return frozen
 
 
 def _direction(order: Order) -> int:
@@ -1674,12 +1687,20 @@ class Engine(OrderBook):
             rd,
             self.venue.name,
             self.account.insurance_fund.balance(self.account.currency or ""),
+            # the end of data closed every position: the equity is the cross wallet, as the
+            # series' last bar has it
+            self.account.wallet_balance,
         )
-        return build_result(
-            trades=trades_frame(trade_row(t) for t in self.trades),
-            orders=orders_frame(order_row(o) for o in self.orders),
-            ledger=ledger_frame(self.account.ledger),
-            series=series_frame(rd.timestamps, self.series(), copy=False),
+        # each table is built on its first read from what the run holds at its end: the
+        # trades and orders it kept, the ledger's entries so far (the result's account may be
+        # used afterwards), the per-bar columns it wrote
+        trades, orders = list(self.trades), list(self.orders)
+        ledger, posted = self.account.ledger, len(self.account.ledger)
+        return deferred_result(
+            trades=_collected(lambda: trades_frame(trade_row(t) for t in trades)),
+            orders=_collected(lambda: orders_frame(order_row(o) for o in orders)),
+            ledger=_collected(lambda: ledger_frame(ledger, end=posted)),
+            series=_collected(lambda: series_frame(rd.timestamps, self.series(), copy=False)),
             spec=self.spec,
             timeframe_ms=rd.timeframe_ms,
             metadata=metadata,
@@ -1729,8 +1750,13 @@ def _simulate(
     """One engine run; with ``progress``, the bars done are reported as the run goes."""
     if progress is not None:
         driver = ProgressDriver(driver, len(data), progress)
+    start = time.perf_counter()
     engine = Engine(data, config, driver, fine=fine)
+    set_up = time.perf_counter()
     engine.run()
+    ran = time.perf_counter()
     if progress is not None:
         progress.advance(len(data))
-    return engine.result(analyzers)
+    result = engine.result(analyzers)
+    result.timings.update(prepare_s=set_up - start, simulate_s=ran - set_up)
+    return result

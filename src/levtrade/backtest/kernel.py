@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import math
+import time
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -533,8 +534,14 @@ def run_signals(
 ) -> BacktestResult:
     """Execute a signal table in the compiled kernel (docs/backtest.md, "Signal
     strategies"); the same result as :func:`levtrade.backtest.engine.run_signals`."""
+    start = time.perf_counter()
     inputs = prepare_inputs(data, signals, config)
-    return build(KernelRun(inputs, inputs.simulate()))
+    laid_out = time.perf_counter()
+    outputs = inputs.simulate()
+    simulated = time.perf_counter()
+    result = build(KernelRun(inputs, outputs))
+    result.timings.update(prepare_s=laid_out - start, simulate_s=simulated - laid_out)
+    return result
 
 
 def run_figures(
@@ -631,7 +638,10 @@ def build(run: KernelRun) -> BacktestResult:
             "metrics": lambda: pd.Series(_metrics(run), dtype=object),
         },
         config=config,
-        metadata=run_metadata("compiled", inputs.run, inputs.venue.name, fund),
+        # no position is left open (KernelRun checks): the equity is the cross wallet
+        metadata=run_metadata(
+            "compiled", inputs.run, inputs.venue.name, fund, float(run.account[layout.A_WALLET])
+        ),
         spec=inputs.spec,
     )
 

@@ -1,8 +1,11 @@
 """BacktestResult: what a run returns, the same for both engines (docs/backtest.md, "Results").
 
-Both engines hand their tables to :func:`build_result`, which fixes the column order and
-dtypes, computes the metrics and runs the analyzers, so a result from the compiled kernel and
-one from the event-driven engine compare column by column.
+The futures event engine hands the functions that build its tables on first read to
+:func:`deferred_result` (:func:`build_result` takes tables already built), which computes the
+metrics from the tables and runs the analyzers; the frame builders here fix the column order
+and dtypes (the spot engine and pooled runs use them too). The compiled kernel builds the
+same columns from its arrays (:func:`levtrade.backtest.kernel.build`), so a result from
+either engine compares column by column.
 """
 
 from __future__ import annotations
@@ -170,6 +173,11 @@ class BacktestResult:
     scoped_account: ScopedAccount | None = None
     """A run with collateral pooled by ``account_type``: its pools' accounts (``account`` is
     None then)."""
+    timings: dict[str, float] = field(default_factory=dict)
+    """Wall seconds of the run's stages, for profiling (two identical runs differ here; no
+    figure of the run depends on them): ``prepare_s`` laying out the run (the kernel's input
+    arrays, the event engine's set-up), ``simulate_s`` the bar loop (the compiled core, or the
+    event engine's run). The tables built on first read come after."""
 
     @classmethod
     def deferred(
@@ -224,6 +232,17 @@ class BacktestResult:
     def equity(self) -> pd.Series:
         return self.series["equity"]
 
+    @property
+    def final_equity(self) -> float:
+        """Equity at the end of the run (after the end-of-data close): the last value of
+        :attr:`equity`, read from ``metadata["final_equity"]`` where the engine recorded it,
+        so that it costs no series (the compiled kernel replays its series to build it)."""
+        recorded = self.metadata.get("final_equity")
+        if recorded is not None:
+            return float(recorded)
+        equity = self.series["equity"]
+        return float(equity.iloc[-1]) if len(equity) else float(self.config.wallet)
+
     def summary(self) -> dict[str, Any]:
         """Metrics and run facts as plain JSON-friendly values."""
         values = {k: to_json_value(v) for k, v in self.metrics.items()}
@@ -269,9 +288,10 @@ class RunFigures:
         return cls(metrics, dict(sorted(counts.items())))
 
 
-def ledger_frame(ledger: Ledger) -> pd.DataFrame:
-    """The account ledger with ``debit``/``credit`` columns (:data:`LEDGER_COLUMNS`)."""
-    frame = ledger.to_frame()
+def ledger_frame(ledger: Ledger, end: int | None = None) -> pd.DataFrame:
+    """The account ledger with ``debit``/``credit`` columns (:data:`LEDGER_COLUMNS`): its
+    first ``end`` entries (all by default)."""
+    frame = ledger.to_frame(end)
     return pd.DataFrame(
         {
             "time": frame["time"].to_numpy(),
@@ -421,8 +441,17 @@ def series_frame(
     return pd.DataFrame(data, index=index, copy=copy)
 
 
-def run_metadata(engine: str, run: RunData, venue: str, insurance_fund: float) -> dict[str, Any]:
-    """The metadata every result carries, the same for both engines."""
+def run_metadata(
+    engine: str,
+    run: RunData,
+    venue: str,
+    insurance_fund: float,
+    final_equity: float | None = None,
+) -> dict[str, Any]:
+    """The metadata every result carries, the same for both engines; ``final_equity`` (the
+    futures runs', whose positions the end of data closes: their cross wallet then) is kept
+    when given (:attr:`BacktestResult.final_equity`)."""
+    extra = {} if final_equity is None else {"final_equity": final_equity}
     return {
         "engine": engine,
         "symbols": list(run.symbols),
@@ -434,6 +463,7 @@ def run_metadata(engine: str, run: RunData, venue: str, insurance_fund: float) -
         "funding_constant": list(run.funding_constant),
         "synthetic": run.synthetic,
         "insurance_fund": insurance_fund,
+        **extra,
     }
 
 
@@ -450,16 +480,54 @@ def build_result(
     account: Account | None = None,
 ) -> BacktestResult:
     """Assemble a result: metrics from the tables, then each analyzer on the result."""
-    config = spec.config
-    metrics = compute_metrics(
-        series, trades, ledger, initial=config.wallet, timeframe_ms=timeframe_ms
+    return deferred_result(
+        trades=lambda: trades,
+        orders=lambda: orders,
+        ledger=lambda: ledger,
+        series=lambda: series,
+        spec=spec,
+        timeframe_ms=timeframe_ms,
+        metadata=metadata,
+        analyzers=analyzers,
+        account=account,
     )
-    result = BacktestResult(
-        trades=trades,
-        orders=orders,
-        ledger=ledger,
-        series=series,
-        metrics=metrics,
+
+
+def deferred_result(
+    *,
+    trades: Callable[[], pd.DataFrame],
+    orders: Callable[[], pd.DataFrame],
+    ledger: Callable[[], pd.DataFrame],
+    series: Callable[[], pd.DataFrame],
+    spec: RunSpec,
+    timeframe_ms: int,
+    metadata: Mapping[str, Any] | None = None,
+    analyzers: Iterable[Analyzer] = (),
+    account: Account | None = None,
+) -> BacktestResult:
+    """:func:`build_result` from functions that build the tables: each table is built on its
+    first read and the metrics from the tables on theirs (:meth:`BacktestResult.deferred`),
+    so a caller who reads only the trades never builds the series, orders or ledger. The
+    analyzers run at once and build what they read."""
+    config = spec.config
+
+    def metrics() -> pd.Series:
+        return compute_metrics(
+            result.series,
+            result.trades,
+            result.ledger,
+            initial=config.wallet,
+            timeframe_ms=timeframe_ms,
+        )
+
+    result = BacktestResult.deferred(
+        {
+            "trades": trades,
+            "orders": orders,
+            "ledger": ledger,
+            "series": series,
+            "metrics": metrics,
+        },
         config=config,
         metadata=dict(metadata or {}),
         account=account,

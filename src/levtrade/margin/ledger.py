@@ -233,12 +233,14 @@ class Ledger:
         del self._rows[length:]
         del self._objects[length:]
 
-    def to_frame(self) -> pd.DataFrame:
+    def to_frame(self, end: int | None = None) -> pd.DataFrame:
         """Entries as a DataFrame: time (int64 ms), kind, symbol, source, destination, amount,
-        currency. (pandas is imported here: the account itself does not need it.)"""
+        currency; the first ``end`` entries (all by default: a ledger posted to after a
+        length was read gives the entries up to it). (pandas is imported here: the account
+        itself does not need it.)"""
         import pandas as pd
 
-        rows = self._rows
+        rows = self._rows if end is None else self._rows[:end]
         return pd.DataFrame(
             {
                 "time": np.array([r[0] for r in rows], dtype=np.int64),
