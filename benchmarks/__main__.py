@@ -377,6 +377,41 @@ def run_details(measurement: Measurement | None) -> str:
     return f"levtrade's run: {'; '.join(parts)}." if parts else ""
 
 
+def stages_note(measurement: Measurement | None) -> str:
+    """levtrade's timed run by stage (``levtrade_workloads.Stages``): each stage's median over
+    the processes, and the bar loop's share of the median wall time; '' without stages."""
+    if measurement is None or not measurement.ok:
+        return ""
+    runs = [run["stages"] for run in measurement.runs if run.get("stages")]
+    if len(runs) != len(measurement.runs):
+        return ""
+    ms = {key: 1e3 * statistics.median(run[key] for run in runs) for key in runs[0]}
+    # the part of run() after the bar loop: the result, its tables deferred to their reads
+    ms["result_s"] = ms["run_s"] - ms["prepare_s"] - ms["simulate_s"]
+    if measurement.workload.kind == "event":
+        loop = "event engine"
+        layout = ("prepare_s", "run: engine set-up")
+        core = ("simulate_s", "run: event engine (the strategy's set-up, the bars)")
+    else:
+        loop = "compiled core"
+        layout = ("prepare_s", "run: the core's inputs laid out")
+        core = ("simulate_s", "run: compiled core")
+    labels = (
+        ("market_s", "market data (conversion, validation)"),
+        ("strategy_s", "strategy (indicators, signal table)"),
+        layout,
+        core,
+        ("result_s", "run: result"),
+        ("figures_s", "trade table and final equity"),
+    )
+    parts = [f"{label} {ms[key]:.1f}" for key, label in labels if key in ms]
+    share = ms["simulate_s"] / (1e3 * measurement.wall_s)
+    return (
+        "levtrade's timed run by stage (each stage's median over the processes, ms): "
+        f"{'; '.join(parts)}. The {loop} is {share:.0%} of the median wall time."
+    )
+
+
 def sweep_section(result: WorkloadResult) -> list[str]:
     """Workload 7: variants per second of each tool, per variant against levtrade's, and
     levtrade's local executor against its single-core rate."""
@@ -450,7 +485,7 @@ def workload_section(result: WorkloadResult) -> list[str]:
     title = f"### {w.title}" + (f" — {dataset}" if dataset else "")
     unit = w.rate_unit
     lines = [title, "", f"`{w.key}`; {w.items:,} {unit.split('/')[0]}.", ""]
-    for note in (*w.notes, run_details(result.levtrade)):
+    for note in (*w.notes, run_details(result.levtrade), stages_note(result.levtrade)):
         if note:
             lines += [note, ""]
     lines += [
@@ -620,9 +655,12 @@ def report(
         "",
         f"- **wall s**: median over {repeats} separate process"
         f"{'es' if repeats > 1 else ''} of the timed run: from the candles in memory "
-        "(a pandas frame read from the cached Parquet file) to the result, including the "
-        "tool's own conversion of the frame into its input structures. Reading the file is "
-        "not included (workload 6 measures loading).",
+        "(a pandas frame read from the cached Parquet file) to the result's trades and final "
+        "equity, including the tool's own conversion of the frame into its input structures. "
+        "Reading the file is not included (workload 6 measures loading). A tool that builds "
+        "its other result tables (orders, ledger, per-bar series) or its metrics only when "
+        "read (levtrade, vectorbt) does not build them inside the timer; one that builds them "
+        "with every run (backtesting.py's statistics) does.",
         "- **warm-up s**: measured separately in the same process, before the timed run: "
         "the first run on a 2,000-bar prefix (JIT compilation, caches) or the tool's set-up "
         "(see each peer module's docstring).",

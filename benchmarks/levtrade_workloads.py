@@ -45,8 +45,10 @@ How levtrade is set up to follow the benchmark's rules (``workloads.py``):
   plus the idle shares of symbols not listed yet).
 
 Timed runs start from the candles in memory (workloads 1-3: the frame read from the cached
-Parquet file; workload 4: the loaded members) and end with the :class:`BacktestResult`,
-including levtrade's conversion into ``MarketData``/``Portfolio`` and the result tables.
+Parquet file; workload 4: the loaded members) and end with the :class:`BacktestResult`'s
+trade table and final equity (``with_figures``: what the peers' timed runs end with),
+including levtrade's conversion into ``MarketData``/``Portfolio``. Both engines build their
+other tables (orders, ledger, series) and the metrics on first read, after the timer.
 """
 
 from __future__ import annotations
@@ -130,11 +132,34 @@ def timed(call: Callable[[], T]) -> tuple[T, float]:
     return value, time.perf_counter() - start
 
 
+class Stages:
+    """Wall seconds of a timed run's stages, marked as it goes (one clock read per stage):
+    ``market_s`` the candles into levtrade's structures (validation included), ``strategy_s``
+    the strategy's indicators and signal table, ``run_s`` levtrade's ``run`` (of which
+    ``prepare_s`` and ``simulate_s``, from :attr:`BacktestResult.timings`: the run's layout and
+    its bar loop, the compiled core or the event engine), ``figures_s`` the trade table and
+    the final equity."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def mark(self, name: str) -> None:
+        """The stage ``name`` ends now (it began where the last one ended)."""
+        now = time.perf_counter()
+        self.seconds[f"{name}_s"] = now - self._last
+        self._last = now
+
+    def of(self, result: BacktestResult) -> dict[str, float]:
+        """The stages, with the run's own from ``result``."""
+        return {**self.seconds, **result.timings}
+
+
 def outcome(result: BacktestResult, wall: float, warmup: float, **extra: Any) -> Result:
     """The runner's fields from a backtest result (final equity after the end-of-data close)."""
     return {
         "trades": len(result.trades),
-        "final_equity": float(result.series["equity"].iloc[-1]),
+        "final_equity": result.final_equity,
         "wall_s": wall,
         "warmup_s": warmup,
         **extra,
@@ -252,19 +277,24 @@ def cross_signals(bars: int, long: BoolArray, short: BoolArray, rows: Any = None
             on_axis = np.zeros(bars, np.bool_)
             on_axis[rows] = values
             columns[name] = on_axis
+    # handed over read-only (``long`` and ``short`` too, as the exits of one symbol): the
+    # table shares flags nothing can write instead of copying them
+    for values in columns.values():
+        values.flags.writeable = False
     return SymbolSignals.from_arrays(bars, **columns)
 
 
 # ------------------------------------------------------------------ workloads 1 and 2: kernel
 
 
-def with_trades(result: BacktestResult) -> BacktestResult:
-    """The result with its trade table built: a compiled run builds its tables on first read,
-    and the peers' timed runs end with their trade records, so levtrade's timed run builds
-    its trade list too (the other tables stay unread inside the timer, as the peers' do)."""
+def with_figures(result: BacktestResult) -> None:
+    """The result with the figures the peers' timed runs end with: the trade table built (a
+    run builds its tables on first read) and the final equity read. The other tables (orders,
+    ledger, series) and the metrics stay unread inside the timer, as the peers' do."""
     if result.trades.empty and result.metrics["trades"] != 0:
         raise AssertionError("a run with trades built an empty trade table")
-    return result
+    if not math.isfinite(result.final_equity):
+        raise AssertionError(f"final equity {result.final_equity!r}")
 
 
 def signal_sma_cross(workload: wl.Workload, *, funding: bool, liquidation: bool) -> Result:
@@ -278,18 +308,26 @@ def signal_sma_cross(workload: wl.Workload, *, funding: bool, liquidation: bool)
     config = matching_config(workload, [workload.symbol], balance_share=share)
     rules = SignalRules(can_short=True)
 
-    def backtest(candles: pd.DataFrame) -> tuple[BacktestResult, MarketData]:
+    def backtest(candles: pd.DataFrame) -> tuple[BacktestResult, MarketData, Stages]:
+        stages = Stages()
         data = market_from_frame(candles, workload, mark=mark, funding=events)
+        stages.mark("market")
         long, short = sma_sides(data.close, workload)
         signals = Signals({workload.symbol: cross_signals(len(data), long, short)}, rules)
-        return with_trades(run(signals, data, config, engine="compiled")), data
+        stages.mark("strategy")
+        result = run(signals, data, config, engine="compiled")
+        stages.mark("run")
+        with_figures(result)
+        stages.mark("figures")
+        return result, data, stages
 
     _, warmup = timed(lambda: backtest(frame.iloc[:WARMUP_BARS]))
-    (result, data), wall = timed(lambda: backtest(frame))
+    (result, data, stages), wall = timed(lambda: backtest(frame))
     return outcome(
         result,
         wall,
         warmup,
+        stages=stages.of(result),
         mark=mark_note(data),
         funding_events=0 if events is None else len(events),
         liquidations=int((result.trades["exit_reason"] == "liquidation").sum()),
@@ -429,13 +467,20 @@ def event_sma_cross(workload: wl.Workload) -> Result:
         "first_decision": workload.decision_start,
     }
 
-    def backtest(candles: pd.DataFrame) -> BacktestResult:
+    def backtest(candles: pd.DataFrame) -> tuple[BacktestResult, Stages]:
+        stages = Stages()
         data = market_from_frame(candles, workload)
-        return run(SmaCross, data, config, params=params)
+        stages.mark("market")
+        # the strategy's indicators are built inside the run, by its __init__ (prepare_s)
+        result = run(SmaCross, data, config, params=params)
+        stages.mark("run")
+        with_figures(result)
+        stages.mark("figures")
+        return result, stages
 
     _, warmup = timed(lambda: backtest(frame.iloc[:WARMUP_BARS]))
-    result, wall = timed(lambda: backtest(frame))
-    return outcome(result, wall, warmup)
+    (result, stages), wall = timed(lambda: backtest(frame))
+    return outcome(result, wall, warmup, stages=stages.of(result))
 
 
 # ------------------------------------------------------------------- workload 4: portfolio
@@ -496,20 +541,29 @@ def portfolio_cross(workload: wl.Workload) -> Result:
     symbols = [m.symbol for m in members]
     config = matching_config(workload, symbols, portfolio_tiers(symbols))
 
-    def backtest(markets: Sequence[MarketData]) -> BacktestResult:
+    def backtest(markets: Sequence[MarketData]) -> tuple[BacktestResult, Stages]:
+        stages = Stages()
         data = Portfolio.from_markets(markets)
-        return with_trades(run(portfolio_signals(data, workload), data, config, engine="compiled"))
+        stages.mark("market")
+        signals = portfolio_signals(data, workload)
+        stages.mark("strategy")
+        result = run(signals, data, config, engine="compiled")
+        stages.mark("run")
+        with_figures(result)
+        stages.mark("figures")
+        return result, stages
 
     first = min(int(m.timestamps[0]) for m in members)
     end = first + WARMUP_BARS * members[0].timeframe_ms
     prefix = [part for part in (m.between(first, end) for m in members) if len(part)]
     _, warmup = timed(lambda: backtest(prefix))
-    result, wall = timed(lambda: backtest(members))
+    (result, stages), wall = timed(lambda: backtest(members))
     orders = result.orders
     return outcome(
         result,
         wall,
         warmup,
+        stages=stages.of(result),
         symbols=len(symbols),
         left_out=left_out,
         mark=mark_note,
