@@ -288,9 +288,9 @@ def cross_signals(bars: int, long: BoolArray, short: BoolArray, rows: Any = None
 
 
 def with_figures(result: BacktestResult) -> None:
-    """The result with the figures the peers' timed runs end with: the trade table built (a
-    run builds its tables on first read) and the final equity read. The other tables (orders,
-    ledger, series) and the metrics stay unread inside the timer, as the peers' do."""
+    """Read the figures the peers' timed runs end with: build the trade table (a run builds
+    its tables on first read) and read the final equity. The other tables (orders, ledger,
+    series) and the metrics stay unread inside the timer, as the peers' do."""
     if result.trades.empty and result.metrics["trades"] != 0:
         raise AssertionError("a run with trades built an empty trade table")
     if not math.isfinite(result.final_equity):
@@ -471,7 +471,8 @@ def event_sma_cross(workload: wl.Workload) -> Result:
         stages = Stages()
         data = market_from_frame(candles, workload)
         stages.mark("market")
-        # the strategy's indicators are built inside the run, by its __init__ (prepare_s)
+        # the strategy's indicators are built inside the run, by its __init__ when the bars
+        # begin (simulate_s)
         result = run(SmaCross, data, config, params=params)
         stages.mark("run")
         with_figures(result)

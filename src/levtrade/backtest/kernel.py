@@ -7,7 +7,8 @@ config into plain arrays (read as the event engine reads them: its
 :func:`levtrade.backtest.market.prepare`, or for one market :func:`single_run`, which the tests
 hold to the same arrays), runs :func:`levtrade.backtest.kernel_core.simulate` (its
 ahead-of-time build, :mod:`levtrade.backtest.kernel_aot`, where installed), and builds the
-trades, orders, ledger and series tables with :func:`levtrade.backtest.results.build_result`.
+trades, orders, ledger and series tables from the core's arrays on their first read
+(:func:`build`).
 
 Supported: every venue profile (bankruptcy close with clearance fee, Hyperliquid market close
 with partial liquidation and backstop, dYdX penalty), cross and isolated margin, one-way and
