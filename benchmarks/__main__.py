@@ -5,8 +5,9 @@ updates the benchmark virtualenv ``.bench-venv`` from ``benchmarks/requirements-
 (skipped when the installed requirements are current), writes the workload data to
 ``benchmarks/.cache/``, measures every workload for levtrade and each peer in separate
 processes, prints the report and writes it. ``--quick`` runs one repetition and leaves out the
-1M-bar datasets; ``--only`` selects workloads. Partial runs write
-``benchmarks/.cache/RESULTS.partial.md`` unless ``--output`` says otherwise.
+1M-bar datasets; ``--only`` selects workloads; ``--small-pages`` measures every process with
+NumPy's huge-page advice off. Such runs write ``benchmarks/.cache/RESULTS.partial.md`` unless
+``--output`` says otherwise.
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ STARTUP = "startup"
 """``--only startup``: the whole-process times alone (a full run measures them too)."""
 STAMP = ".levtrade-requirements.sha256"
 PROJECT_PACKAGES = ("levtrade", "numpy", "numba", "pandas", "pyarrow")
+THP_SETTING = Path("/sys/kernel/mm/transparent_hugepage/enabled")
+NUMPY_HUGEPAGE_VARIABLE = "NUMPY_MADVISE_HUGEPAGE"
+"""NumPy's switch for advising the kernel to back its arrays of 4 MB or more with huge pages
+(on by default on Linux); ``--small-pages`` sets it to ``0`` for every measured process."""
 
 
 def log(message: str) -> None:
@@ -189,7 +194,28 @@ def machine_info() -> list[tuple[str, str]]:
         ("memory", memory),
         ("OS", platform.platform()),
         ("load average at start (1, 5, 15 min)", load),
+        ("memory pages", page_policy()),
     ]
+
+
+def page_policy() -> str:
+    """The kernel's transparent-huge-page mode and whether the measured processes' NumPy asks
+    for huge pages: on a virtual machine first-touch costs differ by page size (see the
+    README's "Memory pages"), so the report says which applied."""
+    try:
+        modes = THP_SETTING.read_text().split()
+        thp = next((m.strip("[]") for m in modes if m.startswith("[")), " ".join(modes))
+    except OSError:
+        thp = "unknown"
+    advice = (
+        f"off ({NUMPY_HUGEPAGE_VARIABLE}=0 in every measured process)"
+        if os.environ.get(NUMPY_HUGEPAGE_VARIABLE) == "0"
+        else "on (NumPy's default on Linux 4.6 and newer)"
+    )
+    return (
+        f"transparent huge pages: {thp}; NumPy's huge-page advice for arrays of 4 MB or more: "
+        f"{advice}"
+    )
 
 
 # ---------------------------------------------------------------------------- running
@@ -526,7 +552,22 @@ def workload_section(result: WorkloadResult) -> list[str]:
             + f" | {compare} | {agreement} | {ratio} |"
         )
     lines.append("")
+    spread = process_times([lev, *(row.measurement for row in result.peers)])
+    if spread:
+        lines += [spread, ""]
     return lines
+
+
+def process_times(measurements: Sequence[Measurement | None]) -> str:
+    """Each tool's timed runs, process by process (s), in the order they ran: the medians'
+    spread, which on a virtual machine can be two clusters (see "memory pages" above); ''
+    when no tool ran more than one process."""
+    parts = [
+        f"{m.tool.label} " + ", ".join(f"{run['wall_s']:.3f}" for run in m.runs)
+        for m in measurements
+        if m is not None and m.ok and len(m.runs) > 1
+    ]
+    return f"Timed run of each process (s): {'; '.join(parts)}." if parts else ""
 
 
 def cross_check_section(results: list[WorkloadResult]) -> list[str]:
@@ -673,6 +714,12 @@ def report(
         f"differ). **agree**: equal trades and |difference| ≤ {wl.AGREEMENT_TOLERANCE:.1%}.",
         "- **levtrade/peer**: levtrade's median wall time over the peer's, both from this run "
         "(below 1: levtrade is faster).",
+        "- **Memory pages** (machine section): NumPy asks for huge pages for arrays of 4 MB or "
+        "more. On a virtual machine whose host takes freed memory back, touching such pages "
+        "for the first time can cost more than ten times as much as otherwise, so a 1M-bar "
+        "run of any NumPy-based tool can land in one of two clusters, tens of ms apart, by "
+        "chance. Each table is followed by every process's time; `--small-pages` measures "
+        'every tool with 4 KiB pages instead (benchmarks/README.md, "Memory pages").',
         "- The strategy, the sizing rule and the data are defined in "
         "[`workloads.py`](workloads.py); each peer's idiom and deviations in its module in "
         "[`peers/`](peers/).",
@@ -722,6 +769,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--no-install", action="store_true", help="do not create or update .bench-venv"
     )
+    parser.add_argument(
+        "--small-pages",
+        action="store_true",
+        help=f"set {NUMPY_HUGEPAGE_VARIABLE}=0 in every measured process (4 KiB pages for "
+        "NumPy's arrays), for figures that do not depend on the host's huge pages",
+    )
     parser.add_argument("--output", type=Path, help="report file (default: see module doc)")
     parser.add_argument("--list", action="store_true", help="list workloads and peers, then exit")
     return parser.parse_args(argv)
@@ -737,6 +790,9 @@ def main(argv: list[str] | None = None) -> int:
     repeats = args.repeats or (1 if args.quick else 3)
     if repeats < 1:
         raise SystemExit("--repeats must be at least 1")
+    if args.small_pages:
+        # inherited by every measured process, levtrade's and the peers' alike
+        os.environ[NUMPY_HUGEPAGE_VARIABLE] = "0"
     machine = machine_info()
     notes: list[str] = []
 
@@ -781,17 +837,14 @@ def main(argv: list[str] | None = None) -> int:
             notes.append(f"{key}: real data not found at {wl.HARTHOR}; its workloads skipped")
 
     results = run_workloads(chosen, repeats, lev_python, peer_python, available)
-    partial = args.quick or bool(args.only) or bool(args.peers)
-    mode = (
-        "full run"
-        if not partial
-        else "partial run: "
-        + " ".join(
-            (["--quick"] if args.quick else [])
-            + [f"--only {o}" for o in args.only]
-            + ([f"--peers {args.peers}"] if args.peers else [])
-        )
+    options = (
+        (["--quick"] if args.quick else [])
+        + [f"--only {o}" for o in args.only]
+        + ([f"--peers {args.peers}"] if args.peers else [])
     )
+    mode = "partial run: " + " ".join(options) if options else "full run"
+    if args.small_pages:
+        mode += ", 4 KiB pages for NumPy's arrays in every measured process (--small-pages)"
     text = report(
         results,
         repeats=repeats,
@@ -802,7 +855,8 @@ def main(argv: list[str] | None = None) -> int:
         notes=notes,
         startup=startup,
     )
-    output = args.output or (PARTIAL_RESULTS if partial else RESULTS)
+    # RESULTS.md holds full runs in the default page policy only
+    output = args.output or (PARTIAL_RESULTS if options or args.small_pages else RESULTS)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text)
     print(text)
