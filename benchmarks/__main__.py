@@ -198,6 +198,12 @@ def machine_info() -> list[tuple[str, str]]:
     ]
 
 
+def small_pages() -> bool:
+    """Whether the measured processes (which inherit this environment) have NumPy's huge-page
+    advice off: set by ``--small-pages``, or already in the environment."""
+    return os.environ.get(NUMPY_HUGEPAGE_VARIABLE) == "0"
+
+
 def page_policy() -> str:
     """The kernel's transparent-huge-page mode and whether the measured processes' NumPy asks
     for huge pages: on a virtual machine first-touch costs differ by page size (see the
@@ -207,11 +213,13 @@ def page_policy() -> str:
         thp = next((m.strip("[]") for m in modes if m.startswith("[")), " ".join(modes))
     except OSError:
         thp = "unknown"
-    advice = (
-        f"off ({NUMPY_HUGEPAGE_VARIABLE}=0 in every measured process)"
-        if os.environ.get(NUMPY_HUGEPAGE_VARIABLE) == "0"
-        else "on (NumPy's default on Linux 4.6 and newer)"
-    )
+    setting = os.environ.get(NUMPY_HUGEPAGE_VARIABLE)
+    if small_pages():
+        advice = f"off ({NUMPY_HUGEPAGE_VARIABLE}=0 in every measured process)"
+    elif setting is None:
+        advice = "on (NumPy's default on Linux 4.6 and newer)"
+    else:
+        advice = f"on ({NUMPY_HUGEPAGE_VARIABLE}={setting})"
     return (
         f"transparent huge pages: {thp}; NumPy's huge-page advice for arrays of 4 MB or more: "
         f"{advice}"
@@ -843,8 +851,11 @@ def main(argv: list[str] | None = None) -> int:
         + ([f"--peers {args.peers}"] if args.peers else [])
     )
     mode = "partial run: " + " ".join(options) if options else "full run"
-    if args.small_pages:
-        mode += ", 4 KiB pages for NumPy's arrays in every measured process (--small-pages)"
+    if small_pages():
+        mode += (
+            f", 4 KiB pages for NumPy's arrays in every measured process "
+            f"({NUMPY_HUGEPAGE_VARIABLE}=0)"
+        )
     text = report(
         results,
         repeats=repeats,
@@ -856,7 +867,7 @@ def main(argv: list[str] | None = None) -> int:
         startup=startup,
     )
     # RESULTS.md holds full runs in the default page policy only
-    output = args.output or (PARTIAL_RESULTS if options or args.small_pages else RESULTS)
+    output = args.output or (PARTIAL_RESULTS if options or small_pages() else RESULTS)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text)
     print(text)
